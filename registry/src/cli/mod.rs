@@ -1,0 +1,32 @@
+//! Command-line parsing and dispatch for the `herald` binary.
+
+mod compat;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Herald: evolve event schemas without breaking anyone.
+#[derive(Debug, Parser)]
+#[command(name = "herald", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check a schema against previous versions under a compatibility level.
+    Compat(compat::Args),
+}
+
+/// Exit status for a usage error, an unreadable file or an invalid schema.
+pub(crate) const EXIT_USAGE: u8 = 2;
+
+/// Parses the command line and runs the chosen command.
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Compat(args) => compat::run(args),
+    }
+}

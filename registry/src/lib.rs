@@ -1,0 +1,23 @@
+//! Herald's schema registry.
+//!
+//! The [`schema`] module is the pure core: it parses and validates Avro and JSON Schema
+//! documents, normalizes and fingerprints them, and decides compatibility between versions
+//! with Confluent Schema Registry's semantics. It does no I/O and builds with
+//! `default-features = false`.
+//!
+//! ```
+//! use herald_registry::schema::{check, CompatibilityLevel, Schema, SchemaType};
+//!
+//! let v1 = Schema::parse(SchemaType::Avro, r#"{"type":"record","name":"Order","fields":[
+//!     {"name":"id","type":"string"}]}"#)?;
+//! let v2 = Schema::parse(SchemaType::Avro, r#"{"type":"record","name":"Order","fields":[
+//!     {"name":"id","type":"string"},
+//!     {"name":"currency","type":"string"}]}"#)?;
+//!
+//! let report = check(CompatibilityLevel::Backward, &v2, &[(1, &v1)]);
+//! assert!(!report.is_compatible);
+//! assert_eq!(report.violations[0].kind, "READER_FIELD_MISSING_DEFAULT_VALUE");
+//! # Ok::<(), herald_registry::schema::SchemaError>(())
+//! ```
+
+pub mod schema;

@@ -1,0 +1,1 @@
+//! Herald: versioned events, codecs, upcast-on-read and an event store.
