@@ -20,4 +20,10 @@
 //! # Ok::<(), herald_registry::schema::SchemaError>(())
 //! ```
 
+#[cfg(feature = "server")]
+pub mod config;
+#[cfg(feature = "server")]
+pub mod http;
 pub mod schema;
+#[cfg(feature = "server")]
+pub mod storage;

@@ -1,1 +1,104 @@
 //! Herald: versioned events, codecs, upcast-on-read and an event store.
+//!
+//! Annotate an enum (or a struct) with `#[derive(Event)]` and `#[event(...)]` to make it one
+//! version of a named event. Older versions stay in the code as their own types (or as a
+//! JSON-level function), and every stored payload, whatever version wrote it, decodes into
+//! the current type by walking the chain of upcasters.
+//!
+//! ```
+//! use herald::Event;
+//! use schemars::JsonSchema;
+//! use serde::{Deserialize, Serialize};
+//!
+//! #[derive(Event, Serialize, Deserialize, JsonSchema, Debug, PartialEq)]
+//! #[event(name = "order", version = 1)]
+//! pub enum OrderEventV1 {
+//!     Placed { order_id: String },
+//!     Cancelled { order_id: String },
+//! }
+//!
+//! #[derive(Event, Serialize, Deserialize, JsonSchema, Debug, PartialEq)]
+//! #[event(name = "order", version = 2, upcast_from = OrderEventV1)]
+//! pub enum OrderEvent {
+//!     Placed { order_id: String, currency: String },
+//!     Cancelled { order_id: String, reason: String },
+//!     #[event(rename = "shipped")]
+//!     Dispatched { order_id: String },
+//! }
+//!
+//! impl From<OrderEventV1> for OrderEvent {
+//!     fn from(old: OrderEventV1) -> Self {
+//!         match old {
+//!             OrderEventV1::Placed { order_id } => {
+//!                 OrderEvent::Placed { order_id, currency: "EUR".into() }
+//!             }
+//!             OrderEventV1::Cancelled { order_id } => {
+//!                 OrderEvent::Cancelled { order_id, reason: String::new() }
+//!             }
+//!         }
+//!     }
+//! }
+//!
+//! assert_eq!(OrderEvent::EVENT_TYPES, ["order.placed", "order.cancelled", "order.shipped"]);
+//!
+//! // A payload written by version 1 reads as the current version.
+//! let old = OrderEvent::decode("order.placed", 1, br#"{"order_id":"o-1"}"#)?;
+//! assert_eq!(old, OrderEvent::Placed { order_id: "o-1".into(), currency: "EUR".into() });
+//!
+//! // Encoding always writes the current version: the event type, the version, the payload.
+//! let encoded = OrderEvent::Dispatched { order_id: "o-1".into() }.encode()?;
+//! assert_eq!((encoded.event_type, encoded.version), ("order.shipped", 2));
+//! assert_eq!(encoded.payload, br#"{"order_id":"o-1"}"#);
+//!
+//! // A version outside the chain is an error, not a panic.
+//! assert!(OrderEvent::decode("order.placed", 7, b"{}").is_err());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Attributes
+//!
+//! On the enum or struct, `#[event(...)]` takes:
+//!
+//! - `name = "order"` (required): the event's name, shared by every version; lowercase ASCII
+//!   letters, digits and `_`, in segments separated by `.` (it is also the Avro namespace).
+//! - `version = 3` (required): this version, from 1.
+//! - `upcast_from = OrderEventV2`: the previous version's type; the type must implement
+//!   `From<OrderEventV2>`. Required from version 2 on, unless one of the next two is used.
+//! - `try_upcast_from = OrderEventV2`: the same with `TryFrom<OrderEventV2>`, whose error
+//!   (anything convertible to [`UpcastError`]) surfaces as [`DecodeError::Upcast`].
+//! - `upcast_json = path::to::function`: for when the older types no longer exist; a
+//!   [`JsonUpcaster`] that turns a stored event of any older version into this version.
+//!   Works with JSON payloads only.
+//!
+//! On a variant, `#[event(rename = "shipped")]` sets the part of the event type after the
+//! name (default: the variant's name in snake case), giving `order.shipped`.
+//!
+//! The chain is checked when compiling: the previous type must itself be an [`Event`] with
+//! the same name and a version exactly one lower, and the `From`/`TryFrom` impl must exist.
+//! Supported shapes: enums whose variants have named fields, one unnamed field or none, and
+//! structs with named fields (a struct is a single event type named like the event).
+//! Variants are told apart by the event type, so the serde representation must stay
+//! externally tagged (no `#[serde(tag)]`, `untagged`, `skip` or `alias` on variants).
+//!
+//! # Payloads, codecs and schemas
+//!
+//! A payload is the variant's fields only (see [`Event`]); [`Json`] and [`Avro`] are the
+//! codecs, and [`schema`] describes the exported JSON Schema and Avro schema of each version.
+//! [`snapshot`] keeps those schemas, and sample payloads of every version, under version
+//! control and checks them from a test.
+
+#![forbid(unsafe_code)]
+
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
+mod codec;
+mod error;
+mod event;
+pub mod schema;
+pub mod snapshot;
+
+pub use codec::{Avro, Codec, Json};
+pub use error::{DecodeError, EncodeError, SchemaError, UpcastError};
+pub use event::{Encoded, Event, EventVersion, JsonEvent, JsonUpcaster, Upcast};
+pub use herald_macros::Event;

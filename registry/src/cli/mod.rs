@@ -1,6 +1,8 @@
 //! Command-line parsing and dispatch for the `herald` binary.
 
 mod compat;
+#[cfg(feature = "server")]
+mod serve;
 
 use std::process::ExitCode;
 
@@ -18,6 +20,9 @@ struct Cli {
 enum Command {
     /// Check a schema against previous versions under a compatibility level.
     Compat(compat::Args),
+    /// Run the Confluent-compatible schema registry server.
+    #[cfg(feature = "server")]
+    Serve(herald_registry::config::ServeConfig),
 }
 
 /// Exit status for a usage error, an unreadable file or an invalid schema.
@@ -28,5 +33,7 @@ pub fn run() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Compat(args) => compat::run(args),
+        #[cfg(feature = "server")]
+        Command::Serve(config) => serve::run(config),
     }
 }

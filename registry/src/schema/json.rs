@@ -7,6 +7,10 @@ use serde_json::Value;
 
 use super::SchemaError;
 
+mod refs;
+
+pub(crate) use refs::RefIndex;
+
 /// A JSON Schema draft, detected from `$schema` (draft-07 when absent).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Draft {
@@ -99,9 +103,66 @@ pub(crate) fn parse(value: Value) -> Result<(JsonSchema, String), SchemaError> {
             message: err.to_string(),
         });
     }
+    reject_ref_cycles(&value, draft)?;
     let mut canonical = String::new();
     write_canonical(&value, &mut canonical);
     Ok((JsonSchema { value, draft }, canonical))
+}
+
+/// Rejects a chain of `$ref`s that leads back to itself without passing through any other
+/// keyword (`{"$ref": "#"}`, or `a` → `b` → `a`): such a schema has no meaning and sends a
+/// validator into endless recursion. Recursion through `properties`, `items` and the like is
+/// fine and is not touched.
+fn reject_ref_cycles(document: &Value, draft: Draft) -> Result<(), SchemaError> {
+    let index = RefIndex::new(document, draft);
+    let mut pending: Vec<(&Value, String)> = vec![(document, String::new())];
+    while let Some((value, pointer)) = pending.pop() {
+        match value {
+            Value::Object(map) => {
+                if map.get("$ref").is_some_and(Value::is_string) {
+                    follow_ref_chain(document, &index, &pointer)?;
+                }
+                for (key, child) in map {
+                    if !matches!(key.as_str(), "enum" | "const" | "default" | "examples") {
+                        let token = key.replace('~', "~0").replace('/', "~1");
+                        pending.push((child, format!("{pointer}/{token}")));
+                    }
+                }
+            }
+            Value::Array(items) => {
+                for (position, child) in items.iter().enumerate() {
+                    pending.push((child, format!("{pointer}/{position}")));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn follow_ref_chain(document: &Value, index: &RefIndex, start: &str) -> Result<(), SchemaError> {
+    let mut chain = vec![start.to_owned()];
+    let mut current = start.to_owned();
+    while let Some(reference) = document
+        .pointer(&current)
+        .and_then(|node| node.get("$ref"))
+        .and_then(Value::as_str)
+    {
+        let Some(target) = index.resolve(reference) else {
+            return Ok(());
+        };
+        if chain.contains(&target) {
+            chain.push(target);
+            let shown: Vec<String> = chain.iter().map(|p| format!("#{p}")).collect();
+            return Err(SchemaError::JsonSchema {
+                pointer: format!("#{start}/$ref"),
+                message: format!("$ref cycle with no schema in between: {}", shown.join(" -> ")),
+            });
+        }
+        chain.push(target.clone());
+        current = target;
+    }
+    Ok(())
 }
 
 /// Writes `value` with object keys sorted and no insignificant whitespace.
@@ -132,5 +193,88 @@ fn write_canonical(value: &Value, out: &mut String) {
             out.push(']');
         }
         scalar => out.push_str(&scalar.to_string()),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    #[test]
+    fn pure_ref_cycles_are_rejected_but_recursive_schemas_are_not() {
+        use serde_json::json;
+        let cycle = json!({"definitions": {"a": {"$ref": "#/definitions/b"}, "b": {"$ref": "#/definitions/a"}}});
+        let err = super::parse(cycle).unwrap_err();
+        assert!(err.to_string().contains("$ref cycle"), "{err}");
+        assert!(super::parse(json!({"$ref": "#"})).is_err());
+        let tree = json!({"definitions": {"node": {"type": "object", "properties": {
+            "children": {"type": "array", "items": {"$ref": "#/definitions/node"}}}}},
+            "$ref": "#/definitions/node"});
+        assert!(super::parse(tree).is_ok());
+    }
+
+    use super::*;
+    use serde_json::json;
+
+    fn parse_value(value: Value) -> Result<(JsonSchema, String), SchemaError> {
+        parse(value)
+    }
+
+    #[test]
+    fn detects_every_supported_draft() {
+        let cases = [
+            ("http://json-schema.org/draft-04/schema#", Draft::Draft4),
+            ("http://json-schema.org/draft-06/schema#", Draft::Draft6),
+            ("http://json-schema.org/draft-07/schema", Draft::Draft7),
+            (
+                "https://json-schema.org/draft/2019-09/schema",
+                Draft::Draft201909,
+            ),
+            (
+                "https://json-schema.org/draft/2020-12/schema",
+                Draft::Draft202012,
+            ),
+        ];
+        for (uri, draft) in cases {
+            let (schema, _) = parse_value(json!({"$schema": uri})).unwrap();
+            assert_eq!(schema.draft(), draft, "{uri}");
+        }
+        let (schema, _) = parse_value(json!({"type": "string"})).unwrap();
+        assert_eq!(schema.draft(), Draft::Draft7);
+    }
+
+    #[test]
+    fn errors_point_at_the_offending_keyword() {
+        let err = parse_value(json!({"$schema": "http://example.com/mine"})).unwrap_err();
+        assert!(
+            matches!(err, SchemaError::JsonSchema { ref pointer, .. } if pointer == "#/$schema")
+        );
+        let err = parse_value(json!({"properties": {"id": {"type": 5}}})).unwrap_err();
+        assert!(
+            matches!(err, SchemaError::JsonSchema { ref pointer, .. } if pointer == "#/properties/id/type"),
+            "{err:?}"
+        );
+        let err = parse_value(json!([1, 2])).unwrap_err();
+        assert!(matches!(err, SchemaError::JsonSchema { ref pointer, .. } if pointer == "#"));
+    }
+
+    #[test]
+    fn remote_references_are_accepted_without_fetching() {
+        // No resolver is configured: meta-validation never follows `$ref`, and the
+        // comparison treats a reference outside the document as opaque text.
+        let (schema, _) =
+            parse_value(json!({"$ref": "https://example.invalid/never-fetched.json"})).unwrap();
+        assert_eq!(schema.draft(), Draft::Draft7);
+    }
+
+    #[test]
+    fn canonical_form_sorts_keys_at_every_level() {
+        let (_, canonical) = parse_value(
+            json!({"type": "object", "properties": {"b": {}, "a": {"type": "string"}}}),
+        )
+        .unwrap();
+        assert_eq!(
+            canonical,
+            r#"{"properties":{"a":{"type":"string"},"b":{}},"type":"object"}"#
+        );
     }
 }

@@ -1,0 +1,14 @@
+use herald::Event;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+#[derive(Event, Serialize, Deserialize, JsonSchema)]
+#[event(name = "order", version = 1)]
+pub enum OrderEvent {
+    Placed {
+        #[event(rename = "id")]
+        order_id: String,
+    },
+}
+
+fn main() {}

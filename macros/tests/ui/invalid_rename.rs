@@ -1,0 +1,12 @@
+use herald::Event;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+#[derive(Event, Serialize, Deserialize, JsonSchema)]
+#[event(name = "order", version = 1)]
+pub enum OrderEvent {
+    #[event(rename = "Shipped!")]
+    Dispatched { order_id: String },
+}
+
+fn main() {}

@@ -1,0 +1,10 @@
+use herald::Event;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+#[derive(Event, Serialize, Deserialize, JsonSchema)]
+pub enum OrderEvent {
+    Placed { order_id: String },
+}
+
+fn main() {}

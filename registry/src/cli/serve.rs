@@ -1,0 +1,47 @@
+//! `herald serve`: run the registry until SIGTERM or SIGINT.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use herald_registry::config::ServeConfig;
+use herald_registry::http;
+use tokio::net::TcpListener;
+use tracing_subscriber::EnvFilter;
+
+pub(crate) fn run(config: ServeConfig) -> ExitCode {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("herald serve: cannot start the runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(serve(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            tracing::error!("herald serve: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(config: ServeConfig) -> Result<(), http::StartError> {
+    let state = http::connect(&config).await?;
+    let backend = state.store().backend();
+    tracing::info!("migrations applied ({backend})");
+    let listener = TcpListener::bind(config.listen).await?;
+    let address = listener.local_addr()?;
+    tracing::info!("listening on http://{address} (backend: {backend})");
+    http::serve(listener, state, http::shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}

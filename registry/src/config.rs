@@ -1,0 +1,48 @@
+//! The configuration of `herald serve`, from flags and environment variables.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Settings of the registry server. Every flag can also come from the environment
+/// variable named beside it.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeConfig {
+    /// Address to listen on.
+    #[arg(long, env = "HERALD_LISTEN", default_value = "127.0.0.1:8081")]
+    pub listen: SocketAddr,
+    /// Database: `sqlite://herald.db` (one file), `sqlite::memory:` (throwaway) or
+    /// `postgres://user@host:5432/db`.
+    #[arg(
+        long,
+        env = "HERALD_DATABASE_URL",
+        default_value = "sqlite://herald.db"
+    )]
+    pub database_url: String,
+    /// Largest accepted request body (and schema), in bytes.
+    #[arg(long, env = "HERALD_MAX_BODY_BYTES", default_value_t = 1 << 20)]
+    pub max_body_bytes: usize,
+    /// Largest accepted schema text, in bytes (larger ones get error 42209).
+    #[arg(long, env = "HERALD_MAX_SCHEMA_BYTES", default_value_t = 1 << 20)]
+    pub max_schema_bytes: usize,
+    /// Database connections per process.
+    #[arg(long, env = "HERALD_MAX_CONNECTIONS", default_value_t = 10)]
+    pub max_connections: u32,
+    /// Turns on HTTP basic authentication with the users in this file
+    /// (`name:password:role` lines, role `read` or `write`).
+    #[arg(long, env = "HERALD_CREDENTIALS_FILE")]
+    pub credentials_file: Option<PathBuf>,
+}
+
+impl ServeConfig {
+    /// The defaults, on the given database.
+    pub fn new(database_url: impl Into<String>) -> Self {
+        ServeConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8081)),
+            database_url: database_url.into(),
+            max_body_bytes: 1 << 20,
+            max_schema_bytes: 1 << 20,
+            max_connections: 10,
+            credentials_file: None,
+        }
+    }
+}

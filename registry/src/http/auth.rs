@@ -1,0 +1,221 @@
+//! Optional HTTP basic authentication from a credentials file, with read-only and
+//! read-write roles.
+//!
+//! The file has one user per line, `name:password:role`, where the role is `read` (or
+//! `readonly`) or `write` (or `readwrite`, `admin`), and the password is either plain or
+//! `sha256:` followed by the hex digest of the password. Blank lines and `#` comments are
+//! ignored.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use axum::extract::{Request, State};
+use axum::http::{Method, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use sha2::{Digest, Sha256};
+
+use super::AppState;
+use super::error::Error;
+
+/// What a user may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Reads, lookups, compatibility checks and payload validation.
+    Read,
+    /// Everything.
+    Write,
+}
+
+#[derive(Debug, Clone)]
+struct User {
+    sha256: [u8; 32],
+    role: Role,
+}
+
+/// Why a credentials file was rejected.
+#[derive(Debug, thiserror::Error)]
+pub enum CredentialsError {
+    /// The file could not be read.
+    #[error("cannot read credentials file {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A line is not `name:password:role`.
+    #[error("credentials line {line}: {message}")]
+    Line {
+        /// 1-based line number.
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// Users allowed to call the API.
+#[derive(Debug, Clone, Default)]
+pub struct Credentials {
+    users: HashMap<String, User>,
+}
+
+fn digest(bytes: &[u8]) -> [u8; 32] {
+    Sha256::digest(bytes).into()
+}
+
+fn parse_hex(hex: &str) -> Option<[u8; 32]> {
+    if hex.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
+}
+
+impl Credentials {
+    /// Reads a credentials file.
+    pub fn load(path: &Path) -> Result<Self, CredentialsError> {
+        let text = std::fs::read_to_string(path).map_err(|source| CredentialsError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::parse(&text)
+    }
+
+    /// Parses the text of a credentials file.
+    pub fn parse(text: &str) -> Result<Self, CredentialsError> {
+        let mut users = HashMap::new();
+        for (index, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let error = |message: &str| CredentialsError::Line {
+                line: index + 1,
+                message: message.to_owned(),
+            };
+            let (name, rest) = line
+                .split_once(':')
+                .ok_or_else(|| error("expected name:password:role"))?;
+            let (password, role) = rest
+                .rsplit_once(':')
+                .ok_or_else(|| error("expected name:password:role"))?;
+            let role = match role.to_ascii_lowercase().as_str() {
+                "read" | "readonly" | "read-only" => Role::Read,
+                "write" | "readwrite" | "read-write" | "admin" => Role::Write,
+                _ => return Err(error("role must be read or write")),
+            };
+            let sha256 = match password.strip_prefix("sha256:") {
+                Some(hex) => parse_hex(hex).ok_or_else(|| error("sha256: needs 64 hex digits"))?,
+                None => digest(password.as_bytes()),
+            };
+            users.insert(name.to_owned(), User { sha256, role });
+        }
+        Ok(Credentials { users })
+    }
+
+    /// The role of the user an `Authorization` header names, if the password matches.
+    pub fn authenticate(&self, authorization: Option<&str>) -> Result<Role, Error> {
+        let Some(value) = authorization else {
+            return Err(Error::Unauthorized("credentials required".to_owned()));
+        };
+        let encoded = value.strip_prefix("Basic ").ok_or_else(|| {
+            Error::Unauthorized("only Basic authentication is supported".to_owned())
+        })?;
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(encoded.trim())
+            .map_err(|_| Error::Unauthorized("malformed Basic credentials".to_owned()))?;
+        let decoded = String::from_utf8(decoded)
+            .map_err(|_| Error::Unauthorized("malformed Basic credentials".to_owned()))?;
+        let (name, password) = decoded
+            .split_once(':')
+            .ok_or_else(|| Error::Unauthorized("malformed Basic credentials".to_owned()))?;
+        match self.users.get(name) {
+            Some(user) if user.sha256 == digest(password.as_bytes()) => Ok(user.role),
+            _ => Err(Error::Unauthorized("bad user name or password".to_owned())),
+        }
+    }
+}
+
+/// Whether a request changes the registry.
+fn is_write(method: &Method, path: &str) -> bool {
+    match *method {
+        Method::GET | Method::HEAD | Method::OPTIONS => false,
+        Method::POST => path.starts_with("/subjects/") && path.ends_with("/versions"),
+        _ => true,
+    }
+}
+
+/// Middleware that enforces the credentials, when there are any. `/health` and `/ready`
+/// stay open for probes.
+pub async fn require(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let Some(credentials) = state.credentials() else {
+        return next.run(req).await;
+    };
+    let path = req.uri().path();
+    if path == "/health" || path == "/ready" {
+        return next.run(req).await;
+    }
+    let header = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    match credentials.authenticate(header) {
+        Ok(Role::Write) => next.run(req).await,
+        Ok(Role::Read) if !is_write(req.method(), path) => next.run(req).await,
+        Ok(Role::Read) => Error::Forbidden("this user may only read".to_owned()).into_response(),
+        Err(err) => err.into_response(),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn basic(user: &str, password: &str) -> String {
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+        )
+    }
+
+    #[test]
+    fn roles_and_hashed_passwords() {
+        let hashed: String = digest(b"s3cret")
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let creds = Credentials::parse(&format!(
+            "# users\nreader:pw:read\nwriter:sha256:{hashed}:write\n"
+        ))
+        .unwrap();
+        assert_eq!(
+            creds.authenticate(Some(&basic("reader", "pw"))).unwrap(),
+            Role::Read
+        );
+        assert_eq!(
+            creds
+                .authenticate(Some(&basic("writer", "s3cret")))
+                .unwrap(),
+            Role::Write
+        );
+        assert!(creds.authenticate(Some(&basic("writer", "nope"))).is_err());
+        assert!(creds.authenticate(None).is_err());
+    }
+
+    #[test]
+    fn registering_is_a_write_and_lookup_is_not() {
+        assert!(is_write(&Method::POST, "/subjects/a/versions"));
+        assert!(!is_write(&Method::POST, "/subjects/a"));
+        assert!(!is_write(
+            &Method::POST,
+            "/compatibility/subjects/a/versions"
+        ));
+        assert!(is_write(&Method::PUT, "/config"));
+    }
+}

@@ -1,0 +1,86 @@
+//! Request bodies and query parameters as Confluent clients send them, and JSON answers with
+//! Confluent's content type.
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::AppState;
+use super::error::Error;
+
+/// The content type of every JSON answer.
+pub const CONTENT_TYPE: &str = "application/vnd.schemaregistry.v1+json";
+
+/// A JSON request body, accepted whatever its content type says (Confluent's
+/// `application/vnd.schemaregistry.v1+json`, plain `application/json`, or none), with
+/// bodies over the configured limit answered 413 as a JSON error.
+#[derive(Debug)]
+pub struct Body<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for Body<T> {
+    type Rejection = Error;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Error> {
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                Error::PayloadTooLarge(state.max_body_bytes())
+            } else {
+                Error::BadRequest(rejection.body_text())
+            }
+        })?;
+        serde_json::from_slice(&bytes)
+            .map(Body)
+            .map_err(|err| Error::BadRequest(format!("Invalid JSON body: {err}")))
+    }
+}
+
+/// Query parameters, read leniently: unknown ones are ignored and flags are `true` in any case.
+#[derive(Debug, Default)]
+pub struct Params(HashMap<String, String>);
+
+impl Params {
+    /// Whether the flag is `true` (case-insensitive).
+    pub fn flag(&self, name: &str) -> bool {
+        self.0
+            .get(name)
+            .is_some_and(|value| value.eq_ignore_ascii_case("true"))
+    }
+
+    /// The raw value of a parameter.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Params {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Error> {
+        let Query(map) = Query::<HashMap<String, String>>::from_request_parts(parts, state)
+            .await
+            .map_err(|rejection| Error::BadRequest(rejection.body_text()))?;
+        Ok(Params(map))
+    }
+}
+
+/// Answers 200 with `value` as JSON.
+pub fn reply<T: Serialize + ?Sized>(value: &T) -> Result<Response, Error> {
+    let bytes = serde_json::to_vec(value)
+        .map_err(|err| Error::Store(format!("cannot render the answer: {err}")))?;
+    Ok(json_bytes(Bytes::from(bytes)))
+}
+
+/// Answers 200 with bytes that already are JSON.
+pub fn json_bytes(bytes: Bytes) -> Response {
+    let mut response = bytes.into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
+    response
+}

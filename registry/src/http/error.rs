@@ -1,0 +1,202 @@
+//! The one error type of the HTTP API: each variant is a Confluent error answer,
+//! `{"error_code": N, "message": "..."}` with its HTTP status.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::schema::SchemaError;
+use crate::storage::StoreError;
+
+use super::body::CONTENT_TYPE;
+
+/// An API error, rendered as Confluent renders it.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// 40401.
+    #[error("Subject '{0}' not found.")]
+    SubjectNotFound(String),
+    /// 40402.
+    #[error("Version {0} not found.")]
+    VersionNotFound(String),
+    /// 40403.
+    #[error("Schema {0} not found")]
+    SchemaNotFound(String),
+    /// 40404.
+    #[error("Subject '{0}' was soft deleted.Set permanent=true to delete permanently")]
+    SubjectSoftDeleted(String),
+    /// 40405.
+    #[error("Subject '{0}' was not deleted first before being permanently deleted")]
+    SubjectNotSoftDeleted(String),
+    /// 40406.
+    #[error("Subject '{0}' Version {1} was soft deleted.Set permanent=true to delete permanently")]
+    VersionSoftDeleted(String, i32),
+    /// 40407.
+    #[error("Subject '{0}' Version {1} was not deleted first before being permanently deleted")]
+    VersionNotSoftDeleted(String, i32),
+    /// 40408.
+    #[error("Subject '{0}' does not have subject-level compatibility configured")]
+    SubjectConfigNotSet(String),
+    /// 40409.
+    #[error("Subject '{0}' does not have subject-level mode configured")]
+    SubjectModeNotSet(String),
+    /// 40901, HTTP 409.
+    #[error(
+        "Schema being registered is incompatible with an earlier schema for subject \"{subject}\", details: [{}]",
+        .messages.join(", ")
+    )]
+    Incompatible {
+        /// The subject.
+        subject: String,
+        /// The compatibility engine's messages.
+        messages: Vec<String>,
+    },
+    /// 42201.
+    #[error("Invalid schema: {0}")]
+    InvalidSchema(String),
+    /// 42202.
+    #[error(
+        "The specified version '{0}' is not a valid version id. Allowed values are between [1, 2^31-1] and the string \"latest\""
+    )]
+    InvalidVersion(String),
+    /// 42203.
+    #[error(
+        "Invalid compatibility level. Valid values are none, backward, forward, full, backward_transitive, forward_transitive, and full_transitive: {0}"
+    )]
+    InvalidCompatibilityLevel(String),
+    /// 42204.
+    #[error("Invalid mode. Valid values are READWRITE, READONLY, IMPORT: {0}")]
+    InvalidMode(String),
+    /// 42205.
+    #[error("{0}")]
+    OperationNotPermitted(String),
+    /// 42206.
+    #[error("{0}")]
+    ReferenceExists(String),
+    /// 42207.
+    #[error("{0}")]
+    IdDoesNotMatch(String),
+    /// 42208.
+    #[error("The specified subject is not valid: {0}")]
+    InvalidSubject(String),
+    /// 42209.
+    #[error("Schema too large: {0}")]
+    SchemaTooLarge(String),
+    /// 50001.
+    #[error("Error in the backend data store: {0}")]
+    Store(String),
+    /// HTTP 400: the body is not the JSON the endpoint expects.
+    #[error("{0}")]
+    BadRequest(String),
+    /// HTTP 413: the body is over the configured limit.
+    #[error("Request body is larger than the limit of {0} bytes")]
+    PayloadTooLarge(usize),
+    /// HTTP 401.
+    #[error("Unauthorized: {0}")]
+    Unauthorized(String),
+    /// HTTP 403.
+    #[error("Forbidden: {0}")]
+    Forbidden(String),
+    /// HTTP 404 for an unknown route.
+    #[error("HTTP 404 Not Found")]
+    NotFound,
+}
+
+impl Error {
+    /// The HTTP status and Confluent error code.
+    pub fn codes(&self) -> (StatusCode, u32) {
+        use Error::*;
+        match self {
+            SubjectNotFound(_) => (StatusCode::NOT_FOUND, 40401),
+            VersionNotFound(_) => (StatusCode::NOT_FOUND, 40402),
+            SchemaNotFound(_) => (StatusCode::NOT_FOUND, 40403),
+            SubjectSoftDeleted(_) => (StatusCode::NOT_FOUND, 40404),
+            SubjectNotSoftDeleted(_) => (StatusCode::NOT_FOUND, 40405),
+            VersionSoftDeleted(..) => (StatusCode::NOT_FOUND, 40406),
+            VersionNotSoftDeleted(..) => (StatusCode::NOT_FOUND, 40407),
+            SubjectConfigNotSet(_) => (StatusCode::NOT_FOUND, 40408),
+            SubjectModeNotSet(_) => (StatusCode::NOT_FOUND, 40409),
+            Incompatible { .. } => (StatusCode::CONFLICT, 40901),
+            InvalidSchema(_) => (StatusCode::UNPROCESSABLE_ENTITY, 42201),
+            InvalidVersion(_) => (StatusCode::UNPROCESSABLE_ENTITY, 42202),
+            InvalidCompatibilityLevel(_) => (StatusCode::UNPROCESSABLE_ENTITY, 42203),
+            InvalidMode(_) => (StatusCode::UNPROCESSABLE_ENTITY, 42204),
+            OperationNotPermitted(_) => (StatusCode::UNPROCESSABLE_ENTITY, 42205),
+            ReferenceExists(_) => (StatusCode::UNPROCESSABLE_ENTITY, 42206),
+            IdDoesNotMatch(_) => (StatusCode::UNPROCESSABLE_ENTITY, 42207),
+            InvalidSubject(_) => (StatusCode::UNPROCESSABLE_ENTITY, 42208),
+            SchemaTooLarge(_) => (StatusCode::UNPROCESSABLE_ENTITY, 42209),
+            Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, 50001),
+            BadRequest(_) => (StatusCode::BAD_REQUEST, 400),
+            PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, 413),
+            Unauthorized(_) => (StatusCode::UNAUTHORIZED, 401),
+            Forbidden(_) => (StatusCode::FORBIDDEN, 403),
+            NotFound => (StatusCode::NOT_FOUND, 404),
+        }
+    }
+
+    /// Maps a store error for an operation on `subject`.
+    pub(crate) fn from_store(err: StoreError, subject: &str, version: Option<i32>) -> Self {
+        let version_text = version.map_or_else(|| "latest".to_owned(), |v| v.to_string());
+        match err {
+            StoreError::SubjectNotFound => Error::SubjectNotFound(subject.to_owned()),
+            StoreError::VersionNotFound => Error::VersionNotFound(version_text),
+            StoreError::SubjectSoftDeleted => Error::SubjectSoftDeleted(subject.to_owned()),
+            StoreError::SubjectNotSoftDeleted => Error::SubjectNotSoftDeleted(subject.to_owned()),
+            StoreError::VersionSoftDeleted => {
+                Error::VersionSoftDeleted(subject.to_owned(), version.unwrap_or(-1))
+            }
+            StoreError::VersionNotSoftDeleted => {
+                Error::VersionNotSoftDeleted(subject.to_owned(), version.unwrap_or(-1))
+            }
+            StoreError::Incompatible(messages) => Error::Incompatible {
+                subject: subject.to_owned(),
+                messages,
+            },
+            StoreError::ReferenceExists { version, by } => Error::ReferenceExists(format!(
+                "One or more references exist to the schema {{subject={subject},version={version}}}: referenced by schema id {by}"
+            )),
+            StoreError::IdMismatch { given, reason } => {
+                Error::IdDoesNotMatch(format!("Schema id {given} does not match: {reason}"))
+            }
+            StoreError::VersionTaken(version) => Error::InvalidVersion(format!(
+                "{version} (already registered under subject {subject} with another schema)"
+            )),
+            other => Error::from(other),
+        }
+    }
+}
+
+impl From<StoreError> for Error {
+    fn from(err: StoreError) -> Self {
+        tracing::error!(error = %err, "store error");
+        Error::Store(err.to_string())
+    }
+}
+
+impl From<SchemaError> for Error {
+    fn from(err: SchemaError) -> Self {
+        match err {
+            SchemaError::TooLarge { .. } => Error::SchemaTooLarge(err.to_string()),
+            other => Error::InvalidSchema(other.to_string()),
+        }
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let (status, code) = self.codes();
+        let body = json!({ "error_code": code, "message": self.to_string() }).to_string();
+        let mut response = (status, body).into_response();
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"herald\""),
+            );
+        }
+        response
+    }
+}

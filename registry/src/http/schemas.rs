@@ -1,0 +1,108 @@
+//! `/schemas`: schemas by global id, and the supported schema types.
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use axum::routing::get;
+use serde_json::json;
+
+use crate::schema::SchemaType;
+
+use super::AppState;
+use super::body::{Params, json_bytes, reply};
+use super::error::Error;
+use super::state::schema_body;
+
+/// Routes under `/schemas`.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/schemas/types", get(types))
+        .route("/schemas/ids/{id}", get(by_id))
+        .route("/schemas/ids/{id}/schema", get(text_by_id))
+        .route("/schemas/ids/{id}/subjects", get(subjects_by_id))
+        .route("/schemas/ids/{id}/versions", get(versions_by_id))
+}
+
+fn parse_id(id: &str) -> Result<i64, Error> {
+    id.parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| Error::SchemaNotFound(id.to_owned()))
+}
+
+async fn types() -> Result<Response, Error> {
+    reply(&[SchemaType::Json.as_str(), SchemaType::Avro.as_str()])
+}
+
+async fn by_id(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    params: Params,
+) -> Result<Response, Error> {
+    let id = parse_id(&id)?;
+    let schema = state.schema_by_id(id).await?;
+    if let Some(subject) = params.get("subject").filter(|s| !s.is_empty()) {
+        let usages = state.store().usages(id).await?;
+        if !usages.iter().any(|u| u.subject == subject) {
+            return Err(Error::SchemaNotFound(format!(
+                "{id} under subject {subject}"
+            )));
+        }
+    }
+    if params.get("format") == Some("resolved") && schema.schema_type == SchemaType::Avro {
+        return reply(&schema_body(
+            schema.schema_type,
+            &schema.resolved,
+            &[],
+            None,
+        ));
+    }
+    Ok(json_bytes(schema.body.clone()))
+}
+
+async fn text_by_id(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, Error> {
+    let schema = state.schema_by_id(parse_id(&id)?).await?;
+    Ok(json_bytes(schema.text.clone().into()))
+}
+
+async fn subjects_by_id(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    params: Params,
+) -> Result<Response, Error> {
+    let id = parse_id(&id)?;
+    let deleted = params.flag("deleted");
+    let usages = state.store().usages(id).await?;
+    if usages.is_empty() {
+        return Err(Error::SchemaNotFound(id.to_string()));
+    }
+    let mut subjects: Vec<&str> = usages
+        .iter()
+        .filter(|u| deleted || !u.deleted)
+        .map(|u| u.subject.as_str())
+        .collect();
+    subjects.dedup();
+    reply(&subjects)
+}
+
+async fn versions_by_id(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    params: Params,
+) -> Result<Response, Error> {
+    let id = parse_id(&id)?;
+    let deleted = params.flag("deleted");
+    let usages = state.store().usages(id).await?;
+    if usages.is_empty() {
+        return Err(Error::SchemaNotFound(id.to_string()));
+    }
+    let versions: Vec<_> = usages
+        .iter()
+        .filter(|u| deleted || !u.deleted)
+        .map(|u| json!({"subject": u.subject, "version": u.version}))
+        .collect();
+    reply(&versions)
+}

@@ -1,0 +1,192 @@
+//! Differences in array schemas: the schema for all items, tuple items added to or removed
+//! from open, closed and partially open content models, `additionalItems`,
+//! `unevaluatedItems` and the item-count limits.
+
+use super::differ::{Acc, Differ};
+use super::kinds::Kind;
+use super::model::{ArrayRules, Model, NodeId, Shape};
+use super::object::compare_unevaluated;
+use super::scalar::limit;
+
+pub(super) fn arrays(
+    differ: &mut Differ<'_>,
+    acc: &mut Acc,
+    original: &ArrayRules,
+    update: &ArrayRules,
+) {
+    let outcome = differ.compare_optional(original.all_items, update.all_items);
+    acc.absorb(&["items"], outcome);
+    tuple(differ, acc, original, update);
+    additional(differ, acc, original, update);
+    use Kind::*;
+    compare_unevaluated(
+        differ,
+        acc,
+        "unevaluatedItems",
+        original.unevaluated,
+        update.unevaluated,
+        [
+            UNEVALUATED_ITEMS_ADDED,
+            UNEVALUATED_ITEMS_REMOVED,
+            UNEVALUATED_ITEMS_EXTENDED,
+            UNEVALUATED_ITEMS_NARROWED,
+        ],
+    );
+    limit(
+        acc,
+        "maxItems",
+        original.max_items,
+        update.max_items,
+        [
+            MAX_ITEMS_ADDED,
+            MAX_ITEMS_REMOVED,
+            MAX_ITEMS_INCREASED,
+            MAX_ITEMS_DECREASED,
+        ],
+    );
+    limit(
+        acc,
+        "minItems",
+        original.min_items,
+        update.min_items,
+        [
+            MIN_ITEMS_ADDED,
+            MIN_ITEMS_REMOVED,
+            MIN_ITEMS_INCREASED,
+            MIN_ITEMS_DECREASED,
+        ],
+    );
+    match (original.unique_items, update.unique_items) {
+        (true, false) => acc.add(UNIQUE_ITEMS_REMOVED, &["uniqueItems"]),
+        (false, true) => acc.add(UNIQUE_ITEMS_ADDED, &["uniqueItems"]),
+        _ => {}
+    }
+    limit(
+        acc,
+        "maxContains",
+        original.max_contains,
+        update.max_contains,
+        [
+            MAX_CONTAINS_ADDED,
+            MAX_CONTAINS_REMOVED,
+            MAX_CONTAINS_INCREASED,
+            MAX_CONTAINS_DECREASED,
+        ],
+    );
+    // `minContains` defaults to 1, so writing the default changes nothing.
+    limit(
+        acc,
+        "minContains",
+        Some(original.min_contains.unwrap_or(1)),
+        Some(update.min_contains.unwrap_or(1)),
+        [
+            MIN_CONTAINS_ADDED,
+            MIN_CONTAINS_REMOVED,
+            MIN_CONTAINS_INCREASED,
+            MIN_CONTAINS_DECREASED,
+        ],
+    );
+}
+
+/// Whether items past the tuple are accepted whatever their value.
+fn is_open(model: &Model, rules: &ArrayRules) -> bool {
+    rules.permits_additional
+        && rules.additional.is_none()
+        && rules
+            .unevaluated
+            .is_none_or(|id| matches!(model.shape(model.resolve(id)), Shape::Empty))
+}
+
+/// The schema items past the tuple must match, when the model is partially open.
+fn partial_schema(model: &Model, rules: &ArrayRules) -> Option<NodeId> {
+    if rules.additional.is_some() {
+        return rules.additional;
+    }
+    if rules.permits_additional {
+        let unevaluated = rules.unevaluated?;
+        if !matches!(
+            model.shape(model.resolve(unevaluated)),
+            Shape::Empty | Shape::False
+        ) {
+            return Some(unevaluated);
+        }
+    }
+    None
+}
+
+fn tuple(differ: &mut Differ<'_>, acc: &mut Acc, original: &ArrayRules, update: &ArrayRules) {
+    let (old, new) = (differ.original(), differ.update());
+    let shared = original.tuple.len().min(update.tuple.len());
+    for index in 0..shared {
+        let outcome = differ.compare(original.tuple[index], update.tuple[index]);
+        acc.absorb(&["items", &index.to_string()], outcome);
+    }
+    for (index, &before) in original.tuple.iter().enumerate().skip(shared) {
+        let position = index.to_string();
+        let path = ["items", position.as_str()];
+        if is_open(new, update) {
+            acc.add(Kind::ITEM_REMOVED_FROM_OPEN_CONTENT_MODEL, &path);
+        } else if let Some(covering) = partial_schema(new, update) {
+            let outcome = differ.compare(before, covering);
+            let kind = if outcome.is_compatible() {
+                Kind::ITEM_REMOVED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL
+            } else {
+                Kind::ITEM_REMOVED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL
+            };
+            acc.absorb(&path, outcome);
+            acc.add(kind, &path);
+        } else if matches!(old.shape(old.resolve(before)), Shape::False) {
+            acc.add(
+                Kind::ITEM_WITH_FALSE_REMOVED_FROM_CLOSED_CONTENT_MODEL,
+                &path,
+            );
+        } else {
+            acc.add(Kind::ITEM_REMOVED_FROM_CLOSED_CONTENT_MODEL, &path);
+        }
+    }
+    for (index, &after) in update.tuple.iter().enumerate().skip(shared) {
+        let position = index.to_string();
+        let path = ["items", position.as_str()];
+        if is_open(old, original) {
+            let kind = if matches!(new.shape(new.resolve(after)), Shape::Empty) {
+                Kind::ITEM_WITH_EMPTY_SCHEMA_ADDED_TO_OPEN_CONTENT_MODEL
+            } else {
+                Kind::ITEM_ADDED_TO_OPEN_CONTENT_MODEL
+            };
+            acc.add(kind, &path);
+        } else if let Some(covering) = partial_schema(old, original) {
+            let outcome = differ.compare(covering, after);
+            let kind = if outcome.is_compatible() {
+                Kind::ITEM_ADDED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL
+            } else {
+                Kind::ITEM_ADDED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL
+            };
+            acc.absorb(&path, outcome);
+            acc.add(kind, &path);
+        } else {
+            acc.add(Kind::ITEM_ADDED_TO_CLOSED_CONTENT_MODEL, &path);
+        }
+    }
+}
+
+fn additional(differ: &mut Differ<'_>, acc: &mut Acc, original: &ArrayRules, update: &ArrayRules) {
+    let path = ["additionalItems"];
+    if original.permits_additional != update.permits_additional {
+        let kind = if original.permits_additional {
+            Kind::ADDITIONAL_ITEMS_REMOVED
+        } else {
+            Kind::ADDITIONAL_ITEMS_ADDED
+        };
+        acc.add(kind, &path);
+        return;
+    }
+    match (original.additional, update.additional) {
+        (None, Some(_)) => acc.add(Kind::ADDITIONAL_ITEMS_NARROWED, &path),
+        (Some(_), None) => acc.add(Kind::ADDITIONAL_ITEMS_EXTENDED, &path),
+        (Some(before), Some(after)) => {
+            let outcome = differ.compare(before, after);
+            acc.absorb(&path, outcome);
+        }
+        (None, None) => {}
+    }
+}

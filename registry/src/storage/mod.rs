@@ -1,0 +1,444 @@
+//! Durable storage for the registry: one narrow [`SchemaStore`] trait with a SQLite and a
+//! PostgreSQL backend, and a [`SchemaCache`] of parsed schemas by id.
+//!
+//! The store knows rows, not schema semantics. The one rule that must run inside a write
+//! transaction, the compatibility check, is passed in as a callback ([`CompatCheck`]) so that
+//! both backends run it while they hold the subject's lock and no lost update can let an
+//! incompatible schema in. The deletion rules are one pure function ([`plan_delete`]) that
+//! both backends call inside their transaction.
+
+mod cache;
+mod postgres;
+mod sqlite;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::schema::SchemaType;
+
+pub use cache::{CachedSchema, SchemaCache};
+pub use postgres::PostgresStore;
+pub use sqlite::SqliteStore;
+
+/// A boxed, sendable future, the return type of every [`SchemaStore`] method.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database failed or could not be reached.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// A migration could not be applied.
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The database URL names no supported backend.
+    #[error("unsupported database URL `{0}` (expected sqlite://... or postgres://...)")]
+    UnsupportedUrl(String),
+    /// A row could not be decoded into the registry's types.
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+    /// The compatibility callback rejected the new schema.
+    #[error("incompatible schema")]
+    Incompatible(Vec<String>),
+    /// The compatibility callback needs these schemas in the cache first; load and retry.
+    #[error("schemas {0:?} must be loaded before the compatibility check")]
+    NotCached(Vec<i64>),
+    /// The subject has no versions at all.
+    #[error("subject not found")]
+    SubjectNotFound,
+    /// The version does not exist under the subject.
+    #[error("version not found")]
+    VersionNotFound,
+    /// Every version of the subject is soft-deleted already.
+    #[error("subject was soft deleted")]
+    SubjectSoftDeleted,
+    /// A permanent delete of a subject that still has live versions.
+    #[error("subject was not soft deleted first")]
+    SubjectNotSoftDeleted,
+    /// The version is soft-deleted already.
+    #[error("version was soft deleted")]
+    VersionSoftDeleted,
+    /// A permanent delete of a version that is still live.
+    #[error("version was not soft deleted first")]
+    VersionNotSoftDeleted,
+    /// Another schema references a version that was to be deleted.
+    #[error("version {version} is referenced by schema {by}")]
+    ReferenceExists {
+        /// The referenced version.
+        version: i32,
+        /// An id of a schema that references it.
+        by: i64,
+    },
+    /// An import gave an id that holds a different schema, or a schema that has another id.
+    #[error("schema id {given} does not match: {reason}")]
+    IdMismatch {
+        /// The id given in the request.
+        given: i64,
+        /// What it conflicts with.
+        reason: String,
+    },
+    /// An import gave a version that already holds a different schema.
+    #[error("version {0} already exists with a different schema")]
+    VersionTaken(i32),
+}
+
+/// A reference from one schema to a version of another subject.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Reference {
+    /// The name the referencing schema uses: an Avro full name or a JSON `$ref` URI.
+    pub name: String,
+    /// The subject holding the referenced schema.
+    pub subject: String,
+    /// The referenced version.
+    pub version: i32,
+}
+
+/// A schema as stored, by global id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchemaRow {
+    /// Global id.
+    pub id: i64,
+    /// AVRO or JSON.
+    pub schema_type: SchemaType,
+    /// The text as it was registered.
+    pub text: String,
+    /// Its references, in the order given.
+    pub references: Vec<Reference>,
+}
+
+/// One version of a subject.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VersionRow {
+    /// Version number, 1-based.
+    pub version: i32,
+    /// The schema it holds.
+    pub schema_id: i64,
+    /// Whether it is soft-deleted.
+    pub deleted: bool,
+}
+
+/// One place a schema id is registered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Usage {
+    /// The subject.
+    pub subject: String,
+    /// The version under that subject.
+    pub version: i32,
+    /// Whether that version is soft-deleted.
+    pub deleted: bool,
+}
+
+/// A schema to register.
+#[derive(Debug, Clone)]
+pub struct NewSchema {
+    /// AVRO or JSON.
+    pub schema_type: SchemaType,
+    /// The text to store and return.
+    pub text: String,
+    /// Identity across subjects: the schema's fingerprint combined with its references.
+    pub key: String,
+    /// Its references.
+    pub references: Vec<Reference>,
+    /// IMPORT mode: the id to use.
+    pub id: Option<i64>,
+    /// IMPORT mode: the version to use.
+    pub version: Option<i32>,
+}
+
+/// The outcome of a registration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Registered {
+    /// The global id.
+    pub id: i64,
+    /// The version under the subject.
+    pub version: i32,
+    /// Whether the schema was already registered under the subject (nothing was written).
+    pub existed: bool,
+    /// Whether this registration stored the schema text under a new id.
+    pub created: bool,
+}
+
+/// What a delete removes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeleteTarget {
+    /// Every version of the subject.
+    Subject,
+    /// One version; `None` means the latest live one.
+    Version(Option<i32>),
+}
+
+/// The kinds of per-subject and global settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SettingKind {
+    /// The compatibility level.
+    Compatibility,
+    /// The mode (READWRITE, READONLY, IMPORT).
+    Mode,
+}
+
+impl SettingKind {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            SettingKind::Compatibility => "compatibility",
+            SettingKind::Mode => "mode",
+        }
+    }
+}
+
+/// Counts for the metrics endpoint.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Distinct schemas registered under at least one subject version.
+    pub schemas: i64,
+    /// Subjects with at least one live version.
+    pub subjects: i64,
+}
+
+/// The compatibility check a registration runs inside its transaction, given the subject's
+/// live versions (oldest first).
+pub type CompatCheck<'a> = &'a (dyn Fn(&[VersionRow]) -> Result<(), StoreError> + Send + Sync);
+
+/// The storage operations the registry needs. Every write runs in one transaction that
+/// serializes writers per subject.
+pub trait SchemaStore: Send + Sync + 'static {
+    /// `"sqlite"` or `"postgres"`.
+    fn backend(&self) -> &'static str;
+
+    /// Checks that the database answers.
+    fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>>;
+
+    /// Registers `new` under `subject`: returns the existing version when the same schema is
+    /// live under the subject, otherwise runs `check` on the live versions and appends a
+    /// version, reusing the schema's global id when another subject has it already.
+    fn register<'a>(
+        &'a self,
+        subject: &'a str,
+        new: &'a NewSchema,
+        check: CompatCheck<'a>,
+    ) -> BoxFuture<'a, Result<Registered, StoreError>>;
+
+    /// The schema with this id, if some subject version (live or soft-deleted) holds it.
+    fn schema(&self, id: i64) -> BoxFuture<'_, Result<Option<SchemaRow>, StoreError>>;
+
+    /// Every subject version that holds the schema with this id.
+    fn usages(&self, id: i64) -> BoxFuture<'_, Result<Vec<Usage>, StoreError>>;
+
+    /// Every subject name, with whether it has a live version.
+    fn subjects(&self) -> BoxFuture<'_, Result<Vec<(String, bool)>, StoreError>>;
+
+    /// Every version of the subject, soft-deleted ones included, oldest first.
+    fn versions<'a>(
+        &'a self,
+        subject: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<VersionRow>, StoreError>>;
+
+    /// Deletes by Confluent's rules (see [`plan_delete`]); returns the versions deleted.
+    fn delete<'a>(
+        &'a self,
+        subject: &'a str,
+        target: DeleteTarget,
+        permanent: bool,
+    ) -> BoxFuture<'a, Result<Vec<i32>, StoreError>>;
+
+    /// Ids of the schemas whose live versions reference `subject` at `version`.
+    fn referenced_by<'a>(
+        &'a self,
+        subject: &'a str,
+        version: i32,
+    ) -> BoxFuture<'a, Result<Vec<i64>, StoreError>>;
+
+    /// A setting for a subject, or the global one when `subject` is `None`.
+    fn setting<'a>(
+        &'a self,
+        kind: SettingKind,
+        subject: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Option<String>, StoreError>>;
+
+    /// Sets a setting.
+    fn put_setting<'a>(
+        &'a self,
+        kind: SettingKind,
+        subject: Option<&'a str>,
+        value: &'a str,
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
+
+    /// Removes a setting and returns what it was.
+    fn delete_setting<'a>(
+        &'a self,
+        kind: SettingKind,
+        subject: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Option<String>, StoreError>>;
+
+    /// Counts for metrics.
+    fn counts(&self) -> BoxFuture<'_, Result<Counts, StoreError>>;
+}
+
+/// Opens the store named by `url` (`sqlite://file.db`, `sqlite::memory:`, `postgres://...`)
+/// and applies its migrations.
+pub async fn connect(url: &str, max_connections: u32) -> Result<Arc<dyn SchemaStore>, StoreError> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(SqliteStore::connect(url, max_connections).await?))
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        Ok(Arc::new(
+            PostgresStore::connect(url, max_connections).await?,
+        ))
+    } else {
+        Err(StoreError::UnsupportedUrl(url.to_owned()))
+    }
+}
+
+/// Decides which versions a delete removes, with Confluent's rules: a soft delete needs live
+/// versions, a permanent delete needs the versions soft-deleted first.
+pub fn plan_delete(
+    rows: &[VersionRow],
+    target: DeleteTarget,
+    permanent: bool,
+) -> Result<Vec<i32>, StoreError> {
+    if rows.is_empty() {
+        return Err(StoreError::SubjectNotFound);
+    }
+    match target {
+        DeleteTarget::Subject => {
+            let live: Vec<i32> = rows
+                .iter()
+                .filter(|r| !r.deleted)
+                .map(|r| r.version)
+                .collect();
+            if permanent {
+                if !live.is_empty() {
+                    return Err(StoreError::SubjectNotSoftDeleted);
+                }
+                Ok(rows.iter().map(|r| r.version).collect())
+            } else if live.is_empty() {
+                Err(StoreError::SubjectSoftDeleted)
+            } else {
+                Ok(live)
+            }
+        }
+        DeleteTarget::Version(version) => {
+            let row = match version {
+                Some(v) => rows.iter().find(|r| r.version == v),
+                None => rows.iter().rev().find(|r| !r.deleted),
+            };
+            let Some(row) = row else {
+                return Err(StoreError::VersionNotFound);
+            };
+            match (permanent, row.deleted) {
+                (false, true) => Err(StoreError::VersionSoftDeleted),
+                (true, false) => Err(StoreError::VersionNotSoftDeleted),
+                _ => Ok(vec![row.version]),
+            }
+        }
+    }
+}
+
+/// The version a new registration gets: the one given (IMPORT), or one past every version
+/// the subject has ever kept, soft-deleted ones included.
+pub(crate) fn next_version(rows: &[VersionRow]) -> i32 {
+    rows.iter().map(|r| r.version).max().unwrap_or(0) + 1
+}
+
+/// The part of a registration decision that is the same for every backend, run after the
+/// backend found no live version with the same schema: the check, then the version number.
+pub(crate) fn decide_version(
+    rows: &[VersionRow],
+    new: &NewSchema,
+    check: CompatCheck<'_>,
+) -> Result<i32, StoreError> {
+    let live: Vec<VersionRow> = rows.iter().copied().filter(|r| !r.deleted).collect();
+    check(&live)?;
+    match new.version {
+        Some(version) if rows.iter().any(|r| r.version == version) => {
+            Err(StoreError::VersionTaken(version))
+        }
+        Some(version) => Ok(version),
+        None => Ok(next_version(rows)),
+    }
+}
+
+/// Parses a stored schema type.
+pub(crate) fn parse_type(text: &str) -> Result<SchemaType, StoreError> {
+    text.parse()
+        .map_err(|_| StoreError::Corrupt(format!("unknown schema type `{text}`")))
+}
+
+/// Parses stored references.
+pub(crate) fn parse_references(text: &str) -> Result<Vec<Reference>, StoreError> {
+    serde_json::from_str(text).map_err(|err| StoreError::Corrupt(format!("references: {err}")))
+}
+
+/// Serializes references for storage.
+pub(crate) fn references_json(references: &[Reference]) -> String {
+    serde_json::to_string(references).unwrap_or_else(|_| "[]".to_owned())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn row(version: i32, deleted: bool) -> VersionRow {
+        VersionRow {
+            version,
+            schema_id: i64::from(version) * 10,
+            deleted,
+        }
+    }
+
+    #[test]
+    fn soft_then_permanent_subject_delete() {
+        let rows = [row(1, false), row(2, true)];
+        assert!(matches!(
+            plan_delete(&rows, DeleteTarget::Subject, true),
+            Err(StoreError::SubjectNotSoftDeleted)
+        ));
+        assert_eq!(
+            plan_delete(&rows, DeleteTarget::Subject, false).unwrap(),
+            vec![1]
+        );
+        let rows = [row(1, true), row(2, true)];
+        assert!(matches!(
+            plan_delete(&rows, DeleteTarget::Subject, false),
+            Err(StoreError::SubjectSoftDeleted)
+        ));
+        assert_eq!(
+            plan_delete(&rows, DeleteTarget::Subject, true).unwrap(),
+            vec![1, 2]
+        );
+    }
+
+    #[test]
+    fn version_delete_rules() {
+        let rows = [row(1, false), row(2, true), row(3, false)];
+        assert_eq!(
+            plan_delete(&rows, DeleteTarget::Version(None), false).unwrap(),
+            vec![3]
+        );
+        assert!(matches!(
+            plan_delete(&rows, DeleteTarget::Version(Some(2)), false),
+            Err(StoreError::VersionSoftDeleted)
+        ));
+        assert!(matches!(
+            plan_delete(&rows, DeleteTarget::Version(Some(1)), true),
+            Err(StoreError::VersionNotSoftDeleted)
+        ));
+        assert!(matches!(
+            plan_delete(&rows, DeleteTarget::Version(Some(9)), false),
+            Err(StoreError::VersionNotFound)
+        ));
+        assert!(matches!(
+            plan_delete(&[], DeleteTarget::Version(Some(1)), false),
+            Err(StoreError::SubjectNotFound)
+        ));
+    }
+
+    #[test]
+    fn next_version_counts_soft_deleted_versions() {
+        assert_eq!(next_version(&[]), 1);
+        assert_eq!(next_version(&[row(1, false), row(2, true)]), 3);
+    }
+}

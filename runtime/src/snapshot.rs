@@ -1,0 +1,445 @@
+//! Schema snapshots and golden events, checked from a user's ordinary test.
+//!
+//! ```no_run
+//! # use herald::Event;
+//! # #[derive(Event, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+//! # #[event(name = "order", version = 1)]
+//! # enum OrderEvent { Placed { id: String } }
+//! #[test]
+//! fn schemas_are_unchanged() {
+//!     herald::snapshot::assert_snapshots::<OrderEvent>(concat!(env!("CARGO_MANIFEST_DIR"), "/schemas"));
+//! }
+//! ```
+//!
+//! For every version in [`Event::history`], [`check_snapshots`] compares the generated
+//! schemas with `<dir>/<name>/v<N>.json` (JSON Schema) and `v<N>.avsc` (Avro). A missing
+//! snapshot is written. A committed one is a published version and immutable: if the code now
+//! generates something else, the check fails, naming the file and the JSON pointers that
+//! differ; change the schema by adding a version instead. Set `HERALD_SNAPSHOTS=overwrite`
+//! to rewrite snapshots deliberately (for a version that was never released).
+//!
+//! **Golden events**: `<dir>/<name>/v<N>.examples.json` holds sample payloads written by
+//! version N, as a JSON array of objects:
+//!
+//! ```json
+//! [
+//!   { "event_type": "order.placed", "payload": { "order_id": "o-1" },
+//!     "expect": { "event_type": "order.placed", "payload": { "order_id": "o-1", "lines": [] } } }
+//! ]
+//! ```
+//!
+//! Each sample is decoded as version N through the current type's upcast chain; the check
+//! fails with the file, the sample's index and the error when one no longer decodes. The
+//! optional `expect` is the current-version event the sample must become (compared as JSON).
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::error::SchemaError;
+use crate::event::Event;
+
+/// The environment variable that switches [`check_snapshots`] to rewriting.
+pub const MODE_VARIABLE: &str = "HERALD_SNAPSHOTS";
+
+/// What a successful check did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Snapshots {
+    /// Snapshot files written because they were missing (or rewritten on request).
+    pub written: Vec<PathBuf>,
+    /// Snapshot files that matched the generated schemas.
+    pub unchanged: Vec<PathBuf>,
+    /// Golden events decoded.
+    pub golden_events: usize,
+}
+
+/// One sample of a golden events file.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GoldenEvent {
+    /// The event type it was written with.
+    pub event_type: String,
+    /// The payload as version N wrote it.
+    pub payload: Value,
+    /// The current-version event it must decode to, if given.
+    #[serde(default)]
+    pub expect: Option<ExpectedEvent>,
+}
+
+/// The expected result of decoding a golden event.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectedEvent {
+    /// The current event type.
+    pub event_type: String,
+    /// The current-version payload.
+    pub payload: Value,
+}
+
+/// One thing wrong with the snapshots.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Problem {
+    /// A committed snapshot differs from the schema the code generates.
+    Changed {
+        /// The snapshot file.
+        path: PathBuf,
+        /// The version.
+        version: u32,
+        /// JSON pointers where the two differ (at most ten).
+        differences: Vec<String>,
+    },
+    /// A snapshot exists for a version newer than the code's current version.
+    Unknown {
+        /// The snapshot file.
+        path: PathBuf,
+    },
+    /// A golden event no longer decodes, or decodes to something else than expected.
+    Golden {
+        /// The examples file.
+        path: PathBuf,
+        /// The sample's index in the file.
+        index: usize,
+        /// The sample's event type.
+        event_type: String,
+        /// The decode error or the mismatch.
+        error: String,
+    },
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Problem::Changed {
+                path,
+                version,
+                differences,
+            } => write!(
+                f,
+                "{}: version {version} is published, but the code now generates a different schema (at {}); \
+                 leave this version as it was and make the change in a new version with an upcaster, \
+                 or run with {MODE_VARIABLE}=overwrite if version {version} was never released",
+                path.display(),
+                differences.join(", ")
+            ),
+            Problem::Unknown { path } => write!(
+                f,
+                "{}: a snapshot of a version newer than the code's current version; was the latest version removed?",
+                path.display()
+            ),
+            Problem::Golden {
+                path,
+                index,
+                event_type,
+                error,
+            } => write!(
+                f,
+                "{}: sample {index} (`{event_type}`) no longer decodes through the upcast chain: {error}",
+                path.display()
+            ),
+        }
+    }
+}
+
+/// Why a snapshot check failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    /// Snapshots or golden events do not match the code.
+    #[error("{} snapshot problem(s):\n{}", .0.len(), list(.0))]
+    Mismatch(Vec<Problem>),
+    /// A file could not be read or written.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A committed file is not valid JSON of the expected form.
+    #[error("{}: {message}", path.display())]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// A schema could not be generated.
+    #[error(transparent)]
+    Schema(#[from] SchemaError),
+    /// `HERALD_SNAPSHOTS` has a value other than `overwrite`.
+    #[error("{MODE_VARIABLE}={0} is not understood; use {MODE_VARIABLE}=overwrite or unset it")]
+    Mode(String),
+}
+
+fn list(problems: &[Problem]) -> String {
+    problems
+        .iter()
+        .map(|problem| format!("  - {problem}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// What to do with a committed snapshot that differs from the generated schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Report it (the default).
+    Check,
+    /// Rewrite it (`HERALD_SNAPSHOTS=overwrite`).
+    Overwrite,
+}
+
+impl Mode {
+    /// The mode `HERALD_SNAPSHOTS` asks for.
+    pub fn from_env() -> Result<Self, SnapshotError> {
+        match std::env::var(MODE_VARIABLE) {
+            Ok(mode) if mode == "overwrite" => Ok(Mode::Overwrite),
+            Ok(mode) if !mode.is_empty() => Err(SnapshotError::Mode(mode)),
+            _ => Ok(Mode::Check),
+        }
+    }
+}
+
+/// Checks (and writes missing) snapshots and golden events of `E` under `dir/<name>/`, in the
+/// mode `HERALD_SNAPSHOTS` selects; see the [module documentation](self).
+pub fn check_snapshots<E: Event>(dir: impl AsRef<Path>) -> Result<Snapshots, SnapshotError> {
+    check_snapshots_in::<E>(dir, Mode::from_env()?)
+}
+
+/// [`check_snapshots`] with an explicit [`Mode`].
+pub fn check_snapshots_in<E: Event>(
+    dir: impl AsRef<Path>,
+    mode: Mode,
+) -> Result<Snapshots, SnapshotError> {
+    let overwrite = mode == Mode::Overwrite;
+    let folder = dir.as_ref().join(E::NAME);
+    std::fs::create_dir_all(&folder).map_err(|source| SnapshotError::Io {
+        path: folder.clone(),
+        source,
+    })?;
+    let mut done = Snapshots::default();
+    let mut problems = Vec::new();
+    for version in E::history() {
+        let schemas = [
+            ("json", version.json_schema()?),
+            ("avsc", version.avro_schema()?),
+        ];
+        for (extension, generated) in schemas {
+            let path = folder.join(format!("v{}.{extension}", version.version));
+            match read_json(&path)? {
+                Some(committed) if committed == generated => done.unchanged.push(path),
+                Some(committed) if !overwrite => problems.push(Problem::Changed {
+                    differences: differences(&committed, &generated),
+                    path,
+                    version: version.version,
+                }),
+                _ => {
+                    write_json(&path, &generated)?;
+                    done.written.push(path);
+                }
+            }
+        }
+    }
+    let Scan { golden, newer } = scan::<E>(&folder)?;
+    problems.extend(newer.into_iter().map(|path| Problem::Unknown { path }));
+    for (version, path) in golden {
+        let samples = golden_file(&path)?;
+        for (index, sample) in samples.into_iter().enumerate() {
+            done.golden_events += 1;
+            if let Err(error) = check_golden::<E>(version, &sample) {
+                problems.push(Problem::Golden {
+                    path: path.clone(),
+                    index,
+                    event_type: sample.event_type,
+                    error,
+                });
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(done)
+    } else {
+        Err(SnapshotError::Mismatch(problems))
+    }
+}
+
+/// [`check_snapshots`] for tests: panics with every problem found.
+#[allow(clippy::panic)] // An assertion helper for tests: failing loudly is its job.
+pub fn assert_snapshots<E: Event>(dir: impl AsRef<Path>) -> Snapshots {
+    match check_snapshots::<E>(dir) {
+        Ok(done) => done,
+        Err(err) => panic!("{err}"),
+    }
+}
+
+/// The golden events committed for `version` of the event named `name` (empty when there is
+/// no examples file).
+pub fn golden_events(
+    dir: impl AsRef<Path>,
+    name: &str,
+    version: u32,
+) -> Result<Vec<GoldenEvent>, SnapshotError> {
+    let path = dir
+        .as_ref()
+        .join(name)
+        .join(format!("v{version}.examples.json"));
+    if !path.exists() {
+        return Ok(Vec::new());
+    }
+    golden_file(&path)
+}
+
+fn check_golden<E: Event>(version: u32, sample: &GoldenEvent) -> Result<(), String> {
+    let payload = serde_json::to_vec(&sample.payload).map_err(|err| err.to_string())?;
+    let event = E::decode(&sample.event_type, version, &payload).map_err(|err| err.to_string())?;
+    let Some(expect) = &sample.expect else {
+        return Ok(());
+    };
+    let encoded = event.encode().map_err(|err| err.to_string())?;
+    let payload: Value = serde_json::from_slice(&encoded.payload).map_err(|err| err.to_string())?;
+    if encoded.event_type != expect.event_type || payload != expect.payload {
+        return Err(format!(
+            "it decodes to `{}` {payload}, but `expect` says `{}` {}",
+            encoded.event_type, expect.event_type, expect.payload
+        ));
+    }
+    Ok(())
+}
+
+/// Golden files with their version, and snapshots of versions newer than the code.
+struct Scan {
+    golden: Vec<(u32, PathBuf)>,
+    newer: Vec<PathBuf>,
+}
+
+/// Lists golden files (with their version) and snapshots of versions newer than `E`.
+fn scan<E: Event>(folder: &Path) -> Result<Scan, SnapshotError> {
+    let io = |source| SnapshotError::Io {
+        path: folder.to_owned(),
+        source,
+    };
+    let mut golden = Vec::new();
+    let mut newer = Vec::new();
+    for entry in std::fs::read_dir(folder).map_err(io)? {
+        let path = entry.map_err(io)?.path();
+        let Some(file) = path.file_name().and_then(|name| name.to_str()) else {
+            continue;
+        };
+        let Some((stem, kind)) = file.strip_prefix('v').and_then(|rest| rest.split_once('.'))
+        else {
+            continue;
+        };
+        let Ok(version) = stem.parse::<u32>() else {
+            continue;
+        };
+        match kind {
+            "examples.json" => golden.push((version, path)),
+            "json" | "avsc" if version > E::VERSION => newer.push(path),
+            _ => {}
+        }
+    }
+    golden.sort();
+    newer.sort();
+    Ok(Scan { golden, newer })
+}
+
+fn golden_file(path: &Path) -> Result<Vec<GoldenEvent>, SnapshotError> {
+    let text = std::fs::read_to_string(path).map_err(|source| SnapshotError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    serde_json::from_str(&text).map_err(|err| SnapshotError::Invalid {
+        path: path.to_owned(),
+        message: format!(
+            "expected a JSON array of {{\"event_type\", \"payload\", \"expect\"?}} objects: {err}"
+        ),
+    })
+}
+
+fn read_json(path: &Path) -> Result<Option<Value>, SnapshotError> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|err| SnapshotError::Invalid {
+                path: path.to_owned(),
+                message: err.to_string(),
+            }),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(SnapshotError::Io {
+            path: path.to_owned(),
+            source,
+        }),
+    }
+}
+
+fn write_json(path: &Path, value: &Value) -> Result<(), SnapshotError> {
+    let mut text = serde_json::to_string_pretty(value).map_err(|err| SnapshotError::Invalid {
+        path: path.to_owned(),
+        message: err.to_string(),
+    })?;
+    text.push('\n');
+    std::fs::write(path, text).map_err(|source| SnapshotError::Io {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+/// JSON pointers where `a` and `b` differ, at most ten.
+fn differences(a: &Value, b: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    walk(a, b, String::new(), &mut out);
+    if out.is_empty() {
+        out.push("/".to_owned());
+    }
+    out
+}
+
+fn walk(a: &Value, b: &Value, pointer: String, out: &mut Vec<String>) {
+    const MAX: usize = 10;
+    if out.len() >= MAX || a == b {
+        return;
+    }
+    match (a, b) {
+        (Value::Object(a), Value::Object(b)) => {
+            let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
+            keys.sort();
+            keys.dedup();
+            for key in keys {
+                let next = format!("{pointer}/{}", key.replace('~', "~0").replace('/', "~1"));
+                match (a.get(key.as_str()), b.get(key.as_str())) {
+                    (Some(x), Some(y)) => walk(x, y, next, out),
+                    _ if out.len() < MAX => out.push(next),
+                    _ => {}
+                }
+            }
+        }
+        (Value::Array(a), Value::Array(b)) if a.len() == b.len() => {
+            for (i, (x, y)) in a.iter().zip(b).enumerate() {
+                walk(x, y, format!("{pointer}/{i}"), out);
+            }
+        }
+        _ => out.push(if pointer.is_empty() {
+            "/".to_owned()
+        } else {
+            pointer
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::differences;
+    use serde_json::json;
+
+    #[test]
+    fn differences_name_the_changed_pointers() {
+        let a = json!({"anyOf": [{"properties": {"id": {"type": "string"}}}], "title": "x"});
+        let b =
+            json!({"anyOf": [{"properties": {"id": {"type": "integer"}, "n": {}}}], "title": "x"});
+        assert_eq!(
+            differences(&a, &b),
+            vec!["/anyOf/0/properties/id/type", "/anyOf/0/properties/n"]
+        );
+    }
+}
