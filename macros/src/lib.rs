@@ -5,6 +5,12 @@
 //! `ast.rs` builds a typed model, `check.rs` validates it (collecting every error), and
 //! `expand.rs` generates code for a valid model only.
 
+// Input-handling library code reports errors; it never unwraps or panics on them.
+#![cfg_attr(
+    not(test),
+    warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
 mod ast;
 mod attr;
 mod case;

@@ -20,6 +20,12 @@
 //! # Ok::<(), herald_registry::schema::SchemaError>(())
 //! ```
 
+// Input-handling library code reports errors; it never unwraps or panics on them.
+#![cfg_attr(
+    not(test),
+    warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
 #[cfg(feature = "server")]
 pub mod config;
 #[cfg(feature = "server")]

@@ -85,7 +85,13 @@ fn compatible_change_exits_zero_with_a_summary() {
     let out = compat("AVRO", "BACKWARD", &[&v1], &v2, &[]);
     assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr(&out));
     let text = stdout(&out);
-    assert!(text.lines().last().unwrap_or("").starts_with("compatible: BACKWARD"), "{text}");
+    assert!(
+        text.lines()
+            .last()
+            .unwrap_or("")
+            .starts_with("compatible: BACKWARD"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -109,7 +115,10 @@ fn incompatible_change_exits_one_and_reports_every_violation_as_json() {
     assert_eq!(versions, vec![json!(1), json!(2)], "{report:#}");
     for v in violations {
         assert_eq!(v["kind"], json!("READER_FIELD_MISSING_DEFAULT_VALUE"));
-        assert!(v["location"].as_str().unwrap_or("").contains("/fields/2"), "{v}");
+        assert!(
+            v["location"].as_str().unwrap_or("").contains("/fields/2"),
+            "{v}"
+        );
         assert!(v["hint"].as_str().unwrap_or("").contains("channel"), "{v}");
     }
     assert_eq!(report["messages"].as_array().map(Vec::len), Some(2));
@@ -127,27 +136,47 @@ fn non_transitive_level_checks_only_the_latest_version() {
     assert_eq!(single.status.code(), Some(0), "{}", stdout(&single));
     let transitive = compat("AVRO", "FORWARD_TRANSITIVE", &[&v1, &v2], &v3, &[]);
     assert_eq!(transitive.status.code(), Some(1), "{}", stdout(&transitive));
-    assert!(stdout(&transitive).contains("version 1"), "{}", stdout(&transitive));
+    assert!(
+        stdout(&transitive).contains("version 1"),
+        "{}",
+        stdout(&transitive)
+    );
 }
 
 #[test]
 fn text_output_names_location_and_hint() {
     let files = Files::new();
-    let v1 = files.write("v1.json", r#"{"type":"object","properties":{"a":{"type":"string"}},"additionalProperties":false}"#);
+    let v1 = files.write(
+        "v1.json",
+        r#"{"type":"object","properties":{"a":{"type":"string"}},"additionalProperties":false}"#,
+    );
     let v2 = files.write("v2.json", r#"{"type":"object","properties":{"a":{"type":"string"}},"required":["a","b"],"additionalProperties":false}"#);
     let out = compat("JSON", "BACKWARD", &[&v1], &v2, &[]);
     assert_eq!(out.status.code(), Some(1), "stderr: {}", stderr(&out));
     let text = stdout(&out);
     assert!(text.contains("#/"), "no JSON pointer in:\n{text}");
     assert!(text.contains("hint:"), "no hint in:\n{text}");
-    assert!(text.lines().last().unwrap_or("").starts_with("incompatible:"), "{text}");
+    assert!(
+        text.lines()
+            .last()
+            .unwrap_or("")
+            .starts_with("incompatible:"),
+        "{text}"
+    );
 }
 
 #[test]
 fn usage_errors_exit_two() {
     let files = Files::new();
     let v1 = files.write("v1.avsc", V1);
-    let (out, _) = herald(&["compat", "--type", "AVRO", "--level", "SIDEWAYS", v1.to_str().unwrap_or("")]);
+    let (out, _) = herald(&[
+        "compat",
+        "--type",
+        "AVRO",
+        "--level",
+        "SIDEWAYS",
+        v1.to_str().unwrap_or(""),
+    ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("SIDEWAYS"), "{}", stderr(&out));
 
@@ -186,8 +215,17 @@ fn hostile_input_is_rejected_with_status_two() {
         let started = Instant::now();
         let out = compat(kind, "BACKWARD", &[], &bad, &[]);
         let elapsed = started.elapsed();
-        println!("{what} ({kind}): exit {:?} in {elapsed:?}", out.status.code());
-        assert_eq!(out.status.code(), Some(2), "{what}: stdout {} stderr {}", stdout(&out), stderr(&out));
+        println!(
+            "{what} ({kind}): exit {:?} in {elapsed:?}",
+            out.status.code()
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{what}: stdout {} stderr {}",
+            stdout(&out),
+            stderr(&out)
+        );
         assert!(
             stderr(&out).contains(expected),
             "{what}: expected `{expected}` in the error, got: {}",

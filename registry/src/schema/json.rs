@@ -115,29 +115,15 @@ pub(crate) fn parse(value: Value) -> Result<(JsonSchema, String), SchemaError> {
 /// fine and is not touched.
 fn reject_ref_cycles(document: &Value, draft: Draft) -> Result<(), SchemaError> {
     let index = RefIndex::new(document, draft);
-    let mut pending: Vec<(&Value, String)> = vec![(document, String::new())];
-    while let Some((value, pointer)) = pending.pop() {
-        match value {
-            Value::Object(map) => {
-                if map.get("$ref").is_some_and(Value::is_string) {
-                    follow_ref_chain(document, &index, &pointer)?;
-                }
-                for (key, child) in map {
-                    if !matches!(key.as_str(), "enum" | "const" | "default" | "examples") {
-                        let token = key.replace('~', "~0").replace('/', "~1");
-                        pending.push((child, format!("{pointer}/{token}")));
-                    }
-                }
-            }
-            Value::Array(items) => {
-                for (position, child) in items.iter().enumerate() {
-                    pending.push((child, format!("{pointer}/{position}")));
-                }
-            }
-            _ => {}
+    let mut referring = Vec::new();
+    refs::for_each_object(document, |map, pointer| {
+        if map.get("$ref").is_some_and(Value::is_string) {
+            referring.push(pointer.to_owned());
         }
-    }
-    Ok(())
+    });
+    referring
+        .iter()
+        .try_for_each(|pointer| follow_ref_chain(document, &index, pointer))
 }
 
 fn follow_ref_chain(document: &Value, index: &RefIndex, start: &str) -> Result<(), SchemaError> {
@@ -156,7 +142,10 @@ fn follow_ref_chain(document: &Value, index: &RefIndex, start: &str) -> Result<(
             let shown: Vec<String> = chain.iter().map(|p| format!("#{p}")).collect();
             return Err(SchemaError::JsonSchema {
                 pointer: format!("#{start}/$ref"),
-                message: format!("$ref cycle with no schema in between: {}", shown.join(" -> ")),
+                message: format!(
+                    "$ref cycle with no schema in between: {}",
+                    shown.join(" -> ")
+                ),
             });
         }
         chain.push(target.clone());

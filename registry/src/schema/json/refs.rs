@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::schema::Draft;
 
@@ -25,43 +25,28 @@ impl RefIndex {
     pub(crate) fn new(document: &Value, draft: Draft) -> Self {
         let id_keyword = if draft == Draft::Draft4 { "id" } else { "$id" };
         let mut index = RefIndex::default();
-        let mut pending: Vec<(&Value, String)> = vec![(document, String::new())];
-        while let Some((value, pointer)) = pending.pop() {
-            match value {
-                Value::Object(map) => {
-                    if let Some(Value::String(id)) = map.get(id_keyword) {
-                        match id.split_once('#') {
-                            Some((base, fragment)) => {
-                                if !base.is_empty() {
-                                    index.ids.insert(base.to_owned(), pointer.clone());
-                                }
-                                if !fragment.is_empty() {
-                                    index.anchors.insert(fragment.to_owned(), pointer.clone());
-                                }
-                            }
-                            None => {
-                                index.ids.insert(id.clone(), pointer.clone());
-                            }
+        for_each_object(document, |map, pointer| {
+            if let Some(Value::String(id)) = map.get(id_keyword) {
+                match id.split_once('#') {
+                    Some((base, fragment)) => {
+                        if !base.is_empty() {
+                            index.ids.insert(base.to_owned(), pointer.to_owned());
+                        }
+                        if !fragment.is_empty() {
+                            index
+                                .anchors
+                                .insert(fragment.to_owned(), pointer.to_owned());
                         }
                     }
-                    if let Some(Value::String(anchor)) = map.get("$anchor") {
-                        index.anchors.insert(anchor.clone(), pointer.clone());
-                    }
-                    for (key, child) in map {
-                        if !DATA_KEYWORDS.contains(&key.as_str()) {
-                            let token = key.replace('~', "~0").replace('/', "~1");
-                            pending.push((child, format!("{pointer}/{token}")));
-                        }
+                    None => {
+                        index.ids.insert(id.clone(), pointer.to_owned());
                     }
                 }
-                Value::Array(items) => {
-                    for (position, child) in items.iter().enumerate() {
-                        pending.push((child, format!("{pointer}/{position}")));
-                    }
-                }
-                _ => {}
             }
-        }
+            if let Some(Value::String(anchor)) = map.get("$anchor") {
+                index.anchors.insert(anchor.clone(), pointer.to_owned());
+            }
+        });
         index
     }
 
@@ -87,6 +72,31 @@ impl RefIndex {
             Some(format!("{base_pointer}{fragment}"))
         } else {
             self.anchors.get(&fragment).cloned()
+        }
+    }
+}
+
+/// Calls `visit` with every object of `document` that can be a schema, and its JSON pointer;
+/// the values of data keywords (`enum`, `const`, `default`, `examples`) are not entered.
+pub(crate) fn for_each_object(document: &Value, mut visit: impl FnMut(&Map<String, Value>, &str)) {
+    let mut pending: Vec<(&Value, String)> = vec![(document, String::new())];
+    while let Some((value, pointer)) = pending.pop() {
+        match value {
+            Value::Object(map) => {
+                visit(map, &pointer);
+                for (key, child) in map {
+                    if !DATA_KEYWORDS.contains(&key.as_str()) {
+                        let token = key.replace('~', "~0").replace('/', "~1");
+                        pending.push((child, format!("{pointer}/{token}")));
+                    }
+                }
+            }
+            Value::Array(items) => {
+                for (position, child) in items.iter().enumerate() {
+                    pending.push((child, format!("{pointer}/{position}")));
+                }
+            }
+            _ => {}
         }
     }
 }

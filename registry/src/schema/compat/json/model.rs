@@ -12,8 +12,8 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
-use crate::schema::json::RefIndex;
 use crate::schema::Draft;
+use crate::schema::json::RefIndex;
 
 /// Index of a node in a [`Model`].
 pub(super) type NodeId = usize;
