@@ -18,7 +18,7 @@ pub struct ServeConfig {
         default_value = "sqlite://herald.db"
     )]
     pub database_url: String,
-    /// Largest accepted request body (and schema), in bytes.
+    /// Largest accepted request body, in bytes (larger ones get 413).
     #[arg(long, env = "HERALD_MAX_BODY_BYTES", default_value_t = 1 << 20)]
     pub max_body_bytes: usize,
     /// Largest accepted schema text, in bytes (larger ones get error 42209).

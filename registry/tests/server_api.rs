@@ -77,11 +77,9 @@ async fn schema_types_and_ids(backend: Backend) {
         .get(&format!("/schemas/ids/{id}?subject=orders-value"))
         .await;
     assert_eq!(status, 200);
-    assert_error(
-        &srv.get(&format!("/schemas/ids/{id}?subject=nope")).await,
-        404,
-        40403,
-    );
+    let (status, other_subject) = srv.get(&format!("/schemas/ids/{id}?subject=nope")).await;
+    assert_eq!(status, 200);
+    assert_eq!(other_subject, by_id);
 
     assert_error(&srv.get("/schemas/ids/999999").await, 404, 40403);
     assert_error(&srv.get("/schemas/ids/999999/schema").await, 404, 40403);
@@ -284,7 +282,11 @@ async fn schema_too_large(backend: Backend) {
     assert_eq!(status, 200);
     let long = avro_record("Long", &["a", "b", "c", "d", "e", "f", "g", "h", "i", "j"]);
     assert!(long.len() > 256);
-    assert_error(&srv.post("/subjects/ok/versions", avro(&long)).await, 422, 42209);
+    assert_error(
+        &srv.post("/subjects/ok/versions", avro(&long)).await,
+        422,
+        42209,
+    );
 }
 
 async fn json_schemas(backend: Backend) {
@@ -733,6 +735,25 @@ async fn references(backend: Backend) {
     let errors = result["errors"].as_array().unwrap();
     assert_eq!(errors.len(), 1, "{result}");
     assert_eq!(errors[0]["location"], "#/items/1");
+
+    // The referenced schema takes part in the compatibility check: pointing the cart at an
+    // item version whose `sku` became an integer breaks BACKWARD.
+    srv.put("/config/item", json!({"compatibility": "NONE"}))
+        .await;
+    let item_v2 =
+        json!({"type": "object", "properties": {"sku": {"type": "integer"}}, "required": ["sku"]});
+    let (status, _) = srv
+        .post("/subjects/item/versions", json_schema(item_v2))
+        .await;
+    assert_eq!(status, 200);
+    let answer = srv
+        .post(
+            "/subjects/cart/versions",
+            json!({"schema": cart.to_string(), "schemaType": "JSON",
+                   "references": [{"name": "item.json", "subject": "item", "version": 2}]}),
+        )
+        .await;
+    assert_error(&answer, 409, 40901);
 }
 
 async fn validate(backend: Backend) {
@@ -903,7 +924,80 @@ async fn normalize(backend: Backend) {
     assert_eq!(again["id"], reg["id"]);
 }
 
+/// After a restart the cache is empty: schemas (with references) load from the database.
+async fn restart_loads_from_database(backend: Backend) {
+    let srv = TestServer::start(backend).await;
+    let address = json!({"type": "record", "name": "Address", "namespace": "com.acme",
+        "fields": [{"name": "city", "type": "string"}]})
+    .to_string();
+    srv.post("/subjects/address/versions", avro(&address)).await;
+    let customer = json!({"type": "record", "name": "Customer", "namespace": "com.acme",
+        "fields": [{"name": "home", "type": "Address"}]})
+    .to_string();
+    let refs = json!([{"name": "com.acme.Address", "subject": "address", "version": 1}]);
+    let (_, reg) = srv
+        .post(
+            "/subjects/customer/versions",
+            json!({"schema": customer, "references": refs}),
+        )
+        .await;
+    let db = srv.stop().await;
+
+    let srv = TestServer::start_on(db, |_| {}).await;
+    let (status, fetched) = srv.get(&format!("/schemas/ids/{}", reg["id"])).await;
+    assert_eq!(status, 200, "{fetched}");
+    assert_eq!(fetched["schema"].as_str(), Some(customer.as_str()));
+    let (status, found) = srv
+        .post(
+            "/subjects/customer",
+            json!({"schema": customer, "references": refs}),
+        )
+        .await;
+    assert_eq!(status, 200, "{found}");
+    assert_eq!(found["id"], reg["id"]);
+    // The compatibility check against the reloaded version still runs.
+    let (status, again) = srv
+        .post(
+            "/subjects/customer/versions",
+            json!({"schema": customer, "references": refs}),
+        )
+        .await;
+    assert_eq!((status, &again["id"]), (200, &reg["id"]));
+    let other = srv
+        .post("/subjects/customer/versions", avro("\"string\""))
+        .await;
+    assert_error(&other, 409, 40901);
+}
+
+/// A database that fails under the registry answers 50001.
+async fn store_errors(backend: Backend) {
+    let srv = TestServer::start(backend).await;
+    srv.post("/subjects/s/versions", avro("\"string\"")).await;
+    let drop = "DROP TABLE subject_versions";
+    match backend {
+        Backend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(&srv.db.url).await.unwrap();
+            sqlx::query(drop).execute(&pool).await.unwrap();
+            pool.close().await;
+        }
+        Backend::Postgres => {
+            let pool = sqlx::PgPool::connect(&srv.db.url).await.unwrap();
+            sqlx::query(drop).execute(&pool).await.unwrap();
+            pool.close().await;
+        }
+    }
+    let answer = srv.get("/subjects").await;
+    assert_error(&answer, 500, 50001);
+    assert_error(
+        &srv.post("/subjects/s/versions", avro("\"int\"")).await,
+        500,
+        50001,
+    );
+}
+
 backend_tests!(
+    store_errors,
+    restart_loads_from_database,
     schema_types_and_ids,
     content_types,
     subjects_and_versions,

@@ -138,11 +138,12 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
     let route = req.extensions().get::<MatchedPath>().cloned();
     let method = req.method().clone();
     let response = next.run(req).await;
-    state.metrics().record(
-        route.as_ref().map_or("unmatched", MatchedPath::as_str),
-        method.as_str(),
-        response.status().as_u16(),
-        start.elapsed(),
-    );
+    let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
+    let elapsed = start.elapsed();
+    let status = response.status().as_u16();
+    tracing::debug!(%method, route, status, ?elapsed, "request");
+    state
+        .metrics()
+        .record(route, method.as_str(), status, elapsed);
     response
 }

@@ -1,6 +1,7 @@
-//! Schema references across subjects: Avro named types are resolved by inlining each
-//! referenced definition at its first use, so the schema core parses one self-contained
-//! document; JSON Schema `$ref`s keep their names and are resolved by name when validating.
+//! Schema references across subjects, resolved into one self-contained document that the
+//! schema core parses and checks: Avro named types are inlined at their first use; JSON
+//! Schemas referenced by name are embedded under `definitions` and each `$ref` to them is
+//! rewritten to point there.
 
 use std::collections::HashMap;
 
@@ -130,6 +131,110 @@ fn walk_object(
     }
 }
 
+/// Escapes a key for use in a JSON pointer.
+fn pointer_escape(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
+}
+
+/// Rewrites every `$ref` string in `value` with `rewrite`.
+fn rewrite_refs(value: &mut Value, rewrite: &dyn Fn(&str) -> Option<String>, depth: usize) {
+    if depth > MAX_DEPTH {
+        return;
+    }
+    match value {
+        Value::Object(map) => {
+            for (key, child) in map.iter_mut() {
+                match child {
+                    Value::String(target) if key == "$ref" => {
+                        if let Some(new) = rewrite(target) {
+                            *target = new;
+                        }
+                    }
+                    _ => rewrite_refs(child, rewrite, depth + 1),
+                }
+            }
+        }
+        Value::Array(items) => {
+            for item in items {
+                rewrite_refs(item, rewrite, depth + 1);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Embeds the referenced JSON Schemas (`referenced`: reference name and resolved text) into
+/// `text` under `definitions/<name>`, rewriting `$ref`s to them (and the references'
+/// own local `$ref`s) so that the result resolves without any external document.
+pub(crate) fn inline_json(text: &str, referenced: &[(&str, &str)]) -> Result<String, String> {
+    let mut root: Value =
+        serde_json::from_str(text).map_err(|err| format!("malformed JSON: {err}"))?;
+    let Value::Object(map) = &mut root else {
+        return Ok(text.to_owned());
+    };
+    let mut embedded = Vec::with_capacity(referenced.len());
+    for (name, reference) in referenced {
+        let mut value: Value = serde_json::from_str(reference)
+            .map_err(|err| format!("reference {name} is not JSON: {err}"))?;
+        let prefix = format!("#/definitions/{}", pointer_escape(name));
+        rewrite_refs(
+            &mut value,
+            &|target: &str| {
+                target
+                    .strip_prefix('#')
+                    .map(|fragment| format!("{prefix}{fragment}"))
+            },
+            0,
+        );
+        if let Value::Object(inner) = &mut value {
+            inner.remove("$id");
+            inner.remove("id");
+            inner.remove("$schema");
+        }
+        embedded.push((*name, prefix, value));
+    }
+    let rewrite = |target: &str| {
+        embedded.iter().find_map(|(name, prefix, _)| {
+            let fragment = target.strip_prefix(name)?;
+            if fragment.is_empty() || fragment.starts_with('#') {
+                Some(format!("{prefix}{}", fragment.trim_start_matches('#')))
+            } else {
+                None
+            }
+        })
+    };
+    for (key, child) in map.iter_mut() {
+        if key != "definitions" {
+            match child {
+                Value::String(target) if key == "$ref" => {
+                    if let Some(new) = rewrite(target) {
+                        *target = new;
+                    }
+                }
+                _ => rewrite_refs(child, &rewrite, 1),
+            }
+        }
+    }
+    if let Some(existing) = map.get_mut("definitions") {
+        rewrite_refs(existing, &rewrite, 1);
+    }
+    let definitions = map
+        .entry("definitions")
+        .or_insert_with(|| Value::Object(Map::new()));
+    let Value::Object(definitions) = definitions else {
+        return Err("`definitions` must be an object".to_owned());
+    };
+    for (name, _, value) in embedded {
+        if definitions.contains_key(name) {
+            return Err(format!(
+                "`definitions/{name}` is taken: a reference cannot be embedded there"
+            ));
+        }
+        definitions.insert(name.to_owned(), value);
+    }
+    serde_json::to_string(&root).map_err(|err| err.to_string())
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -144,6 +249,25 @@ mod tests {
             serde_json::from_str(&inline_avro(order, &[address]).unwrap()).unwrap();
         assert_eq!(inlined["fields"][0]["type"]["name"], "com.acme.Address");
         assert_eq!(inlined["fields"][1]["type"][1], "com.acme.Address");
+    }
+
+    #[test]
+    fn embeds_json_references_and_rewrites_refs() {
+        let item = r##"{"$id":"item.json","type":"object","properties":{"tag":{"$ref":"#/definitions/tag"}},"definitions":{"tag":{"type":"string"}}}"##;
+        let cart = r#"{"type":"array","items":{"$ref":"item.json"},"contains":{"$ref":"item.json#/definitions/tag"}}"#;
+        let inlined: Value =
+            serde_json::from_str(&inline_json(cart, &[("item.json", item)]).unwrap()).unwrap();
+        assert_eq!(inlined["items"]["$ref"], "#/definitions/item.json");
+        assert_eq!(
+            inlined["contains"]["$ref"],
+            "#/definitions/item.json/definitions/tag"
+        );
+        let embedded = &inlined["definitions"]["item.json"];
+        assert_eq!(
+            embedded["properties"]["tag"]["$ref"],
+            "#/definitions/item.json/definitions/tag"
+        );
+        assert!(embedded.get("$id").is_none());
     }
 
     #[test]

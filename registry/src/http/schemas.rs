@@ -40,16 +40,11 @@ async fn by_id(
     params: Params,
 ) -> Result<Response, Error> {
     let id = parse_id(&id)?;
+    // Confluent uses `subject` only to pick a schema context; with the one default context
+    // the id alone decides, so clients that pass the topic's subject for a schema
+    // registered under another one still get it.
     let schema = state.schema_by_id(id).await?;
-    if let Some(subject) = params.get("subject").filter(|s| !s.is_empty()) {
-        let usages = state.store().usages(id).await?;
-        if !usages.iter().any(|u| u.subject == subject) {
-            return Err(Error::SchemaNotFound(format!(
-                "{id} under subject {subject}"
-            )));
-        }
-    }
-    if params.get("format") == Some("resolved") && schema.schema_type == SchemaType::Avro {
+    if params.get("format") == Some("resolved") && !schema.references.is_empty() {
         return reply(&schema_body(
             schema.schema_type,
             &schema.resolved,

@@ -19,7 +19,7 @@ use crate::storage::{
 use super::auth::Credentials;
 use super::error::Error;
 use super::metrics::Metrics;
-use super::references::inline_avro;
+use super::references::{inline_avro, inline_json};
 
 /// How deep references may nest (a references b references c ...).
 const MAX_REFERENCE_DEPTH: usize = 32;
@@ -275,11 +275,18 @@ impl AppState {
                 limits.max_bytes
             )));
         }
-        let resolved = if schema_type == SchemaType::Avro && !referenced.is_empty() {
+        let resolved = if referenced.is_empty() {
+            text.clone()
+        } else if schema_type == SchemaType::Avro {
             let texts: Vec<&str> = referenced.iter().map(|r| r.resolved.as_str()).collect();
             inline_avro(&text, &texts).map_err(Error::InvalidSchema)?
         } else {
-            text.clone()
+            let named: Vec<(&str, &str)> = references
+                .iter()
+                .zip(referenced)
+                .map(|(reference, target)| (reference.name.as_str(), target.resolved.as_str()))
+                .collect();
+            inline_json(&text, &named).map_err(Error::InvalidSchema)?
         };
         let schema = Schema::parse_with_limits(schema_type, &resolved, limits)?;
         let key = identity(&schema, &references);

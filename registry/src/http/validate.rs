@@ -3,7 +3,6 @@
 //! and returns every error with its location in the payload.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{Path, State};
@@ -45,10 +44,7 @@ async fn validate(
     let row = find_version(&state, &subject, &version, params.flag("deleted")).await?;
     let schema = state.schema_by_id(row.schema_id).await?;
     let errors = match schema.schema_type {
-        SchemaType::Json => {
-            let referenced = state.resolve(&schema.references, 1).await?;
-            validate_json(&schema, &referenced, &payload)?
-        }
+        SchemaType::Json => validate_json(&schema, &payload)?,
         SchemaType::Avro => {
             let root: Value = serde_json::from_str(&schema.resolved)
                 .map_err(|err| Error::Store(format!("stored schema is not JSON: {err}")))?;
@@ -67,35 +63,10 @@ async fn validate(
     }))
 }
 
-struct Referenced(HashMap<String, Value>);
-
-impl jsonschema::Retrieve for Referenced {
-    fn retrieve(
-        &self,
-        uri: &jsonschema::Uri<String>,
-    ) -> Result<Value, Box<dyn std::error::Error + Send + Sync>> {
-        let uri = uri.as_str();
-        self.0
-            .iter()
-            .find(|(name, _)| uri == name.as_str() || uri.ends_with(&format!("/{name}")))
-            .map(|(_, value)| value.clone())
-            .ok_or_else(|| format!("reference {uri} is not among the schema's references").into())
-    }
-}
-
-fn validate_json(
-    schema: &CachedSchema,
-    referenced: &[Arc<CachedSchema>],
-    payload: &Value,
-) -> Result<Vec<PayloadError>, Error> {
-    let root: Value = serde_json::from_str(&schema.text)
+fn validate_json(schema: &CachedSchema, payload: &Value) -> Result<Vec<PayloadError>, Error> {
+    // References are embedded in the resolved text, so nothing is fetched.
+    let root: Value = serde_json::from_str(&schema.resolved)
         .map_err(|err| Error::Store(format!("stored schema is not JSON: {err}")))?;
-    let mut documents = HashMap::new();
-    for (reference, target) in schema.references.iter().zip(referenced) {
-        let value: Value = serde_json::from_str(&target.text)
-            .map_err(|err| Error::Store(format!("stored schema is not JSON: {err}")))?;
-        documents.insert(reference.name.clone(), value);
-    }
     let draft = match schema.schema.draft() {
         Some(Draft::Draft4) => jsonschema::Draft::Draft4,
         Some(Draft::Draft6) => jsonschema::Draft::Draft6,
@@ -105,7 +76,6 @@ fn validate_json(
     };
     let validator = jsonschema::options()
         .with_draft(draft)
-        .with_retriever(Referenced(documents))
         .build(&root)
         .map_err(|err| Error::InvalidSchema(format!("cannot build a validator: {err}")))?;
     Ok(validator

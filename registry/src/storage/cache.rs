@@ -19,8 +19,8 @@ pub struct CachedSchema {
     pub schema_type: SchemaType,
     /// The text as registered.
     pub text: String,
-    /// The text with referenced Avro named types inlined (the same as `text` without
-    /// references, and for JSON Schema).
+    /// The text with its references resolved into it (Avro named types inlined, JSON
+    /// Schemas embedded under `definitions`); the same as `text` without references.
     pub resolved: String,
     /// Its references.
     pub references: Vec<Reference>,

@@ -172,12 +172,11 @@ impl TestServer {
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
-        let db = TestDatabase {
+        TestDatabase {
             url: self.db.url.clone(),
             pg_schema: self.db.pg_schema.take(),
             _dir: self.db._dir.take(),
-        };
-        db
+        }
     }
 
     pub fn client(&self) -> Client {
