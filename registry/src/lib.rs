@@ -26,6 +26,8 @@
     warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+#[cfg(feature = "codegen")]
+pub mod codegen;
 #[cfg(feature = "server")]
 pub mod config;
 #[cfg(feature = "server")]

@@ -87,18 +87,32 @@
 //! [`snapshot`] keeps those schemas, and sample payloads of every version, under version
 //! control and checks them from a test.
 
-#![forbid(unsafe_code)]
+// Input-handling library code reports errors; it never unwraps or panics on them.
+#![cfg_attr(
+    not(test),
+    warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
+pub mod aggregate;
 mod codec;
+pub mod envelope;
 mod error;
 mod event;
+pub mod projection;
+#[cfg(feature = "nats")]
+pub mod relay;
 pub mod schema;
 pub mod snapshot;
+pub mod store;
 
 pub use codec::{Avro, Codec, Json};
 pub use error::{DecodeError, EncodeError, SchemaError, UpcastError};
 pub use event::{Encoded, Event, EventVersion, JsonEvent, JsonUpcaster, Upcast};
 pub use herald_macros::Event;
+
+pub use aggregate::{Aggregate, Repository};
+pub use envelope::{Cause, Envelope, NewEvent, RecordedEvent};
+pub use store::{Direction, EventStore, Expected, StoreError};

@@ -1,8 +1,14 @@
 //! Command-line parsing and dispatch for the `herald` binary.
 
+mod check;
+mod codegen;
 mod compat;
+mod push;
+mod registry_client;
 #[cfg(feature = "server")]
 mod serve;
+mod snapshots;
+mod subject;
 
 use std::process::ExitCode;
 
@@ -20,6 +26,12 @@ struct Cli {
 enum Command {
     /// Check a schema against previous versions under a compatibility level.
     Compat(compat::Args),
+    /// Check the committed snapshots: history, a git ref, a registry.
+    Check(check::Args),
+    /// Register the new local snapshots with a schema registry.
+    Push(push::Args),
+    /// Generate Rust types from a schema file or a registry subject.
+    Codegen(codegen::Args),
     /// Run the Confluent-compatible schema registry server.
     #[cfg(feature = "server")]
     Serve(herald_registry::config::ServeConfig),
@@ -33,6 +45,9 @@ pub fn run() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Compat(args) => compat::run(args),
+        Command::Check(args) => check::run(args),
+        Command::Push(args) => push::run(args),
+        Command::Codegen(args) => codegen::run(args),
         #[cfg(feature = "server")]
         Command::Serve(config) => serve::run(config),
     }

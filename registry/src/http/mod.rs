@@ -4,6 +4,7 @@
 
 mod auth;
 mod body;
+mod codegen;
 mod compatibility;
 mod config;
 mod error;
@@ -69,6 +70,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(schemas::router())
         .merge(subjects::router())
+        .merge(codegen::router())
         .merge(compatibility::router())
         .merge(config::router())
         .merge(mode::router())

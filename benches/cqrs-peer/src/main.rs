@@ -1,0 +1,510 @@
+//! Herald against `cqrs-es` + `postgres-es` 0.5 on the same PostgreSQL, in one run.
+//!
+//! ```text
+//! cd benches/cqrs-peer && cargo run --release -- [postgres-url]
+//! ```
+//!
+//! Workloads (each side in a schema of its own, dropped afterwards):
+//! 1. commands: 16 tasks run deposit commands on 1,000 account aggregates; each command
+//!    loads the account from its events and appends one event;
+//! 2. replay: load one account with 10,000 events;
+//! 3. Herald batched append throughput on SQLite and PostgreSQL;
+//! 4. the cost of Herald's hole-free ordering: the same appends into a plain `BIGSERIAL`
+//!    table without the head lock.
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use cqrs_es::event_sink::EventSink;
+use cqrs_es::persist::PersistedEventStore;
+use cqrs_es::{AggregateError, CqrsFramework, DomainEvent, EventStore as _};
+use herald::aggregate::{Aggregate as HeraldAggregate, Repository};
+use herald::store::postgres::PostgresStore;
+use herald::store::sqlite::SqliteStore;
+use herald::{Event, EventStore, Expected, NewEvent};
+use postgres_es::PostgresEventRepository;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+const TASKS: usize = 16;
+const ACCOUNTS: usize = 1_000;
+const COMMANDS: usize = 16_000;
+const REPLAY_EVENTS: usize = 10_000;
+const REPLAY_ROUNDS: usize = 5;
+
+type Error = Box<dyn std::error::Error + Send + Sync>;
+
+// ---- Herald's account -------------------------------------------------------------------
+
+#[derive(Event, Serialize, Deserialize, JsonSchema, Debug, Clone, PartialEq)]
+#[event(name = "account", version = 1)]
+enum AccountEvent {
+    Deposited { amount: i64 },
+}
+
+#[derive(Default, Serialize, Deserialize)]
+struct HeraldAccount {
+    balance: i64,
+    deposits: u64,
+}
+
+impl HeraldAggregate for HeraldAccount {
+    const TYPE: &'static str = "account";
+    type Event = AccountEvent;
+    type Command = i64;
+    type Error = std::convert::Infallible;
+
+    fn apply(&mut self, AccountEvent::Deposited { amount }: &AccountEvent) {
+        self.balance += amount;
+        self.deposits += 1;
+    }
+
+    fn handle(&self, amount: i64) -> Result<Vec<AccountEvent>, Self::Error> {
+        Ok(vec![AccountEvent::Deposited { amount }])
+    }
+}
+
+// ---- The same account for cqrs-es -------------------------------------------------------
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+enum PeerEvent {
+    Deposited { amount: i64 },
+}
+
+impl DomainEvent for PeerEvent {
+    fn event_type(&self) -> String {
+        "Deposited".to_owned()
+    }
+    fn event_version(&self) -> String {
+        "1.0".to_owned()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("never")]
+struct Never;
+
+#[derive(Default, Serialize, Deserialize)]
+struct PeerAccount {
+    balance: i64,
+    deposits: u64,
+}
+
+impl cqrs_es::Aggregate for PeerAccount {
+    const TYPE: &'static str = "account";
+    type Command = i64;
+    type Event = PeerEvent;
+    type Error = Never;
+    type Services = ();
+
+    async fn handle(
+        &mut self,
+        amount: i64,
+        _services: &(),
+        sink: &EventSink<Self>,
+    ) -> Result<(), Never> {
+        sink.write(PeerEvent::Deposited { amount }, self).await;
+        Ok(())
+    }
+
+    fn apply(&mut self, PeerEvent::Deposited { amount }: PeerEvent) {
+        self.balance += amount;
+        self.deposits += 1;
+    }
+}
+
+// ---- Set-up ------------------------------------------------------------------------------
+
+/// A fresh schema with pools for both sqlx versions.
+struct Schema {
+    url: String,
+    name: String,
+}
+
+impl Schema {
+    async fn create(url: &str, name: &str) -> Result<Schema, Error> {
+        let admin = sqlx::PgPool::connect(url).await.map_err(|error| {
+            format!("PostgreSQL is required at {url} and is not reachable: {error}")
+        })?;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "DROP SCHEMA IF EXISTS {name} CASCADE; CREATE SCHEMA {name}"
+        )))
+        .execute(&admin)
+        .await?;
+        admin.close().await;
+        Ok(Schema {
+            url: url.to_owned(),
+            name: name.to_owned(),
+        })
+    }
+
+    async fn herald(&self) -> Result<PostgresStore, Error> {
+        let options = sqlx::postgres::PgConnectOptions::from_str(&self.url)?
+            .options([("search_path", self.name.as_str())]);
+        Ok(PostgresStore::connect_with(options).await?)
+    }
+
+    async fn peer(&self) -> Result<sqlx08::PgPool, Error> {
+        let options = sqlx08::postgres::PgConnectOptions::from_str(&self.url)?
+            .options([("search_path", self.name.as_str())]);
+        let pool = sqlx08::postgres::PgPoolOptions::new()
+            .max_connections(32)
+            .connect_with(options)
+            .await?;
+        // postgres-es's tables, as in its db/init.sql.
+        sqlx08::raw_sql(
+            "CREATE TABLE events (aggregate_type text NOT NULL, aggregate_id text NOT NULL, \
+             sequence bigint CHECK (sequence >= 0) NOT NULL, event_type text NOT NULL, \
+             event_version text NOT NULL, payload json NOT NULL, metadata json NOT NULL, \
+             PRIMARY KEY (aggregate_type, aggregate_id, sequence)); \
+             CREATE TABLE snapshots (aggregate_type text NOT NULL, aggregate_id text NOT NULL, \
+             last_sequence bigint CHECK (last_sequence >= 0) NOT NULL, \
+             current_snapshot bigint CHECK (current_snapshot >= 0) NOT NULL, payload json NOT NULL, \
+             PRIMARY KEY (aggregate_type, aggregate_id, last_sequence))",
+        )
+        .execute(&pool)
+        .await?;
+        Ok(pool)
+    }
+
+    async fn drop(self) -> Result<(), Error> {
+        let admin = sqlx::PgPool::connect(&self.url).await?;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "DROP SCHEMA {} CASCADE",
+            self.name
+        )))
+        .execute(&admin)
+        .await?;
+        admin.close().await;
+        Ok(())
+    }
+}
+
+/// The account command `k` of task `task` goes to.
+fn account_of(task: usize, k: usize) -> String {
+    format!("acc-{}", (task * 7919 + k * 104_729) % ACCOUNTS)
+}
+
+fn rate(count: usize, elapsed: Duration) -> f64 {
+    count as f64 / elapsed.as_secs_f64()
+}
+
+// ---- 1. Commands --------------------------------------------------------------------------
+
+async fn herald_commands(store: PostgresStore) -> Result<(f64, u64), Error> {
+    let repository =
+        Arc::new(Repository::<_, HeraldAccount>::new(store.clone()).conflict_retries(50));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for task in 0..TASKS {
+        let repository = repository.clone();
+        tasks.push(tokio::spawn(async move {
+            for k in 0..COMMANDS / TASKS {
+                repository.execute(&account_of(task, k), 1).await?;
+            }
+            Ok::<_, Error>(())
+        }));
+    }
+    for task in tasks {
+        task.await??;
+    }
+    let elapsed = started.elapsed();
+    let head = store.head_position().await?;
+    assert_eq!(head as usize, COMMANDS, "every command appended one event");
+    Ok((rate(COMMANDS, elapsed), head))
+}
+
+async fn peer_commands(pool: sqlx08::PgPool) -> Result<(f64, u64), Error> {
+    let store: PersistedEventStore<_, PeerAccount> =
+        PersistedEventStore::new_event_store(PostgresEventRepository::new(pool.clone()));
+    let cqrs = Arc::new(CqrsFramework::new(store, vec![], ()));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    let conflicts = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    for task in 0..TASKS {
+        let cqrs = cqrs.clone();
+        let conflicts = conflicts.clone();
+        tasks.push(tokio::spawn(async move {
+            for k in 0..COMMANDS / TASKS {
+                let id = account_of(task, k);
+                // Retry on a concurrency conflict, as Herald's repository does.
+                loop {
+                    match cqrs.execute(&id, 1).await {
+                        Ok(()) => break,
+                        Err(AggregateError::AggregateConflict) => {
+                            conflicts.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        }
+                        Err(error) => return Err::<(), Error>(error.to_string().into()),
+                    }
+                }
+            }
+            Ok(())
+        }));
+    }
+    for task in tasks {
+        task.await??;
+    }
+    let elapsed = started.elapsed();
+    let count: i64 = sqlx08::query_scalar("SELECT count(*) FROM events")
+        .fetch_one(&pool)
+        .await?;
+    assert_eq!(count as usize, COMMANDS, "every command appended one event");
+    Ok((
+        rate(COMMANDS, elapsed),
+        conflicts.load(std::sync::atomic::Ordering::Relaxed),
+    ))
+}
+
+// ---- 2. Replay ----------------------------------------------------------------------------
+
+async fn herald_replay(store: PostgresStore) -> Result<Vec<Duration>, Error> {
+    let stream = Repository::<PostgresStore, HeraldAccount>::stream_id("big");
+    for chunk in 0..REPLAY_EVENTS / 500 {
+        let batch = (0..500)
+            .map(|_| NewEvent::new(&AccountEvent::Deposited { amount: 1 }))
+            .collect::<Result<Vec<_>, _>>()?;
+        store
+            .append(&stream, Expected::Exact((chunk * 500) as u64), batch)
+            .await?;
+    }
+    let repository = Repository::<_, HeraldAccount>::new(store);
+    let mut times = Vec::new();
+    for _ in 0..REPLAY_ROUNDS {
+        let started = Instant::now();
+        let loaded = repository.load("big").await?;
+        times.push(started.elapsed());
+        assert_eq!(loaded.state.deposits as usize, REPLAY_EVENTS);
+    }
+    Ok(times)
+}
+
+async fn peer_replay(pool: sqlx08::PgPool) -> Result<Vec<Duration>, Error> {
+    // Seeded with the rows postgres-es itself writes for these events.
+    sqlx08::query(
+        "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
+         SELECT 'account', 'big', n, 'Deposited', '1.0', '{\"Deposited\":{\"amount\":1}}', '{}' \
+         FROM generate_series(1, $1) AS n",
+    )
+    .bind(REPLAY_EVENTS as i64)
+    .execute(&pool)
+    .await?;
+    let store: PersistedEventStore<_, PeerAccount> =
+        PersistedEventStore::new_event_store(PostgresEventRepository::new(pool));
+    let mut times = Vec::new();
+    for _ in 0..REPLAY_ROUNDS {
+        let started = Instant::now();
+        let context = store
+            .load_aggregate("big")
+            .await
+            .map_err(|error| error.to_string())?;
+        times.push(started.elapsed());
+        assert_eq!(context.aggregate.deposits as usize, REPLAY_EVENTS);
+    }
+    Ok(times)
+}
+
+fn median(mut times: Vec<Duration>) -> Duration {
+    times.sort();
+    times[times.len() / 2]
+}
+
+// ---- 3. Batched appends -------------------------------------------------------------------
+
+async fn batched_appends<S: EventStore>(
+    store: S,
+    label: &'static str,
+    writers: usize,
+    batch: usize,
+    total: usize,
+) -> Result<f64, Error> {
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for writer in 0..writers {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            for round in 0..total / writers / batch {
+                let events = (0..batch)
+                    .map(|_| NewEvent::new(&AccountEvent::Deposited { amount: 1 }))
+                    .collect::<Result<Vec<_>, _>>()?;
+                store
+                    .append(
+                        &format!("{label}-{writer}-{round}"),
+                        Expected::NoStream,
+                        events,
+                    )
+                    .await?;
+            }
+            Ok::<_, Error>(())
+        }));
+    }
+    for task in tasks {
+        task.await??;
+    }
+    Ok(rate(total, started.elapsed()))
+}
+
+// ---- 4. The cost of hole-free ordering ----------------------------------------------------
+
+/// The same append as Herald's (stream check, insert, stream upsert, one transaction) into a
+/// table whose position is a plain `BIGSERIAL`, without the head lock: what a store that
+/// lets readers skip late commits would do.
+async fn naive_appends(
+    pool: sqlx::PgPool,
+    writers: usize,
+    batch: usize,
+    total: usize,
+) -> Result<f64, Error> {
+    sqlx::raw_sql(
+        "CREATE TABLE naive_streams (stream_id TEXT PRIMARY KEY, version BIGINT NOT NULL); \
+         CREATE TABLE naive_events (position BIGSERIAL PRIMARY KEY, event_id UUID NOT NULL UNIQUE, \
+         stream_id TEXT NOT NULL, stream_version BIGINT NOT NULL, event_type TEXT NOT NULL, \
+         schema_version INTEGER NOT NULL, recorded_at_micros BIGINT NOT NULL, correlation_id UUID NOT NULL, \
+         causation_id UUID, metadata JSONB NOT NULL, payload BYTEA NOT NULL, UNIQUE (stream_id, stream_version))",
+    )
+    .execute(&pool)
+    .await?;
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for writer in 0..writers {
+        let pool = pool.clone();
+        tasks.push(tokio::spawn(async move {
+            for round in 0..total / writers / batch {
+                let stream = format!("naive-{writer}-{round}");
+                let mut tx = pool.begin().await?;
+                let version: Option<i64> =
+                    sqlx::query_scalar("SELECT version FROM naive_streams WHERE stream_id = $1 FOR UPDATE")
+                        .bind(&stream)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                let version = version.unwrap_or(0);
+                let mut insert = sqlx::QueryBuilder::<sqlx::Postgres>::new(
+                    "INSERT INTO naive_events (event_id, stream_id, stream_version, event_type, schema_version, \
+                     recorded_at_micros, correlation_id, causation_id, metadata, payload) ",
+                );
+                insert.push_values(0..batch, |mut row, index| {
+                    let id = uuid::Uuid::now_v7();
+                    row.push_bind(id)
+                        .push_bind(stream.clone())
+                        .push_bind(version + index as i64 + 1)
+                        .push_bind("account.deposited")
+                        .push_bind(1i32)
+                        .push_bind(0i64)
+                        .push_bind(id)
+                        .push_bind(None::<uuid::Uuid>)
+                        .push_bind("{}")
+                        .push_unseparated("::jsonb")
+                        .push_bind(br#"{"amount":1}"#.to_vec());
+                });
+                insert.build().execute(&mut *tx).await?;
+                sqlx::query(
+                    "INSERT INTO naive_streams (stream_id, version) VALUES ($1, $2) \
+                     ON CONFLICT (stream_id) DO UPDATE SET version = EXCLUDED.version",
+                )
+                .bind(&stream)
+                .bind(version + batch as i64)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+            }
+            Ok::<_, Error>(())
+        }));
+    }
+    for task in tasks {
+        task.await??;
+    }
+    Ok(rate(total, started.elapsed()))
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    let url = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| DEFAULT_URL.to_owned());
+    let prefix = format!("herald_bench_{}", std::process::id());
+    println!("PostgreSQL: {url}; {TASKS} tasks, {ACCOUNTS} accounts, {COMMANDS} commands\n");
+
+    // 1. Commands.
+    let peer_schema = Schema::create(&url, &format!("{prefix}_peer_cmd")).await?;
+    let (peer_rate, peer_conflicts) = peer_commands(peer_schema.peer().await?).await?;
+    peer_schema.drop().await?;
+    let herald_schema = Schema::create(&url, &format!("{prefix}_herald_cmd")).await?;
+    let (herald_rate, _) = herald_commands(herald_schema.herald().await?).await?;
+    herald_schema.drop().await?;
+    println!("commands (load + append 1 event)");
+    println!(
+        "  cqrs-es + postgres-es: {peer_rate:>10.0} commands/s ({peer_conflicts} conflicts retried)"
+    );
+    println!("  herald               : {herald_rate:>10.0} commands/s");
+    println!(
+        "  herald / cqrs-es     : {:>10.2}x\n",
+        herald_rate / peer_rate
+    );
+
+    // 2. Replay.
+    let peer_schema = Schema::create(&url, &format!("{prefix}_peer_replay")).await?;
+    let peer_times = peer_replay(peer_schema.peer().await?).await?;
+    peer_schema.drop().await?;
+    let herald_schema = Schema::create(&url, &format!("{prefix}_herald_replay")).await?;
+    let herald_times = herald_replay(herald_schema.herald().await?).await?;
+    herald_schema.drop().await?;
+    let (peer_replay, herald_replay) = (median(peer_times), median(herald_times));
+    println!("replay of a {REPLAY_EVENTS}-event aggregate (median of {REPLAY_ROUNDS})");
+    println!(
+        "  cqrs-es + postgres-es: {:>10.1} ms ({:.0} events/s)",
+        peer_replay.as_secs_f64() * 1e3,
+        rate(REPLAY_EVENTS, peer_replay)
+    );
+    println!(
+        "  herald               : {:>10.1} ms ({:.0} events/s)",
+        herald_replay.as_secs_f64() * 1e3,
+        rate(REPLAY_EVENTS, herald_replay)
+    );
+    println!(
+        "  herald / cqrs-es     : {:>10.2}x\n",
+        peer_replay.as_secs_f64() / herald_replay.as_secs_f64()
+    );
+
+    // 3. Batched appends.
+    println!("herald batched appends (100 events per batch, 100,000 events)");
+    let dir = std::env::temp_dir().join(format!("{prefix}.db"));
+    let sqlite = SqliteStore::connect(&format!("sqlite://{}", dir.display())).await?;
+    let sqlite_rate = batched_appends(sqlite.clone(), "sqlite", 1, 100, 100_000).await?;
+    sqlite.pool().close().await;
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", dir.display()));
+    }
+    println!("  SQLite, 1 writer     : {sqlite_rate:>10.0} events/s");
+    let schema = Schema::create(&url, &format!("{prefix}_batch")).await?;
+    let store = schema.herald().await?;
+    let pg_1 = batched_appends(store.clone(), "pg1", 1, 100, 100_000).await?;
+    let pg_16 = batched_appends(store.clone(), "pg16", 16, 100, 96_000).await?;
+    println!("  PostgreSQL, 1 writer : {pg_1:>10.0} events/s");
+    println!("  PostgreSQL, 16 writers: {pg_16:>9.0} events/s\n");
+
+    // 4. Ordering cost.
+    println!("cost of hole-free ordering on PostgreSQL (16 writers)");
+    for batch in [1usize, 100] {
+        let total = if batch == 1 { 16_000 } else { 96_000 };
+        let ordered = batched_appends(
+            store.clone(),
+            if batch == 1 { "ord1" } else { "ord100" },
+            16,
+            batch,
+            total,
+        )
+        .await?;
+        let naive = naive_appends(store.pool().clone(), 16, batch, total).await?;
+        sqlx::raw_sql("DROP TABLE naive_events; DROP TABLE naive_streams")
+            .execute(store.pool())
+            .await?;
+        println!(
+            "  batch {batch:>3}: herald {ordered:>9.0} events/s, plain BIGSERIAL {naive:>9.0} events/s ({:.0}% of naive)",
+            ordered / naive * 100.0
+        );
+    }
+    store.pool().close().await;
+    schema.drop().await?;
+    Ok(())
+}

@@ -1,0 +1,43 @@
+//! `GET /subjects/{subject}/versions/{version}/rust`: the Rust types `herald codegen` writes
+//! for a registered version.
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+use crate::codegen::{Options, generate};
+
+use super::AppState;
+use super::error::Error;
+use super::subjects::find_version;
+
+/// The code generation route.
+pub fn router() -> Router<AppState> {
+    Router::new().route(
+        "/subjects/{subject}/versions/{version}/rust",
+        get(rust_source),
+    )
+}
+
+/// The event name a subject stands for: without Confluent's `-value` / `-key` suffix.
+fn event_name(subject: &str) -> &str {
+    subject
+        .strip_suffix("-value")
+        .or_else(|| subject.strip_suffix("-key"))
+        .unwrap_or(subject)
+}
+
+async fn rust_source(
+    State(state): State<AppState>,
+    Path((subject, version)): Path<(String, String)>,
+) -> Result<Response, Error> {
+    let row = find_version(&state, &subject, &version, false).await?;
+    let schema = state.schema_by_id(row.schema_id).await?;
+    let number = u32::try_from(row.version).unwrap_or(1);
+    let options = Options::new(event_name(&subject), number);
+    let code = generate(schema.schema_type, &schema.text, &options)
+        .map_err(|err| Error::InvalidSchema(format!("cannot generate Rust: {err}")))?;
+    Ok(([(header::CONTENT_TYPE, "text/x-rust; charset=utf-8")], code).into_response())
+}

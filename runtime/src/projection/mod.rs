@@ -1,0 +1,395 @@
+//! Projections: code that follows the global log, with a checkpoint per projection.
+//!
+//! - [`Projection`] + [`ProjectionRunner`]: for side effects outside the store's database
+//!   (e-mails, HTTP calls, another service). Delivery is **at least once**: the checkpoint
+//!   is saved after the effect, so a crash in between repeats it; use
+//!   [`Envelope::event_id`] as the idempotency key. Failures are retried with exponential
+//!   backoff; after [`RunnerOptions::max_attempts`] the event is dead-lettered and the runner
+//!   halts or skips it ([`OnFailure`]).
+//! - [`sql::SqlProjection`] + [`sql::SqlProjectionRunner`]: read models in SQLite or
+//!   PostgreSQL whose writes and checkpoint commit in one transaction, so each event's
+//!   effect lands **exactly once**, even when the process dies mid-batch.
+//!
+//! Both runners rebuild (reset, then replay from position 1) with [`Progress`] reports, and
+//! report [`Lag`].
+
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub mod sql;
+
+use std::future::Future;
+use std::time::{Duration, Instant, SystemTime};
+
+use crate::envelope::{Envelope, RecordedEvent};
+use crate::event::Event;
+use crate::store::{DeadLetter, EventStore, StoreError, is_event_of};
+
+/// The error a projection's handler returns.
+pub type HandlerError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// A projection with side effects outside the store (at-least-once delivery).
+pub trait Projection: Send {
+    /// The events it reads (current version; older ones are upcast). Events of other types
+    /// are passed over.
+    type Event: Event + Send + Sync;
+
+    /// Its name, the key of its checkpoint and dead letters.
+    fn name(&self) -> &str;
+
+    /// Handles one event. May be called again for the same event after a crash or a
+    /// failure: use `event.event_id` as idempotency key.
+    fn handle(
+        &mut self,
+        event: &Envelope<Self::Event>,
+    ) -> impl Future<Output = Result<(), HandlerError>> + Send;
+
+    /// Clears what the projection built, before a rebuild.
+    fn reset(&mut self) -> impl Future<Output = Result<(), HandlerError>> + Send {
+        async { Ok(()) }
+    }
+}
+
+/// What a runner does with an event that failed every attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnFailure {
+    /// Dead-letter it and stop: the checkpoint stays before it, so the next run retries it.
+    Halt,
+    /// Dead-letter it and go on with the next event.
+    Skip,
+}
+
+/// How a runner reads and retries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunnerOptions {
+    /// Events per batch (per transaction for SQL projections).
+    pub batch_size: usize,
+    /// Attempts per event before dead-lettering it (at least 1).
+    pub max_attempts: u32,
+    /// Wait before the first retry; doubled each time.
+    pub initial_backoff: Duration,
+    /// Longest wait between retries.
+    pub max_backoff: Duration,
+    /// What to do after the last attempt.
+    pub on_failure: OnFailure,
+    /// Wait between polls when caught up ([`ProjectionRunner::run`]).
+    pub poll_interval: Duration,
+}
+
+impl Default for RunnerOptions {
+    fn default() -> Self {
+        RunnerOptions {
+            batch_size: 500,
+            max_attempts: 5,
+            initial_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(10),
+            on_failure: OnFailure::Halt,
+            poll_interval: Duration::from_millis(100),
+        }
+    }
+}
+
+impl RunnerOptions {
+    /// The wait before retry number `retry` (from 1).
+    pub fn backoff(&self, retry: u32) -> Duration {
+        let factor = 1u32
+            .checked_shl(retry.saturating_sub(1))
+            .unwrap_or(u32::MAX);
+        self.initial_backoff
+            .saturating_mul(factor)
+            .min(self.max_backoff)
+    }
+}
+
+/// Why a projection stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ProjectionError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// An event failed every attempt and the runner is configured to halt.
+    #[error("projection `{projection}` halted at position {position} (event {event_id}): {error}")]
+    Halted {
+        /// The projection.
+        projection: String,
+        /// The event's position.
+        position: u64,
+        /// The event's id.
+        event_id: uuid::Uuid,
+        /// The last error.
+        error: String,
+    },
+    /// The handler failed on an event (SQL projections: the batch was rolled back).
+    #[error("projection `{projection}` failed at position {position}: {source}")]
+    Handler {
+        /// The projection.
+        projection: String,
+        /// The event's position (0 for a reset).
+        position: u64,
+        /// The handler's error.
+        #[source]
+        source: HandlerError,
+    },
+    /// The read model's database failed.
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
+    #[error("read model database: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+/// Rebuild or catch-up progress.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Progress {
+    /// Positions processed since the start of this run.
+    pub done: u64,
+    /// Positions to process in this run (head at start minus the checkpoint at start).
+    pub total: u64,
+    /// Time since the start of this run.
+    pub elapsed: Duration,
+}
+
+impl Progress {
+    /// Positions per second so far.
+    pub fn rate(&self) -> f64 {
+        let seconds = self.elapsed.as_secs_f64();
+        if seconds > 0.0 {
+            self.done as f64 / seconds
+        } else {
+            0.0
+        }
+    }
+
+    /// `done / total` in `[0, 1]` (1 when there is nothing to do).
+    pub fn fraction(&self) -> f64 {
+        if self.total == 0 {
+            1.0
+        } else {
+            (self.done as f64 / self.total as f64).min(1.0)
+        }
+    }
+}
+
+/// Tracks [`Progress`] through a run.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ProgressTracker {
+    start_position: u64,
+    total: u64,
+    started: Instant,
+}
+
+impl ProgressTracker {
+    pub(crate) fn new(checkpoint: u64, head: u64) -> Self {
+        ProgressTracker {
+            start_position: checkpoint,
+            total: head.saturating_sub(checkpoint),
+            started: Instant::now(),
+        }
+    }
+
+    pub(crate) fn at(&self, checkpoint: u64) -> Progress {
+        Progress {
+            done: checkpoint
+                .saturating_sub(self.start_position)
+                .min(self.total),
+            total: self.total,
+            elapsed: self.started.elapsed(),
+        }
+    }
+}
+
+/// How far a consumer is behind the head of the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lag {
+    /// The head position.
+    pub head: u64,
+    /// The consumer's checkpoint.
+    pub checkpoint: u64,
+    /// `head - checkpoint`.
+    pub positions: u64,
+    /// Age of the oldest event not yet processed (`None` when caught up).
+    pub oldest_unprocessed_age: Option<Duration>,
+}
+
+/// The lag of a consumer whose checkpoint is `checkpoint`.
+pub async fn lag<S: EventStore>(store: &S, checkpoint: u64) -> Result<Lag, StoreError> {
+    let head = store.head_position().await?;
+    let oldest = store.read_all(checkpoint + 1, 1).await?;
+    let now = SystemTime::now();
+    Ok(Lag {
+        head,
+        checkpoint,
+        positions: head.saturating_sub(checkpoint),
+        oldest_unprocessed_age: oldest
+            .first()
+            .map(|event| now.duration_since(event.recorded_at).unwrap_or_default()),
+    })
+}
+
+/// Runs a [`Projection`] over a store, with its checkpoint and dead letters in the store.
+#[derive(Debug)]
+pub struct ProjectionRunner<S, P> {
+    store: S,
+    projection: P,
+    options: RunnerOptions,
+}
+
+impl<S: EventStore, P: Projection> ProjectionRunner<S, P> {
+    /// A runner with default options.
+    pub fn new(store: S, projection: P) -> Self {
+        ProjectionRunner {
+            store,
+            projection,
+            options: RunnerOptions::default(),
+        }
+    }
+
+    /// Sets the options.
+    pub fn with_options(mut self, options: RunnerOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// The projection.
+    pub fn projection(&self) -> &P {
+        &self.projection
+    }
+
+    /// The projection, mutably.
+    pub fn projection_mut(&mut self) -> &mut P {
+        &mut self.projection
+    }
+
+    /// The projection's checkpoint.
+    pub async fn checkpoint(&self) -> Result<u64, StoreError> {
+        self.store.load_checkpoint(self.projection.name()).await
+    }
+
+    /// The projection's lag.
+    pub async fn lag(&self) -> Result<Lag, StoreError> {
+        lag(&self.store, self.checkpoint().await?).await
+    }
+
+    /// Processes one batch after the checkpoint; returns how many events were read
+    /// (0: caught up).
+    pub async fn run_batch(&mut self) -> Result<usize, ProjectionError> {
+        let name = self.projection.name().to_owned();
+        let checkpoint = self.store.load_checkpoint(&name).await?;
+        let events = self
+            .store
+            .read_all(checkpoint + 1, self.options.batch_size)
+            .await?;
+        let mut done = checkpoint;
+        for event in &events {
+            if is_event_of::<P::Event>(&event.event_type)
+                && let Err(error) = self.deliver(&name, event).await
+            {
+                if done > checkpoint {
+                    self.store.save_checkpoint(&name, done).await?;
+                }
+                return Err(error);
+            }
+            done = event.position;
+        }
+        if done > checkpoint {
+            self.store.save_checkpoint(&name, done).await?;
+        }
+        Ok(events.len())
+    }
+
+    async fn deliver(&mut self, name: &str, event: &RecordedEvent) -> Result<(), ProjectionError> {
+        let mut attempts = 0;
+        let error = match event.decode::<P::Event>() {
+            Err(error) => {
+                attempts = 1;
+                error.to_string()
+            }
+            Ok(envelope) => loop {
+                attempts += 1;
+                match self.projection.handle(&envelope).await {
+                    Ok(()) => return Ok(()),
+                    Err(error) if attempts >= self.options.max_attempts.max(1) => {
+                        break error.to_string();
+                    }
+                    Err(error) => {
+                        tracing::warn!(projection = name, position = event.position, attempts, %error, "projection handler failed; retrying");
+                        tokio::time::sleep(self.options.backoff(attempts)).await;
+                    }
+                }
+            },
+        };
+        self.store
+            .record_dead_letter(DeadLetter {
+                projection: name.to_owned(),
+                event_id: event.event_id,
+                position: event.position,
+                event_type: event.event_type.clone(),
+                attempts,
+                error: error.clone(),
+                failed_at: SystemTime::now(),
+            })
+            .await?;
+        match self.options.on_failure {
+            OnFailure::Skip => {
+                tracing::error!(projection = name, position = event.position, %error, "event dead-lettered and skipped");
+                Ok(())
+            }
+            OnFailure::Halt => Err(ProjectionError::Halted {
+                projection: name.to_owned(),
+                position: event.position,
+                event_id: event.event_id,
+                error,
+            }),
+        }
+    }
+
+    /// Processes batches until caught up with the head as it was at the start, reporting
+    /// progress after each batch; returns the checkpoint reached.
+    pub async fn catch_up(
+        &mut self,
+        mut progress: impl FnMut(&Progress) + Send,
+    ) -> Result<u64, ProjectionError> {
+        let head = self.store.head_position().await?;
+        let start = self.checkpoint().await?;
+        let tracker = ProgressTracker::new(start, head);
+        loop {
+            let read = self.run_batch().await?;
+            let checkpoint = self.checkpoint().await?;
+            progress(&tracker.at(checkpoint));
+            if read == 0 || checkpoint >= head {
+                return Ok(checkpoint);
+            }
+        }
+    }
+
+    /// Resets the projection and its checkpoint, then replays from position 1.
+    pub async fn rebuild(
+        &mut self,
+        progress: impl FnMut(&Progress) + Send,
+    ) -> Result<u64, ProjectionError> {
+        let name = self.projection.name().to_owned();
+        self.projection
+            .reset()
+            .await
+            .map_err(|source| ProjectionError::Handler {
+                projection: name.clone(),
+                position: 0,
+                source,
+            })?;
+        self.store.save_checkpoint(&name, 0).await?;
+        self.catch_up(progress).await
+    }
+
+    /// Follows the log until `shutdown` completes.
+    pub async fn run(
+        &mut self,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> Result<(), ProjectionError> {
+        tokio::pin!(shutdown);
+        loop {
+            let read = self.run_batch().await?;
+            if read == 0 {
+                tokio::select! {
+                    () = &mut shutdown => return Ok(()),
+                    () = tokio::time::sleep(self.options.poll_interval) => {}
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,251 @@
+//! Read models in SQLite or PostgreSQL, updated exactly once per event.
+//!
+//! The runner opens one transaction per batch in the read model's database, reads the
+//! checkpoint inside it, applies the batch through [`SqlProjection::apply`] on the same
+//! connection, writes the new checkpoint and commits. Either the whole batch and its
+//! checkpoint are committed or neither is, so a process killed mid-batch resumes from the
+//! last committed checkpoint and never applies an event twice. The read model's database
+//! needs Herald's migrations (for `herald_checkpoints`); it may be the store's database or
+//! another one.
+
+use std::future::Future;
+
+use sqlx::{Database, Pool, Transaction};
+
+use crate::envelope::Envelope;
+use crate::event::Event;
+use crate::projection::{HandlerError, Lag, Progress, ProgressTracker, ProjectionError, lag};
+use crate::store::{EventStore, StoreError, is_event_of};
+
+/// A database that can hold a read model with its checkpoint: SQLite or PostgreSQL.
+pub trait ReadModelDatabase: Database {
+    /// Starts a transaction that will write (SQLite: `BEGIN IMMEDIATE`).
+    fn begin_write(
+        pool: &Pool<Self>,
+    ) -> impl Future<Output = Result<Transaction<'static, Self>, sqlx::Error>> + Send;
+
+    /// Reads a checkpoint inside a transaction.
+    fn load_checkpoint(
+        connection: &mut Self::Connection,
+        name: &str,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// Writes a checkpoint inside a transaction.
+    fn save_checkpoint(
+        connection: &mut Self::Connection,
+        name: &str,
+        position: u64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+#[cfg(feature = "sqlite")]
+impl ReadModelDatabase for sqlx::Sqlite {
+    async fn begin_write(pool: &Pool<Self>) -> Result<Transaction<'static, Self>, sqlx::Error> {
+        pool.begin_with("BEGIN IMMEDIATE").await
+    }
+
+    async fn load_checkpoint(
+        connection: &mut Self::Connection,
+        name: &str,
+    ) -> Result<u64, StoreError> {
+        crate::store::sqlite::load_checkpoint(connection, name).await
+    }
+
+    async fn save_checkpoint(
+        connection: &mut Self::Connection,
+        name: &str,
+        position: u64,
+    ) -> Result<(), StoreError> {
+        crate::store::sqlite::save_checkpoint(connection, name, position).await
+    }
+}
+
+#[cfg(feature = "postgres")]
+impl ReadModelDatabase for sqlx::Postgres {
+    async fn begin_write(pool: &Pool<Self>) -> Result<Transaction<'static, Self>, sqlx::Error> {
+        pool.begin().await
+    }
+
+    async fn load_checkpoint(
+        connection: &mut Self::Connection,
+        name: &str,
+    ) -> Result<u64, StoreError> {
+        crate::store::postgres::load_checkpoint(connection, name).await
+    }
+
+    async fn save_checkpoint(
+        connection: &mut Self::Connection,
+        name: &str,
+        position: u64,
+    ) -> Result<(), StoreError> {
+        crate::store::postgres::save_checkpoint(connection, name, position).await
+    }
+}
+
+/// A read model in database `DB`, written inside the runner's transaction.
+pub trait SqlProjection<DB: Database>: Send {
+    /// The events it reads (current version; older ones are upcast). Other events are
+    /// passed over.
+    type Event: Event + Send + Sync;
+
+    /// Its name, the key of its checkpoint.
+    fn name(&self) -> &str;
+
+    /// Applies one event on `connection`, which is inside the batch's transaction. Return
+    /// an error to roll the whole batch back.
+    fn apply(
+        &mut self,
+        connection: &mut DB::Connection,
+        event: &Envelope<Self::Event>,
+    ) -> impl Future<Output = Result<(), HandlerError>> + Send;
+
+    /// Empties the read model, in the same transaction that resets the checkpoint.
+    fn reset(
+        &mut self,
+        connection: &mut DB::Connection,
+    ) -> impl Future<Output = Result<(), HandlerError>> + Send;
+}
+
+/// Runs a [`SqlProjection`] from a store into a read model database, exactly once per event.
+#[derive(Debug)]
+pub struct SqlProjectionRunner<DB: Database, S, P> {
+    pool: Pool<DB>,
+    store: S,
+    projection: P,
+    batch_size: usize,
+}
+
+impl<DB, S, P> SqlProjectionRunner<DB, S, P>
+where
+    DB: ReadModelDatabase,
+    S: EventStore,
+    P: SqlProjection<DB>,
+{
+    /// A runner that reads `store` and writes the read model through `pool`, 500 events
+    /// per transaction.
+    pub fn new(pool: Pool<DB>, store: S, projection: P) -> Self {
+        SqlProjectionRunner {
+            pool,
+            store,
+            projection,
+            batch_size: 500,
+        }
+    }
+
+    /// Sets how many events one transaction covers.
+    pub fn batch_size(mut self, batch_size: usize) -> Self {
+        self.batch_size = batch_size.max(1);
+        self
+    }
+
+    /// The projection.
+    pub fn projection(&self) -> &P {
+        &self.projection
+    }
+
+    /// The committed checkpoint.
+    pub async fn checkpoint(&self) -> Result<u64, ProjectionError> {
+        let mut connection = self.pool.acquire().await?;
+        Ok(DB::load_checkpoint(&mut connection, self.projection.name()).await?)
+    }
+
+    /// The projection's lag.
+    pub async fn lag(&self) -> Result<Lag, ProjectionError> {
+        let checkpoint = self.checkpoint().await?;
+        Ok(lag(&self.store, checkpoint).await?)
+    }
+
+    /// Applies one batch after the checkpoint in one transaction; returns how many events
+    /// were read (0: caught up).
+    pub async fn run_batch(&mut self) -> Result<usize, ProjectionError> {
+        let name = self.projection.name().to_owned();
+        let mut tx = DB::begin_write(&self.pool).await?;
+        let checkpoint = DB::load_checkpoint(&mut tx, &name).await?;
+        let events = self.store.read_all(checkpoint + 1, self.batch_size).await?;
+        let Some(last) = events.last() else {
+            tx.rollback().await?;
+            return Ok(0);
+        };
+        let last = last.position;
+        for event in &events {
+            if !is_event_of::<P::Event>(&event.event_type) {
+                continue;
+            }
+            let handler_error = |source: HandlerError| ProjectionError::Handler {
+                projection: name.clone(),
+                position: event.position,
+                source,
+            };
+            let envelope = event
+                .decode::<P::Event>()
+                .map_err(|error| handler_error(Box::new(error)))?;
+            self.projection
+                .apply(&mut tx, &envelope)
+                .await
+                .map_err(handler_error)?;
+        }
+        DB::save_checkpoint(&mut tx, &name, last).await?;
+        tx.commit().await?;
+        Ok(events.len())
+    }
+
+    /// Applies batches until caught up with the head as it was at the start, reporting
+    /// progress after each committed batch; returns the checkpoint reached.
+    pub async fn catch_up(
+        &mut self,
+        mut progress: impl FnMut(&Progress) + Send,
+    ) -> Result<u64, ProjectionError> {
+        let head = self.store.head_position().await?;
+        let start = self.checkpoint().await?;
+        let tracker = ProgressTracker::new(start, head);
+        loop {
+            let read = self.run_batch().await?;
+            let checkpoint = self.checkpoint().await?;
+            progress(&tracker.at(checkpoint));
+            if read == 0 || checkpoint >= head {
+                return Ok(checkpoint);
+            }
+        }
+    }
+
+    /// Empties the read model and resets the checkpoint in one transaction, then replays
+    /// from position 1. A rebuild interrupted by a crash resumes with
+    /// [`SqlProjectionRunner::catch_up`] from its last committed batch.
+    pub async fn rebuild(
+        &mut self,
+        progress: impl FnMut(&Progress) + Send,
+    ) -> Result<u64, ProjectionError> {
+        let name = self.projection.name().to_owned();
+        let mut tx = DB::begin_write(&self.pool).await?;
+        self.projection
+            .reset(&mut tx)
+            .await
+            .map_err(|source| ProjectionError::Handler {
+                projection: name.clone(),
+                position: 0,
+                source,
+            })?;
+        DB::save_checkpoint(&mut tx, &name, 0).await?;
+        tx.commit().await?;
+        self.catch_up(progress).await
+    }
+
+    /// Follows the log until `shutdown` completes, polling every `poll_interval` when
+    /// caught up.
+    pub async fn run(
+        &mut self,
+        poll_interval: std::time::Duration,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> Result<(), ProjectionError> {
+        tokio::pin!(shutdown);
+        loop {
+            let read = self.run_batch().await?;
+            if read == 0 {
+                tokio::select! {
+                    () = &mut shutdown => return Ok(()),
+                    () = tokio::time::sleep(poll_interval) => {}
+                }
+            }
+        }
+    }
+}

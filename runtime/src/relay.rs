@@ -1,0 +1,282 @@
+//! The outbox relay: publishes committed events, in position order, to NATS JetStream.
+//!
+//! Each event is published to `<subject prefix>.<event type>` with the event id as
+//! `Nats-Msg-Id`, so JetStream's duplicate window drops a re-send; headers also carry the
+//! event type, schema version, stream, stream version and position. Publishing is
+//! sequential (each acknowledgement is awaited before the next publish), so the JetStream
+//! stream holds events in position order. The relay's position is a checkpoint in the store,
+//! saved after a batch is acknowledged: a relay killed in between re-sends that batch on
+//! restart, and JetStream keeps one copy of each event as long as the restart happens within
+//! the stream's duplicate window (two minutes by default).
+//!
+//! Payloads can be framed in the Confluent wire format ([`ConfluentFraming`]): a zero byte,
+//! the schema's registry id as a big-endian `u32`, then the payload.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::time::Duration;
+
+use async_nats::HeaderMap;
+use async_nats::jetstream::Context;
+use bytes::Bytes;
+
+use crate::envelope::RecordedEvent;
+use crate::event::Event;
+use crate::projection::{Lag, lag};
+use crate::store::{EventStore, StoreError};
+
+/// The header JetStream deduplicates on (`Nats-Msg-Id`).
+pub const MSG_ID_HEADER: async_nats::header::HeaderName = async_nats::header::NATS_MESSAGE_ID;
+
+/// Why the relay stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum RelayError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// JetStream refused or did not acknowledge a publish.
+    #[error("publishing position {position} to `{subject}`: {message}")]
+    Publish {
+        /// The event's position.
+        position: u64,
+        /// The subject.
+        subject: String,
+        /// The client's error.
+        message: String,
+    },
+    /// Confluent framing is on and no registry id is known for the event.
+    #[error("no registry schema id for `{event_type}` version {schema_version}")]
+    NoSchemaId {
+        /// The event type.
+        event_type: String,
+        /// The schema version.
+        schema_version: u32,
+    },
+}
+
+/// Registry ids by event type and schema version, for the Confluent wire format.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConfluentFraming {
+    ids: HashMap<(String, u32), u32>,
+}
+
+impl ConfluentFraming {
+    /// No ids yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Maps one event type at one schema version to a registry id.
+    pub fn with_id(mut self, event_type: impl Into<String>, schema_version: u32, id: u32) -> Self {
+        self.ids.insert((event_type.into(), schema_version), id);
+        self
+    }
+
+    /// Maps every event type of version `schema_version` of `E` to registry id `id`.
+    pub fn with_event<E: Event>(mut self, schema_version: u32, id: u32) -> Self {
+        for version in E::history() {
+            if version.version == schema_version {
+                for event_type in version.event_types {
+                    self.ids
+                        .insert(((*event_type).to_owned(), schema_version), id);
+                }
+            }
+        }
+        self
+    }
+
+    /// The registry id of an event, if known.
+    pub fn id_of(&self, event_type: &str, schema_version: u32) -> Option<u32> {
+        self.ids
+            .get(&(event_type.to_owned(), schema_version))
+            .copied()
+    }
+
+    /// Frames `payload`: `0x00`, `id` as big-endian `u32`, payload.
+    pub fn frame(id: u32, payload: &[u8]) -> Vec<u8> {
+        let mut framed = Vec::with_capacity(payload.len() + 5);
+        framed.push(0);
+        framed.extend_from_slice(&id.to_be_bytes());
+        framed.extend_from_slice(payload);
+        framed
+    }
+
+    /// Splits a framed message into its registry id and payload; `None` if it is not in the
+    /// wire format.
+    pub fn unframe(message: &[u8]) -> Option<(u32, &[u8])> {
+        match message {
+            [0, a, b, c, d, payload @ ..] => Some((u32::from_be_bytes([*a, *b, *c, *d]), payload)),
+            _ => None,
+        }
+    }
+}
+
+/// Counts of one or more published batches.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RelayStats {
+    /// Events published (including duplicates).
+    pub published: u64,
+    /// Publishes JetStream recognised as duplicates (re-sends after a crash).
+    pub duplicates: u64,
+    /// The last position published, 0 if none.
+    pub last_position: u64,
+}
+
+/// Publishes a store's events to JetStream; see the [module documentation](self).
+#[derive(Debug, Clone)]
+pub struct Relay<S> {
+    store: S,
+    jetstream: Context,
+    name: String,
+    subject_prefix: String,
+    batch_size: usize,
+    framing: Option<ConfluentFraming>,
+}
+
+impl<S: EventStore> Relay<S> {
+    /// A relay named `name` (its checkpoint's key) publishing under `subject_prefix`.
+    pub fn new(
+        store: S,
+        jetstream: Context,
+        name: impl Into<String>,
+        subject_prefix: impl Into<String>,
+    ) -> Self {
+        Relay {
+            store,
+            jetstream,
+            name: name.into(),
+            subject_prefix: subject_prefix.into(),
+            batch_size: 500,
+            framing: None,
+        }
+    }
+
+    /// Sets how many events are published between checkpoints.
+    pub fn batch_size(mut self, batch_size: usize) -> Self {
+        self.batch_size = batch_size.max(1);
+        self
+    }
+
+    /// Frames payloads in the Confluent wire format with these registry ids.
+    pub fn with_confluent_framing(mut self, framing: ConfluentFraming) -> Self {
+        self.framing = Some(framing);
+        self
+    }
+
+    /// The subject an event is published to.
+    pub fn subject(&self, event: &RecordedEvent) -> String {
+        format!("{}.{}", self.subject_prefix, event.event_type)
+    }
+
+    /// The relay's checkpoint.
+    pub async fn checkpoint(&self) -> Result<u64, StoreError> {
+        self.store.load_checkpoint(&self.name).await
+    }
+
+    /// The relay's lag.
+    pub async fn lag(&self) -> Result<Lag, StoreError> {
+        lag(&self.store, self.checkpoint().await?).await
+    }
+
+    /// Publishes the next batch after the checkpoint without saving the checkpoint; call
+    /// [`Relay::commit`] with the returned `last_position` afterwards.
+    pub async fn publish_batch(&self) -> Result<RelayStats, RelayError> {
+        let checkpoint = self.checkpoint().await?;
+        let events = self.store.read_all(checkpoint + 1, self.batch_size).await?;
+        let mut stats = RelayStats::default();
+        for event in &events {
+            let duplicate = self.publish(event).await?;
+            stats.published += 1;
+            stats.duplicates += u64::from(duplicate);
+            stats.last_position = event.position;
+        }
+        Ok(stats)
+    }
+
+    /// Saves the checkpoint after a published batch.
+    pub async fn commit(&self, position: u64) -> Result<(), StoreError> {
+        self.store.save_checkpoint(&self.name, position).await
+    }
+
+    /// Publishes the next batch and saves the checkpoint.
+    pub async fn run_batch(&self) -> Result<RelayStats, RelayError> {
+        let stats = self.publish_batch().await?;
+        if stats.published > 0 {
+            self.commit(stats.last_position).await?;
+        }
+        Ok(stats)
+    }
+
+    /// Relays until `shutdown` completes, polling every `poll_interval` when caught up.
+    pub async fn run(
+        &self,
+        poll_interval: Duration,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> Result<RelayStats, RelayError> {
+        tokio::pin!(shutdown);
+        let mut total = RelayStats::default();
+        loop {
+            let stats = self.run_batch().await?;
+            total.published += stats.published;
+            total.duplicates += stats.duplicates;
+            total.last_position = total.last_position.max(stats.last_position);
+            if stats.published == 0 {
+                tokio::select! {
+                    () = &mut shutdown => return Ok(total),
+                    () = tokio::time::sleep(poll_interval) => {}
+                }
+            }
+        }
+    }
+
+    /// Publishes one event and waits for its acknowledgement; returns whether JetStream saw
+    /// it as a duplicate.
+    async fn publish(&self, event: &RecordedEvent) -> Result<bool, RelayError> {
+        let subject = self.subject(event);
+        let mut headers = HeaderMap::new();
+        headers.insert(MSG_ID_HEADER, event.event_id.to_string().as_str());
+        headers.insert("Herald-Event-Type", event.event_type.as_str());
+        headers.insert(
+            "Herald-Schema-Version",
+            event.schema_version.to_string().as_str(),
+        );
+        headers.insert("Herald-Stream-Id", event.stream_id.as_str());
+        headers.insert(
+            "Herald-Stream-Version",
+            event.stream_version.to_string().as_str(),
+        );
+        headers.insert("Herald-Position", event.position.to_string().as_str());
+        headers.insert(
+            "Herald-Correlation-Id",
+            event.correlation_id.to_string().as_str(),
+        );
+        if let Some(causation) = event.causation_id {
+            headers.insert("Herald-Causation-Id", causation.to_string().as_str());
+        }
+        let payload = match &self.framing {
+            None => Bytes::from(event.payload.clone()),
+            Some(framing) => {
+                let id = framing
+                    .id_of(&event.event_type, event.schema_version)
+                    .ok_or_else(|| RelayError::NoSchemaId {
+                        event_type: event.event_type.clone(),
+                        schema_version: event.schema_version,
+                    })?;
+                Bytes::from(ConfluentFraming::frame(id, &event.payload))
+            }
+        };
+        let publish_error = |message: String| RelayError::Publish {
+            position: event.position,
+            subject: subject.clone(),
+            message,
+        };
+        let ack = self
+            .jetstream
+            .publish_with_headers(subject.clone(), headers, payload)
+            .await
+            .map_err(|error| publish_error(error.to_string()))?
+            .await
+            .map_err(|error| publish_error(error.to_string()))?;
+        Ok(ack.duplicate)
+    }
+}

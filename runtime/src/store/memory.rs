@@ -1,0 +1,274 @@
+//! The in-memory backend: everything behind one mutex.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::SystemTime;
+
+use crate::envelope::{NewEvent, RecordedEvent};
+use crate::store::{
+    Appended, DeadLetter, Direction, EventStore, Expected, Snapshot, StoreError, StreamInfo,
+    check_retry,
+};
+
+/// An event store in memory. Appends are serialized by a mutex, so positions are in commit
+/// order trivially. Clones share the same data.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryStore {
+    inner: Arc<Mutex<State>>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    log: BTreeMap<u64, RecordedEvent>,
+    head: u64,
+    streams: HashMap<String, Stream>,
+    ids: HashMap<uuid::Uuid, u64>,
+    snapshots: HashMap<String, Snapshot>,
+    checkpoints: HashMap<String, u64>,
+    dead_letters: BTreeMap<(String, u64), DeadLetter>,
+}
+
+#[derive(Debug, Default)]
+struct Stream {
+    info: Option<StreamInfo>,
+    positions: BTreeMap<u64, u64>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock leaves consistent data: every mutation below
+        // validates first and then writes without fallible steps.
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl State {
+    fn info(&self, stream_id: &str) -> Option<StreamInfo> {
+        self.streams.get(stream_id).and_then(|stream| stream.info)
+    }
+
+    fn append(
+        &mut self,
+        stream_id: &str,
+        expected: Expected,
+        events: Vec<NewEvent>,
+    ) -> Result<Appended, StoreError> {
+        let stored: Vec<_> = events
+            .iter()
+            .filter_map(|event| self.ids.get(&event.event_id))
+            .filter_map(|position| self.log.get(position))
+            .map(|event| {
+                (
+                    event.event_id,
+                    event.stream_id.clone(),
+                    event.stream_version,
+                    event.position,
+                )
+            })
+            .collect();
+        if let Some(appended) = check_retry(stream_id, &events, &stored)? {
+            return Ok(appended);
+        }
+        let info = self.info(stream_id);
+        if info.is_some_and(|info| info.deleted) {
+            return Err(StoreError::StreamDeleted(stream_id.to_owned()));
+        }
+        let version = info.map_or(0, |info| info.version);
+        expected.check(stream_id, version)?;
+        if events.is_empty() {
+            return Ok(Appended {
+                stream_version: version,
+                first_position: 0,
+                last_position: 0,
+                duplicate: false,
+            });
+        }
+        let recorded_at = SystemTime::now();
+        let first_position = self.head + 1;
+        let stream = self.streams.entry(stream_id.to_owned()).or_default();
+        let mut new_version = version;
+        for event in events {
+            new_version += 1;
+            self.head += 1;
+            let correlation_id = event.effective_correlation_id();
+            let recorded = RecordedEvent {
+                event_id: event.event_id,
+                stream_id: stream_id.to_owned(),
+                stream_version: new_version,
+                position: self.head,
+                event_type: event.event_type,
+                schema_version: event.schema_version,
+                recorded_at,
+                correlation_id,
+                causation_id: event.causation_id,
+                metadata: event.metadata,
+                payload: event.payload,
+            };
+            stream.positions.insert(new_version, self.head);
+            self.ids.insert(recorded.event_id, self.head);
+            self.log.insert(self.head, recorded);
+        }
+        stream.info = Some(StreamInfo {
+            version: new_version,
+            deleted: false,
+            truncated_before: info.map_or(0, |info| info.truncated_before),
+        });
+        Ok(Appended {
+            stream_version: new_version,
+            first_position,
+            last_position: self.head,
+            duplicate: false,
+        })
+    }
+}
+
+impl EventStore for MemoryStore {
+    async fn append(
+        &self,
+        stream_id: &str,
+        expected: Expected,
+        events: Vec<NewEvent>,
+    ) -> Result<Appended, StoreError> {
+        self.state().append(stream_id, expected, events)
+    }
+
+    async fn read_stream(
+        &self,
+        stream_id: &str,
+        from: u64,
+        direction: Direction,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let state = self.state();
+        let Some(stream) = state.streams.get(stream_id) else {
+            return Ok(Vec::new());
+        };
+        if stream.info.is_some_and(|info| info.deleted) {
+            return Err(StoreError::StreamDeleted(stream_id.to_owned()));
+        }
+        let positions: Vec<u64> = match direction {
+            Direction::Forward => stream
+                .positions
+                .range(from..)
+                .take(limit)
+                .map(|(_, p)| *p)
+                .collect(),
+            Direction::Backward => stream
+                .positions
+                .range(..=from)
+                .rev()
+                .take(limit)
+                .map(|(_, p)| *p)
+                .collect(),
+        };
+        Ok(positions
+            .iter()
+            .filter_map(|position| state.log.get(position).cloned())
+            .collect())
+    }
+
+    async fn read_all(
+        &self,
+        from_position: u64,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let state = self.state();
+        Ok(state
+            .log
+            .range(from_position..)
+            .take(limit)
+            .map(|(_, event)| event.clone())
+            .collect())
+    }
+
+    async fn head_position(&self) -> Result<u64, StoreError> {
+        Ok(self.state().head)
+    }
+
+    async fn stream_info(&self, stream_id: &str) -> Result<Option<StreamInfo>, StoreError> {
+        Ok(self.state().info(stream_id))
+    }
+
+    async fn delete_stream(&self, stream_id: &str, expected: Expected) -> Result<(), StoreError> {
+        let mut state = self.state();
+        let info = state.info(stream_id);
+        if info.is_some_and(|info| info.deleted) {
+            return Err(StoreError::StreamDeleted(stream_id.to_owned()));
+        }
+        expected.check(stream_id, info.map_or(0, |info| info.version))?;
+        let stream = state.streams.entry(stream_id.to_owned()).or_default();
+        let mut info = info.unwrap_or(StreamInfo {
+            version: 0,
+            deleted: false,
+            truncated_before: 0,
+        });
+        info.deleted = true;
+        stream.info = Some(info);
+        Ok(())
+    }
+
+    async fn truncate_stream(&self, stream_id: &str, before: u64) -> Result<(), StoreError> {
+        let mut state = self.state();
+        let State {
+            streams, log, ids, ..
+        } = &mut *state;
+        let Some(stream) = streams.get_mut(stream_id) else {
+            return Ok(());
+        };
+        let kept = stream.positions.split_off(&before);
+        for position in std::mem::replace(&mut stream.positions, kept).into_values() {
+            if let Some(event) = log.remove(&position) {
+                ids.remove(&event.event_id);
+            }
+        }
+        if let Some(info) = stream.info.as_mut() {
+            info.truncated_before = info.truncated_before.max(before);
+        }
+        Ok(())
+    }
+
+    async fn load_snapshot(&self, stream_id: &str) -> Result<Option<Snapshot>, StoreError> {
+        Ok(self.state().snapshots.get(stream_id).cloned())
+    }
+
+    async fn save_snapshot(&self, snapshot: Snapshot) -> Result<(), StoreError> {
+        self.state()
+            .snapshots
+            .insert(snapshot.stream_id.clone(), snapshot);
+        Ok(())
+    }
+
+    async fn load_checkpoint(&self, name: &str) -> Result<u64, StoreError> {
+        Ok(self.state().checkpoints.get(name).copied().unwrap_or(0))
+    }
+
+    async fn save_checkpoint(&self, name: &str, position: u64) -> Result<(), StoreError> {
+        self.state().checkpoints.insert(name.to_owned(), position);
+        Ok(())
+    }
+
+    async fn record_dead_letter(&self, dead_letter: DeadLetter) -> Result<(), StoreError> {
+        self.state().dead_letters.insert(
+            (dead_letter.projection.clone(), dead_letter.position),
+            dead_letter,
+        );
+        Ok(())
+    }
+
+    async fn dead_letters(&self, projection: &str) -> Result<Vec<DeadLetter>, StoreError> {
+        Ok(self
+            .state()
+            .dead_letters
+            .values()
+            .filter(|letter| letter.projection == projection)
+            .cloned()
+            .collect())
+    }
+}

@@ -1,0 +1,523 @@
+//! The PostgreSQL backend.
+//!
+//! # Hole-free global order
+//!
+//! A `BIGSERIAL` position is handed out when a row is inserted, not when its transaction
+//! commits: a transaction that took position 7 may commit after one that took 8, and a
+//! reader that saw 8 and then asks for `position > 8` skips 7 forever.
+//!
+//! Herald separates the two. An append (`herald_append`, one round trip) checks the
+//! expectation under a lock on its stream's row only and commits its events with no position,
+//! so appends to different streams run in parallel and share WAL flushes (group commit).
+//! Then the appender runs the sequencer (`herald_sequence`, one round trip): under an
+//! advisory lock held until its commit, it numbers every committed, unnumbered event after
+//! the head, transaction by transaction (the position is stored on the event, a HOT update,
+//! and indexed in the narrow `herald_positions` table). A later sequencer run only starts after the previous
+//! one is visible, so positions become visible in increasing order and
+//! `WHERE position >= $next ORDER BY position` never skips one. Readers only ever see
+//! numbered events (`read_stream` too).
+//!
+//! **Cost:** a second, short transaction per append; sequencer runs are serialized, but one
+//! run numbers everything committed meanwhile, so under load it batches many appends per
+//! WAL flush. Events committed by a process that dies before sequencing are numbered by the
+//! next append (or [`PostgresStore::sequence_pending`]). The benchmark in
+//! `benches/cqrs-peer` compares this with unordered `BIGSERIAL` appends.
+
+use std::time::SystemTime;
+
+use sqlx::Row;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+use uuid::Uuid;
+
+use crate::envelope::{NewEvent, RecordedEvent, from_micros, to_micros};
+use crate::store::{
+    Appended, DeadLetter, Direction, EventStore, Expected, Snapshot, StoreError, StreamInfo,
+    check_retry,
+};
+
+/// An event store in PostgreSQL.
+#[derive(Debug, Clone)]
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    /// Uses an existing pool. Call [`PostgresStore::migrate`] once before use.
+    pub fn new(pool: PgPool) -> Self {
+        PostgresStore { pool }
+    }
+
+    /// Connects with `options` and runs the migrations.
+    pub async fn connect_with(options: PgConnectOptions) -> Result<Self, StoreError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(32)
+            .connect_with(options)
+            .await?;
+        let store = PostgresStore { pool };
+        store.migrate().await?;
+        store.sequence_pending().await?;
+        Ok(store)
+    }
+
+    /// Connects to `url` and runs the migrations.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let options: PgConnectOptions = url.parse()?;
+        Self::connect_with(options).await
+    }
+
+    /// Creates or updates the store's tables (`runtime/migrations/postgres`).
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        migrate(&self.pool).await
+    }
+
+    /// The pool (for read models living in the same database).
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Numbers committed events that have no position yet (normally done by each append;
+    /// events left unnumbered by a process that died between its commit and this step are
+    /// numbered by the next append or by calling this). Returns the head position.
+    pub async fn sequence_pending(&self) -> Result<u64, StoreError> {
+        let (head, _, _): (i64, Option<i64>, Option<i64>) =
+            sqlx::query_as("SELECT * FROM herald_sequence('{}'::uuid[])")
+                .fetch_one(&self.pool)
+                .await?;
+        to_u64(head, "head position")
+    }
+
+    /// Runs the sequencer and returns the first and last positions of `ids`.
+    async fn sequence(&self, ids: &[Uuid]) -> Result<(u64, u64), StoreError> {
+        let (_, first, last): (i64, Option<i64>, Option<i64>) =
+            sqlx::query_as("SELECT * FROM herald_sequence($1)")
+                .bind(ids)
+                .fetch_one(&self.pool)
+                .await?;
+        match (first, last) {
+            (Some(first), Some(last)) => {
+                Ok((to_u64(first, "position")?, to_u64(last, "position")?))
+            }
+            _ => Err(StoreError::Corrupt(
+                "appended events have no position after sequencing".to_owned(),
+            )),
+        }
+    }
+
+    /// Some ids of the batch are stored: a retry if they are the whole batch, in order.
+    async fn retried(
+        &self,
+        stream_id: &str,
+        events: &[NewEvent],
+        ids: &[Uuid],
+    ) -> Result<Appended, StoreError> {
+        self.sequence_pending().await?;
+        let rows = sqlx::query(
+            "SELECT event_id, stream_id, stream_version, position FROM herald_events \
+             WHERE event_id = ANY($1)",
+        )
+        .bind(ids)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut stored = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let position: Option<i64> = row.try_get("position")?;
+            stored.push((
+                row.try_get::<Uuid, _>("event_id")?,
+                row.try_get::<String, _>("stream_id")?,
+                to_u64(row.try_get("stream_version")?, "stream version")?,
+                to_u64(position.unwrap_or(0), "position")?,
+            ));
+        }
+        check_retry(stream_id, events, &stored)?.ok_or_else(|| {
+            StoreError::Corrupt("an event id was reported stored but cannot be found".to_owned())
+        })
+    }
+}
+
+/// Runs Herald's PostgreSQL migrations on `pool` (the event store's tables, checkpoints and
+/// dead letters); their history is kept in `herald_schema_migrations`.
+pub async fn migrate(pool: &PgPool) -> Result<(), StoreError> {
+    let mut migrator = sqlx::migrate!("migrations/postgres");
+    migrator.dangerous_set_table_name("herald_schema_migrations");
+    migrator.run(pool).await?;
+    Ok(())
+}
+
+fn to_u64(value: i64, what: &str) -> Result<u64, StoreError> {
+    u64::try_from(value).map_err(|_| StoreError::Corrupt(format!("negative {what}: {value}")))
+}
+
+fn to_i64(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+fn event_from_row(row: &PgRow) -> Result<RecordedEvent, StoreError> {
+    let metadata: String = row.try_get("metadata")?;
+    let schema_version: i32 = row.try_get("schema_version")?;
+    Ok(RecordedEvent {
+        position: to_u64(row.try_get("position")?, "position")?,
+        event_id: row.try_get("event_id")?,
+        stream_id: row.try_get("stream_id")?,
+        stream_version: to_u64(row.try_get("stream_version")?, "stream version")?,
+        event_type: row.try_get("event_type")?,
+        schema_version: u32::try_from(schema_version)
+            .map_err(|_| StoreError::Corrupt(format!("schema version {schema_version}")))?,
+        recorded_at: from_micros(row.try_get("recorded_at_micros")?),
+        correlation_id: row.try_get("correlation_id")?,
+        causation_id: row.try_get("causation_id")?,
+        metadata: serde_json::from_str(&metadata)?,
+        payload: row.try_get("payload")?,
+    })
+}
+
+fn info_from_row(row: &PgRow) -> Result<StreamInfo, StoreError> {
+    Ok(StreamInfo {
+        version: to_u64(row.try_get("version")?, "stream version")?,
+        deleted: row.try_get("deleted")?,
+        truncated_before: to_u64(row.try_get("truncated_before")?, "truncation")?,
+    })
+}
+
+impl EventStore for PostgresStore {
+    async fn append(
+        &self,
+        stream_id: &str,
+        expected: Expected,
+        events: Vec<NewEvent>,
+    ) -> Result<Appended, StoreError> {
+        if events.is_empty() {
+            let info = self.stream_info(stream_id).await?;
+            if info.is_some_and(|info| info.deleted) {
+                return Err(StoreError::StreamDeleted(stream_id.to_owned()));
+            }
+            let version = info.map_or(0, |info| info.version);
+            expected.check(stream_id, version)?;
+            return Ok(Appended {
+                stream_version: version,
+                first_position: 0,
+                last_position: 0,
+                duplicate: false,
+            });
+        }
+        // Duplicates inside the batch are refused before touching the database.
+        check_retry(stream_id, &events, &[])?;
+        let ids: Vec<Uuid> = events.iter().map(|event| event.event_id).collect();
+        let mut types = Vec::with_capacity(events.len());
+        let mut schema_versions = Vec::with_capacity(events.len());
+        let mut correlations = Vec::with_capacity(events.len());
+        let mut causations = Vec::with_capacity(events.len());
+        let mut metadata = Vec::with_capacity(events.len());
+        let mut payloads = Vec::with_capacity(events.len());
+        for event in &events {
+            correlations.push(event.effective_correlation_id());
+            causations.push(event.causation_id);
+            metadata.push(serde_json::to_string(&event.metadata)?);
+            schema_versions.push(i32::try_from(event.schema_version).unwrap_or(i32::MAX));
+        }
+        for event in events.iter() {
+            types.push(event.event_type.as_str());
+        }
+        for event in &events {
+            payloads.push(event.payload.as_slice());
+        }
+        let expected_code = match expected {
+            Expected::Any => -1,
+            Expected::NoStream => -2,
+            Expected::StreamExists => -3,
+            Expected::Exact(version) => to_i64(version),
+        };
+        let appended: Result<i64, sqlx::Error> = sqlx::query_scalar(
+            "SELECT herald_append($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb[], $10)",
+        )
+        .bind(stream_id)
+        .bind(expected_code)
+        .bind(&ids)
+        .bind(&types)
+        .bind(&schema_versions)
+        .bind(to_micros(SystemTime::now()))
+        .bind(&correlations)
+        .bind(&causations)
+        .bind(&metadata)
+        .bind(&payloads)
+        .fetch_one(&self.pool)
+        .await;
+        let version = match appended {
+            Ok(version) => to_u64(version, "stream version")?,
+            Err(sqlx::Error::Database(error)) => {
+                return match error.code().as_deref() {
+                    Some("HR001") => Err(StoreError::Conflict {
+                        stream_id: stream_id.to_owned(),
+                        expected,
+                        actual: error.message().parse().map_err(|_| {
+                            StoreError::Corrupt(format!("conflict version `{}`", error.message()))
+                        })?,
+                    }),
+                    Some("HR002") => Err(StoreError::StreamDeleted(stream_id.to_owned())),
+                    // HR003: an id is stored; 23505: a concurrent append stored it first.
+                    Some("HR003") | Some("23505") => self.retried(stream_id, &events, &ids).await,
+                    _ => Err(StoreError::Database(sqlx::Error::Database(error))),
+                };
+            }
+            Err(error) => return Err(error.into()),
+        };
+        let (first_position, last_position) = self.sequence(&ids).await?;
+        Ok(Appended {
+            stream_version: version,
+            first_position,
+            last_position,
+            duplicate: false,
+        })
+    }
+
+    async fn read_stream(
+        &self,
+        stream_id: &str,
+        from: u64,
+        direction: Direction,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        // One round trip: the stream row (for `deleted`) joined with the page of events.
+        let sql = match direction {
+            Direction::Forward => {
+                "SELECT s.deleted, r.* FROM herald_streams s LEFT JOIN LATERAL (\
+                 SELECT e.position, e.event_id, e.stream_id, e.stream_version, e.event_type, \
+                 e.schema_version, e.recorded_at_micros, e.correlation_id, e.causation_id, \
+                 e.metadata::text AS metadata, e.payload FROM herald_events e \
+                 WHERE e.stream_id = s.stream_id AND e.stream_version >= $2 \
+                 AND e.position IS NOT NULL ORDER BY e.stream_version LIMIT $3) r ON TRUE \
+                 WHERE s.stream_id = $1"
+            }
+            Direction::Backward => {
+                "SELECT s.deleted, r.* FROM herald_streams s LEFT JOIN LATERAL (\
+                 SELECT e.position, e.event_id, e.stream_id, e.stream_version, e.event_type, \
+                 e.schema_version, e.recorded_at_micros, e.correlation_id, e.causation_id, \
+                 e.metadata::text AS metadata, e.payload FROM herald_events e \
+                 WHERE e.stream_id = s.stream_id AND e.stream_version <= $2 \
+                 AND e.position IS NOT NULL ORDER BY e.stream_version DESC LIMIT $3) r ON TRUE \
+                 WHERE s.stream_id = $1"
+            }
+        };
+        let rows = sqlx::query(sql)
+            .bind(stream_id)
+            .bind(to_i64(from))
+            .bind(to_i64(limit as u64))
+            .fetch_all(&self.pool)
+            .await?;
+        let mut events = Vec::with_capacity(rows.len());
+        for row in &rows {
+            if row.try_get::<bool, _>("deleted")? {
+                return Err(StoreError::StreamDeleted(stream_id.to_owned()));
+            }
+            if row.try_get::<Option<i64>, _>("position")?.is_some() {
+                events.push(event_from_row(row)?);
+            }
+        }
+        Ok(events)
+    }
+
+    async fn read_all(
+        &self,
+        from_position: u64,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT p.position, e.event_id, e.stream_id, e.stream_version, e.event_type, \
+             e.schema_version, e.recorded_at_micros, e.correlation_id, e.causation_id, \
+             e.metadata::text AS metadata, e.payload \
+             FROM herald_positions p JOIN herald_events e ON e.seq = p.seq \
+             WHERE p.position >= $1 ORDER BY p.position LIMIT $2",
+        )
+        .bind(to_i64(from_position))
+        .bind(to_i64(limit as u64))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(event_from_row).collect()
+    }
+
+    async fn head_position(&self) -> Result<u64, StoreError> {
+        let head: i64 = sqlx::query_scalar("SELECT position FROM herald_head WHERE id = 1")
+            .fetch_one(&self.pool)
+            .await?;
+        to_u64(head, "head position")
+    }
+
+    async fn stream_info(&self, stream_id: &str) -> Result<Option<StreamInfo>, StoreError> {
+        sqlx::query(
+            "SELECT version, deleted, truncated_before FROM herald_streams WHERE stream_id = $1",
+        )
+        .bind(stream_id)
+        .fetch_optional(&self.pool)
+        .await?
+        .map(|row| info_from_row(&row))
+        .transpose()
+    }
+
+    async fn delete_stream(&self, stream_id: &str, expected: Expected) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let info = sqlx::query(
+            "SELECT version, deleted, truncated_before FROM herald_streams WHERE stream_id = $1 FOR UPDATE",
+        )
+        .bind(stream_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .map(|row| info_from_row(&row))
+        .transpose()?;
+        if info.is_some_and(|info| info.deleted) {
+            return Err(StoreError::StreamDeleted(stream_id.to_owned()));
+        }
+        expected.check(stream_id, info.map_or(0, |info| info.version))?;
+        sqlx::query(
+            "INSERT INTO herald_streams (stream_id, version, deleted) VALUES ($1, 0, TRUE) \
+             ON CONFLICT (stream_id) DO UPDATE SET deleted = TRUE",
+        )
+        .bind(stream_id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn truncate_stream(&self, stream_id: &str, before: u64) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "WITH removed AS (DELETE FROM herald_events WHERE stream_id = $1 AND stream_version < $2 \
+             RETURNING seq) DELETE FROM herald_positions WHERE seq IN (SELECT seq FROM removed)",
+        )
+            .bind(stream_id)
+            .bind(to_i64(before))
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "UPDATE herald_streams SET truncated_before = GREATEST(truncated_before, $2) WHERE stream_id = $1",
+        )
+        .bind(stream_id)
+        .bind(to_i64(before))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn load_snapshot(&self, stream_id: &str) -> Result<Option<Snapshot>, StoreError> {
+        let row = sqlx::query(
+            "SELECT stream_id, aggregate_type, schema_version, stream_version, state::text AS state \
+             FROM herald_snapshots WHERE stream_id = $1",
+        )
+        .bind(stream_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let state: String = row.try_get("state")?;
+        let schema_version: i32 = row.try_get("schema_version")?;
+        Ok(Some(Snapshot {
+            stream_id: row.try_get("stream_id")?,
+            aggregate_type: row.try_get("aggregate_type")?,
+            schema_version: u32::try_from(schema_version)
+                .map_err(|_| StoreError::Corrupt(format!("snapshot version {schema_version}")))?,
+            stream_version: to_u64(row.try_get("stream_version")?, "stream version")?,
+            state: serde_json::from_str(&state)?,
+        }))
+    }
+
+    async fn save_snapshot(&self, snapshot: Snapshot) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO herald_snapshots (stream_id, aggregate_type, schema_version, stream_version, state) \
+             VALUES ($1, $2, $3, $4, $5::jsonb) ON CONFLICT (stream_id) DO UPDATE SET \
+             aggregate_type = EXCLUDED.aggregate_type, schema_version = EXCLUDED.schema_version, \
+             stream_version = EXCLUDED.stream_version, state = EXCLUDED.state",
+        )
+        .bind(&snapshot.stream_id)
+        .bind(&snapshot.aggregate_type)
+        .bind(i32::try_from(snapshot.schema_version).unwrap_or(i32::MAX))
+        .bind(to_i64(snapshot.stream_version))
+        .bind(serde_json::to_string(&snapshot.state)?)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn load_checkpoint(&self, name: &str) -> Result<u64, StoreError> {
+        let position: Option<i64> =
+            sqlx::query_scalar("SELECT position FROM herald_checkpoints WHERE name = $1")
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await?;
+        to_u64(position.unwrap_or(0), "checkpoint")
+    }
+
+    async fn save_checkpoint(&self, name: &str, position: u64) -> Result<(), StoreError> {
+        save_checkpoint(&mut *self.pool.acquire().await?, name, position).await
+    }
+
+    async fn record_dead_letter(&self, dead_letter: DeadLetter) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO herald_dead_letters (projection, position, event_id, event_type, attempts, error, failed_at_micros) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (projection, position) DO UPDATE SET \
+             attempts = EXCLUDED.attempts, error = EXCLUDED.error, failed_at_micros = EXCLUDED.failed_at_micros",
+        )
+        .bind(&dead_letter.projection)
+        .bind(to_i64(dead_letter.position))
+        .bind(dead_letter.event_id)
+        .bind(&dead_letter.event_type)
+        .bind(i32::try_from(dead_letter.attempts).unwrap_or(i32::MAX))
+        .bind(&dead_letter.error)
+        .bind(to_micros(dead_letter.failed_at))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn dead_letters(&self, projection: &str) -> Result<Vec<DeadLetter>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT projection, position, event_id, event_type, attempts, error, failed_at_micros \
+             FROM herald_dead_letters WHERE projection = $1 ORDER BY position",
+        )
+        .bind(projection)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let attempts: i32 = row.try_get("attempts")?;
+                Ok(DeadLetter {
+                    projection: row.try_get("projection")?,
+                    position: to_u64(row.try_get("position")?, "position")?,
+                    event_id: row.try_get("event_id")?,
+                    event_type: row.try_get("event_type")?,
+                    attempts: u32::try_from(attempts).unwrap_or(0),
+                    error: row.try_get("error")?,
+                    failed_at: from_micros(row.try_get("failed_at_micros")?),
+                })
+            })
+            .collect()
+    }
+}
+
+/// Reads a checkpoint on `connection` (inside a read model's transaction).
+pub async fn load_checkpoint(
+    connection: &mut sqlx::PgConnection,
+    name: &str,
+) -> Result<u64, StoreError> {
+    let position: Option<i64> =
+        sqlx::query_scalar("SELECT position FROM herald_checkpoints WHERE name = $1 FOR UPDATE")
+            .bind(name)
+            .fetch_optional(&mut *connection)
+            .await?;
+    to_u64(position.unwrap_or(0), "checkpoint")
+}
+
+/// Writes a checkpoint on `connection` (inside a read model's transaction).
+pub async fn save_checkpoint(
+    connection: &mut sqlx::PgConnection,
+    name: &str,
+    position: u64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO herald_checkpoints (name, position) VALUES ($1, $2) \
+         ON CONFLICT (name) DO UPDATE SET position = EXCLUDED.position",
+    )
+    .bind(name)
+    .bind(to_i64(position))
+    .execute(&mut *connection)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,146 @@
+//! The relay against the machine's NATS JetStream.
+
+mod common;
+
+use herald::relay::{ConfluentFraming, Relay, RelayError};
+use herald::store::{EventStore, Expected};
+use herald::{Event, NewEvent};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+#[derive(Event, Serialize, Deserialize, JsonSchema, Debug, Clone, PartialEq)]
+#[event(name = "parcel", version = 1)]
+enum ParcelEvent {
+    Sent { id: u32 },
+    Received { id: u32 },
+}
+
+async fn seed<S: EventStore>(store: &S, count: u32) -> Vec<herald::RecordedEvent> {
+    for id in 0..count {
+        let event = if id % 3 == 0 {
+            ParcelEvent::Received { id }
+        } else {
+            ParcelEvent::Sent { id }
+        };
+        store
+            .append(
+                &format!("parcel-{}", id % 4),
+                Expected::Any,
+                vec![NewEvent::new(&event).unwrap()],
+            )
+            .await
+            .unwrap();
+    }
+    store.read_all(1, 1000).await.unwrap()
+}
+
+fn header(message: &async_nats::jetstream::message::StreamMessage, name: &str) -> String {
+    message
+        .headers
+        .get(name)
+        .map(|value| value.as_str().to_owned())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn publishes_in_order_once_even_when_resent() {
+    let (store, _guard) = common::sqlite().await;
+    let jetstream = common::JetStreamGuard::create().await;
+    let events = seed(&store, 30).await;
+    let relay = Relay::new(
+        store.clone(),
+        jetstream.context.clone(),
+        "relay",
+        jetstream.name.clone(),
+    )
+    .batch_size(8);
+
+    let mut published = 0;
+    loop {
+        let stats = relay.run_batch().await.unwrap();
+        if stats.published == 0 {
+            break;
+        }
+        assert_eq!(stats.duplicates, 0);
+        published += stats.published;
+    }
+    assert_eq!(published, 30);
+    assert_eq!(relay.checkpoint().await.unwrap(), 30);
+    assert_eq!(relay.lag().await.unwrap().positions, 0);
+
+    // A relay that crashed after publishing but before checkpointing re-sends: JetStream
+    // drops the copies.
+    relay.commit(10).await.unwrap();
+    let mut duplicates = 0;
+    loop {
+        let stats = relay.run_batch().await.unwrap();
+        if stats.published == 0 {
+            break;
+        }
+        duplicates += stats.duplicates;
+    }
+    assert_eq!(duplicates, 20);
+
+    let messages = jetstream.messages().await;
+    assert_eq!(messages.len(), 30);
+    for (message, event) in messages.iter().zip(&events) {
+        let msg_id = message
+            .headers
+            .get(async_nats::header::NATS_MESSAGE_ID)
+            .unwrap();
+        assert_eq!(msg_id.as_str(), event.event_id.to_string());
+        assert_eq!(
+            header(message, "Herald-Position"),
+            event.position.to_string()
+        );
+        assert_eq!(header(message, "Herald-Event-Type"), event.event_type);
+        assert_eq!(
+            message.subject.as_str(),
+            format!("{}.{}", jetstream.name, event.event_type)
+        );
+        assert_eq!(message.payload.as_ref(), event.payload.as_slice());
+    }
+}
+
+#[tokio::test]
+async fn frames_payloads_in_the_confluent_wire_format() {
+    let (store, _guard) = common::memory().await;
+    let jetstream = common::JetStreamGuard::create().await;
+    let events = seed(&store, 5).await;
+
+    let unframed = Relay::new(
+        store.clone(),
+        jetstream.context.clone(),
+        "no-ids",
+        jetstream.name.clone(),
+    )
+    .with_confluent_framing(ConfluentFraming::new());
+    assert!(matches!(
+        unframed.run_batch().await,
+        Err(RelayError::NoSchemaId {
+            schema_version: 1,
+            ..
+        })
+    ));
+
+    let framing = ConfluentFraming::new().with_event::<ParcelEvent>(1, 4242);
+    assert_eq!(framing.id_of("parcel.sent", 1), Some(4242));
+    assert_eq!(framing.id_of("parcel.sent", 2), None);
+    let relay = Relay::new(
+        store.clone(),
+        jetstream.context.clone(),
+        "framed",
+        jetstream.name.clone(),
+    )
+    .with_confluent_framing(framing);
+    assert_eq!(relay.run_batch().await.unwrap().published, 5);
+    let messages = jetstream.messages().await;
+    assert_eq!(messages.len(), 5);
+    for (message, event) in messages.iter().zip(&events) {
+        assert_eq!(message.payload[0], 0);
+        let (id, payload) = ConfluentFraming::unframe(&message.payload).unwrap();
+        assert_eq!(id, 4242);
+        assert_eq!(payload, event.payload.as_slice());
+    }
+    assert_eq!(ConfluentFraming::unframe(b"{}"), None);
+}

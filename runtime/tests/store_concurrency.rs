@@ -1,0 +1,277 @@
+//! Concurrency: optimistic concurrency under contention, and a subscriber tailing the global
+//! log while many streams are appended to, next to a naive `BIGSERIAL` reader that skips
+//! late commits.
+
+mod common;
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use herald::store::{Direction, EventStore, Expected, StoreError, Subscription};
+use herald::{Event, NewEvent};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+const TASKS: usize = 16;
+
+#[derive(Event, Serialize, Deserialize, JsonSchema, Debug, Clone, PartialEq)]
+#[event(name = "race", version = 1)]
+struct Raced {
+    task: usize,
+    attempt: u32,
+}
+
+backends!(tests: one_winner_per_version, subscriber_sees_every_commit_once);
+
+/// 16 tasks append to one stream with `Exact` expectations until each has won 5 versions.
+async fn one_winner_per_version<S: EventStore>(store: S) {
+    const WINS: usize = 5;
+    let mut tasks = Vec::new();
+    for task in 0..TASKS {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut wins = Vec::new();
+            let mut conflicts = 0u32;
+            let mut attempt = 0;
+            while wins.len() < WINS {
+                attempt += 1;
+                let version = store
+                    .stream_info("contended")
+                    .await
+                    .unwrap()
+                    .map_or(0, |info| info.version);
+                // Let the other tasks run between reading the version and appending.
+                tokio::task::yield_now().await;
+                let event = NewEvent::new(&Raced { task, attempt }).unwrap();
+                let id = event.event_id;
+                match store
+                    .append("contended", Expected::Exact(version), vec![event])
+                    .await
+                {
+                    Ok(appended) => {
+                        assert_eq!(appended.stream_version, version + 1);
+                        wins.push((appended.stream_version, id));
+                    }
+                    Err(StoreError::Conflict { actual, .. }) => {
+                        // Somebody else won this version (or a later one).
+                        assert!(actual > version, "conflict reports {actual} <= {version}");
+                        conflicts += 1;
+                    }
+                    Err(other) => panic!("unexpected error: {other}"),
+                }
+            }
+            (wins, conflicts)
+        }));
+    }
+    let mut winners: HashMap<u64, Uuid> = HashMap::new();
+    let mut conflicts = 0;
+    for task in tasks {
+        let (wins, task_conflicts) = task.await.unwrap();
+        conflicts += task_conflicts;
+        for (version, id) in wins {
+            assert!(
+                winners.insert(version, id).is_none(),
+                "two winners for version {version}"
+            );
+        }
+    }
+    let total = (TASKS * WINS) as u64;
+    let stream = store
+        .read_stream("contended", 1, Direction::Forward, 1000)
+        .await
+        .unwrap();
+    assert_eq!(stream.len() as u64, total);
+    for (index, event) in stream.iter().enumerate() {
+        assert_eq!(event.stream_version, index as u64 + 1, "gap in the stream");
+        assert_eq!(winners.get(&event.stream_version), Some(&event.event_id));
+    }
+    assert_eq!(
+        store
+            .stream_info("contended")
+            .await
+            .unwrap()
+            .unwrap()
+            .version,
+        total
+    );
+    println!("{TASKS} tasks, {total} versions, {conflicts} conflicts");
+}
+
+/// 16 writers append to their own streams for a while; a subscriber tails `read_all`.
+async fn subscriber_sees_every_commit_once<S: EventStore>(store: S) {
+    let appended = tail_under_load(store, Duration::from_secs(2), None).await;
+    assert!(appended > 100, "only {appended} events appended");
+}
+
+/// Returns the number of events appended. With `naive`, each writer also commits a row of a
+/// plain `BIGSERIAL` table per append, with a short random pause inside that transaction.
+async fn tail_under_load<S: EventStore>(
+    store: S,
+    run_for: Duration,
+    naive: Option<sqlx::PgPool>,
+) -> usize {
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut writers = Vec::new();
+    for writer in 0..TASKS {
+        let store = store.clone();
+        let stop = stop.clone();
+        let naive = naive.clone();
+        writers.push(tokio::spawn(async move {
+            let mut ids = Vec::new();
+            let mut attempt = 0;
+            while !stop.load(Ordering::Relaxed) {
+                attempt += 1;
+                let batch: Vec<_> = (0..1 + attempt % 3)
+                    .map(|_| {
+                        NewEvent::new(&Raced {
+                            task: writer,
+                            attempt,
+                        })
+                        .unwrap()
+                    })
+                    .collect();
+                ids.extend(batch.iter().map(|event| event.event_id));
+                store
+                    .append(&format!("writer-{writer}"), Expected::Any, batch)
+                    .await
+                    .unwrap();
+                if let Some(pool) = &naive {
+                    let pause = f64::from((attempt * 7 + writer as u32) % 4) / 1000.0;
+                    let mut tx = pool.begin().await.unwrap();
+                    sqlx::query("INSERT INTO naive_log (writer) VALUES ($1)")
+                        .bind(writer as i32)
+                        .execute(&mut *tx)
+                        .await
+                        .unwrap();
+                    sqlx::query("SELECT pg_sleep($1)")
+                        .bind(pause)
+                        .execute(&mut *tx)
+                        .await
+                        .unwrap();
+                    tx.commit().await.unwrap();
+                }
+            }
+            ids
+        }));
+    }
+    let naive_reader = naive
+        .clone()
+        .map(|pool| tokio::spawn(naive_tail(pool, stop.clone(), NAIVE_LOG)));
+    // The same trap on Herald's own rows: `seq` is the insertion-order BIGSERIAL.
+    let seq_reader = naive
+        .clone()
+        .map(|pool| tokio::spawn(naive_tail(pool, stop.clone(), HERALD_SEQ)));
+
+    let mut subscription = Subscription::new(store.clone(), 1)
+        .batch_size(100)
+        .poll_interval(Duration::from_millis(1));
+    let mut positions = Vec::new();
+    let mut seen_ids = Vec::new();
+    let started = Instant::now();
+    while started.elapsed() < run_for {
+        for event in subscription.poll().await.unwrap() {
+            positions.push(event.position);
+            seen_ids.push(event.event_id);
+        }
+    }
+    stop.store(true, Ordering::SeqCst);
+    let mut written = HashSet::new();
+    for writer in writers {
+        written.extend(writer.await.unwrap());
+    }
+    // Drain what committed after the writers stopped.
+    loop {
+        let batch = subscription.poll().await.unwrap();
+        if batch.is_empty() {
+            break;
+        }
+        for event in batch {
+            positions.push(event.position);
+            seen_ids.push(event.event_id);
+        }
+    }
+    assert_eq!(
+        positions.len(),
+        written.len(),
+        "the subscriber missed or repeated events"
+    );
+    for (index, position) in positions.iter().enumerate() {
+        assert_eq!(*position, index as u64 + 1, "out of order or skipped");
+    }
+    let seen: HashSet<_> = seen_ids.iter().copied().collect();
+    assert_eq!(seen.len(), seen_ids.len(), "an event was delivered twice");
+    assert_eq!(seen, written);
+
+    if let (Some(pool), Some(reader), Some(seq_reader)) = (naive, naive_reader, seq_reader) {
+        let seen = reader.await.unwrap();
+        let committed: Vec<i64> = sqlx::query_scalar("SELECT id FROM naive_log ORDER BY id")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+        let skipped: Vec<_> = committed.iter().filter(|id| !seen.contains(id)).collect();
+        let seq_seen = seq_reader.await.unwrap();
+        let seqs: Vec<i64> = sqlx::query_scalar("SELECT seq FROM herald_events")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+        let seq_skipped = seqs.iter().filter(|seq| !seq_seen.contains(seq)).count();
+        println!(
+            "herald subscriber: {} events, none skipped; naive BIGSERIAL reader: {} of {} rows skipped; \
+             naive reader of herald_events.seq: {seq_skipped} of {} skipped",
+            written.len(),
+            skipped.len(),
+            committed.len(),
+            seqs.len()
+        );
+        assert!(
+            !skipped.is_empty(),
+            "the naive BIGSERIAL reader skipped nothing in this run; the comparison proves nothing"
+        );
+    }
+    written.len()
+}
+
+const NAIVE_LOG: &str = "SELECT id FROM naive_log WHERE id > $1 ORDER BY id";
+const HERALD_SEQ: &str = "SELECT seq FROM herald_events WHERE seq > $1 ORDER BY seq";
+
+/// Tails a `BIGSERIAL` column the naive way, `WHERE id > $last ORDER BY id`, until `stop`.
+async fn naive_tail(
+    pool: sqlx::PgPool,
+    stop: Arc<AtomicBool>,
+    query: &'static str,
+) -> BTreeSet<i64> {
+    let mut last = 0i64;
+    let mut seen = BTreeSet::new();
+    loop {
+        let done = stop.load(Ordering::SeqCst);
+        let ids: Vec<i64> = sqlx::query_scalar(query)
+            .bind(last)
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+        if let Some(max) = ids.last() {
+            last = *max;
+        }
+        seen.extend(ids);
+        if done {
+            return seen;
+        }
+    }
+}
+
+/// PostgreSQL under load for 8 seconds, with the naive `BIGSERIAL` reader alongside: the
+/// naive reader skips late commits, Herald's subscriber sees every event once, in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_late_commits_skip_naive_reader_but_not_herald() {
+    let (store, _guard) = common::postgres().await;
+    let pool = store.pool().clone();
+    sqlx::query("CREATE TABLE naive_log (id BIGSERIAL PRIMARY KEY, writer INTEGER NOT NULL)")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let appended = tail_under_load(store, Duration::from_secs(8), Some(pool)).await;
+    assert!(appended > 1000, "only {appended} events appended");
+}
