@@ -97,6 +97,7 @@
 #[path = "private.rs"]
 pub mod __private;
 pub mod aggregate;
+mod binary;
 mod codec;
 pub mod envelope;
 mod error;
@@ -108,6 +109,7 @@ pub mod schema;
 pub mod snapshot;
 pub mod store;
 
+pub use binary::{Bytes, Decimal, Fixed};
 pub use codec::{Avro, Codec, Json};
 pub use error::{DecodeError, EncodeError, SchemaError, UpcastError};
 pub use event::{Encoded, Event, EventVersion, JsonEvent, JsonUpcaster, Upcast};

@@ -19,9 +19,19 @@
 //! Names become idiomatic Rust: CamelCase types and variants, snake_case fields, with
 //! `#[serde(rename = "...")]` wherever the wire name differs. Logical types keep their
 //! underlying Rust type (a `timestamp-millis` is an `i64`), with a doc line naming them, so
-//! the bytes on the wire are unchanged. A construct with no faithful serde form (a union of
-//! several non-null Avro types, `allOf`, a `$ref` outside the document) is a
-//! [`CodegenError`] naming its location, never silently wrong code.
+//! the bytes on the wire are unchanged; a `decimal` is a `herald::Decimal<P, S>` (on
+//! `bytes`) or a newtype around `herald::Fixed<N>` that keeps the logical type. Avro `bytes`
+//! is `herald::Bytes`, a `fixed` a newtype around `herald::Fixed<N>` named like it.
+//!
+//! An Avro union of several non-null branches is a `#[serde(untagged)]` enum with one newtype
+//! variant per branch (`Null` for a `null` branch that is not first; a union with `null` first
+//! is an `Option` of the enum), which serializes each value as apache-avro reads and writes
+//! that union, and which Herald exports as the same union. A union serde cannot read back
+//! faithfully (two branches whose JSON values look alike: `int` and `long`, `string` and an
+//! enum, two records where the earlier one would accept the later one's value) is refused.
+//!
+//! A construct with no faithful serde form (such a union, `allOf`, a `$ref` outside the
+//! document) is a [`CodegenError`] naming its location, never silently wrong code.
 
 mod avro;
 mod json;

@@ -63,9 +63,29 @@ pub(crate) struct Variant {
     pub fields: Option<Vec<Field>>,
 }
 
+/// A branch of an Avro union: a newtype variant around the branch's type, or the unit
+/// variant `Null`.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Branch {
+    pub rust: String,
+    /// `None` for the `null` branch.
+    pub ty: Option<String>,
+    pub doc: String,
+}
+
 /// What an item is.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Kind {
+    /// A tuple struct around one type (an Avro `fixed`).
+    Newtype {
+        ty: String,
+        /// The `x-avro` keyword's value when the inner type's own is not the source's (a
+        /// `decimal` on a `fixed`), as the JSON of `#[schemars(extend(...))]`.
+        avro: Option<String>,
+    },
+    /// An untagged enum, one variant per branch of an Avro union in branch order: serde
+    /// writes the branch's value alone, as apache-avro and Herald's JSON codec expect.
+    Union { branches: Vec<Branch> },
     Struct {
         fields: Vec<Field>,
         deny_unknown: bool,
@@ -165,6 +185,30 @@ pub(crate) fn render(items: &[Item], options: &Options) -> String {
             );
         }
         match &item.kind {
+            Kind::Newtype { ty, avro } => {
+                out.push_str(&container_rename);
+                if let Some(avro) = avro {
+                    let _ = writeln!(out, "#[schemars(extend(\"x-avro\" = {avro}))]");
+                }
+                let _ = writeln!(out, "pub struct {}(pub {ty});\n", item.name);
+            }
+            Kind::Union { branches } => {
+                out.push_str(&container_rename);
+                out.push_str("#[serde(untagged)]\n");
+                let _ = writeln!(out, "pub enum {} {{", item.name);
+                for branch in branches {
+                    doc_lines(&mut out, Some(&branch.doc));
+                    match &branch.ty {
+                        Some(ty) => {
+                            let _ = writeln!(out, "{}({ty}),", branch.rust);
+                        }
+                        None => {
+                            let _ = writeln!(out, "{},", branch.rust);
+                        }
+                    }
+                }
+                out.push_str("}\n\n");
+            }
             Kind::Struct {
                 fields,
                 deny_unknown,

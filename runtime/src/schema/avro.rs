@@ -4,6 +4,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{Map, Value, json};
 
+use crate::binary::AVRO_KEYWORD;
 use crate::error::SchemaError;
 use crate::event::Event;
 
@@ -213,11 +214,16 @@ impl<'a> Mapper<'a> {
             let mut field = Map::new();
             field.insert("name".to_owned(), Value::String(key.clone()));
             if !required.contains(key.as_str()) {
-                if is_nullable(&avro) {
-                    avro = null_first(avro);
-                    field.insert("default".to_owned(), Value::Null);
-                } else if let Some(default) = property.get("default") {
-                    field.insert("default".to_owned(), default.clone());
+                match property.get("default").filter(|d| !d.is_null()) {
+                    // A union's default is of its first branch, which keeps its place.
+                    Some(default) => {
+                        field.insert("default".to_owned(), avro_default(&avro, default));
+                    }
+                    None if is_nullable(&avro) => {
+                        avro = null_first(avro);
+                        field.insert("default".to_owned(), Value::Null);
+                    }
+                    None => {}
                 }
             }
             if let Some(doc) = property.get("description") {
@@ -247,9 +253,23 @@ impl<'a> Mapper<'a> {
             let (target, target_pointer) = self.follow_ref(schema, pointer)?;
             return self.map(target, name, &target_pointer);
         }
+        if let Some(avro) = schema.get(AVRO_KEYWORD) {
+            let avro = self.declared(avro, hint, &format!("{pointer}/{AVRO_KEYWORD}"))?;
+            // `Option<Bytes>` and the like: schemars adds `null` to the declared type.
+            let nullable = schema
+                .get("type")
+                .and_then(Value::as_array)
+                .is_some_and(|kinds| kinds.iter().any(|k| k == "null"));
+            return Ok(if nullable {
+                json!(["null", avro])
+            } else {
+                avro
+            });
+        }
         for keyword in ["anyOf", "oneOf"] {
             if let Some(Value::Array(branches)) = schema.get(keyword) {
-                return self.nullable(branches, hint, &format!("{pointer}/{keyword}"));
+                let pointer = format!("{pointer}/{keyword}");
+                return self.nullable(branches, keyword == "anyOf", hint, &pointer);
             }
         }
         if let Some(Value::Array(parts)) = schema.get("allOf")
@@ -285,10 +305,46 @@ impl<'a> Mapper<'a> {
         }
     }
 
-    /// `anyOf`/`oneOf` of one schema and `null` (an `Option`) as `["null", T]`.
+    /// The Avro type a schema declares with the `x-avro` keyword ([`crate::Bytes`] and
+    /// friends, or a user's `#[schemars(extend("x-avro" = ...))]`); a `fixed` without a
+    /// name is named `hint`, like an anonymous record.
+    fn declared(&mut self, avro: &Value, hint: &str, pointer: &str) -> Result<Value, SchemaError> {
+        match avro {
+            Value::String(_) => Ok(avro.clone()),
+            Value::Object(object) => {
+                let named = matches!(
+                    object.get("type").and_then(Value::as_str),
+                    Some("fixed" | "enum" | "record")
+                );
+                if !named {
+                    return Ok(avro.clone());
+                }
+                let mut object = object.clone();
+                let name = match object.get("name").and_then(Value::as_str) {
+                    Some(name) => name.to_owned(),
+                    None => hint.to_owned(),
+                };
+                if self.defined.contains(&name) && object.get("name").is_some() {
+                    return Ok(Value::String(name));
+                }
+                self.define(&name, pointer)?;
+                object.insert("name".to_owned(), Value::String(name));
+                Ok(Value::Object(object))
+            }
+            _ => Err(self.fail(
+                pointer,
+                format!("`{AVRO_KEYWORD}` must be an Avro type (a string or an object)"),
+            )),
+        }
+    }
+
+    /// `anyOf`/`oneOf` of one schema and `null` (an `Option`) as `["null", T]`; an `anyOf` of
+    /// several schemas (an untagged enum, one branch per variant) as the union of their
+    /// Avro types, in variant order.
     fn nullable(
         &mut self,
         branches: &[Value],
+        any_of: bool,
         hint: &str,
         pointer: &str,
     ) -> Result<Value, SchemaError> {
@@ -313,13 +369,49 @@ impl<'a> Mapper<'a> {
             });
         }
         match branches {
-            [a, b] if is_null(b) => Ok(json!(["null", self.map(a, hint, &format!("{pointer}/0"))?])),
-            [a, b] if is_null(a) => Ok(json!(["null", self.map(b, hint, &format!("{pointer}/1"))?])),
+            [a, b] if is_null(b) => {
+                let inner = self.map(a, hint, &format!("{pointer}/0"))?;
+                self.union(vec![json!("null"), inner], pointer)
+            }
+            [a, b] if is_null(a) => {
+                let inner = self.map(b, hint, &format!("{pointer}/1"))?;
+                self.union(vec![json!("null"), inner], pointer)
+            }
+            _ if any_of => {
+                let mut avro = Vec::with_capacity(branches.len());
+                for (index, branch) in branches.iter().enumerate() {
+                    avro.push(self.map(branch, hint, &format!("{pointer}/{index}"))?);
+                }
+                self.union(avro, pointer)
+            }
             _ => Err(self.fail(
                 pointer,
                 "a choice between several schemas (an enum with data, an untagged enum) has no Avro mapping; use a unit-only enum or a struct with optional fields",
             )),
         }
+    }
+
+    /// A union of `branches`, flattening nested unions (an `Option` of an untagged enum);
+    /// two branches of the same type are an error, since Avro forbids them.
+    fn union(&self, branches: Vec<Value>, pointer: &str) -> Result<Value, SchemaError> {
+        let mut flat: Vec<Value> = Vec::with_capacity(branches.len());
+        for branch in branches {
+            let parts = match branch {
+                Value::Array(parts) => parts,
+                other => vec![other],
+            };
+            for part in parts {
+                let key = branch_key(&part);
+                if flat.iter().any(|seen| branch_key(seen) == key) {
+                    return Err(self.fail(
+                        pointer,
+                        format!("the Avro union would hold `{key}` twice; a union holds each type once (give each variant a different type)"),
+                    ));
+                }
+                flat.push(part);
+            }
+        }
+        Ok(Value::Array(flat))
     }
 
     fn typed(
@@ -408,6 +500,49 @@ fn def_name(reference: &str) -> Option<&str> {
     reference
         .strip_prefix("#/$defs/")
         .or_else(|| reference.strip_prefix("#/definitions/"))
+}
+
+/// What tells union branches apart: the type, or the name of a named type.
+fn branch_key(avro: &Value) -> String {
+    match avro {
+        Value::String(name) => name.clone(),
+        Value::Object(object) => {
+            let kind = object.get("type").and_then(Value::as_str).unwrap_or("");
+            match object.get("name").and_then(Value::as_str) {
+                Some(name) if matches!(kind, "record" | "enum" | "fixed") => name.to_owned(),
+                _ => kind.to_owned(),
+            }
+        }
+        other => other.to_string(),
+    }
+}
+
+/// A field default in Avro's JSON form: bytes (serde's array of byte values) become the
+/// string of code points 0-255 Avro uses; a union's default is of its first branch.
+fn avro_default(avro: &Value, default: &Value) -> Value {
+    let avro = match avro {
+        Value::Array(branches) => branches.first().unwrap_or(&Value::Null),
+        other => other,
+    };
+    let kind = match avro {
+        Value::String(kind) => kind.as_str(),
+        Value::Object(object) => object.get("type").and_then(Value::as_str).unwrap_or(""),
+        _ => "",
+    };
+    match (kind, default) {
+        ("bytes" | "fixed", Value::Array(items)) => {
+            let text: Option<String> = items
+                .iter()
+                .map(|item| {
+                    item.as_u64()
+                        .and_then(|n| u8::try_from(n).ok())
+                        .map(char::from)
+                })
+                .collect();
+            text.map_or_else(|| default.clone(), Value::String)
+        }
+        _ => default.clone(),
+    }
 }
 
 fn is_nullable(avro: &Value) -> bool {

@@ -23,12 +23,57 @@
 //! | struct (`object` + `properties`)                    | `record`, named after the struct (`$defs` name), fields sorted by name |
 //! | unit-only enum (`string` + `enum`)                  | `enum`                       |
 //! | `Option<T>` (`[T, null]` or `anyOf [T, null]`)      | `["null", T]`, default `null` when the field is optional |
+//! | [`Bytes`](crate::Bytes), [`Fixed<N>`](crate::Fixed), [`Decimal<P, S>`](crate::Decimal) (`x-avro`) | `bytes`, `fixed` of size N (named after its newtype, or the field), `bytes` with logical type `decimal` |
+//! | `#[serde(untagged)]` enum of newtype and unit variants (`anyOf`) | a union of the variants' types in variant order, a unit variant being `null`; an `Option` of it puts `null` first |
+//!
+//! **The `x-avro` keyword.** A JSON Schema holding `"x-avro": <Avro type>` exports as that
+//! type, and a `fixed` (or other named type) without a `name` is named like an anonymous
+//! record. [`Bytes`](crate::Bytes) and its siblings declare it; a newtype can declare its own
+//! with `#[schemars(extend("x-avro" = {...}))]`, for example a `decimal` on a fixed:
+//!
+//! ```
+//! # use herald::Event;
+//! #[derive(serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+//! #[schemars(extend("x-avro" = {"type": "fixed", "size": 8, "logicalType": "decimal", "precision": 18, "scale": 4}))]
+//! pub struct Money(pub herald::Fixed<8>);
+//!
+//! /// An untagged enum is an Avro union; serde writes the branch's value alone, as
+//! /// apache-avro reads and writes a union.
+//! #[derive(serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+//! #[serde(untagged)]
+//! pub enum Amount {
+//!     Exact(Money),
+//!     Text(String),
+//! }
+//!
+//! #[derive(Event, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+//! #[event(name = "invoice", version = 1)]
+//! pub struct Invoice {
+//!     pub total: Amount,
+//!     pub discount: Option<Amount>,
+//! }
+//!
+//! let avro = Invoice::export_avro_schema()?;
+//! assert_eq!(avro["fields"][0]["name"], "discount");
+//! assert_eq!(avro["fields"][0]["type"][0], "null");
+//! assert_eq!(avro["fields"][0]["type"][1]["name"], "Money");
+//! assert_eq!(avro["fields"][0]["type"][1]["logicalType"], "decimal");
+//! assert_eq!(avro["fields"][0]["type"][2], "string");
+//! assert_eq!(avro["fields"][1]["type"], serde_json::json!(["Money", "string"]));
+//! # Ok::<(), herald::SchemaError>(())
+//! ```
+//!
+//! An untagged enum reads back faithfully only when serde can tell its branches apart from
+//! their JSON (Herald's Avro codec reads through `serde_json::Value`): no two integer, two
+//! floating-point, two string-like (string, enum), two array-like (array, bytes, fixed) or two
+//! object branches that one could read the other's value; `herald codegen` refuses a union
+//! that breaks this. Two branches of the same Avro type are an error.
 //!
 //! Record fields are sorted by name so that the document does not depend on whether
 //! serde_json preserves key order; Avro resolves fields by name, so the order does not
 //! affect decoding. Not mapped (the export fails with [`crate::SchemaError::NoAvroMapping`]
-//! naming the JSON pointer): `u64`/`u128`/`i128`/`usize`, tuples, enums with data nested in
-//! a payload, `serde_json::Value`. Named types are defined once in the document; each event
+//! naming the JSON pointer): `u64`/`u128`/`i128`/`usize`, tuples, externally tagged enums
+//! with data nested in a payload, `serde_json::Value`. Named types are defined once in the document; each event
 //! type's payload is written and read with its own self-contained record.
 
 pub(crate) mod avro;
