@@ -260,7 +260,7 @@ fn push_is_idempotent_and_check_registry_predicts_the_registry() {
             .post(format!("{base}/subjects/blob-value/versions"))
             .header("content-type", "application/vnd.schemaregistry.v1+json")
             .body(
-                json!({"schema": r#"{"type":"record","name":"Blob","fields":[{"name":"data","type":"bytes"}]}"#})
+                json!({"schema": r#"{"type":"record","name":"Blob","fields":[{"name":"data","type":["int","long"]}]}"#})
                     .to_string(),
             )
             .send()
@@ -272,13 +272,13 @@ fn push_is_idempotent_and_check_registry_predicts_the_registry() {
     assert_eq!(status, 200);
     let (status, body) = text(&base, "/subjects/blob-value/versions/1/rust");
     assert_eq!(status, 422, "{body}");
-    assert!(body.contains("/fields/0/type"), "{body}");
+    assert!(body.contains("/fields/0/type/1"), "{body}");
     let (code, _, stderr) = herald(
         &dir,
         &["codegen", "--registry", &base, "--subject", "blob-value"],
     );
     assert_eq!(code, 1, "{stderr}");
-    assert!(stderr.contains("Avro `bytes` and `fixed`"), "{stderr}");
+    assert!(stderr.contains("cannot be told apart"), "{stderr}");
     drop(server);
 }
 

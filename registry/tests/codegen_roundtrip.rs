@@ -214,8 +214,12 @@ fn avro_samples(schema: &Value, event: &str) -> Vec<Value> {
             Value::Array(branches) => {
                 for (index, branch) in branches.iter().enumerate() {
                     let name = branch["name"].as_str().unwrap();
+                    let event_type = match branch.get("herald.event_type") {
+                        Some(event_type) => event_type.as_str().unwrap().to_owned(),
+                        None => format!("{event}.{}", snake(name)),
+                    };
                     samples.push(json!({
-                        "event_type": format!("{event}.{}", snake(name)),
+                        "event_type": event_type,
                         "payload": avro_sample(branch, &named, mode),
                         "branch": index,
                     }));

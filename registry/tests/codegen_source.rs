@@ -289,3 +289,27 @@ fn unrepresentable_constructs_are_errors_naming_their_location() {
     let (location, _) = unsupported(json(r#"{"type":"string"}"#));
     assert_eq!(location, "#");
 }
+
+#[test]
+fn event_types_come_from_the_variant_records() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../schemas/order/v3.avsc"
+    ))
+    .unwrap();
+    let code = generate(SchemaType::Avro, &text, &Options::new("order", 3)).unwrap();
+    // The record `Dispatched` carries `"herald.event_type": "order.shipped"`.
+    assert!(
+        code.contains("#[event(rename = \"shipped\")]\n    Dispatched {"),
+        "{code}"
+    );
+    assert!(!code.contains("rename = \"placed\""), "{code}");
+
+    let (location, message) = unsupported(generate(
+        SchemaType::Avro,
+        &text,
+        &Options::new("parcel", 3),
+    ));
+    assert_eq!(location, "/0/herald.event_type");
+    assert!(message.contains("`order.placed`"), "{message}");
+}

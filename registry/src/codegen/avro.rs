@@ -445,8 +445,33 @@ impl Generator {
             };
             let simple = full.rsplit('.').next().unwrap_or(&full).to_owned();
             let fields = self.fields(record, &ns, &at, &camel(&simple))?;
+            // Herald writes each variant's event type beside its record name; without it the
+            // event type is the name in snake case, as `#[derive(Event)]` makes it.
+            let wire = match record.get(EVENT_TYPE_ATTRIBUTE) {
+                None => snake(&simple).trim_end_matches('_').to_owned(),
+                Some(Value::String(event_type)) => event_type
+                    .strip_prefix(&format!("{}.", options.event_name))
+                    .filter(|rest| !rest.is_empty())
+                    .map(str::to_owned)
+                    .ok_or_else(|| {
+                        CodegenError::unsupported(
+                            &format!("{at}/{EVENT_TYPE_ATTRIBUTE}"),
+                            format!(
+                                "event type `{event_type}` is not one of event `{}` (`{}.<type>`); \
+                                 generate with the event name it was written with",
+                                options.event_name, options.event_name
+                            ),
+                        )
+                    })?,
+                Some(other) => {
+                    return Err(CodegenError::unsupported(
+                        &format!("{at}/{EVENT_TYPE_ATTRIBUTE}"),
+                        format!("`{EVENT_TYPE_ATTRIBUTE}` must be a string, found {other}"),
+                    ));
+                }
+            };
             variants.push(Variant {
-                wire: snake(&simple).trim_end_matches('_').to_owned(),
+                wire,
                 rust: camel(&simple),
                 doc: doc(record),
                 fields: Some(fields),
@@ -737,6 +762,10 @@ impl Generator {
         Ok(FieldDefault::Expr(expr))
     }
 }
+
+/// The attribute of a variant record holding its event type (Herald's
+/// `herald::schema::EVENT_TYPE_ATTRIBUTE`).
+const EVENT_TYPE_ATTRIBUTE: &str = "herald.event_type";
 
 /// The largest `fixed` generated as a Rust array.
 const MAX_FIXED: u64 = 65_536;

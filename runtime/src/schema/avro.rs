@@ -8,6 +8,9 @@ use crate::binary::AVRO_KEYWORD;
 use crate::error::SchemaError;
 use crate::event::Event;
 
+/// The custom attribute of an event enum's variant records that holds the event type.
+pub const EVENT_TYPE_ATTRIBUTE: &str = "herald.event_type";
+
 /// The Avro schemas of one event version: the exported document and, per event type, a
 /// self-contained record schema used as the writer and reader schema of its payloads.
 #[doc(hidden)]
@@ -47,17 +50,27 @@ impl AvroSchemas {
         let mut shared = Mapper::new::<E>(defs);
         let mut document = Vec::with_capacity(branches.len());
         let mut records = Vec::with_capacity(branches.len());
-        for ((branch, pointer), record) in branches.iter().zip(E::__RECORDS) {
-            let mut record_json = shared.top_record(branch, record, pointer)?;
-            if let Value::Object(map) = &mut record_json {
+        // An enum's variant records carry their event type, which their names (the Rust
+        // variants) do not always tell (`#[event(rename)]`).
+        let label = |json: &mut Value, event_type: &str| {
+            if let Value::Object(map) = json {
                 map.insert("namespace".to_owned(), Value::String(E::NAME.to_owned()));
+                if E::__IS_ENUM && map.get("type").and_then(Value::as_str) == Some("record") {
+                    map.insert(
+                        EVENT_TYPE_ATTRIBUTE.to_owned(),
+                        Value::String(event_type.to_owned()),
+                    );
+                }
             }
+        };
+        let variants = branches.iter().zip(E::__RECORDS).zip(E::EVENT_TYPES);
+        for (((branch, pointer), record), event_type) in variants {
+            let mut record_json = shared.top_record(branch, record, pointer)?;
+            label(&mut record_json, event_type);
             document.push(record_json);
             let mut alone = Mapper::new::<E>(defs);
             let mut alone_json = alone.top_record(branch, record, pointer)?;
-            if let Value::Object(map) = &mut alone_json {
-                map.insert("namespace".to_owned(), Value::String(E::NAME.to_owned()));
-            }
+            label(&mut alone_json, event_type);
             records.push(parse::<E>(&alone_json)?);
         }
         let document = if E::__IS_ENUM {

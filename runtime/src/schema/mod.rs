@@ -8,8 +8,11 @@
 //! empty object. For a struct, the struct's own schema.
 //!
 //! **Avro**, mapped from that JSON Schema: for an enum, a union of one record per variant,
-//! named after the Rust variant, in namespace [`crate::Event::NAME`]; for a struct, one
-//! record named after the struct. Types map as follows:
+//! named after the Rust variant, in namespace [`crate::Event::NAME`], each with its event
+//! type in the custom attribute [`EVENT_TYPE_ATTRIBUTE`] (`"herald.event_type":
+//! "order.shipped"`, which Avro readers and schema resolution ignore, and from which
+//! `herald codegen` restores `#[event(rename)]`); for a struct, one record named after the
+//! struct. Types map as follows:
 //!
 //! | Rust (JSON Schema)                                  | Avro                         |
 //! |-----------------------------------------------------|------------------------------|
@@ -79,4 +82,4 @@
 pub(crate) mod avro;
 pub(crate) mod json;
 
-pub use avro::AvroSchemas;
+pub use avro::{AvroSchemas, EVENT_TYPE_ATTRIBUTE};
