@@ -228,8 +228,15 @@ impl<'a> Mapper<'a> {
             field.insert("name".to_owned(), Value::String(key.clone()));
             if !required.contains(key.as_str()) {
                 match property.get("default").filter(|d| !d.is_null()) {
-                    // A union's default is of its first branch, which keeps its place.
+                    // A union's default is of its first branch: an untagged enum's keeps its
+                    // place; an `Option` whose default is `Some` puts the value's type first.
                     Some(default) => {
+                        if let Value::Array(branches) = &mut avro
+                            && branches.len() == 2
+                            && branches[0] == "null"
+                        {
+                            branches.swap(0, 1);
+                        }
                         field.insert("default".to_owned(), avro_default(&avro, default));
                     }
                     None if is_nullable(&avro) => {

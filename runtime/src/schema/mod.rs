@@ -36,20 +36,20 @@
 //!
 //! ```
 //! # use herald::Event;
-//! #[derive(serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+//! #[derive(serde::Serialize, serde::Deserialize, schemars::JsonSchema, Debug, PartialEq)]
 //! #[schemars(extend("x-avro" = {"type": "fixed", "size": 8, "logicalType": "decimal", "precision": 18, "scale": 4}))]
 //! pub struct Money(pub herald::Fixed<8>);
 //!
 //! /// An untagged enum is an Avro union; serde writes the branch's value alone, as
 //! /// apache-avro reads and writes a union.
-//! #[derive(serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+//! #[derive(serde::Serialize, serde::Deserialize, schemars::JsonSchema, Debug, PartialEq)]
 //! #[serde(untagged)]
 //! pub enum Amount {
 //!     Exact(Money),
 //!     Text(String),
 //! }
 //!
-//! #[derive(Event, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+//! #[derive(Event, serde::Serialize, serde::Deserialize, schemars::JsonSchema, Debug, PartialEq)]
 //! #[event(name = "invoice", version = 1)]
 //! pub struct Invoice {
 //!     pub total: Amount,
@@ -63,7 +63,27 @@
 //! assert_eq!(avro["fields"][0]["type"][1]["logicalType"], "decimal");
 //! assert_eq!(avro["fields"][0]["type"][2], "string");
 //! assert_eq!(avro["fields"][1]["type"], serde_json::json!(["Money", "string"]));
-//! # Ok::<(), herald::SchemaError>(())
+//!
+//! let invoice = Invoice {
+//!     total: Amount::Text("about 12".into()),
+//!     discount: Some(Amount::Exact(Money(herald::Fixed([0, 0, 0, 0, 0, 0, 4, 210])))),
+//! };
+//! let encoded = invoice.encode_with::<herald::Avro>()?;
+//! let back = Invoice::decode_with::<herald::Avro>(encoded.event_type, 1, &encoded.payload)?;
+//! assert_eq!(back, invoice);
+//! # #[derive(Event, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+//! # #[event(name = "retry", version = 1)]
+//! # pub struct Retry {
+//! #     #[serde(default = "five")]
+//! #     pub count: Option<i32>,
+//! # }
+//! # fn five() -> Option<i32> {
+//! #     Some(5)
+//! # }
+//! # let avro = Retry::export_avro_schema()?;
+//! # assert_eq!(avro["fields"][0]["type"], serde_json::json!(["int", "null"]));
+//! # assert_eq!(avro["fields"][0]["default"], 5);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
 //! An untagged enum reads back faithfully only when serde can tell its branches apart from
