@@ -1,6 +1,6 @@
 //! Avro schemas to Rust items.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value};
 
@@ -11,6 +11,7 @@ use super::names::{camel, snake};
 /// The items of an Avro schema; the root (a record or an enum) comes first.
 pub(crate) fn items(schema: &Value, options: &Options) -> Result<Vec<Item>, CodegenError> {
     let mut generator = Generator::default();
+    reserve_names(schema, &mut generator.reserved);
     match schema {
         Value::Object(object)
             if matches!(
@@ -43,6 +44,30 @@ struct Generator {
     definitions: BTreeMap<String, Value>,
     /// Each union enum's branches (Rust variant, branch schema, Rust type), by Rust name.
     unions: BTreeMap<String, Vec<(String, Value, String)>>,
+    /// The simple names of every named type in the schema, which union enums avoid.
+    reserved: BTreeSet<String>,
+    /// Records whose fields are being generated: a reference to one is recursive.
+    open_records: BTreeSet<String>,
+}
+
+/// Collects the names of the schema's records, enums and fixed types.
+fn reserve_names(schema: &Value, names: &mut BTreeSet<String>) {
+    match schema {
+        Value::Object(object) => {
+            let named = matches!(
+                object.get("type").and_then(Value::as_str),
+                Some("record" | "error" | "enum" | "fixed")
+            );
+            if let (true, Some(name)) = (named, object.get("name").and_then(Value::as_str)) {
+                names.insert(name.rsplit('.').next().unwrap_or(name).to_owned());
+            }
+            object
+                .values()
+                .for_each(|value| reserve_names(value, names));
+        }
+        Value::Array(items) => items.iter().for_each(|value| reserve_names(value, names)),
+        _ => {}
+    }
 }
 
 /// What a value of a union branch looks like to serde's untagged enum (after
@@ -143,11 +168,18 @@ impl Generator {
         } else {
             format!("{namespace}.{name}")
         };
-        self.named
+        let ty = self
+            .named
             .get(&full)
             .or_else(|| self.named.get(name))
             .cloned()
-            .ok_or_else(|| CodegenError::unsupported(location, format!("unknown type `{name}`")))
+            .ok_or_else(|| CodegenError::unsupported(location, format!("unknown type `{name}`")))?;
+        // A record inside itself needs a pointer to have a size.
+        Ok(if self.open_records.contains(&ty) {
+            format!("::std::boxed::Box<{ty}>")
+        } else {
+            ty
+        })
     }
 
     fn union(
@@ -255,7 +287,8 @@ impl Generator {
     /// A Rust type name no other generated item has.
     fn fresh_name(&self, wanted: &str) -> String {
         let taken = |name: &str| {
-            self.items.iter().any(|item| item.name == name)
+            self.reserved.contains(name)
+                || self.items.iter().any(|item| item.name == name)
                 || self.named.values().any(|n| n == name)
         };
         if !taken(wanted) {
@@ -399,7 +432,10 @@ impl Generator {
                 deny_unknown: false,
             },
         });
-        let fields = self.fields(object, &ns, location, &name)?;
+        self.open_records.insert(name.clone());
+        let fields = self.fields(object, &ns, location, &name);
+        self.open_records.remove(&name);
+        let fields = fields?;
         if let Some(item) = self.items.get_mut(slot) {
             item.kind = Kind::Struct {
                 fields,

@@ -120,6 +120,8 @@ struct Mapper<'a> {
     version: u32,
     defs: &'a Map<String, Value>,
     defined: BTreeSet<String>,
+    /// The record of a struct event, which `{"$ref": "#"}` names.
+    root: Option<String>,
 }
 
 impl<'a> Mapper<'a> {
@@ -129,6 +131,9 @@ impl<'a> Mapper<'a> {
             version: E::VERSION,
             defs,
             defined: BTreeSet::new(),
+            root: (!E::__IS_ENUM)
+                .then(|| E::__RECORDS.first().map(|r| (*r).to_owned()))
+                .flatten(),
         }
     }
 
@@ -264,6 +269,12 @@ impl<'a> Mapper<'a> {
 
     /// Maps one JSON Schema to an Avro type. `hint` names an anonymous record or enum.
     fn map(&mut self, schema: &Value, hint: &str, pointer: &str) -> Result<Value, SchemaError> {
+        // schemars refers to a recursive struct event from inside itself as `#`.
+        if schema.get("$ref").and_then(Value::as_str) == Some("#")
+            && let Some(root) = &self.root
+        {
+            return Ok(Value::String(root.clone()));
+        }
         if let Some(reference) = schema.get("$ref").and_then(Value::as_str) {
             let name = def_name(reference)
                 .ok_or_else(|| self.fail(pointer, format!("unsupported `$ref` `{reference}`")))?;
