@@ -275,7 +275,14 @@ fn json_sample(schema: &Value, root: &Value, full: bool) -> Value {
         "integer" => json!(7),
         "number" => json!(1.5),
         "boolean" => json!(true),
-        "array" => json!([json_sample(&schema["items"], root, full)]),
+        "array" => {
+            let count = schema.get("minItems").and_then(Value::as_u64).unwrap_or(1);
+            Value::Array(
+                (0..count)
+                    .map(|_| json_sample(&schema["items"], root, full))
+                    .collect(),
+            )
+        }
         "object" => match schema.get("properties").and_then(Value::as_object) {
             Some(properties) => {
                 let required: Vec<&Value> = schema

@@ -262,6 +262,9 @@ impl Generator {
                 _ => "i64",
             }
             .to_owned(),
+            // Herald's `Bytes`, `Fixed<N>` and `Decimal<P, S>` (an array of byte values that
+            // declares its Avro type).
+            "array" if object.contains_key("x-avro") => herald_bytes(object, location)?,
             "array" => {
                 let items = object.get("items").ok_or_else(|| {
                     CodegenError::unsupported(
@@ -546,6 +549,33 @@ impl Generator {
 }
 
 /// The constant of a tag property: `{"const": "x"}` or `{"enum": ["x"]}`.
+/// The Herald byte type whose JSON Schema carries this `x-avro` keyword.
+fn herald_bytes(object: &Map<String, Value>, location: &str) -> Result<String, CodegenError> {
+    let avro = object.get("x-avro").unwrap_or(&Value::Null);
+    let number = |key: &str| avro.get(key).and_then(Value::as_u64);
+    let kind = avro
+        .as_str()
+        .or_else(|| avro.get("type").and_then(Value::as_str));
+    let logical = avro.get("logicalType").and_then(Value::as_str);
+    match (kind, logical, number("size")) {
+        (Some("bytes"), None, _) => Ok("::herald::Bytes".to_owned()),
+        (Some("bytes"), Some("decimal"), _) => match number("precision") {
+            Some(precision) => Ok(format!(
+                "::herald::Decimal<{precision}, {}>",
+                number("scale").unwrap_or(0)
+            )),
+            None => Ok("::herald::Bytes".to_owned()),
+        },
+        (Some("fixed"), None, Some(size)) => Ok(format!("::herald::Fixed<{size}>")),
+        _ => Err(CodegenError::unsupported(
+            &format!("{location}/x-avro"),
+            format!(
+                "`x-avro` {avro} is not one of Herald's byte types (bytes, fixed, decimal on bytes)"
+            ),
+        )),
+    }
+}
+
 fn tag_value(schema: &Value) -> Option<String> {
     if let Some(text) = schema.get("const").and_then(Value::as_str) {
         return Some(text.to_owned());

@@ -21,7 +21,8 @@
 //! underlying Rust type (a `timestamp-millis` is an `i64`), with a doc line naming them, so
 //! the bytes on the wire are unchanged; a `decimal` is a `herald::Decimal<P, S>` (on
 //! `bytes`) or a newtype around `herald::Fixed<N>` that keeps the logical type. Avro `bytes`
-//! is `herald::Bytes`, a `fixed` a newtype around `herald::Fixed<N>` named like it.
+//! is `herald::Bytes`, a `fixed` a newtype around `herald::Fixed<N>` named like it; in a JSON
+//! Schema, an array of byte values with Herald's `x-avro` keyword is the same Herald type.
 //!
 //! An Avro union of several non-null branches is a `#[serde(untagged)]` enum with one newtype
 //! variant per branch (`Null` for a `null` branch that is not first; a union with `null` first
