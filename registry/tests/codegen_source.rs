@@ -313,3 +313,41 @@ fn event_types_come_from_the_variant_records() {
     assert_eq!(location, "/0/herald.event_type");
     assert!(message.contains("`order.placed`"), "{message}");
 }
+
+#[test]
+fn the_cli_takes_the_event_name_a_herald_schema_records() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../schemas/order/v3.avsc"
+    ))
+    .unwrap();
+    assert_eq!(
+        herald_registry::codegen::recorded_event_name(SchemaType::Avro, &text).as_deref(),
+        Some("order")
+    );
+    // In a directory named otherwise, the recorded name still wins over the directory's.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v3.avsc");
+    std::fs::write(&path, &text).unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_herald"))
+        .args(["codegen", "--type", "AVRO", "--schema"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains(
+            "#[event(name = \"order\", version = 3, upcast_json = refuse_older_versions)]"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("#[event(rename = \"shipped\")]"),
+        "{stdout}"
+    );
+}

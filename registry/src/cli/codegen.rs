@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use herald_registry::codegen::{CodegenError, Options, generate};
+use herald_registry::codegen::{CodegenError, Options, generate, recorded_event_name};
 use herald_registry::schema::SchemaType;
 
 use super::EXIT_USAGE;
@@ -34,8 +34,8 @@ pub(crate) struct Args {
     /// The schema file's type.
     #[arg(long = "type", value_enum, ignore_case = true)]
     schema_type: Option<TypeArg>,
-    /// The event name of `#[event(name = ...)]` (default: the subject without `-value`, or
-    /// the schema file's directory).
+    /// The event name of `#[event(name = ...)]` (default: the one a Herald-exported Avro
+    /// schema records, else the subject without `-value`, or the schema file's directory).
     #[arg(long)]
     event_name: Option<String>,
     /// The version of `#[event(version = ...)]` (default: the registry version, or N of a
@@ -79,10 +79,13 @@ pub(crate) fn run(args: Args) -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
-    let options = Options::new(
-        args.event_name.clone().unwrap_or(name),
-        args.event_version.unwrap_or(version),
-    );
+    // A schema Herald exported names its event, before the subject or the directory does.
+    let name = args
+        .event_name
+        .clone()
+        .or_else(|| recorded_event_name(schema_type, &text))
+        .unwrap_or(name);
+    let options = Options::new(name, args.event_version.unwrap_or(version));
     let code = match generate(schema_type, &text, &options) {
         Ok(code) => code,
         Err(err @ CodegenError::Unsupported { .. }) => {

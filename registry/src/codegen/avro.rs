@@ -801,7 +801,7 @@ impl Generator {
 
 /// The attribute of a variant record holding its event type (Herald's
 /// `herald::schema::EVENT_TYPE_ATTRIBUTE`).
-const EVENT_TYPE_ATTRIBUTE: &str = "herald.event_type";
+pub(crate) const EVENT_TYPE_ATTRIBUTE: &str = "herald.event_type";
 
 /// The largest `fixed` generated as a Rust array.
 const MAX_FIXED: u64 = 65_536;

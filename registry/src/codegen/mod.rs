@@ -75,6 +75,33 @@ impl CodegenError {
     }
 }
 
+/// The event name an Avro schema exported by Herald records: the namespace of its variant
+/// records, which carry their event types (`"herald.event_type": "order.shipped"` in namespace
+/// `order`). `None` for any other schema; callers then fall back to a name of their own.
+///
+/// ```
+/// use herald_registry::codegen::recorded_event_name;
+/// use herald_registry::schema::SchemaType;
+///
+/// let text = r#"[{"type":"record","name":"Dispatched","namespace":"order",
+///     "herald.event_type":"order.shipped","fields":[]}]"#;
+/// assert_eq!(recorded_event_name(SchemaType::Avro, text).as_deref(), Some("order"));
+/// assert_eq!(recorded_event_name(SchemaType::Avro, r#""string""#), None);
+/// ```
+pub fn recorded_event_name(schema_type: SchemaType, text: &str) -> Option<String> {
+    if schema_type != SchemaType::Avro {
+        return None;
+    }
+    let value: serde_json::Value = serde_json::from_str(text).ok()?;
+    let first = value.as_array()?.first()?;
+    let namespace = first.get("namespace")?.as_str()?;
+    let event_type = first.get(avro::EVENT_TYPE_ATTRIBUTE)?.as_str()?;
+    event_type
+        .strip_prefix(namespace)
+        .is_some_and(|rest| rest.starts_with('.'))
+        .then(|| namespace.to_owned())
+}
+
 /// Generates formatted Rust source for `text`, a schema of `schema_type`.
 pub fn generate(
     schema_type: SchemaType,

@@ -7,7 +7,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
-use crate::codegen::{Options, generate};
+use crate::codegen::{Options, generate, recorded_event_name};
 
 use super::AppState;
 use super::error::Error;
@@ -36,7 +36,10 @@ async fn rust_source(
     let row = find_version(&state, &subject, &version, false).await?;
     let schema = state.schema_by_id(row.schema_id).await?;
     let number = u32::try_from(row.version).unwrap_or(1);
-    let options = Options::new(event_name(&subject), number);
+    // A schema Herald exported names its event; otherwise the subject stands for it.
+    let name = recorded_event_name(schema.schema_type, &schema.text)
+        .unwrap_or_else(|| event_name(&subject).to_owned());
+    let options = Options::new(name, number);
     let code = generate(schema.schema_type, &schema.text, &options)
         .map_err(|err| Error::InvalidSchema(format!("cannot generate Rust: {err}")))?;
     Ok(([(header::CONTENT_TYPE, "text/x-rust; charset=utf-8")], code).into_response())
