@@ -59,7 +59,8 @@ pub struct Fixed<const N: usize>(pub [u8; N]);
 /// big-endian two's-complement integer (`12.34` at scale 2 is `1234`).
 ///
 /// apache-avro refuses to write a value shorter than the precision needs (5 bytes for 10
-/// digits); [`Decimal::from_unscaled`] writes exactly that many.
+/// digits); [`Decimal::from_unscaled`] writes exactly that many. Equality compares the
+/// bytes, so the same number sign-extended to another width is a different value.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct Decimal<const PRECISION: u32, const SCALE: u32>(pub Vec<u8>);
 

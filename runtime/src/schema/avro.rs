@@ -411,7 +411,14 @@ impl<'a> Mapper<'a> {
             _ if any_of => {
                 let mut avro = Vec::with_capacity(branches.len());
                 for (index, branch) in branches.iter().enumerate() {
-                    avro.push(self.map(branch, hint, &format!("{pointer}/{index}"))?);
+                    let at = format!("{pointer}/{index}");
+                    if branch.get("properties").is_some() && branch.get("$ref").is_none() {
+                        return Err(self.fail(
+                            &at,
+                            "a struct variant of an untagged enum has no name for its Avro record; make it a newtype variant around a struct",
+                        ));
+                    }
+                    avro.push(self.map(branch, hint, &at)?);
                 }
                 self.union(avro, pointer)
             }

@@ -27,7 +27,7 @@
 //! | unit-only enum (`string` + `enum`)                  | `enum`                       |
 //! | `Option<T>` (`[T, null]` or `anyOf [T, null]`)      | `["null", T]`, default `null` when the field is optional |
 //! | [`Bytes`](crate::Bytes), [`Fixed<N>`](crate::Fixed), [`Decimal<P, S>`](crate::Decimal) (`x-avro`) | `bytes`, `fixed` of size N (named after its newtype, or the field), `bytes` with logical type `decimal` |
-//! | `#[serde(untagged)]` enum of newtype and unit variants (`anyOf`) | a union of the variants' types in variant order, a unit variant being `null`; an `Option` of it puts `null` first |
+//! | `#[serde(untagged)]` enum of newtype and unit variants (`anyOf`) | a union of the variants' types in variant order, a unit variant being `null`; an `Option` of it puts `null` first (struct variants are refused: their records would have no name) |
 //!
 //! **The `x-avro` keyword.** A JSON Schema holding `"x-avro": <Avro type>` exports as that
 //! type, and a `fixed` (or other named type) without a `name` is named like an anonymous
@@ -83,6 +83,18 @@
 //! # let avro = Retry::export_avro_schema()?;
 //! # assert_eq!(avro["fields"][0]["type"], serde_json::json!(["int", "null"]));
 //! # assert_eq!(avro["fields"][0]["default"], 5);
+//! # #[derive(serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+//! # #[serde(untagged)]
+//! # pub enum Shape { Circle { radius: f64 }, Square { side: i64 } }
+//! # #[derive(Event, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+//! # #[event(name = "probe", version = 1)]
+//! # pub struct Probe { pub shape: Shape }
+//! # match Probe::export_avro_schema() {
+//! #     Err(herald::SchemaError::NoAvroMapping { pointer, .. }) => {
+//! #         assert_eq!(pointer, "#/$defs/Shape/anyOf/0")
+//! #     }
+//! #     other => panic!("{other:?}"),
+//! # }
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
