@@ -43,7 +43,7 @@ use serde::de::DeserializeOwned;
 use crate::envelope::{Cause, NewEvent};
 use crate::error::EncodeError;
 use crate::event::Event;
-use crate::store::{Direction, EventStore, Expected, Snapshot, StoreError};
+use crate::store::{EventStore, Expected, Snapshot, StoreError};
 
 /// A consistency boundary whose state is the fold of its events.
 pub trait Aggregate: Default + Serialize + DeserializeOwned + Send + Sync + 'static {
@@ -107,7 +107,6 @@ pub struct Repository<S, A> {
     store: S,
     snapshot_every: Option<u64>,
     conflict_retries: u32,
-    page: usize,
     aggregate: PhantomData<fn() -> A>,
 }
 
@@ -118,7 +117,6 @@ impl<S: EventStore, A: Aggregate> Repository<S, A> {
             store,
             snapshot_every: None,
             conflict_retries: 3,
-            page: 10_000,
             aggregate: PhantomData,
         }
     }
@@ -165,25 +163,28 @@ impl<S: EventStore, A: Aggregate> Repository<S, A> {
                 from_snapshot: true,
             };
         }
-        loop {
-            let events = self
-                .store
-                .read_stream_as::<A::Event>(
-                    &stream_id,
-                    loaded.version + 1,
-                    Direction::Forward,
-                    self.page,
-                )
-                .await?;
-            let done = events.len() < self.page;
-            for envelope in &events {
-                loaded.state.apply(&envelope.payload);
-                loaded.version = envelope.stream_version;
-            }
-            if done {
-                return Ok(loaded);
-            }
-        }
+        self.store
+            .fold_stream(
+                &stream_id,
+                loaded.version + 1,
+                usize::MAX,
+                &mut loaded,
+                |loaded, stored| {
+                    let event =
+                        A::Event::decode(stored.event_type, stored.schema_version, stored.payload)
+                            .map_err(|source| StoreError::DecodeInStream {
+                                stream_id: Self::stream_id(id),
+                                stream_version: stored.stream_version,
+                                event_type: stored.event_type.to_owned(),
+                                source: Box::new(source),
+                            })?;
+                    loaded.state.apply(&event);
+                    loaded.version = stored.stream_version;
+                    Ok(())
+                },
+            )
+            .await?;
+        Ok(loaded)
     }
 
     /// Runs `command` on aggregate `id` and appends its events.

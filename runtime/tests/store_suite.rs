@@ -458,6 +458,15 @@ async fn delete_and_truncate<S: EventStore>(store: S) {
         store.append("d", Expected::Any, vec![added(3)]).await,
         Err(StoreError::StreamDeleted(_))
     ));
+    // Folding refuses it too, with rows to fold (from 1) and without (from 3).
+    for from in [1, 3] {
+        assert!(matches!(
+            store
+                .fold_stream("d", from, 10, &mut (), |_, _| Ok(()))
+                .await,
+            Err(StoreError::StreamDeleted(_))
+        ));
+    }
     // The global log keeps the history.
     assert_eq!(store.read_all(1, 10).await.unwrap().len(), 2);
 
@@ -476,6 +485,36 @@ async fn delete_and_truncate<S: EventStore>(store: S) {
     );
     let info = store.stream_info("t").await.unwrap().unwrap();
     assert_eq!((info.version, info.truncated_before), (5, 4));
+    let mut folded = Vec::new();
+    let count = store
+        .fold_stream("t", 1, usize::MAX, &mut folded, |folded, event| {
+            let amount =
+                match CounterEvent::decode(event.event_type, event.schema_version, event.payload) {
+                    Ok(CounterEvent::Added { amount }) => amount,
+                    other => panic!("unexpected {other:?}"),
+                };
+            folded.push((event.stream_version, amount));
+            Ok(())
+        })
+        .await
+        .unwrap();
+    assert_eq!((count, folded), (2, vec![(4, 4), (5, 5)]));
+    let mut last = Vec::new();
+    store
+        .fold_stream("t", 5, 1, &mut last, |last, event| {
+            last.push(event.stream_version);
+            Ok(())
+        })
+        .await
+        .unwrap();
+    assert_eq!(last, [5]);
+    assert_eq!(
+        store
+            .fold_stream("never", 1, 10, &mut (), |_, _| Ok(()))
+            .await
+            .unwrap(),
+        0
+    );
     store
         .append("t", Expected::Exact(5), vec![added(6)])
         .await

@@ -32,7 +32,7 @@ const TASKS: usize = 16;
 const ACCOUNTS: usize = 1_000;
 const COMMANDS: usize = 16_000;
 const REPLAY_EVENTS: usize = 10_000;
-const REPLAY_ROUNDS: usize = 5;
+const REPLAY_ROUNDS: usize = 9;
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
@@ -259,7 +259,7 @@ async fn peer_commands(pool: sqlx08::PgPool) -> Result<(f64, u64), Error> {
 
 // ---- 2. Replay ----------------------------------------------------------------------------
 
-async fn herald_replay(store: PostgresStore) -> Result<Vec<Duration>, Error> {
+async fn seed_herald_replay(store: &PostgresStore) -> Result<(), Error> {
     let stream = Repository::<PostgresStore, HeraldAccount>::stream_id("big");
     for chunk in 0..REPLAY_EVENTS / 500 {
         let batch = (0..500)
@@ -269,18 +269,19 @@ async fn herald_replay(store: PostgresStore) -> Result<Vec<Duration>, Error> {
             .append(&stream, Expected::Exact((chunk * 500) as u64), batch)
             .await?;
     }
-    let repository = Repository::<_, HeraldAccount>::new(store);
-    let mut times = Vec::new();
-    for _ in 0..REPLAY_ROUNDS {
-        let started = Instant::now();
-        let loaded = repository.load("big").await?;
-        times.push(started.elapsed());
-        assert_eq!(loaded.state.deposits as usize, REPLAY_EVENTS);
-    }
-    Ok(times)
+    Ok(())
 }
 
-async fn peer_replay(pool: sqlx08::PgPool) -> Result<Vec<Duration>, Error> {
+async fn herald_replay(store: &PostgresStore) -> Result<Duration, Error> {
+    let repository = Repository::<_, HeraldAccount>::new(store.clone());
+    let started = Instant::now();
+    let loaded = repository.load("big").await?;
+    let elapsed = started.elapsed();
+    assert_eq!(loaded.state.deposits as usize, REPLAY_EVENTS);
+    Ok(elapsed)
+}
+
+async fn seed_peer_replay(pool: &sqlx08::PgPool) -> Result<(), Error> {
     // Seeded with the rows postgres-es itself writes for these events.
     sqlx08::query(
         "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
@@ -288,21 +289,22 @@ async fn peer_replay(pool: sqlx08::PgPool) -> Result<Vec<Duration>, Error> {
          FROM generate_series(1, $1) AS n",
     )
     .bind(REPLAY_EVENTS as i64)
-    .execute(&pool)
+    .execute(pool)
     .await?;
+    Ok(())
+}
+
+async fn peer_replay(pool: &sqlx08::PgPool) -> Result<Duration, Error> {
     let store: PersistedEventStore<_, PeerAccount> =
-        PersistedEventStore::new_event_store(PostgresEventRepository::new(pool));
-    let mut times = Vec::new();
-    for _ in 0..REPLAY_ROUNDS {
-        let started = Instant::now();
-        let context = store
-            .load_aggregate("big")
-            .await
-            .map_err(|error| error.to_string())?;
-        times.push(started.elapsed());
-        assert_eq!(context.aggregate.deposits as usize, REPLAY_EVENTS);
-    }
-    Ok(times)
+        PersistedEventStore::new_event_store(PostgresEventRepository::new(pool.clone()));
+    let started = Instant::now();
+    let context = store
+        .load_aggregate("big")
+        .await
+        .map_err(|error| error.to_string())?;
+    let elapsed = started.elapsed();
+    assert_eq!(context.aggregate.deposits as usize, REPLAY_EVENTS);
+    Ok(elapsed)
 }
 
 fn median(mut times: Vec<Duration>) -> Duration {
@@ -423,34 +425,68 @@ async fn main() -> Result<(), Error> {
         .nth(1)
         .unwrap_or_else(|| DEFAULT_URL.to_owned());
     let prefix = format!("herald_bench_{}", std::process::id());
+    // `HERALD_BENCH_ONLY=commands|replay|batched|ordering` runs one workload (for profiling).
+    let only = std::env::var("HERALD_BENCH_ONLY").ok();
+    let run = |name: &str| only.as_deref().is_none_or(|only| only == name);
     println!("PostgreSQL: {url}; {TASKS} tasks, {ACCOUNTS} accounts, {COMMANDS} commands\n");
 
-    // 1. Commands.
-    let peer_schema = Schema::create(&url, &format!("{prefix}_peer_cmd")).await?;
-    let (peer_rate, peer_conflicts) = peer_commands(peer_schema.peer().await?).await?;
-    peer_schema.drop().await?;
-    let herald_schema = Schema::create(&url, &format!("{prefix}_herald_cmd")).await?;
-    let (herald_rate, _) = herald_commands(herald_schema.herald().await?).await?;
-    herald_schema.drop().await?;
-    println!("commands (load + append 1 event)");
-    println!(
-        "  cqrs-es + postgres-es: {peer_rate:>10.0} commands/s ({peer_conflicts} conflicts retried)"
-    );
-    println!("  herald               : {herald_rate:>10.0} commands/s");
-    println!(
-        "  herald / cqrs-es     : {:>10.2}x\n",
-        herald_rate / peer_rate
-    );
+    if run("commands") {
+        commands(&url, &prefix).await?;
+    }
+    if run("replay") {
+        replay(&url, &prefix).await?;
+    }
+    if run("batched") || run("ordering") {
+        appends(&url, &prefix, run("batched"), run("ordering")).await?;
+    }
+    Ok(())
+}
 
-    // 2. Replay.
-    let peer_schema = Schema::create(&url, &format!("{prefix}_peer_replay")).await?;
-    let peer_times = peer_replay(peer_schema.peer().await?).await?;
+/// Rounds of each side, alternating (peer, Herald, peer, ...), so that load from elsewhere
+/// on a shared machine hits both sides alike; the ratio reported is the median round's.
+const ROUNDS: usize = 3;
+
+async fn commands(url: &str, prefix: &str) -> Result<(), Error> {
+    println!("commands (load + append 1 event), {ROUNDS} alternating rounds");
+    let mut ratios = Vec::new();
+    for round in 0..ROUNDS {
+        let peer_schema = Schema::create(url, &format!("{prefix}_peer_cmd{round}")).await?;
+        let (peer_rate, peer_conflicts) = peer_commands(peer_schema.peer().await?).await?;
+        peer_schema.drop().await?;
+        let herald_schema = Schema::create(url, &format!("{prefix}_herald_cmd{round}")).await?;
+        let (herald_rate, _) = herald_commands(herald_schema.herald().await?).await?;
+        herald_schema.drop().await?;
+        println!(
+            "  round {round}: cqrs-es + postgres-es {peer_rate:>7.0}/s ({peer_conflicts} conflicts retried), \
+             herald {herald_rate:>7.0}/s: {:.2}x",
+            herald_rate / peer_rate
+        );
+        ratios.push(herald_rate / peer_rate);
+    }
+    println!("  herald / cqrs-es (median): {:.2}x\n", median_f64(ratios));
+    Ok(())
+}
+
+async fn replay(url: &str, prefix: &str) -> Result<(), Error> {
+    let peer_schema = Schema::create(url, &format!("{prefix}_peer_replay")).await?;
+    let peer_pool = peer_schema.peer().await?;
+    seed_peer_replay(&peer_pool).await?;
+    let herald_schema = Schema::create(url, &format!("{prefix}_herald_replay")).await?;
+    let herald_store = herald_schema.herald().await?;
+    seed_herald_replay(&herald_store).await?;
+    let (mut peer_times, mut herald_times) = (Vec::new(), Vec::new());
+    for _ in 0..REPLAY_ROUNDS {
+        peer_times.push(peer_replay(&peer_pool).await?);
+        herald_times.push(herald_replay(&herald_store).await?);
+    }
+    peer_pool.close().await;
+    herald_store.pool().close().await;
     peer_schema.drop().await?;
-    let herald_schema = Schema::create(&url, &format!("{prefix}_herald_replay")).await?;
-    let herald_times = herald_replay(herald_schema.herald().await?).await?;
     herald_schema.drop().await?;
     let (peer_replay, herald_replay) = (median(peer_times), median(herald_times));
-    println!("replay of a {REPLAY_EVENTS}-event aggregate (median of {REPLAY_ROUNDS})");
+    println!(
+        "replay of a {REPLAY_EVENTS}-event aggregate (median of {REPLAY_ROUNDS} alternating rounds)"
+    );
     println!(
         "  cqrs-es + postgres-es: {:>10.1} ms ({:.0} events/s)",
         peer_replay.as_secs_f64() * 1e3,
@@ -465,8 +501,27 @@ async fn main() -> Result<(), Error> {
         "  herald / cqrs-es     : {:>10.2}x\n",
         peer_replay.as_secs_f64() / herald_replay.as_secs_f64()
     );
+    Ok(())
+}
 
-    // 3. Batched appends.
+fn median_f64(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+async fn appends(url: &str, prefix: &str, batched: bool, ordering: bool) -> Result<(), Error> {
+    let schema = Schema::create(url, &format!("{prefix}_batch")).await?;
+    let store = schema.herald().await?;
+    if batched {
+        batched_section(&store, prefix).await?;
+    }
+    if ordering {
+        ordering_section(&store).await?;
+    }
+    Ok(())
+}
+
+async fn batched_section(store: &PostgresStore, prefix: &str) -> Result<(), Error> {
     println!("herald batched appends (100 events per batch, 100,000 events)");
     let dir = std::env::temp_dir().join(format!("{prefix}.db"));
     let sqlite = SqliteStore::connect(&format!("sqlite://{}", dir.display())).await?;
@@ -476,14 +531,14 @@ async fn main() -> Result<(), Error> {
         let _ = std::fs::remove_file(format!("{}{suffix}", dir.display()));
     }
     println!("  SQLite, 1 writer     : {sqlite_rate:>10.0} events/s");
-    let schema = Schema::create(&url, &format!("{prefix}_batch")).await?;
-    let store = schema.herald().await?;
     let pg_1 = batched_appends(store.clone(), "pg1", 1, 100, 100_000).await?;
     let pg_16 = batched_appends(store.clone(), "pg16", 16, 100, 96_000).await?;
     println!("  PostgreSQL, 1 writer : {pg_1:>10.0} events/s");
     println!("  PostgreSQL, 16 writers: {pg_16:>9.0} events/s\n");
+    Ok(())
+}
 
-    // 4. Ordering cost.
+async fn ordering_section(store: &PostgresStore) -> Result<(), Error> {
     println!("cost of hole-free ordering on PostgreSQL (16 writers)");
     for batch in [1usize, 100] {
         let total = if batch == 1 { 16_000 } else { 96_000 };
@@ -504,7 +559,5 @@ async fn main() -> Result<(), Error> {
             ordered / naive * 100.0
         );
     }
-    store.pool().close().await;
-    schema.drop().await?;
     Ok(())
 }

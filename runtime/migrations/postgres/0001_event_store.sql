@@ -1,16 +1,13 @@
 -- Herald event store (PostgreSQL).
 
--- The global position counter, advanced by the sequencer (`herald_sequence`), which holds an
--- advisory lock until it commits, so positions become visible in increasing order
+-- The global position counter. An append takes this row's lock just before it inserts its
+-- events and holds it until it commits, so positions become visible in increasing order
 -- (see src/store/postgres.rs).
 CREATE TABLE herald_head (
     id SMALLINT PRIMARY KEY CHECK (id = 1),
-    position BIGINT NOT NULL,
-    -- Every committed event not numbered yet was appended by a transaction at least this new
-    -- (the oldest running transaction when the sequencer last looked).
-    horizon XID8 NOT NULL
+    position BIGINT NOT NULL
 );
-INSERT INTO herald_head (id, position, horizon) VALUES (1, 0, '0');
+INSERT INTO herald_head (id, position) VALUES (1, 0);
 
 CREATE TABLE herald_streams (
     stream_id TEXT PRIMARY KEY,
@@ -20,13 +17,8 @@ CREATE TABLE herald_streams (
 );
 
 CREATE TABLE herald_events (
-    -- Insertion order; never shown to readers (a late commit can hold a lower value).
-    seq BIGSERIAL PRIMARY KEY,
-    -- The appending transaction.
-    tx_id XID8 NOT NULL DEFAULT pg_current_xact_id(),
-    -- The commit-ordered global position, set once by the sequencer (NULL until then). Not
-    -- indexed here, so setting it is a HOT update; `herald_positions` is its index.
-    position BIGINT,
+    -- The commit-ordered global position: `read_all` walks this index.
+    position BIGINT PRIMARY KEY,
     event_id UUID NOT NULL UNIQUE,
     stream_id TEXT NOT NULL,
     stream_version BIGINT NOT NULL,
@@ -38,16 +30,6 @@ CREATE TABLE herald_events (
     metadata JSONB NOT NULL,
     payload BYTEA NOT NULL,
     UNIQUE (stream_id, stream_version)
-) WITH (fillfactor = 80);
-
--- The sequencer finds unnumbered events by their appending transaction.
-CREATE INDEX herald_events_tx ON herald_events (tx_id);
-
--- The commit-ordered global position of each numbered event: the ordered index `read_all`
--- walks.
-CREATE TABLE herald_positions (
-    position BIGINT PRIMARY KEY,
-    seq BIGINT NOT NULL UNIQUE
 );
 
 CREATE TABLE herald_snapshots (

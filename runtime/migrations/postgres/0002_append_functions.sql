@@ -1,14 +1,20 @@
--- Appends and sequencing as server-side functions: one round trip each.
-
--- Appends a batch to a stream if the expectation holds. The events are committed with a NULL
--- position; `herald_sequence` numbers them afterwards.
---   p_expected: -1 any, -2 no stream, -3 stream exists, n >= 0 exactly version n.
--- Returns the stream version after the append. Raises SQLSTATE HR001 (message: the actual
--- version) on a version conflict, HR002 when the stream is deleted and HR003 when one of the
--- ids is already stored (a retry, which the caller checks); nothing is written then.
+-- Appends as one server-side function: one round trip and one commit for a whole group of
+-- appends to distinct streams (the store groups concurrent appends of a process).
+--
+-- Per append `r` (1-based): p_streams[r], p_expected[r] (-1 any, -2 no stream, -3 stream
+-- exists, n >= 0 exactly version n) and p_counts[r], its number of events. The events of all
+-- appends are concatenated in append order in the per-event arrays; p_requests[i] is the
+-- append event i belongs to. The streams must be distinct.
+--
+-- Returns one row per append: outcome 0 appended (version: the stream version after it,
+-- first_position: the position of its first event), 1 version conflict (version: the actual
+-- version), 2 stream deleted, 3 one of its event ids is already stored (the caller checks
+-- whether it is a retry). Appends with outcome > 0 write nothing; the others commit together.
 CREATE FUNCTION herald_append(
-    p_stream TEXT,
-    p_expected BIGINT,
+    p_streams TEXT[],
+    p_expected BIGINT[],
+    p_counts INTEGER[],
+    p_requests INTEGER[],
     p_ids UUID[],
     p_types TEXT[],
     p_schema_versions INTEGER[],
@@ -17,84 +23,85 @@ CREATE FUNCTION herald_append(
     p_causations UUID[],
     p_metadata JSONB[],
     p_payloads BYTEA[]
-) RETURNS BIGINT
+) RETURNS TABLE (request INTEGER, outcome INTEGER, version BIGINT, first_position BIGINT)
 LANGUAGE plpgsql
 -- Small keyed batches: index lookups, never a scan of the whole events table (plans are
 -- cached per session and may predate the statistics of a growing table).
 SET enable_hashjoin = off SET enable_mergejoin = off SET enable_seqscan = off
 AS $$
+#variable_conflict use_column
 DECLARE
-    v_version BIGINT;
-    v_deleted BOOLEAN;
-BEGIN
-    INSERT INTO herald_streams (stream_id, version) VALUES (p_stream, 0)
-        ON CONFLICT (stream_id) DO NOTHING;
-    -- Serializes appends to this stream (only this stream) until commit.
-    SELECT version, deleted INTO v_version, v_deleted
-        FROM herald_streams WHERE stream_id = p_stream FOR UPDATE;
-    IF EXISTS (SELECT 1 FROM herald_events WHERE event_id = ANY (p_ids)) THEN
-        RAISE EXCEPTION USING ERRCODE = 'HR003', MESSAGE = p_stream;
-    END IF;
-    IF v_deleted THEN
-        RAISE EXCEPTION USING ERRCODE = 'HR002', MESSAGE = p_stream;
-    END IF;
-    IF (p_expected = -2 AND v_version <> 0)
-        OR (p_expected = -3 AND v_version = 0)
-        OR (p_expected >= 0 AND v_version <> p_expected) THEN
-        RAISE EXCEPTION USING ERRCODE = 'HR001', MESSAGE = v_version::TEXT;
-    END IF;
-    IF cardinality(p_ids) = 0 THEN
-        RETURN v_version;
-    END IF;
-    INSERT INTO herald_events (event_id, stream_id, stream_version, event_type, schema_version,
-            recorded_at_micros, correlation_id, causation_id, metadata, payload)
-        SELECT e.id, p_stream, v_version + e.n, e.event_type, e.schema_version, p_recorded_at,
-            e.correlation_id, e.causation_id, e.metadata, e.payload
-        FROM unnest(p_ids, p_types, p_schema_versions, p_correlations, p_causations, p_metadata, p_payloads)
-            WITH ORDINALITY AS e(id, event_type, schema_version, correlation_id, causation_id, metadata, payload, n);
-    UPDATE herald_streams SET version = v_version + cardinality(p_ids) WHERE stream_id = p_stream;
-    RETURN v_version + cardinality(p_ids);
-END;
-$$;
-
--- Numbers every committed, unnumbered event after the current head, transaction by
--- transaction (a batch stays contiguous), then returns the positions of `p_ids`. Unnumbered
--- events are found through the transaction horizon: each run records the oldest running
--- transaction, and every event it could not see was appended by a transaction at least that
--- new. (A transaction left open for a long time elsewhere in the cluster holds the horizon
--- back and makes this scan longer, never incorrect.) The advisory
--- lock is held until this transaction commits, so a later run only starts once this run's
--- positions are visible: positions become visible in increasing order.
-CREATE FUNCTION herald_sequence(p_ids UUID[])
-RETURNS TABLE (head BIGINT, first_position BIGINT, last_position BIGINT)
-LANGUAGE plpgsql
-SET enable_hashjoin = off SET enable_mergejoin = off SET enable_seqscan = off
-AS $$
-DECLARE
+    v_outcomes INTEGER[] := array_fill(0, ARRAY[cardinality(p_streams)]);
+    v_versions BIGINT[] := array_fill(0::BIGINT, ARRAY[cardinality(p_streams)]);
+    v_firsts BIGINT[] := array_fill(0::BIGINT, ARRAY[cardinality(p_streams)]);
+    v_accepted BOOLEAN[] := array_fill(FALSE, ARRAY[cardinality(p_streams)]);
+    v_total BIGINT := 0;
     v_head BIGINT;
-    v_horizon XID8;
-    v_next_horizon XID8;
-    v_count BIGINT;
+    v_next BIGINT;
+    r RECORD;
 BEGIN
-    PERFORM pg_advisory_xact_lock(7256861001);
-    SELECT h.position, h.horizon INTO v_head, v_horizon FROM herald_head h WHERE h.id = 1;
-    -- Taken before the snapshot of the numbering statement below: whatever that statement
-    -- cannot see yet belongs to a transaction at least this new.
-    v_next_horizon := pg_snapshot_xmin(pg_current_snapshot());
-    WITH numbered AS (
-        SELECT v_head + row_number() OVER (ORDER BY p.tx_id, p.seq) AS position, p.seq
-        FROM herald_events p WHERE p.tx_id >= v_horizon AND p.position IS NULL
-    ), indexed AS (
-        INSERT INTO herald_positions (position, seq) SELECT n.position, n.seq FROM numbered n
-    )
-    UPDATE herald_events e SET position = n.position FROM numbered n WHERE e.seq = n.seq;
-    GET DIAGNOSTICS v_count = ROW_COUNT;
-    -- A run that numbered nothing writes nothing (no WAL flush at its commit): under load,
-    -- one run numbers the events of many appenders and the others only read their positions.
-    IF v_count > 0 THEN
-        UPDATE herald_head SET position = v_head + v_count, horizon = v_next_horizon WHERE id = 1;
+    -- Stream rows are created and locked in stream order, so two groups never deadlock.
+    INSERT INTO herald_streams (stream_id, version)
+        SELECT s, 0 FROM unnest(p_streams) AS s ORDER BY s
+        ON CONFLICT (stream_id) DO NOTHING;
+    FOR r IN
+        SELECT q.n, q.expected, s.version AS current, s.deleted
+        FROM unnest(p_streams, p_expected) WITH ORDINALITY AS q(stream_id, expected, n)
+        JOIN herald_streams s ON s.stream_id = q.stream_id
+        ORDER BY q.stream_id
+        FOR UPDATE OF s
+    LOOP
+        v_versions[r.n] := r.current;
+        IF r.deleted THEN
+            v_outcomes[r.n] := 2;
+        ELSIF (r.expected = -2 AND r.current <> 0)
+            OR (r.expected = -3 AND r.current = 0)
+            OR (r.expected >= 0 AND r.current <> r.expected) THEN
+            v_outcomes[r.n] := 1;
+        END IF;
+    END LOOP;
+    FOR r IN
+        SELECT DISTINCT i.request FROM unnest(p_ids, p_requests) AS i(id, request)
+        JOIN herald_events e ON e.event_id = i.id
+    LOOP
+        v_outcomes[r.request] := 3;
+    END LOOP;
+    FOR n IN 1 .. cardinality(p_streams) LOOP
+        IF v_outcomes[n] = 0 AND p_counts[n] > 0 THEN
+            v_accepted[n] := TRUE;
+            v_total := v_total + p_counts[n];
+        END IF;
+    END LOOP;
+    IF v_total > 0 THEN
+        -- The global lock, held until commit: a later group numbers its events only once
+        -- this group's are visible.
+        UPDATE herald_head SET position = position + v_total WHERE id = 1
+            RETURNING position - v_total INTO v_head;
+        v_next := v_head + 1;
+        FOR n IN 1 .. cardinality(p_streams) LOOP
+            IF v_accepted[n] THEN
+                v_firsts[n] := v_next;
+                v_next := v_next + p_counts[n];
+            END IF;
+        END LOOP;
+        INSERT INTO herald_events (position, event_id, stream_id, stream_version, event_type,
+                schema_version, recorded_at_micros, correlation_id, causation_id, metadata, payload)
+            SELECT v_head + row_number() OVER (ORDER BY e.k), e.id, p_streams[e.request],
+                v_versions[e.request] + row_number() OVER (PARTITION BY e.request ORDER BY e.k),
+                e.event_type, e.schema_version, p_recorded_at, e.correlation_id, e.causation_id,
+                e.metadata, e.payload
+            FROM unnest(p_requests, p_ids, p_types, p_schema_versions, p_correlations,
+                    p_causations, p_metadata, p_payloads)
+                WITH ORDINALITY AS e(request, id, event_type, schema_version, correlation_id,
+                    causation_id, metadata, payload, k)
+            WHERE v_accepted[e.request];
+        UPDATE herald_streams s SET version = v_versions[q.n] + p_counts[q.n]
+            FROM unnest(p_streams) WITH ORDINALITY AS q(stream_id, n)
+            WHERE s.stream_id = q.stream_id AND v_accepted[q.n];
     END IF;
-    RETURN QUERY SELECT v_head + v_count, min(e.position), max(e.position)
-        FROM herald_events e WHERE e.event_id = ANY (p_ids);
+    RETURN QUERY SELECT n, v_outcomes[n],
+            CASE WHEN v_accepted[n] THEN v_versions[n] + p_counts[n] ELSE v_versions[n] END,
+            v_firsts[n]
+        FROM generate_series(1, cardinality(p_streams)) AS n;
 END;
 $$;

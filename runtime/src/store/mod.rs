@@ -123,6 +123,20 @@ pub struct Snapshot {
     pub state: Value,
 }
 
+/// What folding a stream into state needs of each event, borrowed from the store's row:
+/// see [`EventStore::fold_stream`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoredPayload<'a> {
+    /// The event's version in its stream.
+    pub stream_version: u64,
+    /// The event type as stored.
+    pub event_type: &'a str,
+    /// The schema version that wrote the payload.
+    pub schema_version: u32,
+    /// The payload as stored.
+    pub payload: &'a [u8],
+}
+
 /// An event a projection gave up on.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeadLetter {
@@ -180,6 +194,19 @@ pub enum StoreError {
         #[source]
         source: DecodeError,
     },
+    /// An event of a stream could not be decoded while loading an aggregate.
+    #[error("stream `{stream_id}` version {stream_version} (`{event_type}`): {source}")]
+    DecodeInStream {
+        /// The stream.
+        stream_id: String,
+        /// The event's version in the stream.
+        stream_version: u64,
+        /// Its event type.
+        event_type: String,
+        /// Why.
+        #[source]
+        source: Box<DecodeError>,
+    },
     /// A snapshot or metadata could not be (de)serialized.
     #[error("serialization: {0}")]
     Serialization(#[from] serde_json::Error),
@@ -194,6 +221,13 @@ pub enum StoreError {
     /// A stored value is out of range (a negative version, an unknown UUID...).
     #[error("corrupt stored value: {0}")]
     Corrupt(String),
+    /// The task running an append stopped before answering (its runtime shut down): the
+    /// append may or may not have been stored. Retrying it with the same event ids is safe.
+    #[error("append to stream `{stream_id}` interrupted; retry it with the same event ids")]
+    Interrupted {
+        /// The stream.
+        stream_id: String,
+    },
 }
 
 /// The event store boundary every backend implements.
@@ -218,6 +252,41 @@ pub trait EventStore: Clone + Send + Sync + 'static {
         direction: Direction,
         limit: usize,
     ) -> impl Future<Output = Result<Vec<RecordedEvent>, StoreError>> + Send;
+
+    /// Folds up to `limit` events of a stream, from stream version `from`, into `state` with
+    /// `apply`, seeing only what rebuilding state needs (no envelope, nothing copied per
+    /// event). Returns the number of events folded. Aggregates load with it; backends answer
+    /// it with a narrower query than [`EventStore::read_stream`].
+    fn fold_stream<T, F>(
+        &self,
+        stream_id: &str,
+        from: u64,
+        limit: usize,
+        state: &mut T,
+        mut apply: F,
+    ) -> impl Future<Output = Result<usize, StoreError>> + Send
+    where
+        T: Send,
+        F: FnMut(&mut T, StoredPayload<'_>) -> Result<(), StoreError> + Send,
+    {
+        async move {
+            let events = self
+                .read_stream(stream_id, from, Direction::Forward, limit)
+                .await?;
+            for event in &events {
+                apply(
+                    state,
+                    StoredPayload {
+                        stream_version: event.stream_version,
+                        event_type: &event.event_type,
+                        schema_version: event.schema_version,
+                        payload: &event.payload,
+                    },
+                )?;
+            }
+            Ok(events.len())
+        }
+    }
 
     /// Reads up to `limit` events of the global log from position `from_position` on, in
     /// position order.

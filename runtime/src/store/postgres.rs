@@ -6,45 +6,52 @@
 //! commits: a transaction that took position 7 may commit after one that took 8, and a
 //! reader that saw 8 and then asks for `position > 8` skips 7 forever.
 //!
-//! Herald separates the two. An append (`herald_append`, one round trip) checks the
-//! expectation under a lock on its stream's row only and commits its events with no position,
-//! so appends to different streams run in parallel and share WAL flushes (group commit).
-//! Then the appender runs the sequencer (`herald_sequence`, one round trip): under an
-//! advisory lock held until its commit, it numbers every committed, unnumbered event after
-//! the head, transaction by transaction (the position is stored on the event, a HOT update,
-//! and indexed in the narrow `herald_positions` table). A later sequencer run only starts after the previous
-//! one is visible, so positions become visible in increasing order and
-//! `WHERE position >= $next ORDER BY position` never skips one. Readers only ever see
-//! numbered events (`read_stream` too).
+//! Herald hands positions out in commit order instead. An append (`herald_append`, one round
+//! trip) locks its stream's row, checks the expectation, then takes the lock of the single
+//! `herald_head` row, numbers its events after the head and holds that lock until it commits.
+//! The next append can only number its events once this one's are visible, so
+//! `WHERE position >= $next ORDER BY position` never skips one, and readers (`read_all`,
+//! subscriptions, projections, the relay) keep a single integer as their place.
 //!
-//! **Cost:** a second, short transaction per append; sequencer runs are serialized, but one
-//! run numbers everything committed meanwhile, so under load it batches many appends per
-//! WAL flush. Events committed by a process that dies before sequencing are numbered by the
-//! next append (or [`PostgresStore::sequence_pending`]). The benchmark in
-//! `benches/cqrs-peer` compares this with unordered `BIGSERIAL` appends.
+//! **Cost:** commits that number events are serialized, so PostgreSQL cannot share one WAL
+//! flush among them. Herald wins that back inside each process: concurrent appends to
+//! distinct streams are grouped into one `herald_append` call, one transaction and one flush
+//! (the `group` module), and each append in the group still succeeds or fails on its own. The
+//! benchmark in `benches/cqrs-peer` measures this against unordered `BIGSERIAL` appends.
+//! Several processes on one database stay correct; their groups take turns on the head lock.
+
+mod group;
 
 use std::time::SystemTime;
 
+use futures_util::TryStreamExt;
 use sqlx::Row;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+use tokio::sync::oneshot;
 use uuid::Uuid;
 
 use crate::envelope::{NewEvent, RecordedEvent, from_micros, to_micros};
 use crate::store::{
-    Appended, DeadLetter, Direction, EventStore, Expected, Snapshot, StoreError, StreamInfo,
-    check_retry,
+    Appended, DeadLetter, Direction, EventStore, Expected, Snapshot, StoreError, StoredPayload,
+    StreamInfo, check_retry,
 };
+
+use group::{Group, Pending};
 
 /// An event store in PostgreSQL.
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
     pool: PgPool,
+    group: Group,
 }
 
 impl PostgresStore {
     /// Uses an existing pool. Call [`PostgresStore::migrate`] once before use.
     pub fn new(pool: PgPool) -> Self {
-        PostgresStore { pool }
+        PostgresStore {
+            pool,
+            group: Group::default(),
+        }
     }
 
     /// Connects with `options` and runs the migrations.
@@ -53,9 +60,8 @@ impl PostgresStore {
             .max_connections(32)
             .connect_with(options)
             .await?;
-        let store = PostgresStore { pool };
+        let store = PostgresStore::new(pool);
         store.migrate().await?;
-        store.sequence_pending().await?;
         Ok(store)
     }
 
@@ -75,63 +81,173 @@ impl PostgresStore {
         &self.pool
     }
 
-    /// Numbers committed events that have no position yet (normally done by each append;
-    /// events left unnumbered by a process that died between its commit and this step are
-    /// numbered by the next append or by calling this). Returns the head position.
-    pub async fn sequence_pending(&self) -> Result<u64, StoreError> {
-        let (head, _, _): (i64, Option<i64>, Option<i64>) =
-            sqlx::query_as("SELECT * FROM herald_sequence('{}'::uuid[])")
-                .fetch_one(&self.pool)
-                .await?;
-        to_u64(head, "head position")
+    /// Runs one group of appends (distinct streams) and answers each. When the group's
+    /// transaction fails as a whole, each append is retried alone, so one append's error
+    /// never becomes another's.
+    async fn run_group(&self, group: Vec<Pending>) {
+        match self.append_group(&group).await {
+            Ok(outcomes) => {
+                for (pending, outcome) in group.into_iter().zip(outcomes) {
+                    let result = self.answer(&pending, outcome).await;
+                    let _ = pending.reply.send(result);
+                }
+            }
+            Err(error) if group.len() == 1 => {
+                if let Some(pending) = group.into_iter().next() {
+                    let result = self.database_error(&pending, error).await;
+                    let _ = pending.reply.send(result);
+                }
+            }
+            Err(_) => {
+                for pending in group {
+                    let result = match self.append_group(std::slice::from_ref(&pending)).await {
+                        Ok(outcomes) => match outcomes.first() {
+                            Some(outcome) => self.answer(&pending, *outcome).await,
+                            None => Err(no_outcome()),
+                        },
+                        Err(error) => self.database_error(&pending, error).await,
+                    };
+                    let _ = pending.reply.send(result);
+                }
+            }
+        }
     }
 
-    /// Runs the sequencer and returns the first and last positions of `ids`.
-    async fn sequence(&self, ids: &[Uuid]) -> Result<(u64, u64), StoreError> {
-        let (_, first, last): (i64, Option<i64>, Option<i64>) =
-            sqlx::query_as("SELECT * FROM herald_sequence($1)")
-                .bind(ids)
-                .fetch_one(&self.pool)
-                .await?;
-        match (first, last) {
-            (Some(first), Some(last)) => {
-                Ok((to_u64(first, "position")?, to_u64(last, "position")?))
+    /// One `herald_append` call for `group`: `(outcome, version, first position)` per append.
+    async fn append_group(&self, group: &[Pending]) -> Result<Vec<(i32, i64, i64)>, sqlx::Error> {
+        let events = group.iter().map(|pending| pending.events.len()).sum();
+        let mut streams = Vec::with_capacity(group.len());
+        let mut expected = Vec::with_capacity(group.len());
+        let mut counts = Vec::with_capacity(group.len());
+        let mut requests = Vec::with_capacity(events);
+        let mut ids = Vec::with_capacity(events);
+        let mut types = Vec::with_capacity(events);
+        let mut schema_versions = Vec::with_capacity(events);
+        let mut correlations = Vec::with_capacity(events);
+        let mut causations = Vec::with_capacity(events);
+        let mut metadata = Vec::with_capacity(events);
+        let mut payloads = Vec::with_capacity(events);
+        for (index, pending) in group.iter().enumerate() {
+            streams.push(pending.stream_id.as_str());
+            expected.push(match pending.expected {
+                Expected::Any => -1,
+                Expected::NoStream => -2,
+                Expected::StreamExists => -3,
+                Expected::Exact(version) => to_i64(version),
+            });
+            counts.push(i32::try_from(pending.events.len()).unwrap_or(i32::MAX));
+            let request = i32::try_from(index + 1).unwrap_or(i32::MAX);
+            for event in &pending.events {
+                requests.push(request);
+                ids.push(event.event_id);
+                types.push(event.event_type.as_str());
+                schema_versions.push(i32::try_from(event.schema_version).unwrap_or(i32::MAX));
+                correlations.push(event.effective_correlation_id());
+                causations.push(event.causation_id);
+                metadata.push(sqlx::types::Json(&event.metadata));
+                payloads.push(event.payload.as_slice());
             }
-            _ => Err(StoreError::Corrupt(
-                "appended events have no position after sequencing".to_owned(),
-            )),
+        }
+        let rows: Vec<(i32, i32, i64, i64)> = sqlx::query_as(
+            "SELECT * FROM herald_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        )
+        .bind(&streams)
+        .bind(&expected)
+        .bind(&counts)
+        .bind(&requests)
+        .bind(&ids)
+        .bind(&types)
+        .bind(&schema_versions)
+        .bind(to_micros(SystemTime::now()))
+        .bind(&correlations)
+        .bind(&causations)
+        .bind(&metadata)
+        .bind(&payloads)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut outcomes = vec![(-1, 0, 0); group.len()];
+        for (request, outcome, version, first) in rows {
+            if let Some(slot) = usize::try_from(request)
+                .ok()
+                .and_then(|request| request.checked_sub(1))
+                .and_then(|index| outcomes.get_mut(index))
+            {
+                *slot = (outcome, version, first);
+            }
+        }
+        Ok(outcomes)
+    }
+
+    /// Turns one append's outcome into its answer.
+    async fn answer(
+        &self,
+        pending: &Pending,
+        (outcome, version, first): (i32, i64, i64),
+    ) -> Result<Appended, StoreError> {
+        let stream_id = &pending.stream_id;
+        match outcome {
+            0 => {
+                let first_position = to_u64(first, "position")?;
+                Ok(Appended {
+                    stream_version: to_u64(version, "stream version")?,
+                    first_position,
+                    last_position: first_position + pending.events.len() as u64 - 1,
+                    duplicate: false,
+                })
+            }
+            1 => Err(StoreError::Conflict {
+                stream_id: stream_id.clone(),
+                expected: pending.expected,
+                actual: to_u64(version, "stream version")?,
+            }),
+            2 => Err(StoreError::StreamDeleted(stream_id.clone())),
+            3 => self.retried(pending).await,
+            _ => Err(no_outcome()),
+        }
+    }
+
+    /// A group of one failed: a unique violation on an event id means a concurrent append
+    /// stored it first (maybe a retry); anything else is the error.
+    async fn database_error(
+        &self,
+        pending: &Pending,
+        error: sqlx::Error,
+    ) -> Result<Appended, StoreError> {
+        match &error {
+            sqlx::Error::Database(database) if database.code().as_deref() == Some("23505") => {
+                self.retried(pending).await
+            }
+            _ => Err(StoreError::Database(error)),
         }
     }
 
     /// Some ids of the batch are stored: a retry if they are the whole batch, in order.
-    async fn retried(
-        &self,
-        stream_id: &str,
-        events: &[NewEvent],
-        ids: &[Uuid],
-    ) -> Result<Appended, StoreError> {
-        self.sequence_pending().await?;
+    async fn retried(&self, pending: &Pending) -> Result<Appended, StoreError> {
+        let ids: Vec<Uuid> = pending.events.iter().map(|event| event.event_id).collect();
         let rows = sqlx::query(
             "SELECT event_id, stream_id, stream_version, position FROM herald_events \
              WHERE event_id = ANY($1)",
         )
-        .bind(ids)
+        .bind(&ids)
         .fetch_all(&self.pool)
         .await?;
         let mut stored = Vec::with_capacity(rows.len());
         for row in &rows {
-            let position: Option<i64> = row.try_get("position")?;
             stored.push((
                 row.try_get::<Uuid, _>("event_id")?,
                 row.try_get::<String, _>("stream_id")?,
                 to_u64(row.try_get("stream_version")?, "stream version")?,
-                to_u64(position.unwrap_or(0), "position")?,
+                to_u64(row.try_get("position")?, "position")?,
             ));
         }
-        check_retry(stream_id, events, &stored)?.ok_or_else(|| {
+        check_retry(&pending.stream_id, &pending.events, &stored)?.ok_or_else(|| {
             StoreError::Corrupt("an event id was reported stored but cannot be found".to_owned())
         })
     }
+}
+
+fn no_outcome() -> StoreError {
+    StoreError::Corrupt("herald_append returned no outcome for an append".to_owned())
 }
 
 /// Runs Herald's PostgreSQL migrations on `pool` (the event store's tables, checkpoints and
@@ -201,72 +317,19 @@ impl EventStore for PostgresStore {
         }
         // Duplicates inside the batch are refused before touching the database.
         check_retry(stream_id, &events, &[])?;
-        let ids: Vec<Uuid> = events.iter().map(|event| event.event_id).collect();
-        let mut types = Vec::with_capacity(events.len());
-        let mut schema_versions = Vec::with_capacity(events.len());
-        let mut correlations = Vec::with_capacity(events.len());
-        let mut causations = Vec::with_capacity(events.len());
-        let mut metadata = Vec::with_capacity(events.len());
-        let mut payloads = Vec::with_capacity(events.len());
-        for event in &events {
-            correlations.push(event.effective_correlation_id());
-            causations.push(event.causation_id);
-            metadata.push(serde_json::to_string(&event.metadata)?);
-            schema_versions.push(i32::try_from(event.schema_version).unwrap_or(i32::MAX));
+        let (reply, answer) = oneshot::channel();
+        let start = self.group.push(Pending {
+            stream_id: stream_id.to_owned(),
+            expected,
+            events,
+            reply,
+        });
+        if start {
+            tokio::spawn(self.group.clone().drain(self.clone()));
         }
-        for event in events.iter() {
-            types.push(event.event_type.as_str());
-        }
-        for event in &events {
-            payloads.push(event.payload.as_slice());
-        }
-        let expected_code = match expected {
-            Expected::Any => -1,
-            Expected::NoStream => -2,
-            Expected::StreamExists => -3,
-            Expected::Exact(version) => to_i64(version),
-        };
-        let appended: Result<i64, sqlx::Error> = sqlx::query_scalar(
-            "SELECT herald_append($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb[], $10)",
-        )
-        .bind(stream_id)
-        .bind(expected_code)
-        .bind(&ids)
-        .bind(&types)
-        .bind(&schema_versions)
-        .bind(to_micros(SystemTime::now()))
-        .bind(&correlations)
-        .bind(&causations)
-        .bind(&metadata)
-        .bind(&payloads)
-        .fetch_one(&self.pool)
-        .await;
-        let version = match appended {
-            Ok(version) => to_u64(version, "stream version")?,
-            Err(sqlx::Error::Database(error)) => {
-                return match error.code().as_deref() {
-                    Some("HR001") => Err(StoreError::Conflict {
-                        stream_id: stream_id.to_owned(),
-                        expected,
-                        actual: error.message().parse().map_err(|_| {
-                            StoreError::Corrupt(format!("conflict version `{}`", error.message()))
-                        })?,
-                    }),
-                    Some("HR002") => Err(StoreError::StreamDeleted(stream_id.to_owned())),
-                    // HR003: an id is stored; 23505: a concurrent append stored it first.
-                    Some("HR003") | Some("23505") => self.retried(stream_id, &events, &ids).await,
-                    _ => Err(StoreError::Database(sqlx::Error::Database(error))),
-                };
-            }
-            Err(error) => return Err(error.into()),
-        };
-        let (first_position, last_position) = self.sequence(&ids).await?;
-        Ok(Appended {
-            stream_version: version,
-            first_position,
-            last_position,
-            duplicate: false,
-        })
+        answer.await.map_err(|_| StoreError::Interrupted {
+            stream_id: stream_id.to_owned(),
+        })?
     }
 
     async fn read_stream(
@@ -284,7 +347,7 @@ impl EventStore for PostgresStore {
                  e.schema_version, e.recorded_at_micros, e.correlation_id, e.causation_id, \
                  e.metadata::text AS metadata, e.payload FROM herald_events e \
                  WHERE e.stream_id = s.stream_id AND e.stream_version >= $2 \
-                 AND e.position IS NOT NULL ORDER BY e.stream_version LIMIT $3) r ON TRUE \
+                 ORDER BY e.stream_version LIMIT $3) r ON TRUE \
                  WHERE s.stream_id = $1"
             }
             Direction::Backward => {
@@ -293,7 +356,7 @@ impl EventStore for PostgresStore {
                  e.schema_version, e.recorded_at_micros, e.correlation_id, e.causation_id, \
                  e.metadata::text AS metadata, e.payload FROM herald_events e \
                  WHERE e.stream_id = s.stream_id AND e.stream_version <= $2 \
-                 AND e.position IS NOT NULL ORDER BY e.stream_version DESC LIMIT $3) r ON TRUE \
+                 ORDER BY e.stream_version DESC LIMIT $3) r ON TRUE \
                  WHERE s.stream_id = $1"
             }
         };
@@ -315,17 +378,71 @@ impl EventStore for PostgresStore {
         Ok(events)
     }
 
+    async fn fold_stream<T, F>(
+        &self,
+        stream_id: &str,
+        from: u64,
+        limit: usize,
+        state: &mut T,
+        mut apply: F,
+    ) -> Result<usize, StoreError>
+    where
+        T: Send,
+        F: FnMut(&mut T, StoredPayload<'_>) -> Result<(), StoreError> + Send,
+    {
+        // The deletion flag rides along on every row (computed once); a stream without rows
+        // here is looked up separately.
+        let mut rows = sqlx::query(
+            "SELECT e.stream_version, e.event_type, e.schema_version, e.payload, \
+             (SELECT s.deleted FROM herald_streams s WHERE s.stream_id = $1) \
+             FROM herald_events e WHERE e.stream_id = $1 AND e.stream_version >= $2 \
+             ORDER BY e.stream_version LIMIT $3",
+        )
+        .bind(stream_id)
+        .bind(to_i64(from))
+        .bind(to_i64(limit as u64))
+        .fetch(&self.pool);
+        // Rows are folded as they arrive: the client decodes while the server still sends.
+        let mut folded = 0;
+        while let Some(row) = rows.try_next().await? {
+            if folded == 0 && row.try_get::<Option<bool>, _>(4)?.unwrap_or(false) {
+                return Err(StoreError::StreamDeleted(stream_id.to_owned()));
+            }
+            let schema_version: i32 = row.try_get(2)?;
+            apply(
+                state,
+                StoredPayload {
+                    stream_version: to_u64(row.try_get(0)?, "stream version")?,
+                    event_type: row.try_get(1)?,
+                    schema_version: u32::try_from(schema_version).map_err(|_| {
+                        StoreError::Corrupt(format!("schema version {schema_version}"))
+                    })?,
+                    payload: row.try_get(3)?,
+                },
+            )?;
+            folded += 1;
+        }
+        drop(rows);
+        if folded == 0
+            && self
+                .stream_info(stream_id)
+                .await?
+                .is_some_and(|info| info.deleted)
+        {
+            return Err(StoreError::StreamDeleted(stream_id.to_owned()));
+        }
+        Ok(folded)
+    }
+
     async fn read_all(
         &self,
         from_position: u64,
         limit: usize,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
         let rows = sqlx::query(
-            "SELECT p.position, e.event_id, e.stream_id, e.stream_version, e.event_type, \
-             e.schema_version, e.recorded_at_micros, e.correlation_id, e.causation_id, \
-             e.metadata::text AS metadata, e.payload \
-             FROM herald_positions p JOIN herald_events e ON e.seq = p.seq \
-             WHERE p.position >= $1 ORDER BY p.position LIMIT $2",
+            "SELECT position, event_id, stream_id, stream_version, event_type, schema_version, \
+             recorded_at_micros, correlation_id, causation_id, metadata::text AS metadata, payload \
+             FROM herald_events WHERE position >= $1 ORDER BY position LIMIT $2",
         )
         .bind(to_i64(from_position))
         .bind(to_i64(limit as u64))
@@ -343,7 +460,9 @@ impl EventStore for PostgresStore {
 
     async fn stream_info(&self, stream_id: &str) -> Result<Option<StreamInfo>, StoreError> {
         sqlx::query(
-            "SELECT version, deleted, truncated_before FROM herald_streams WHERE stream_id = $1",
+            // A row with version 0 that is not deleted only marks an append that was refused.
+            "SELECT version, deleted, truncated_before FROM herald_streams \
+             WHERE stream_id = $1 AND (version > 0 OR deleted)",
         )
         .bind(stream_id)
         .fetch_optional(&self.pool)
@@ -379,10 +498,7 @@ impl EventStore for PostgresStore {
 
     async fn truncate_stream(&self, stream_id: &str, before: u64) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "WITH removed AS (DELETE FROM herald_events WHERE stream_id = $1 AND stream_version < $2 \
-             RETURNING seq) DELETE FROM herald_positions WHERE seq IN (SELECT seq FROM removed)",
-        )
+        sqlx::query("DELETE FROM herald_events WHERE stream_id = $1 AND stream_version < $2")
             .bind(stream_id)
             .bind(to_i64(before))
             .execute(&mut *tx)

@@ -7,6 +7,7 @@
 
 use std::time::{Duration, SystemTime};
 
+use futures_util::TryStreamExt;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
@@ -16,8 +17,8 @@ use uuid::Uuid;
 
 use crate::envelope::{NewEvent, RecordedEvent, from_micros, to_micros};
 use crate::store::{
-    Appended, DeadLetter, Direction, EventStore, Expected, Snapshot, StoreError, StreamInfo,
-    check_retry,
+    Appended, DeadLetter, Direction, EventStore, Expected, Snapshot, StoreError, StoredPayload,
+    StreamInfo, check_retry,
 };
 
 /// An event store in SQLite.
@@ -253,6 +254,53 @@ impl EventStore for SqliteStore {
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(event_from_row).collect()
+    }
+
+    async fn fold_stream<T, F>(
+        &self,
+        stream_id: &str,
+        from: u64,
+        limit: usize,
+        state: &mut T,
+        mut apply: F,
+    ) -> Result<usize, StoreError>
+    where
+        T: Send,
+        F: FnMut(&mut T, StoredPayload<'_>) -> Result<(), StoreError> + Send,
+    {
+        let deleted: Option<bool> =
+            sqlx::query_scalar("SELECT deleted FROM herald_streams WHERE stream_id = $1")
+                .bind(stream_id)
+                .fetch_optional(&self.pool)
+                .await?;
+        if deleted == Some(true) {
+            return Err(StoreError::StreamDeleted(stream_id.to_owned()));
+        }
+        let mut rows = sqlx::query(
+            "SELECT stream_version, event_type, schema_version, payload FROM herald_events \
+             WHERE stream_id = $1 AND stream_version >= $2 ORDER BY stream_version LIMIT $3",
+        )
+        .bind(stream_id)
+        .bind(to_i64(from))
+        .bind(to_i64(limit as u64))
+        .fetch(&self.pool);
+        let mut folded = 0;
+        while let Some(row) = rows.try_next().await? {
+            let schema_version: i32 = row.try_get(2)?;
+            apply(
+                state,
+                StoredPayload {
+                    stream_version: to_u64(row.try_get(0)?, "stream version")?,
+                    event_type: row.try_get(1)?,
+                    schema_version: u32::try_from(schema_version).map_err(|_| {
+                        StoreError::Corrupt(format!("schema version {schema_version}"))
+                    })?,
+                    payload: row.try_get(3)?,
+                },
+            )?;
+            folded += 1;
+        }
+        Ok(folded)
     }
 
     async fn read_all(

@@ -42,6 +42,16 @@ pub enum Guard {
     Schema(PgSchema),
 }
 
+impl Guard {
+    /// The PostgreSQL schema kept alive ("" for other backends).
+    pub fn schema_name(&self) -> &str {
+        match self {
+            Guard::Schema(schema) => &schema.name,
+            _ => "",
+        }
+    }
+}
+
 /// An in-memory store.
 pub async fn memory() -> (MemoryStore, Guard) {
     (MemoryStore::new(), Guard::None)
