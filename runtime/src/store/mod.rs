@@ -221,9 +221,11 @@ pub enum StoreError {
     /// A stored value is out of range (a negative version, an unknown UUID...).
     #[error("corrupt stored value: {0}")]
     Corrupt(String),
-    /// The task running an append stopped before answering (its runtime shut down): the
-    /// append may or may not have been stored. Retrying it with the same event ids is safe.
-    #[error("append to stream `{stream_id}` interrupted; retry it with the same event ids")]
+    /// The task running a grouped request stopped before answering (its runtime shut down).
+    /// An append may or may not have been stored: retrying it with the same event ids is safe.
+    #[error(
+        "request on stream `{stream_id}` interrupted; retry it (an append with the same event ids)"
+    )]
     Interrupted {
         /// The stream.
         stream_id: String,

@@ -24,7 +24,6 @@ mod group;
 
 use std::time::SystemTime;
 
-use futures_util::TryStreamExt;
 use sqlx::Row;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use tokio::sync::oneshot;
@@ -36,13 +35,14 @@ use crate::store::{
     StreamInfo, check_retry,
 };
 
-use group::{Group, Pending};
+use group::{Append, Group, Load};
 
 /// An event store in PostgreSQL.
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
     pool: PgPool,
-    group: Group,
+    appends: Group<Append>,
+    loads: Group<Load>,
 }
 
 impl PostgresStore {
@@ -50,7 +50,8 @@ impl PostgresStore {
     pub fn new(pool: PgPool) -> Self {
         PostgresStore {
             pool,
-            group: Group::default(),
+            appends: Group::default(),
+            loads: Group::default(),
         }
     }
 
@@ -84,7 +85,7 @@ impl PostgresStore {
     /// Runs one group of appends (distinct streams) and answers each. When the group's
     /// transaction fails as a whole, each append is retried alone, so one append's error
     /// never becomes another's.
-    async fn run_group(&self, group: Vec<Pending>) {
+    async fn run_group(&self, group: Vec<Append>) {
         match self.append_group(&group).await {
             Ok(outcomes) => {
                 for (pending, outcome) in group.into_iter().zip(outcomes) {
@@ -113,8 +114,69 @@ impl PostgresStore {
         }
     }
 
+    /// Runs one group of loads as one query and hands each its rows. When the query fails,
+    /// each load is retried alone, so one load's error never becomes another's.
+    async fn run_loads(&self, group: Vec<Load>) {
+        match self.load_group(&group).await {
+            Ok(rows) => {
+                for (load, rows) in group.into_iter().zip(rows) {
+                    let _ = load.reply.send(Ok(rows));
+                }
+            }
+            Err(error) if group.len() == 1 => {
+                if let Some(load) = group.into_iter().next() {
+                    let _ = load.reply.send(Err(error.into()));
+                }
+            }
+            Err(_) => {
+                for load in group {
+                    let result = self
+                        .load_group(std::slice::from_ref(&load))
+                        .await
+                        .map(|mut rows| rows.pop().unwrap_or_default())
+                        .map_err(StoreError::from);
+                    let _ = load.reply.send(result);
+                }
+            }
+        }
+    }
+
+    /// One query for `group`: each load's rows, in group order.
+    async fn load_group(&self, group: &[Load]) -> Result<Vec<Vec<PgRow>>, sqlx::Error> {
+        let streams: Vec<&str> = group.iter().map(|load| load.stream_id.as_str()).collect();
+        let froms: Vec<i64> = group.iter().map(|load| to_i64(load.from)).collect();
+        let limits: Vec<i64> = group.iter().map(|load| to_i64(load.limit as u64)).collect();
+        let rows = sqlx::query(
+            "SELECT q.n::INTEGER, s.deleted, e.stream_version, e.event_type, e.schema_version, \
+             e.payload FROM unnest($1::TEXT[], $2::BIGINT[], $3::BIGINT[]) \
+             WITH ORDINALITY AS q(stream_id, from_version, max_rows, n) \
+             LEFT JOIN herald_streams s ON s.stream_id = q.stream_id \
+             LEFT JOIN LATERAL (SELECT ev.stream_version, ev.event_type, ev.schema_version, \
+             ev.payload FROM herald_events ev WHERE ev.stream_id = q.stream_id \
+             AND ev.stream_version >= q.from_version ORDER BY ev.stream_version \
+             LIMIT q.max_rows) e ON TRUE",
+        )
+        .bind(&streams)
+        .bind(&froms)
+        .bind(&limits)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut per_load: Vec<Vec<PgRow>> = group.iter().map(|_| Vec::new()).collect();
+        for row in rows {
+            let request: i32 = row.try_get(0)?;
+            if let Some(rows) = usize::try_from(request)
+                .ok()
+                .and_then(|request| request.checked_sub(1))
+                .and_then(|index| per_load.get_mut(index))
+            {
+                rows.push(row);
+            }
+        }
+        Ok(per_load)
+    }
+
     /// One `herald_append` call for `group`: `(outcome, version, first position)` per append.
-    async fn append_group(&self, group: &[Pending]) -> Result<Vec<(i32, i64, i64)>, sqlx::Error> {
+    async fn append_group(&self, group: &[Append]) -> Result<Vec<(i32, i64, i64)>, sqlx::Error> {
         let events = group.iter().map(|pending| pending.events.len()).sum();
         let mut streams = Vec::with_capacity(group.len());
         let mut expected = Vec::with_capacity(group.len());
@@ -181,7 +243,7 @@ impl PostgresStore {
     /// Turns one append's outcome into its answer.
     async fn answer(
         &self,
-        pending: &Pending,
+        pending: &Append,
         (outcome, version, first): (i32, i64, i64),
     ) -> Result<Appended, StoreError> {
         let stream_id = &pending.stream_id;
@@ -210,7 +272,7 @@ impl PostgresStore {
     /// stored it first (maybe a retry); anything else is the error.
     async fn database_error(
         &self,
-        pending: &Pending,
+        pending: &Append,
         error: sqlx::Error,
     ) -> Result<Appended, StoreError> {
         match &error {
@@ -222,7 +284,7 @@ impl PostgresStore {
     }
 
     /// Some ids of the batch are stored: a retry if they are the whole batch, in order.
-    async fn retried(&self, pending: &Pending) -> Result<Appended, StoreError> {
+    async fn retried(&self, pending: &Append) -> Result<Appended, StoreError> {
         let ids: Vec<Uuid> = pending.events.iter().map(|event| event.event_id).collect();
         let rows = sqlx::query(
             "SELECT event_id, stream_id, stream_version, position FROM herald_events \
@@ -318,14 +380,18 @@ impl EventStore for PostgresStore {
         // Duplicates inside the batch are refused before touching the database.
         check_retry(stream_id, &events, &[])?;
         let (reply, answer) = oneshot::channel();
-        let start = self.group.push(Pending {
+        let start = self.appends.push(Append {
             stream_id: stream_id.to_owned(),
             expected,
             events,
             reply,
         });
         if start {
-            tokio::spawn(self.group.clone().drain(self.clone()));
+            let store = self.clone();
+            tokio::spawn(self.appends.clone().drain(move |group| {
+                let store = store.clone();
+                async move { store.run_group(group).await }
+            }));
         }
         answer.await.map_err(|_| StoreError::Interrupted {
             stream_id: stream_id.to_owned(),
@@ -390,46 +456,62 @@ impl EventStore for PostgresStore {
         T: Send,
         F: FnMut(&mut T, StoredPayload<'_>) -> Result<(), StoreError> + Send,
     {
-        // The deletion flag rides along on every row (computed once); a stream without rows
-        // here is looked up separately.
-        let mut rows = sqlx::query(
-            "SELECT e.stream_version, e.event_type, e.schema_version, e.payload, \
-             (SELECT s.deleted FROM herald_streams s WHERE s.stream_id = $1) \
-             FROM herald_events e WHERE e.stream_id = $1 AND e.stream_version >= $2 \
-             ORDER BY e.stream_version LIMIT $3",
-        )
-        .bind(stream_id)
-        .bind(to_i64(from))
-        .bind(to_i64(limit as u64))
-        .fetch(&self.pool);
-        // Rows are folded as they arrive: the client decodes while the server still sends.
+        let (reply, answer) = oneshot::channel();
+        let start = self.loads.push(Load {
+            stream_id: stream_id.to_owned(),
+            from,
+            limit,
+            reply,
+        });
+        if start {
+            let store = self.clone();
+            tokio::spawn(self.loads.clone().drain(move |group| {
+                let store = store.clone();
+                async move { store.run_loads(group).await }
+            }));
+        }
+        let mut rows = answer.await.map_err(|_| StoreError::Interrupted {
+            stream_id: stream_id.to_owned(),
+        })??;
+        // Columns: request, deleted, stream version (NULL: no event), type, schema version,
+        // payload. Rows come in stream order with the plans PostgreSQL makes for this query;
+        // they are sorted here if not, so correctness does not rest on a plan.
+        if let Some(first) = rows.first()
+            && first.try_get::<Option<bool>, _>(1)?.unwrap_or(false)
+        {
+            return Err(StoreError::StreamDeleted(stream_id.to_owned()));
+        }
+        let versions = rows
+            .iter()
+            .map(|row| row.try_get::<Option<i64>, _>(2))
+            .collect::<Result<Vec<_>, _>>()?;
+        if !versions.windows(2).all(|pair| pair[0] < pair[1]) {
+            let mut order: Vec<usize> = (0..rows.len()).collect();
+            order.sort_by_key(|index| versions[*index]);
+            let mut taken: Vec<Option<PgRow>> = rows.into_iter().map(Some).collect();
+            rows = order
+                .iter()
+                .filter_map(|index| taken[*index].take())
+                .collect();
+        }
         let mut folded = 0;
-        while let Some(row) = rows.try_next().await? {
-            if folded == 0 && row.try_get::<Option<bool>, _>(4)?.unwrap_or(false) {
-                return Err(StoreError::StreamDeleted(stream_id.to_owned()));
-            }
-            let schema_version: i32 = row.try_get(2)?;
+        for row in &rows {
+            let Some(version) = row.try_get::<Option<i64>, _>(2)? else {
+                continue;
+            };
+            let schema_version: i32 = row.try_get(4)?;
             apply(
                 state,
                 StoredPayload {
-                    stream_version: to_u64(row.try_get(0)?, "stream version")?,
-                    event_type: row.try_get(1)?,
+                    stream_version: to_u64(version, "stream version")?,
+                    event_type: row.try_get(3)?,
                     schema_version: u32::try_from(schema_version).map_err(|_| {
                         StoreError::Corrupt(format!("schema version {schema_version}"))
                     })?,
-                    payload: row.try_get(3)?,
+                    payload: row.try_get(5)?,
                 },
             )?;
             folded += 1;
-        }
-        drop(rows);
-        if folded == 0
-            && self
-                .stream_info(stream_id)
-                .await?
-                .is_some_and(|info| info.deleted)
-        {
-            return Err(StoreError::StreamDeleted(stream_id.to_owned()));
         }
         Ok(folded)
     }

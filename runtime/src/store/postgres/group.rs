@@ -1,79 +1,142 @@
-//! Group commit for appends: concurrent appends of one process share one transaction.
+//! Grouping: concurrent appends (and aggregate loads) of one process share one statement.
 //!
-//! Appends queue here. The first one to find no group running spawns a task that takes
-//! every queued append (for distinct streams, up to [`MAX_APPENDS`] appends and
-//! [`MAX_EVENTS`] events), runs them as one `herald_append` call, answers each, and goes on
-//! until the queue is empty. One group runs at a time: groups number their events one after
-//! the other anyway (under the head lock), and two in flight measured slower, as each was
-//! half the size for the same fixed cost per transaction. The task is spawned, not run by a caller, so a caller that stops
-//! waiting cannot cancel a transaction other appends are part of.
+//! Requests queue here. The first one to find no group running spawns a task that takes
+//! every queued request (up to a limit; for appends, one per stream), runs them as one
+//! statement, answers each, and goes on until the queue is empty. Appends share one
+//! `herald_append` call, transaction and WAL flush; loads share one query. One group of each
+//! kind runs at a time: appends number their events one group after the other anyway (under
+//! the head lock), and two append groups in flight measured slower, as each was half the size
+//! for the same fixed cost per transaction. The task is spawned, not run by a caller, so a
+//! caller that stops waiting cannot cancel a statement other requests are part of.
 
 use std::collections::{HashSet, VecDeque};
+use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use sqlx::postgres::PgRow;
 use tokio::sync::oneshot;
 
 use crate::envelope::NewEvent;
 use crate::store::{Appended, Expected, StoreError};
 
-use super::PostgresStore;
-
 /// The most appends one transaction takes.
-pub(super) const MAX_APPENDS: usize = 256;
+const MAX_APPENDS: usize = 256;
 /// The most events one transaction takes (a larger single append still runs, alone).
-pub(super) const MAX_EVENTS: usize = 4_096;
+const MAX_EVENTS: usize = 4_096;
+/// The most loads one query takes.
+const MAX_LOADS: usize = 64;
+
+/// A request that can wait for a group.
+pub(super) trait Member: Send + 'static {
+    /// Whether `self` may join a group already holding `count` requests on `streams`, of
+    /// `size` in all (never asked of the first request: it always goes).
+    fn fits(&self, count: usize, streams: &HashSet<String>, size: usize) -> bool;
+    /// The stream it is about.
+    fn stream_id(&self) -> &str;
+    /// How much of a group's budget it takes.
+    fn size(&self) -> usize;
+}
 
 /// One append waiting for its group.
-pub(super) struct Pending {
+pub(super) struct Append {
     pub(super) stream_id: String,
     pub(super) expected: Expected,
     pub(super) events: Vec<NewEvent>,
     pub(super) reply: oneshot::Sender<Result<Appended, StoreError>>,
 }
 
-#[derive(Default)]
-struct Queue {
-    waiting: VecDeque<Pending>,
+impl Member for Append {
+    fn fits(&self, count: usize, streams: &HashSet<String>, size: usize) -> bool {
+        count < MAX_APPENDS
+            && size + self.events.len() <= MAX_EVENTS
+            && !streams.contains(&self.stream_id)
+    }
+    fn stream_id(&self) -> &str {
+        &self.stream_id
+    }
+    fn size(&self) -> usize {
+        self.events.len()
+    }
+}
+
+/// One aggregate load waiting for its group: the stream's rows from `from`, at most `limit`.
+pub(super) struct Load {
+    pub(super) stream_id: String,
+    pub(super) from: u64,
+    pub(super) limit: usize,
+    pub(super) reply: oneshot::Sender<Result<Vec<PgRow>, StoreError>>,
+}
+
+impl Member for Load {
+    fn fits(&self, count: usize, _: &HashSet<String>, _: usize) -> bool {
+        count < MAX_LOADS
+    }
+    fn stream_id(&self) -> &str {
+        &self.stream_id
+    }
+    fn size(&self) -> usize {
+        1
+    }
+}
+
+struct Queue<M> {
+    waiting: VecDeque<M>,
     /// A draining task is alive.
     running: bool,
 }
 
 /// The queue of a store and its clones.
-#[derive(Default, Clone)]
-pub(super) struct Group {
-    queue: Arc<Mutex<Queue>>,
+pub(super) struct Group<M> {
+    queue: Arc<Mutex<Queue<M>>>,
 }
 
-impl std::fmt::Debug for Group {
+impl<M> Default for Group<M> {
+    fn default() -> Self {
+        Group {
+            queue: Arc::new(Mutex::new(Queue {
+                waiting: VecDeque::new(),
+                running: false,
+            })),
+        }
+    }
+}
+
+impl<M> Clone for Group<M> {
+    fn clone(&self) -> Self {
+        Group {
+            queue: self.queue.clone(),
+        }
+    }
+}
+
+impl<M> std::fmt::Debug for Group<M> {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         formatter.debug_struct("Group").finish_non_exhaustive()
     }
 }
 
-impl Group {
-    /// Queues `pending`; returns whether the caller must start the draining task.
-    pub(super) fn push(&self, pending: Pending) -> bool {
+impl<M: Member> Group<M> {
+    /// Queues `member`; returns whether the caller must start the draining task.
+    pub(super) fn push(&self, member: M) -> bool {
         let mut queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
-        queue.waiting.push_back(pending);
+        queue.waiting.push_back(member);
         !std::mem::replace(&mut queue.running, true)
     }
 
-    /// The next group: queued appends to distinct streams, in queue order. Empty (and the
-    /// queue marked idle) when nothing waits.
-    fn next(&self) -> Vec<Pending> {
+    /// The next group, in queue order. Empty (and the queue marked idle) when nothing waits.
+    fn next(&self) -> Vec<M> {
         let mut queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut taken = Vec::new();
+        let mut taken: Vec<M> = Vec::new();
         let mut streams = HashSet::new();
-        let mut events = 0;
+        let mut size = 0;
         let mut kept = VecDeque::new();
-        while let Some(pending) = queue.waiting.pop_front() {
-            let fits = taken.is_empty()
-                || (taken.len() < MAX_APPENDS && events + pending.events.len() <= MAX_EVENTS);
-            if fits && streams.insert(pending.stream_id.clone()) {
-                events += pending.events.len();
-                taken.push(pending);
+        while let Some(member) = queue.waiting.pop_front() {
+            if taken.is_empty() || member.fits(taken.len(), &streams, size) {
+                size += member.size();
+                streams.insert(member.stream_id().to_owned());
+                taken.push(member);
             } else {
-                kept.push_back(pending);
+                kept.push_back(member);
             }
         }
         queue.waiting = kept;
@@ -83,8 +146,12 @@ impl Group {
         taken
     }
 
-    /// Runs groups until the queue is empty.
-    pub(super) async fn drain(self, store: PostgresStore) {
+    /// Runs groups with `run` until the queue is empty.
+    pub(super) async fn drain<F, R>(self, run: F)
+    where
+        F: Fn(Vec<M>) -> R,
+        R: Future<Output = ()>,
+    {
         let mut guard = Idle {
             group: self.clone(),
             finished: false,
@@ -95,19 +162,19 @@ impl Group {
                 guard.finished = true;
                 return;
             }
-            store.run_group(group).await;
+            run(group).await;
         }
     }
 }
 
-/// Marks the queue idle and fails what waits when the task is dropped before it
-/// finished (its runtime shut down), so later appends start a new task instead of waiting.
-struct Idle {
-    group: Group,
+/// Marks the queue idle and fails what waits when the draining task is dropped before it
+/// finished (its runtime shut down), so later requests start a new task instead of waiting.
+struct Idle<M> {
+    group: Group<M>,
     finished: bool,
 }
 
-impl Drop for Idle {
+impl<M> Drop for Idle<M> {
     fn drop(&mut self) {
         if self.finished {
             return;
@@ -118,7 +185,7 @@ impl Drop for Idle {
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         queue.running = false;
-        // Dropping the senders answers each waiting append with `StoreError::Interrupted`.
+        // Dropping the senders answers each waiting request with `StoreError::Interrupted`.
         queue.waiting.clear();
     }
 }
