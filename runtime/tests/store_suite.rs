@@ -520,6 +520,44 @@ async fn delete_and_truncate<S: EventStore>(store: S) {
         .await
         .unwrap();
     assert_eq!(store.read_all(1, 100).await.unwrap().len(), 2 + 2 + 1);
+
+    // Truncating every event keeps the stream's version.
+    store
+        .append("all", Expected::NoStream, (1..=3).map(added).collect())
+        .await
+        .unwrap();
+    store.truncate_stream("all", 100).await.unwrap();
+    let info = store.stream_info("all").await.unwrap().unwrap();
+    assert_eq!((info.version, info.truncated_before), (3, 100));
+    assert_conflict(
+        store
+            .append("all", Expected::NoStream, vec![added(4)])
+            .await,
+        3,
+    );
+    assert_eq!(
+        store
+            .append("all", Expected::Exact(3), vec![added(4)])
+            .await
+            .unwrap()
+            .stream_version,
+        4
+    );
+    // A stream deleted before its first event exists, deleted, at version 0.
+    store
+        .delete_stream("never-written", Expected::NoStream)
+        .await
+        .unwrap();
+    let info = store.stream_info("never-written").await.unwrap().unwrap();
+    assert!(info.deleted);
+    assert_eq!(info.version, 0);
+    assert!(
+        store
+            .stream_info("never-mentioned")
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[derive(Default, Debug, Serialize, Deserialize, PartialEq)]

@@ -451,14 +451,20 @@ async fn commands(url: &str, prefix: &str) -> Result<(), Error> {
     let mut ratios = Vec::new();
     for round in 0..ROUNDS {
         let peer_schema = Schema::create(url, &format!("{prefix}_peer_cmd{round}")).await?;
-        let (peer_rate, peer_conflicts) = peer_commands(peer_schema.peer().await?).await?;
+        let pool = peer_schema.peer().await?;
+        let busy = busy_cpu();
+        let (peer_rate, peer_conflicts) = peer_commands(pool).await?;
+        let peer_cpu = per_command(busy);
         peer_schema.drop().await?;
         let herald_schema = Schema::create(url, &format!("{prefix}_herald_cmd{round}")).await?;
-        let (herald_rate, _) = herald_commands(herald_schema.herald().await?).await?;
+        let store = herald_schema.herald().await?;
+        let busy = busy_cpu();
+        let (herald_rate, _) = herald_commands(store).await?;
+        let herald_cpu = per_command(busy);
         herald_schema.drop().await?;
         println!(
-            "  round {round}: cqrs-es + postgres-es {peer_rate:>7.0}/s ({peer_conflicts} conflicts retried), \
-             herald {herald_rate:>7.0}/s: {:.2}x",
+            "  round {round}: cqrs-es + postgres-es {peer_rate:>7.0}/s ({peer_conflicts} conflicts retried, \
+             {peer_cpu:.0} us CPU each), herald {herald_rate:>7.0}/s ({herald_cpu:.0} us CPU each): {:.2}x",
             herald_rate / peer_rate
         );
         ratios.push(herald_rate / peer_rate);
@@ -502,6 +508,30 @@ async fn replay(url: &str, prefix: &str) -> Result<(), Error> {
         peer_replay.as_secs_f64() / herald_replay.as_secs_f64()
     );
     Ok(())
+}
+
+/// The machine's busy CPU time so far, in seconds (all processes: client and PostgreSQL).
+fn busy_cpu() -> f64 {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let fields: Vec<f64> = stat
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|field| field.parse().ok())
+        .collect();
+    // user, nice, system, (idle, iowait), irq, softirq, steal; 100 ticks per second.
+    let busy: f64 = [0, 1, 2, 5, 6, 7]
+        .iter()
+        .filter_map(|index| fields.get(*index))
+        .sum();
+    busy / 100.0
+}
+
+/// Busy CPU microseconds per command since `since` (whatever else ran counts too).
+fn per_command(since: f64) -> f64 {
+    (busy_cpu() - since) * 1e6 / COMMANDS as f64
 }
 
 fn median_f64(mut values: Vec<f64>) -> f64 {

@@ -1,14 +1,17 @@
 -- Herald event store (PostgreSQL).
 
--- The global position counter. An append takes this row's lock just before it inserts its
--- events and holds it until it commits, so positions become visible in increasing order
--- (see src/store/postgres.rs).
+-- The global position counter. Every write to the log (an append, a deletion, a truncation)
+-- locks this row first and holds the lock until it commits: positions become visible in
+-- increasing order, and stream versions read under the lock cannot change before the writer
+-- commits (see src/store/postgres.rs).
 CREATE TABLE herald_head (
     id SMALLINT PRIMARY KEY CHECK (id = 1),
     position BIGINT NOT NULL
 );
 INSERT INTO herald_head (id, position) VALUES (1, 0);
 
+-- Streams that were deleted or truncated. A stream's version is its last event's, or the
+-- version recorded here when that is higher (every event truncated away).
 CREATE TABLE herald_streams (
     stream_id TEXT PRIMARY KEY,
     version BIGINT NOT NULL,
@@ -17,7 +20,8 @@ CREATE TABLE herald_streams (
 );
 
 CREATE TABLE herald_events (
-    -- The commit-ordered global position: `read_all` walks this index.
+    -- The commit-ordered global position: `read_all` walks this index. The unique
+    -- (stream_id, stream_version) index gives each stream's version.
     position BIGINT PRIMARY KEY,
     event_id UUID NOT NULL UNIQUE,
     stream_id TEXT NOT NULL,

@@ -1,5 +1,6 @@
 -- Appends as one server-side function: one round trip and one commit for a whole group of
--- appends to distinct streams (the store groups concurrent appends of a process).
+-- appends to distinct streams (the store groups concurrent appends of a process). Nothing
+-- but the events and the head is written.
 --
 -- Per append `r` (1-based): p_streams[r], p_expected[r] (-1 any, -2 no stream, -3 stream
 -- exists, n >= 0 exactly version n) and p_counts[r], its number of events. The events of all
@@ -28,6 +29,7 @@ LANGUAGE plpgsql
 -- Small keyed batches: index lookups, never a scan of the whole events table (plans are
 -- cached per session and may predate the statistics of a growing table).
 SET enable_hashjoin = off SET enable_mergejoin = off SET enable_seqscan = off
+SET plan_cache_mode = force_generic_plan
 AS $$
 #variable_conflict use_column
 DECLARE
@@ -37,19 +39,20 @@ DECLARE
     v_accepted BOOLEAN[] := array_fill(FALSE, ARRAY[cardinality(p_streams)]);
     v_total BIGINT := 0;
     v_head BIGINT;
-    v_next BIGINT;
     r RECORD;
 BEGIN
-    -- Stream rows are created and locked in stream order, so two groups never deadlock.
-    INSERT INTO herald_streams (stream_id, version)
-        SELECT s, 0 FROM unnest(p_streams) AS s ORDER BY s
-        ON CONFLICT (stream_id) DO NOTHING;
+    -- The log's lock, held until commit: versions read below cannot change meanwhile, and
+    -- the next writer numbers its events only once these are visible.
+    SELECT h.position INTO v_head FROM herald_head h WHERE h.id = 1 FOR UPDATE;
     FOR r IN
-        SELECT q.n, q.expected, s.version AS current, s.deleted
+        SELECT q.n, q.expected, coalesce(s.deleted, FALSE) AS deleted,
+            greatest(coalesce(last.stream_version, 0), coalesce(s.version, 0)) AS current
         FROM unnest(p_streams, p_expected) WITH ORDINALITY AS q(stream_id, expected, n)
-        JOIN herald_streams s ON s.stream_id = q.stream_id
-        ORDER BY q.stream_id
-        FOR UPDATE OF s
+        LEFT JOIN herald_streams s ON s.stream_id = q.stream_id
+        LEFT JOIN LATERAL (
+            SELECT e.stream_version FROM herald_events e WHERE e.stream_id = q.stream_id
+            ORDER BY e.stream_version DESC LIMIT 1
+        ) last ON TRUE
     LOOP
         v_versions[r.n] := r.current;
         IF r.deleted THEN
@@ -69,21 +72,11 @@ BEGIN
     FOR n IN 1 .. cardinality(p_streams) LOOP
         IF v_outcomes[n] = 0 AND p_counts[n] > 0 THEN
             v_accepted[n] := TRUE;
+            v_firsts[n] := v_head + v_total + 1;
             v_total := v_total + p_counts[n];
         END IF;
     END LOOP;
     IF v_total > 0 THEN
-        -- The global lock, held until commit: a later group numbers its events only once
-        -- this group's are visible.
-        UPDATE herald_head SET position = position + v_total WHERE id = 1
-            RETURNING position - v_total INTO v_head;
-        v_next := v_head + 1;
-        FOR n IN 1 .. cardinality(p_streams) LOOP
-            IF v_accepted[n] THEN
-                v_firsts[n] := v_next;
-                v_next := v_next + p_counts[n];
-            END IF;
-        END LOOP;
         INSERT INTO herald_events (position, event_id, stream_id, stream_version, event_type,
                 schema_version, recorded_at_micros, correlation_id, causation_id, metadata, payload)
             SELECT v_head + row_number() OVER (ORDER BY e.k), e.id, p_streams[e.request],
@@ -95,9 +88,7 @@ BEGIN
                 WITH ORDINALITY AS e(request, id, event_type, schema_version, correlation_id,
                     causation_id, metadata, payload, k)
             WHERE v_accepted[e.request];
-        UPDATE herald_streams s SET version = v_versions[q.n] + p_counts[q.n]
-            FROM unnest(p_streams) WITH ORDINALITY AS q(stream_id, n)
-            WHERE s.stream_id = q.stream_id AND v_accepted[q.n];
+        UPDATE herald_head SET position = v_head + v_total WHERE id = 1;
     END IF;
     RETURN QUERY SELECT n, v_outcomes[n],
             CASE WHEN v_accepted[n] THEN v_versions[n] + p_counts[n] ELSE v_versions[n] END,

@@ -6,19 +6,23 @@
 //! commits: a transaction that took position 7 may commit after one that took 8, and a
 //! reader that saw 8 and then asks for `position > 8` skips 7 forever.
 //!
-//! Herald hands positions out in commit order instead. An append (`herald_append`, one round
-//! trip) locks its stream's row, checks the expectation, then takes the lock of the single
-//! `herald_head` row, numbers its events after the head and holds that lock until it commits.
-//! The next append can only number its events once this one's are visible, so
-//! `WHERE position >= $next ORDER BY position` never skips one, and readers (`read_all`,
-//! subscriptions, projections, the relay) keep a single integer as their place.
+//! Herald hands positions out in commit order instead. Every write to the log (an append, a
+//! deletion, a truncation) first locks the single `herald_head` row and holds the lock until
+//! it commits. Under it, an append (`herald_append`, one round trip) reads its stream's
+//! version (its last event's: the unique `(stream_id, stream_version)` index), checks the
+//! expectation and numbers its events after the head. The next writer can only number its
+//! events once these are visible, so `WHERE position >= $next ORDER BY position` never skips
+//! one, and readers (`read_all`, subscriptions, projections, the relay) keep a single integer
+//! as their place. Only the events and the head row are written; `herald_streams` holds a
+//! row only for deleted or truncated streams.
 //!
-//! **Cost:** commits that number events are serialized, so PostgreSQL cannot share one WAL
-//! flush among them. Herald wins that back inside each process: concurrent appends to
-//! distinct streams are grouped into one `herald_append` call, one transaction and one flush
-//! (the `group` module), and each append in the group still succeeds or fails on its own. The
-//! benchmark in `benches/cqrs-peer` measures this against unordered `BIGSERIAL` appends.
-//! Several processes on one database stay correct; their groups take turns on the head lock.
+//! **Cost:** writes to the log are serialized, so PostgreSQL cannot share one WAL flush
+//! among them. Herald wins that back inside each process: concurrent appends to distinct
+//! streams are grouped into one `herald_append` call, one transaction and one flush (the
+//! `group` module), and each append in the group still succeeds or fails on its own;
+//! concurrent aggregate loads are grouped into one query the same way. The benchmark in
+//! `benches/cqrs-peer` measures this against unordered `BIGSERIAL` appends. Several processes
+//! on one database stay correct; their groups take turns on the head lock.
 
 mod group;
 
@@ -329,6 +333,37 @@ fn to_i64(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
 }
 
+/// Takes the log's lock (the `herald_head` row) until the transaction ends, as appends do:
+/// stream versions cannot change meanwhile.
+async fn lock_log(connection: &mut sqlx::PgConnection) -> Result<(), StoreError> {
+    sqlx::query("SELECT position FROM herald_head WHERE id = 1 FOR UPDATE")
+        .execute(&mut *connection)
+        .await?;
+    Ok(())
+}
+
+/// A stream's version (its last event's, or the one recorded when it was deleted or
+/// truncated), deletion and truncation; `None` if it never existed.
+async fn stream_state(
+    connection: &mut sqlx::PgConnection,
+    stream_id: &str,
+) -> Result<Option<StreamInfo>, StoreError> {
+    sqlx::query(
+        "SELECT greatest(coalesce(last.stream_version, 0), coalesce(s.version, 0)) AS version, \
+         coalesce(s.deleted, FALSE) AS deleted, coalesce(s.truncated_before, 0) AS truncated_before \
+         FROM (SELECT $1::TEXT AS stream_id) q \
+         LEFT JOIN herald_streams s ON s.stream_id = q.stream_id \
+         LEFT JOIN LATERAL (SELECT e.stream_version FROM herald_events e \
+         WHERE e.stream_id = q.stream_id ORDER BY e.stream_version DESC LIMIT 1) last ON TRUE \
+         WHERE s.stream_id IS NOT NULL OR last.stream_version IS NOT NULL",
+    )
+    .bind(stream_id)
+    .fetch_optional(&mut *connection)
+    .await?
+    .map(|row| info_from_row(&row))
+    .transpose()
+}
+
 fn event_from_row(row: &PgRow) -> Result<RecordedEvent, StoreError> {
     let metadata: String = row.try_get("metadata")?;
     let schema_version: i32 = row.try_get("schema_version")?;
@@ -380,19 +415,17 @@ impl EventStore for PostgresStore {
         // Duplicates inside the batch are refused before touching the database.
         check_retry(stream_id, &events, &[])?;
         let (reply, answer) = oneshot::channel();
-        let start = self.appends.push(Append {
+        let store = self.clone();
+        let append = Append {
             stream_id: stream_id.to_owned(),
             expected,
             events,
             reply,
+        };
+        self.appends.submit(append, move |group| {
+            let store = store.clone();
+            async move { store.run_group(group).await }
         });
-        if start {
-            let store = self.clone();
-            tokio::spawn(self.appends.clone().drain(move |group| {
-                let store = store.clone();
-                async move { store.run_group(group).await }
-            }));
-        }
         answer.await.map_err(|_| StoreError::Interrupted {
             stream_id: stream_id.to_owned(),
         })?
@@ -405,25 +438,26 @@ impl EventStore for PostgresStore {
         direction: Direction,
         limit: usize,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
-        // One round trip: the stream row (for `deleted`) joined with the page of events.
+        // One round trip: the stream's deletion flag (a row only for deleted or truncated
+        // streams) joined with the page of events.
         let sql = match direction {
             Direction::Forward => {
-                "SELECT s.deleted, r.* FROM herald_streams s LEFT JOIN LATERAL (\
+                "SELECT s.deleted, r.* FROM (SELECT $1::TEXT AS stream_id) q \
+                 LEFT JOIN herald_streams s ON s.stream_id = q.stream_id LEFT JOIN LATERAL (\
                  SELECT e.position, e.event_id, e.stream_id, e.stream_version, e.event_type, \
                  e.schema_version, e.recorded_at_micros, e.correlation_id, e.causation_id, \
                  e.metadata::text AS metadata, e.payload FROM herald_events e \
-                 WHERE e.stream_id = s.stream_id AND e.stream_version >= $2 \
-                 ORDER BY e.stream_version LIMIT $3) r ON TRUE \
-                 WHERE s.stream_id = $1"
+                 WHERE e.stream_id = q.stream_id AND e.stream_version >= $2 \
+                 ORDER BY e.stream_version LIMIT $3) r ON TRUE"
             }
             Direction::Backward => {
-                "SELECT s.deleted, r.* FROM herald_streams s LEFT JOIN LATERAL (\
+                "SELECT s.deleted, r.* FROM (SELECT $1::TEXT AS stream_id) q \
+                 LEFT JOIN herald_streams s ON s.stream_id = q.stream_id LEFT JOIN LATERAL (\
                  SELECT e.position, e.event_id, e.stream_id, e.stream_version, e.event_type, \
                  e.schema_version, e.recorded_at_micros, e.correlation_id, e.causation_id, \
                  e.metadata::text AS metadata, e.payload FROM herald_events e \
-                 WHERE e.stream_id = s.stream_id AND e.stream_version <= $2 \
-                 ORDER BY e.stream_version DESC LIMIT $3) r ON TRUE \
-                 WHERE s.stream_id = $1"
+                 WHERE e.stream_id = q.stream_id AND e.stream_version <= $2 \
+                 ORDER BY e.stream_version DESC LIMIT $3) r ON TRUE"
             }
         };
         let rows = sqlx::query(sql)
@@ -434,7 +468,7 @@ impl EventStore for PostgresStore {
             .await?;
         let mut events = Vec::with_capacity(rows.len());
         for row in &rows {
-            if row.try_get::<bool, _>("deleted")? {
+            if row.try_get::<Option<bool>, _>("deleted")?.unwrap_or(false) {
                 return Err(StoreError::StreamDeleted(stream_id.to_owned()));
             }
             if row.try_get::<Option<i64>, _>("position")?.is_some() {
@@ -457,19 +491,17 @@ impl EventStore for PostgresStore {
         F: FnMut(&mut T, StoredPayload<'_>) -> Result<(), StoreError> + Send,
     {
         let (reply, answer) = oneshot::channel();
-        let start = self.loads.push(Load {
+        let store = self.clone();
+        let load = Load {
             stream_id: stream_id.to_owned(),
             from,
             limit,
             reply,
+        };
+        self.loads.submit(load, move |group| {
+            let store = store.clone();
+            async move { store.run_loads(group).await }
         });
-        if start {
-            let store = self.clone();
-            tokio::spawn(self.loads.clone().drain(move |group| {
-                let store = store.clone();
-                async move { store.run_loads(group).await }
-            }));
-        }
         let mut rows = answer.await.map_err(|_| StoreError::Interrupted {
             stream_id: stream_id.to_owned(),
         })??;
@@ -541,37 +573,24 @@ impl EventStore for PostgresStore {
     }
 
     async fn stream_info(&self, stream_id: &str) -> Result<Option<StreamInfo>, StoreError> {
-        sqlx::query(
-            // A row with version 0 that is not deleted only marks an append that was refused.
-            "SELECT version, deleted, truncated_before FROM herald_streams \
-             WHERE stream_id = $1 AND (version > 0 OR deleted)",
-        )
-        .bind(stream_id)
-        .fetch_optional(&self.pool)
-        .await?
-        .map(|row| info_from_row(&row))
-        .transpose()
+        stream_state(&mut *self.pool.acquire().await?, stream_id).await
     }
 
     async fn delete_stream(&self, stream_id: &str, expected: Expected) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        let info = sqlx::query(
-            "SELECT version, deleted, truncated_before FROM herald_streams WHERE stream_id = $1 FOR UPDATE",
-        )
-        .bind(stream_id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .map(|row| info_from_row(&row))
-        .transpose()?;
+        lock_log(&mut tx).await?;
+        let info = stream_state(&mut tx, stream_id).await?;
         if info.is_some_and(|info| info.deleted) {
             return Err(StoreError::StreamDeleted(stream_id.to_owned()));
         }
-        expected.check(stream_id, info.map_or(0, |info| info.version))?;
+        let version = info.map_or(0, |info| info.version);
+        expected.check(stream_id, version)?;
         sqlx::query(
-            "INSERT INTO herald_streams (stream_id, version, deleted) VALUES ($1, 0, TRUE) \
-             ON CONFLICT (stream_id) DO UPDATE SET deleted = TRUE",
+            "INSERT INTO herald_streams (stream_id, version, deleted) VALUES ($1, $2, TRUE) \
+             ON CONFLICT (stream_id) DO UPDATE SET deleted = TRUE, version = EXCLUDED.version",
         )
         .bind(stream_id)
+        .bind(to_i64(version))
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -580,15 +599,23 @@ impl EventStore for PostgresStore {
 
     async fn truncate_stream(&self, stream_id: &str, before: u64) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
+        lock_log(&mut tx).await?;
+        let Some(info) = stream_state(&mut tx, stream_id).await? else {
+            return Ok(());
+        };
         sqlx::query("DELETE FROM herald_events WHERE stream_id = $1 AND stream_version < $2")
             .bind(stream_id)
             .bind(to_i64(before))
             .execute(&mut *tx)
             .await?;
+        // The version is recorded, so it survives every event being truncated away.
         sqlx::query(
-            "UPDATE herald_streams SET truncated_before = GREATEST(truncated_before, $2) WHERE stream_id = $1",
+            "INSERT INTO herald_streams (stream_id, version, truncated_before) VALUES ($1, $2, $3) \
+             ON CONFLICT (stream_id) DO UPDATE SET version = EXCLUDED.version, \
+             truncated_before = GREATEST(herald_streams.truncated_before, EXCLUDED.truncated_before)",
         )
         .bind(stream_id)
+        .bind(to_i64(info.version))
         .bind(to_i64(before))
         .execute(&mut *tx)
         .await?;

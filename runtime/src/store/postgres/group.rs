@@ -116,8 +116,20 @@ impl<M> std::fmt::Debug for Group<M> {
 }
 
 impl<M: Member> Group<M> {
+    /// Queues `member`, spawning the task that drains the queue with `run` unless one is
+    /// alive.
+    pub(super) fn submit<F, R>(&self, member: M, run: F)
+    where
+        F: Fn(Vec<M>) -> R + Send + 'static,
+        R: Future<Output = ()> + Send + 'static,
+    {
+        if self.push(member) {
+            tokio::spawn(self.clone().drain(run));
+        }
+    }
+
     /// Queues `member`; returns whether the caller must start the draining task.
-    pub(super) fn push(&self, member: M) -> bool {
+    fn push(&self, member: M) -> bool {
         let mut queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
         queue.waiting.push_back(member);
         !std::mem::replace(&mut queue.running, true)
@@ -147,7 +159,7 @@ impl<M: Member> Group<M> {
     }
 
     /// Runs groups with `run` until the queue is empty.
-    pub(super) async fn drain<F, R>(self, run: F)
+    async fn drain<F, R>(self, run: F)
     where
         F: Fn(Vec<M>) -> R,
         R: Future<Output = ()>,
