@@ -35,7 +35,9 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+use std::collections::HashMap;
 use std::marker::PhantomData;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -102,12 +104,54 @@ pub enum CommandError<E: std::error::Error + 'static> {
 }
 
 /// Loads aggregates from a store, runs commands and appends their events.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Repository<S, A> {
     store: S,
     snapshot_every: Option<u64>,
     conflict_retries: u32,
+    cache: Option<Arc<StateCache<A>>>,
     aggregate: PhantomData<fn() -> A>,
+}
+
+impl<S: std::fmt::Debug, A> std::fmt::Debug for Repository<S, A> {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("Repository")
+            .field("store", &self.store)
+            .field("snapshot_every", &self.snapshot_every)
+            .field("conflict_retries", &self.conflict_retries)
+            .field("cache", &self.cache.as_ref().map(|cache| cache.capacity))
+            .finish()
+    }
+}
+
+/// States left by the commands of this repository, with the stream version each includes.
+/// A command takes its aggregate's entry out and puts the new state back once its append
+/// succeeded, so two commands never share one; an entry that went stale (another process
+/// appended) only costs a conflict, after which the aggregate is loaded from the store.
+struct StateCache<A> {
+    capacity: usize,
+    states: Mutex<HashMap<String, (A, u64)>>,
+}
+
+impl<A> StateCache<A> {
+    fn take(&self, id: &str) -> Option<(A, u64)> {
+        self.states
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(id)
+    }
+
+    fn put(&self, id: &str, state: A, version: u64) {
+        let mut states = self.states.lock().unwrap_or_else(PoisonError::into_inner);
+        if states.len() >= self.capacity && !states.contains_key(id) {
+            // Evicts an arbitrary entry: the map's iteration order is as good as random.
+            if let Some(evicted) = states.keys().next().cloned() {
+                states.remove(&evicted);
+            }
+        }
+        states.insert(id.to_owned(), (state, version));
+    }
 }
 
 impl<S: EventStore, A: Aggregate> Repository<S, A> {
@@ -117,8 +161,25 @@ impl<S: EventStore, A: Aggregate> Repository<S, A> {
             store,
             snapshot_every: None,
             conflict_retries: 3,
+            cache: None,
             aggregate: PhantomData,
         }
+    }
+
+    /// Keeps the state of up to `capacity` aggregates in memory between commands, so a
+    /// command on a recently used aggregate skips loading it. Stale states are safe: the
+    /// append expects the cached version, so a state another process moved past conflicts
+    /// and the aggregate is reloaded; a command refused on a cached state is re-run on the
+    /// state loaded from the store, so refusals never rest on stale state. Loads
+    /// ([`Repository::load`]) always read the store. Off by default.
+    pub fn cache(mut self, capacity: usize) -> Self {
+        self.cache = (capacity > 0).then(|| {
+            Arc::new(StateCache {
+                capacity,
+                states: Mutex::new(HashMap::new()),
+            })
+        });
+        self
     }
 
     /// Saves a snapshot whenever a command makes the stream cross a multiple of `every`.
@@ -213,11 +274,33 @@ impl<S: EventStore, A: Aggregate> Repository<S, A> {
         let stream_id = Self::stream_id(id);
         let mut attempt = 0;
         loop {
-            let mut loaded = self.load(id).await?;
-            let events = loaded
-                .state
-                .handle(command.clone())
-                .map_err(CommandError::Refused)?;
+            // A cached state is only used on the first attempt: after a conflict or a refusal
+            // the aggregate is loaded from the store.
+            let cached = match &self.cache {
+                Some(cache) if attempt == 0 => cache.take(id),
+                _ => None,
+            };
+            let from_cache = cached.is_some();
+            let mut loaded = match cached {
+                Some((state, version)) => Loaded {
+                    state,
+                    version,
+                    from_snapshot: false,
+                },
+                None => self.load(id).await?,
+            };
+            let events = match loaded.state.handle(command.clone()) {
+                Ok(events) => events,
+                // A refusal must come from the current state, which a cached one may not be.
+                Err(_) if from_cache => {
+                    attempt += 1;
+                    continue;
+                }
+                Err(refused) => {
+                    self.keep(id, loaded);
+                    return Err(CommandError::Refused(refused));
+                }
+            };
             let mut batch = Vec::with_capacity(events.len());
             for event in &events {
                 let new = NewEvent::new(event)?;
@@ -239,6 +322,8 @@ impl<S: EventStore, A: Aggregate> Repository<S, A> {
                         &loaded.state,
                     )
                     .await?;
+                    loaded.version = appended.stream_version;
+                    self.keep(id, loaded);
                     return Ok(Executed {
                         events,
                         version: appended.stream_version,
@@ -249,6 +334,13 @@ impl<S: EventStore, A: Aggregate> Repository<S, A> {
                 }
                 Err(error) => return Err(error.into()),
             }
+        }
+    }
+
+    /// Puts a state back into the cache, if there is one.
+    fn keep(&self, id: &str, loaded: Loaded<A>) {
+        if let Some(cache) = &self.cache {
+            cache.put(id, loaded.state, loaded.version);
         }
     }
 

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use herald::aggregate::{Aggregate, Repository};
+use herald::aggregate::{Aggregate, CommandError, Repository};
 use herald::projection::{
     HandlerError, OnFailure, Projection, ProjectionError, ProjectionRunner, RunnerOptions,
 };
@@ -27,6 +27,7 @@ backends!(tests:
     causation_is_carried,
     delete_and_truncate,
     snapshots_are_used_and_invalidated,
+    cached_states_go_stale_safely,
     dead_letters_skip,
     dead_letters_halt,
     checkpoints_subscription_and_lag,
@@ -617,6 +618,31 @@ impl Aggregate for CounterV2 {
     }
 }
 
+/// Two repositories with state caches on one store (as two processes would be): each
+/// command sees every event, whoever appended it, and a refused command leaves the state.
+async fn cached_states_go_stale_safely<S: EventStore>(store: S) {
+    let first = Repository::<_, Counter>::new(store.clone()).cache(1);
+    let second = Repository::<_, Counter>::new(store.clone()).cache(10);
+    first.execute("c", 5).await.unwrap();
+    second.execute("c", 7).await.unwrap();
+    // `first` holds the state at version 1: its append conflicts, and it reloads.
+    let executed = first.execute("c", 1).await.unwrap();
+    assert_eq!(executed.version, 3);
+    // Capacity 1: "d" evicts "c" from `first`, which still gets "c" right afterwards.
+    first.execute("d", 1).await.unwrap();
+    assert!(matches!(
+        second.execute("c", -100).await,
+        Err(CommandError::Refused(Negative))
+    ));
+    assert_eq!(second.execute("c", -13).await.unwrap().version, 4);
+    assert_eq!(first.execute("c", 2).await.unwrap().version, 5);
+    let loaded = first.load("c").await.unwrap();
+    assert_eq!(
+        (loaded.state.total, loaded.state.applied, loaded.version),
+        (2, 5, 5)
+    );
+}
+
 async fn snapshots_are_used_and_invalidated<S: EventStore>(store: S) {
     let counters = Repository::<_, Counter>::new(store.clone()).snapshot_every(5);
     for amount in 1..=12 {
@@ -625,7 +651,7 @@ async fn snapshots_are_used_and_invalidated<S: EventStore>(store: S) {
     }
     assert!(matches!(
         counters.execute("c", -1000).await,
-        Err(herald::aggregate::CommandError::Refused(Negative))
+        Err(CommandError::Refused(Negative))
     ));
     let snapshot = store.load_snapshot("counter-c").await.unwrap().unwrap();
     assert_eq!((snapshot.stream_version, snapshot.schema_version), (10, 1));

@@ -193,9 +193,14 @@ fn rate(count: usize, elapsed: Duration) -> f64 {
 
 // ---- 1. Commands --------------------------------------------------------------------------
 
-async fn herald_commands(store: PostgresStore) -> Result<(f64, u64), Error> {
-    let repository =
-        Arc::new(Repository::<_, HeraldAccount>::new(store.clone()).conflict_retries(50));
+/// `cache`: keep aggregate states between commands (`Repository::cache`), so commands skip
+/// the load; not the like-for-like workload, reported beside it.
+async fn herald_commands(store: PostgresStore, cache: bool) -> Result<(f64, u64), Error> {
+    let mut repository = Repository::<_, HeraldAccount>::new(store.clone()).conflict_retries(50);
+    if cache {
+        repository = repository.cache(ACCOUNTS);
+    }
+    let repository = Arc::new(repository);
     let started = Instant::now();
     let mut tasks = Vec::new();
     for task in 0..TASKS {
@@ -448,7 +453,7 @@ const ROUNDS: usize = 3;
 
 async fn commands(url: &str, prefix: &str) -> Result<(), Error> {
     println!("commands (load + append 1 event), {ROUNDS} alternating rounds");
-    let mut ratios = Vec::new();
+    let (mut ratios, mut cached_ratios) = (Vec::new(), Vec::new());
     for round in 0..ROUNDS {
         let peer_schema = Schema::create(url, &format!("{prefix}_peer_cmd{round}")).await?;
         let pool = peer_schema.peer().await?;
@@ -459,17 +464,30 @@ async fn commands(url: &str, prefix: &str) -> Result<(), Error> {
         let herald_schema = Schema::create(url, &format!("{prefix}_herald_cmd{round}")).await?;
         let store = herald_schema.herald().await?;
         let busy = busy_cpu();
-        let (herald_rate, _) = herald_commands(store).await?;
+        let (herald_rate, _) = herald_commands(store, false).await?;
         let herald_cpu = per_command(busy);
         herald_schema.drop().await?;
+        let cached_schema = Schema::create(url, &format!("{prefix}_cached_cmd{round}")).await?;
+        let store = cached_schema.herald().await?;
+        let busy = busy_cpu();
+        let (cached_rate, _) = herald_commands(store, true).await?;
+        let cached_cpu = per_command(busy);
+        cached_schema.drop().await?;
         println!(
             "  round {round}: cqrs-es + postgres-es {peer_rate:>7.0}/s ({peer_conflicts} conflicts retried, \
-             {peer_cpu:.0} us CPU each), herald {herald_rate:>7.0}/s ({herald_cpu:.0} us CPU each): {:.2}x",
-            herald_rate / peer_rate
+             {peer_cpu:.0} us CPU each), herald {herald_rate:>7.0}/s ({herald_cpu:.0} us): {:.2}x; \
+             herald with a state cache {cached_rate:>7.0}/s ({cached_cpu:.0} us): {:.2}x",
+            herald_rate / peer_rate,
+            cached_rate / peer_rate
         );
         ratios.push(herald_rate / peer_rate);
+        cached_ratios.push(cached_rate / peer_rate);
     }
-    println!("  herald / cqrs-es (median): {:.2}x\n", median_f64(ratios));
+    println!(
+        "  herald / cqrs-es (median): {:.2}x; with Repository::cache (no load per command): {:.2}x\n",
+        median_f64(ratios),
+        median_f64(cached_ratios)
+    );
     Ok(())
 }
 
