@@ -65,6 +65,19 @@ impl SqliteStore {
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
     }
+
+    /// Fails with [`StoreError::StreamDeleted`] if the stream is deleted.
+    async fn refuse_deleted(&self, stream_id: &str) -> Result<(), StoreError> {
+        let deleted: Option<bool> =
+            sqlx::query_scalar("SELECT deleted FROM herald_streams WHERE stream_id = $1")
+                .bind(stream_id)
+                .fetch_optional(&self.pool)
+                .await?;
+        if deleted == Some(true) {
+            return Err(StoreError::StreamDeleted(stream_id.to_owned()));
+        }
+        Ok(())
+    }
 }
 
 /// Runs Herald's SQLite migrations on `pool` (the event store's tables, checkpoints and
@@ -225,14 +238,7 @@ impl EventStore for SqliteStore {
         direction: Direction,
         limit: usize,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
-        let deleted: Option<bool> =
-            sqlx::query_scalar("SELECT deleted FROM herald_streams WHERE stream_id = $1")
-                .bind(stream_id)
-                .fetch_optional(&self.pool)
-                .await?;
-        if deleted == Some(true) {
-            return Err(StoreError::StreamDeleted(stream_id.to_owned()));
-        }
+        self.refuse_deleted(stream_id).await?;
         let sql = match direction {
             Direction::Forward => {
                 "SELECT position, event_id, stream_id, stream_version, event_type, schema_version, \
@@ -268,14 +274,7 @@ impl EventStore for SqliteStore {
         T: Send,
         F: FnMut(&mut T, StoredPayload<'_>) -> Result<(), StoreError> + Send,
     {
-        let deleted: Option<bool> =
-            sqlx::query_scalar("SELECT deleted FROM herald_streams WHERE stream_id = $1")
-                .bind(stream_id)
-                .fetch_optional(&self.pool)
-                .await?;
-        if deleted == Some(true) {
-            return Err(StoreError::StreamDeleted(stream_id.to_owned()));
-        }
+        self.refuse_deleted(stream_id).await?;
         let mut rows = sqlx::query(
             "SELECT stream_version, event_type, schema_version, payload FROM herald_events \
              WHERE stream_id = $1 AND stream_version >= $2 ORDER BY stream_version LIMIT $3",
