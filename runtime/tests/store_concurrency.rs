@@ -31,7 +31,52 @@ backends!(tests:
     subscriber_sees_every_commit_once,
     concurrent_appends_succeed_or_fail_alone,
     concurrent_retries_write_once,
+    one_id_sent_to_two_streams_is_stored_once,
 );
+
+/// The same event id appended to two streams at once (on PostgreSQL, possibly in one
+/// group): one append stores it, the other is refused, and neither takes the rest down.
+async fn one_id_sent_to_two_streams_is_stored_once<S: EventStore>(store: S) {
+    for round in 0..20u32 {
+        let shared = raced(0, round);
+        let mut tasks = Vec::new();
+        for stream in ["left", "right"] {
+            let store = store.clone();
+            let events = vec![shared.clone()];
+            tasks.push(tokio::spawn(async move {
+                store
+                    .append(&format!("{stream}-{round}"), Expected::NoStream, events)
+                    .await
+            }));
+        }
+        // A bystander in the same moment is unaffected.
+        let bystander = store
+            .append(
+                &format!("bystander-{round}"),
+                Expected::NoStream,
+                vec![raced(1, round)],
+            )
+            .await;
+        assert!(bystander.is_ok(), "{bystander:?}");
+        let mut stored = 0;
+        for task in tasks {
+            match task.await.unwrap() {
+                Ok(appended) => {
+                    assert!(!appended.duplicate);
+                    stored += 1;
+                }
+                Err(StoreError::DuplicateEventId { event_id, .. }) => {
+                    assert_eq!(event_id, shared.event_id);
+                }
+                Err(other) => panic!("unexpected {other}"),
+            }
+        }
+        assert_eq!(
+            stored, 1,
+            "round {round}: the id must be stored exactly once"
+        );
+    }
+}
 
 /// 32 concurrent appends to 32 streams, every other one with a wrong expectation: those
 /// (and only those) fail, the others are stored at consecutive positions.
