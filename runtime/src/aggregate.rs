@@ -103,14 +103,26 @@ pub enum CommandError<E: std::error::Error + 'static> {
     Store(#[from] StoreError),
 }
 
-/// Loads aggregates from a store, runs commands and appends their events.
-#[derive(Clone)]
+/// Loads aggregates from a store, runs commands and appends their events. Clones share the
+/// store and the state cache.
 pub struct Repository<S, A> {
     store: S,
     snapshot_every: Option<u64>,
     conflict_retries: u32,
     cache: Option<Arc<StateCache<A>>>,
     aggregate: PhantomData<fn() -> A>,
+}
+
+impl<S: Clone, A> Clone for Repository<S, A> {
+    fn clone(&self) -> Self {
+        Repository {
+            store: self.store.clone(),
+            snapshot_every: self.snapshot_every,
+            conflict_retries: self.conflict_retries,
+            cache: self.cache.clone(),
+            aggregate: PhantomData,
+        }
+    }
 }
 
 impl<S: std::fmt::Debug, A> std::fmt::Debug for Repository<S, A> {

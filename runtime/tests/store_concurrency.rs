@@ -422,3 +422,66 @@ async fn postgres_late_commits_skip_naive_reader_but_not_herald() {
     let appended = tail_under_load(store, Duration::from_secs(8), Some(pool), Some(second)).await;
     assert!(appended > 1000, "only {appended} events appended");
 }
+
+/// A store on a pool of 3 connections (two of which the grouped appends and loads keep while
+/// busy): 16 tasks running commands and reads all finish.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_small_pool_does_not_starve() {
+    use herald::aggregate::{Aggregate, Repository};
+
+    #[derive(Default, Serialize, Deserialize)]
+    struct Tally(u64);
+    impl Aggregate for Tally {
+        const TYPE: &'static str = "tally";
+        type Event = Raced;
+        type Command = u32;
+        type Error = std::convert::Infallible;
+        fn apply(&mut self, _: &Raced) {
+            self.0 += 1;
+        }
+        fn handle(&self, attempt: u32) -> Result<Vec<Raced>, Self::Error> {
+            Ok(vec![Raced { task: 0, attempt }])
+        }
+    }
+
+    let (store, guard) = common::postgres().await;
+    let small = herald::store::postgres::PostgresStore::new(
+        sqlx::postgres::PgPoolOptions::new()
+            .max_connections(3)
+            .acquire_timeout(Duration::from_secs(20))
+            .connect_with(
+                POSTGRES_URL
+                    .parse::<sqlx::postgres::PgConnectOptions>()
+                    .unwrap()
+                    .options([("search_path", guard.schema_name())]),
+            )
+            .await
+            .unwrap(),
+    );
+    drop(store);
+    let repository = Repository::<_, Tally>::new(small.clone()).conflict_retries(100);
+    let mut tasks = Vec::new();
+    for task in 0..TASKS {
+        let repository = repository.clone();
+        let small = small.clone();
+        tasks.push(tokio::spawn(async move {
+            for attempt in 0..20 {
+                repository
+                    .execute(&format!("t{}", (task + attempt as usize) % 5), attempt)
+                    .await
+                    .unwrap();
+                small.read_all(1, 10).await.unwrap();
+                small.stream_info("tally-t0").await.unwrap();
+            }
+        }));
+    }
+    let all = async {
+        for task in tasks {
+            task.await.unwrap();
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(60), all)
+        .await
+        .expect("commands and reads on a 3-connection pool did not finish");
+    assert_eq!(small.head_position().await.unwrap(), (TASKS * 20) as u64);
+}

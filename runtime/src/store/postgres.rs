@@ -26,10 +26,12 @@
 
 mod group;
 
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::SystemTime;
 
 use sqlx::Row;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+use sqlx::pool::PoolConnection;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow, Postgres};
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
@@ -47,15 +49,48 @@ pub struct PostgresStore {
     pool: PgPool,
     appends: Group<Append>,
     loads: Group<Load>,
+    appends_connection: Kept,
+    loads_connection: Kept,
+}
+
+/// The connection a kind of group keeps between its statements while requests are queued
+/// (one group of a kind runs at a time), instead of going through the pool for each: under
+/// load, checking a connection out of the pool and back in for every group cost more than
+/// the statement (commands went from 1.7x to 2.8x cqrs-es when groups kept theirs). It goes
+/// back to the pool when the queue is empty, and is dropped after an error.
+#[derive(Debug, Clone, Default)]
+struct Kept(Arc<Mutex<Option<PoolConnection<Postgres>>>>);
+
+impl Kept {
+    async fn take(&self, pool: &PgPool) -> Result<PoolConnection<Postgres>, sqlx::Error> {
+        let kept = self.0.lock().unwrap_or_else(PoisonError::into_inner).take();
+        match kept {
+            Some(connection) => Ok(connection),
+            None => pool.acquire().await,
+        }
+    }
+
+    fn put(&self, connection: PoolConnection<Postgres>) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(connection);
+    }
+
+    fn release(&self) {
+        drop(self.0.lock().unwrap_or_else(PoisonError::into_inner).take());
+    }
 }
 
 impl PostgresStore {
     /// Uses an existing pool. Call [`PostgresStore::migrate`] once before use.
+    ///
+    /// While appends or aggregate loads are queued, the store keeps up to two of the pool's
+    /// connections for them (one each); give the pool at least three.
     pub fn new(pool: PgPool) -> Self {
         PostgresStore {
             pool,
             appends: Group::default(),
             loads: Group::default(),
+            appends_connection: Kept::default(),
+            loads_connection: Kept::default(),
         }
     }
 
@@ -162,9 +197,10 @@ impl PostgresStore {
         )
         .bind(&streams)
         .bind(&froms)
-        .bind(&limits)
-        .fetch_all(&self.pool)
-        .await?;
+        .bind(&limits);
+        let mut connection = self.loads_connection.take(&self.pool).await?;
+        let rows = rows.fetch_all(&mut *connection).await?;
+        self.loads_connection.put(connection);
         let mut per_load: Vec<Vec<PgRow>> = group.iter().map(|_| Vec::new()).collect();
         for row in rows {
             let request: i32 = row.try_get(0)?;
@@ -214,7 +250,7 @@ impl PostgresStore {
                 payloads.push(event.payload.as_slice());
             }
         }
-        let rows: Vec<(i32, i32, i64, i64)> = sqlx::query_as(
+        let query = sqlx::query_as::<_, (i32, i32, i64, i64)>(
             "SELECT * FROM herald_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )
         .bind(&streams)
@@ -228,9 +264,10 @@ impl PostgresStore {
         .bind(&correlations)
         .bind(&causations)
         .bind(&metadata)
-        .bind(&payloads)
-        .fetch_all(&self.pool)
-        .await?;
+        .bind(&payloads);
+        let mut connection = self.appends_connection.take(&self.pool).await?;
+        let rows = query.fetch_all(&mut *connection).await?;
+        self.appends_connection.put(connection);
         let mut outcomes = vec![(-1, 0, 0); group.len()];
         for (request, outcome, version, first) in rows {
             if let Some(slot) = usize::try_from(request)
@@ -422,10 +459,15 @@ impl EventStore for PostgresStore {
             events,
             reply,
         };
-        self.appends.submit(append, move |group| {
-            let store = store.clone();
-            async move { store.run_group(group).await }
-        });
+        let kept = self.appends_connection.clone();
+        self.appends.submit(
+            append,
+            move |group| {
+                let store = store.clone();
+                async move { store.run_group(group).await }
+            },
+            move || kept.release(),
+        );
         answer.await.map_err(|_| StoreError::Interrupted {
             stream_id: stream_id.to_owned(),
         })?
@@ -498,10 +540,15 @@ impl EventStore for PostgresStore {
             limit,
             reply,
         };
-        self.loads.submit(load, move |group| {
-            let store = store.clone();
-            async move { store.run_loads(group).await }
-        });
+        let kept = self.loads_connection.clone();
+        self.loads.submit(
+            load,
+            move |group| {
+                let store = store.clone();
+                async move { store.run_loads(group).await }
+            },
+            move || kept.release(),
+        );
         let mut rows = answer.await.map_err(|_| StoreError::Interrupted {
             stream_id: stream_id.to_owned(),
         })??;

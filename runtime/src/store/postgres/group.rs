@@ -117,14 +117,19 @@ impl<M> std::fmt::Debug for Group<M> {
 
 impl<M: Member> Group<M> {
     /// Queues `member`, spawning the task that drains the queue with `run` unless one is
-    /// alive.
-    pub(super) fn submit<F, R>(&self, member: M, run: F)
+    /// alive; the task calls `idle` when it finds the queue empty and ends.
+    pub(super) fn submit<F, R, I>(&self, member: M, run: F, idle: I)
     where
         F: Fn(Vec<M>) -> R + Send + 'static,
         R: Future<Output = ()> + Send + 'static,
+        I: FnOnce() + Send + 'static,
     {
         if self.push(member) {
-            tokio::spawn(self.clone().drain(run));
+            let drain = self.clone().drain(run);
+            tokio::spawn(async move {
+                drain.await;
+                idle();
+            });
         }
     }
 
