@@ -549,35 +549,30 @@ impl EventStore for PostgresStore {
             },
             move || kept.release(),
         );
-        let mut rows = answer.await.map_err(|_| StoreError::Interrupted {
+        let rows = answer.await.map_err(|_| StoreError::Interrupted {
             stream_id: stream_id.to_owned(),
         })??;
         // Columns: request, deleted, stream version (NULL: no event), type, schema version,
-        // payload. Rows come in stream order with the plans PostgreSQL makes for this query;
-        // they are sorted here if not, so correctness does not rest on a plan.
+        // payload. Rows come in stream order: each load's rows are its LATERAL subquery's,
+        // which is ordered and which the nested loop passes through as it comes. Rows out of
+        // order would be an error here, never folded.
         if let Some(first) = rows.first()
             && first.try_get::<Option<bool>, _>(1)?.unwrap_or(false)
         {
             return Err(StoreError::StreamDeleted(stream_id.to_owned()));
         }
-        let versions = rows
-            .iter()
-            .map(|row| row.try_get::<Option<i64>, _>(2))
-            .collect::<Result<Vec<_>, _>>()?;
-        if !versions.windows(2).all(|pair| pair[0] < pair[1]) {
-            let mut order: Vec<usize> = (0..rows.len()).collect();
-            order.sort_by_key(|index| versions[*index]);
-            let mut taken: Vec<Option<PgRow>> = rows.into_iter().map(Some).collect();
-            rows = order
-                .iter()
-                .filter_map(|index| taken[*index].take())
-                .collect();
-        }
         let mut folded = 0;
+        let mut last = None;
         for row in &rows {
             let Some(version) = row.try_get::<Option<i64>, _>(2)? else {
                 continue;
             };
+            if let Some(last) = last.filter(|last| version <= *last) {
+                return Err(StoreError::Corrupt(format!(
+                    "stream `{stream_id}`: version {version} arrived after {last}"
+                )));
+            }
+            last = Some(version);
             let schema_version: i32 = row.try_get(4)?;
             apply(
                 state,
