@@ -2,8 +2,9 @@
 //!
 //! Appends run in `BEGIN IMMEDIATE` transactions: SQLite admits one writer at a time, so
 //! positions (read from `herald_head` and written back in the same transaction) are handed
-//! out in commit order and readers never see a hole. The database file is opened in WAL mode
-//! so readers do not block the writer.
+//! out in commit order and readers never see a hole. [`SqliteStore::connect`] opens the file
+//! in WAL mode, so readers do not block the writer, with `synchronous=FULL`: an append that
+//! returned survives a power loss, not only the process being killed.
 
 use std::time::{Duration, SystemTime};
 
@@ -38,7 +39,7 @@ impl SqliteStore {
         let options = options
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
+            .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(30));
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
