@@ -218,6 +218,33 @@ fn a_published_snapshot_edited_in_place_fails_and_reformatting_does_not() {
 }
 
 #[test]
+fn herald_annotations_are_not_part_of_a_published_snapshot() {
+    let repo = Repo::new();
+    let mut v1 = repo.read("order/v1.avsc");
+    let records = v1.as_array_mut().unwrap();
+    assert!(
+        records
+            .iter()
+            .any(|record| record.get("herald.event_type").is_some())
+    );
+    for record in records.iter_mut() {
+        record.as_object_mut().unwrap().remove("herald.event_type");
+    }
+    repo.write("order/v1.avsc", &v1);
+    let (code, stdout, _) = repo.check(&["--against", "HEAD"]);
+    assert_eq!(code, 0, "{stdout}");
+    // Any other attribute still counts.
+    v1[0]["doc"] = Value::String("edited".to_owned());
+    repo.write("order/v1.avsc", &v1);
+    let (code, stdout, _) = repo.check(&["--against", "HEAD"]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stdout.contains("PUBLISHED_VERSION_CHANGED] at /0/doc"),
+        "{stdout}"
+    );
+}
+
+#[test]
 fn a_deleted_published_snapshot_fails() {
     let repo = Repo::new();
     std::fs::remove_file(repo.file("order/v3.avsc")).unwrap();

@@ -47,6 +47,36 @@ fn fresh_dir(test: &str) -> PathBuf {
 }
 
 #[test]
+fn snapshots_without_herald_annotations_still_match() {
+    let dir = fresh_dir("annotations");
+    check_snapshots_in::<Parcel>(&dir, Mode::Check).unwrap();
+    // As a snapshot written before Herald annotated variant records with their event type.
+    let path = dir.join("parcel").join("v2.avsc");
+    let mut schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let mut removed = 0;
+    for record in schema.as_array_mut().unwrap() {
+        removed += usize::from(
+            record
+                .as_object_mut()
+                .unwrap()
+                .remove("herald.event_type")
+                .is_some(),
+        );
+    }
+    assert_eq!(removed, 2, "both variant records carried their event type");
+    std::fs::write(&path, serde_json::to_string_pretty(&schema).unwrap()).unwrap();
+    let checked = check_snapshots_in::<Parcel>(&dir, Mode::Check).unwrap();
+    assert!(checked.unchanged.contains(&path), "{checked:?}");
+    // The file is left as it was published.
+    assert!(
+        !std::fs::read_to_string(&path)
+            .unwrap()
+            .contains("herald.event_type")
+    );
+}
+
+#[test]
 fn missing_snapshots_are_written_then_match() {
     let dir = fresh_dir("written");
     let first = check_snapshots_in::<Parcel>(&dir, Mode::Check).unwrap();
