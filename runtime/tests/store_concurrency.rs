@@ -3,9 +3,6 @@
 //! late commits.
 
 mod common;
-
-use common::POSTGRES_URL;
-
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -407,18 +404,7 @@ async fn postgres_late_commits_skip_naive_reader_but_not_herald() {
         .await
         .unwrap();
     // A second store on its own pool: its appends are grouped apart, as another process's.
-    let second = herald::store::postgres::PostgresStore::new(
-        sqlx::postgres::PgPoolOptions::new()
-            .max_connections(8)
-            .connect_with(
-                POSTGRES_URL
-                    .parse::<sqlx::postgres::PgConnectOptions>()
-                    .unwrap()
-                    .options([("search_path", guard.schema_name())]),
-            )
-            .await
-            .unwrap(),
-    );
+    let second = common::postgres_store_on(guard.schema_name(), 8).await;
     let appended = tail_under_load(store, Duration::from_secs(8), Some(pool), Some(second)).await;
     assert!(appended > 1000, "only {appended} events appended");
 }
@@ -445,19 +431,7 @@ async fn postgres_small_pool_does_not_starve() {
     }
 
     let (store, guard) = common::postgres().await;
-    let small = herald::store::postgres::PostgresStore::new(
-        sqlx::postgres::PgPoolOptions::new()
-            .max_connections(3)
-            .acquire_timeout(Duration::from_secs(20))
-            .connect_with(
-                POSTGRES_URL
-                    .parse::<sqlx::postgres::PgConnectOptions>()
-                    .unwrap()
-                    .options([("search_path", guard.schema_name())]),
-            )
-            .await
-            .unwrap(),
-    );
+    let small = common::postgres_store_on(guard.schema_name(), 3).await;
     drop(store);
     let repository = Repository::<_, Tally>::new(small.clone()).conflict_retries(100);
     let mut tasks = Vec::new();

@@ -92,6 +92,21 @@ pub async fn postgres() -> (PostgresStore, Guard) {
     (store, Guard::Schema(schema))
 }
 
+/// Another store on the schema `schema` with a pool of its own of `max_connections`, as a
+/// second process would have.
+pub async fn postgres_store_on(schema: &str, max_connections: u32) -> PostgresStore {
+    let options = PgConnectOptions::from_str(POSTGRES_URL)
+        .unwrap()
+        .options([("search_path", schema)]);
+    let pool = PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(std::time::Duration::from_secs(20))
+        .connect_with(options)
+        .await
+        .unwrap();
+    PostgresStore::new(pool)
+}
+
 /// A schema of its own in the test database, with a pool whose `search_path` is it.
 pub struct PgSchema {
     /// The schema's name.
