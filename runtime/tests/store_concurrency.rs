@@ -3,6 +3,7 @@
 //! late commits.
 
 mod common;
+
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
