@@ -1,5 +1,5 @@
 //! Agreement with the Apache Avro project's own reader/writer compatibility checker on 300
-//! mutated record pairs (`shared/conformance/avro/reference-checker-cases.json`).
+//! mutated record pairs (`tests/conformance/avro/reference-checker-cases.json` at the top of the repository).
 //!
 //! Every disagreement must be listed, with a reason, in `conformance-exceptions-avro.md`
 //! beside this file; the test fails on an unlisted disagreement and on a listed case that now
@@ -14,7 +14,7 @@ use serde_json::Value;
 
 const CASES: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../shared/conformance/avro/reference-checker-cases.json"
+    "/../tests/conformance/avro/reference-checker-cases.json"
 );
 const EXCEPTIONS: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),

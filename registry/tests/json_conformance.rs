@@ -1,6 +1,6 @@
 //! Agreement with Confluent Schema Registry's own JSON Schema diff test cases.
 //!
-//! For every case in `../shared/conformance/confluent-json-schema/`, the BACKWARD verdict of
+//! For every case in `tests/conformance/confluent-json-schema/` (at the top of the repository), the BACKWARD verdict of
 //! [`check`] is compared with Confluent's `compatible`, and the set of
 //! [`json_differences`] (rendered `KIND #/pointer`) with Confluent's `changes`. Remaining
 //! disagreements must be listed, with their reason, in `conformance-exceptions-json.md`;
@@ -15,7 +15,7 @@ use serde_json::Value;
 
 const DATA_DIR: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../shared/conformance/confluent-json-schema"
+    "/../tests/conformance/confluent-json-schema"
 );
 const EXCEPTIONS: &str = include_str!("conformance-exceptions-json.md");
 const FILES: [&str; 4] = [
