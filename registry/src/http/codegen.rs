@@ -34,7 +34,7 @@ async fn rust_source(
     Path((subject, version)): Path<(String, String)>,
 ) -> Result<Response, Error> {
     let row = find_version(&state, &subject, &version, false).await?;
-    let schema = state.schema_by_id(row.schema_id).await?;
+    let schema = state.registry().schema_by_id(row.schema_id).await?;
     let number = u32::try_from(row.version).unwrap_or(1);
     // A schema Herald exported names its event; otherwise the subject stands for it.
     let name = recorded_event_name(schema.schema_type, &schema.text)

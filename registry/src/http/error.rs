@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use crate::schema::SchemaError;
+use crate::service::ServiceError;
 use crate::storage::StoreError;
 
 use super::body::CONTENT_TYPE;
@@ -149,18 +150,8 @@ impl Error {
             StoreError::VersionNotSoftDeleted => {
                 Error::VersionNotSoftDeleted(subject.to_owned(), version.unwrap_or(-1))
             }
-            StoreError::Incompatible(messages) => Error::Incompatible {
-                subject: subject.to_owned(),
-                messages,
-            },
             StoreError::ReferenceExists { version, by } => Error::ReferenceExists(format!(
                 "One or more references exist to the schema {{subject={subject},version={version}}}: referenced by schema id {by}"
-            )),
-            StoreError::IdMismatch { given, reason } => {
-                Error::IdDoesNotMatch(format!("Schema id {given} does not match: {reason}"))
-            }
-            StoreError::VersionTaken(version) => Error::InvalidVersion(format!(
-                "{version} (already registered under subject {subject} with another schema)"
             )),
             other => Error::from(other),
         }
@@ -174,12 +165,39 @@ impl From<StoreError> for Error {
     }
 }
 
+impl From<ServiceError> for Error {
+    fn from(err: ServiceError) -> Self {
+        match err {
+            ServiceError::Store(err) => Error::from(err),
+            ServiceError::InvalidSubject(subject) => Error::InvalidSubject(subject),
+            ServiceError::SubjectNotFound(subject) => Error::SubjectNotFound(subject),
+            ServiceError::VersionNotFound(version) => Error::VersionNotFound(version),
+            ServiceError::SchemaNotFound(what) => Error::SchemaNotFound(what),
+            ServiceError::InvalidVersion(version) => Error::InvalidVersion(version),
+            ServiceError::InvalidSchema(reason) => Error::InvalidSchema(reason),
+            ServiceError::SchemaTooLarge(reason) => Error::SchemaTooLarge(reason),
+            ServiceError::InvalidMode(mode) => Error::InvalidMode(mode),
+            ServiceError::NotPermitted(reason) => Error::OperationNotPermitted(reason),
+            ServiceError::Incompatible { subject, messages } => {
+                Error::Incompatible { subject, messages }
+            }
+            ServiceError::IdMismatch { given, reason } => {
+                Error::IdDoesNotMatch(format!("Schema id {given} does not match: {reason}"))
+            }
+            ServiceError::VersionTaken { subject, version } => Error::InvalidVersion(format!(
+                "{version} (already registered under subject {subject} with another schema)"
+            )),
+            ServiceError::NoVersionLeft { subject, last } => Error::InvalidVersion(format!(
+                "{} (subject {subject} has used every version number up to {last})",
+                i64::from(last) + 1
+            )),
+        }
+    }
+}
+
 impl From<SchemaError> for Error {
     fn from(err: SchemaError) -> Self {
-        match err {
-            SchemaError::TooLarge { .. } => Error::SchemaTooLarge(err.to_string()),
-            other => Error::InvalidSchema(other.to_string()),
-        }
+        Error::from(ServiceError::from(err))
     }
 }
 
