@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use sqlx::Postgres;
 use sqlx::migrate::Migrator;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
-use super::sql::{Dialect, SqlStore};
+use super::sql::{Dialect, Pools, SqlStore};
 use super::{BoxFuture, StoreError};
 
 static MIGRATOR: Migrator = sqlx::migrate!("migrations/postgres");
@@ -36,10 +36,7 @@ impl Dialect for Postgres {
         &MIGRATOR
     }
 
-    fn open(
-        url: &str,
-        max_connections: u32,
-    ) -> BoxFuture<'_, Result<(PgPool, PgPool), StoreError>> {
+    fn open(url: &str, max_connections: u32) -> BoxFuture<'_, Result<Pools<Self>, StoreError>> {
         Box::pin(async move {
             let pool = PgPoolOptions::new()
                 .max_connections(max_connections.max(2))

@@ -34,11 +34,11 @@ pub trait Dialect: Database<Connection: Migrate> {
     fn migrator() -> &'static Migrator;
 
     /// Opens the writer and reader pools for `url`.
-    fn open(
-        url: &str,
-        max_connections: u32,
-    ) -> BoxFuture<'_, Result<(Pool<Self>, Pool<Self>), StoreError>>;
+    fn open(url: &str, max_connections: u32) -> BoxFuture<'_, Result<Pools<Self>, StoreError>>;
 }
+
+/// The writer and the reader pool of a store.
+pub type Pools<D> = (Pool<D>, Pool<D>);
 
 /// A registry stored in a SQL database: writes through `writer` (one connection for SQLite),
 /// reads through `reader` (the same pool for PostgreSQL).

@@ -7,11 +7,9 @@ use std::time::Duration;
 
 use sqlx::Sqlite;
 use sqlx::migrate::Migrator;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
-use super::sql::{Dialect, SqlStore};
+use super::sql::{Dialect, Pools, SqlStore};
 use super::{BoxFuture, StoreError};
 
 static MIGRATOR: Migrator = sqlx::migrate!("migrations/sqlite");
@@ -33,10 +31,7 @@ impl Dialect for Sqlite {
         &MIGRATOR
     }
 
-    fn open(
-        url: &str,
-        max_connections: u32,
-    ) -> BoxFuture<'_, Result<(SqlitePool, SqlitePool), StoreError>> {
+    fn open(url: &str, max_connections: u32) -> BoxFuture<'_, Result<Pools<Self>, StoreError>> {
         Box::pin(async move {
             let in_memory = url.contains(":memory:") || url.contains("mode=memory");
             let options = SqliteConnectOptions::from_str(url)?
