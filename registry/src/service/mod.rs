@@ -19,7 +19,7 @@ use crate::storage::{BoxFuture, SchemaRow, SchemaStore, VersionRow};
 pub use cache::{CachedSchema, SchemaCache};
 pub use candidate::{Candidate, SchemaRequest, schema_body};
 pub use error::ServiceError;
-pub use register::{Against, Options};
+pub use register::{Against, Options, version_number};
 pub use settings::Mode;
 
 /// How deep references may nest (a references b references c ...).

@@ -213,8 +213,8 @@ fn compare(
     Ok(check(level, schema, &numbered))
 }
 
-/// A stored version as the compatibility engine numbers it.
-pub(crate) fn version_number(version: i32) -> Result<u32, StoreError> {
+/// A stored version as the compatibility engine and code generation number it.
+pub fn version_number(version: i32) -> Result<u32, StoreError> {
     u32::try_from(version)
         .map_err(|_| StoreError::Corrupt(format!("version {version} is not positive")))
 }
