@@ -135,27 +135,6 @@ impl Error {
             NotFound => (StatusCode::NOT_FOUND, 404),
         }
     }
-
-    /// Maps a store error for an operation on `subject`.
-    pub(crate) fn from_store(err: StoreError, subject: &str, version: Option<i32>) -> Self {
-        let version_text = version.map_or_else(|| "latest".to_owned(), |v| v.to_string());
-        match err {
-            StoreError::SubjectNotFound => Error::SubjectNotFound(subject.to_owned()),
-            StoreError::VersionNotFound => Error::VersionNotFound(version_text),
-            StoreError::SubjectSoftDeleted => Error::SubjectSoftDeleted(subject.to_owned()),
-            StoreError::SubjectNotSoftDeleted => Error::SubjectNotSoftDeleted(subject.to_owned()),
-            StoreError::VersionSoftDeleted => {
-                Error::VersionSoftDeleted(subject.to_owned(), version.unwrap_or(-1))
-            }
-            StoreError::VersionNotSoftDeleted => {
-                Error::VersionNotSoftDeleted(subject.to_owned(), version.unwrap_or(-1))
-            }
-            StoreError::ReferenceExists { version, by } => Error::ReferenceExists(format!(
-                "One or more references exist to the schema {{subject={subject},version={version}}}: referenced by schema id {by}"
-            )),
-            other => Error::from(other),
-        }
-    }
 }
 
 impl From<StoreError> for Error {
@@ -173,6 +152,21 @@ impl From<ServiceError> for Error {
             ServiceError::SubjectNotFound(subject) => Error::SubjectNotFound(subject),
             ServiceError::VersionNotFound(version) => Error::VersionNotFound(version),
             ServiceError::SchemaNotFound(what) => Error::SchemaNotFound(what),
+            ServiceError::SubjectSoftDeleted(subject) => Error::SubjectSoftDeleted(subject),
+            ServiceError::SubjectNotSoftDeleted(subject) => Error::SubjectNotSoftDeleted(subject),
+            ServiceError::VersionSoftDeleted(subject, version) => {
+                Error::VersionSoftDeleted(subject, version)
+            }
+            ServiceError::VersionNotSoftDeleted(subject, version) => {
+                Error::VersionNotSoftDeleted(subject, version)
+            }
+            ServiceError::ReferenceExists {
+                subject,
+                version,
+                by,
+            } => Error::ReferenceExists(format!(
+                "One or more references exist to the schema {{subject={subject},version={version}}}: referenced by schema id {by}"
+            )),
             ServiceError::InvalidVersion(version) => Error::InvalidVersion(version),
             ServiceError::InvalidSchema(reason) => Error::InvalidSchema(reason),
             ServiceError::SchemaTooLarge(reason) => Error::SchemaTooLarge(reason),

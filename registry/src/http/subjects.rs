@@ -6,7 +6,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use serde_json::{Map, Value, json};
 
-use crate::service::{CachedSchema, Options, SchemaRequest, schema_body};
+use crate::service::{CachedSchema, Options, SchemaRequest, schema_body, version_not_found};
 use crate::storage::{DeleteTarget, VersionRow};
 
 use super::AppState;
@@ -162,34 +162,15 @@ async fn lookup(
     version_body(&subject, row, &schema)
 }
 
-/// Forgets cached schemas that no subject version holds any more.
-async fn evict_unused(state: &AppState, ids: &[i64]) -> Result<(), Error> {
-    for &id in ids {
-        if state.store().usages(id).await?.is_empty() {
-            state.registry().cache().remove(id);
-        }
-    }
-    Ok(())
-}
-
 async fn delete_subject(
     State(state): State<AppState>,
     Path(subject): Path<String>,
     params: Params,
 ) -> Result<Response, Error> {
-    check_subject(&subject)?;
-    state.registry().ensure_writable(&subject).await?;
-    let permanent = params.flag("permanent");
-    let before = state.store().versions(&subject).await?;
     let deleted = state
-        .store()
-        .delete(&subject, DeleteTarget::Subject, permanent)
-        .await
-        .map_err(|err| Error::from_store(err, &subject, None))?;
-    if permanent {
-        let ids: Vec<i64> = before.iter().map(|r| r.schema_id).collect();
-        evict_unused(&state, &ids).await?;
-    }
+        .registry()
+        .delete(&subject, DeleteTarget::Subject, params.flag("permanent"))
+        .await?;
     reply(&deleted)
 }
 
@@ -200,34 +181,13 @@ async fn delete_version(
 ) -> Result<Response, Error> {
     check_subject(&subject)?;
     let version = parse_version(&version)?;
-    state.registry().ensure_writable(&subject).await?;
-    let permanent = params.flag("permanent");
-    let before = state.store().versions(&subject).await?;
-    if !before.iter().any(|r| !r.deleted) && !permanent {
-        if before.is_empty() {
-            return Err(Error::SubjectNotFound(subject));
-        }
-        if version.is_none() {
-            return Err(Error::SubjectSoftDeleted(subject));
-        }
-    }
+    let target = DeleteTarget::Version(version);
     let deleted = state
-        .store()
-        .delete(&subject, DeleteTarget::Version(version), permanent)
-        .await
-        .map_err(|err| Error::from_store(err, &subject, version))?;
-    if permanent {
-        let ids: Vec<i64> = before
-            .iter()
-            .filter(|r| deleted.contains(&r.version))
-            .map(|r| r.schema_id)
-            .collect();
-        evict_unused(&state, &ids).await?;
-    }
+        .registry()
+        .delete(&subject, target, params.flag("permanent"))
+        .await?;
     match deleted.first() {
         Some(version) => reply(&Value::from(*version)),
-        None => Err(Error::VersionNotFound(
-            version.map_or_else(|| "latest".to_owned(), |v| v.to_string()),
-        )),
+        None => Err(version_not_found(version).into()),
     }
 }

@@ -22,6 +22,28 @@ pub enum ServiceError {
     /// No schema with this id, or none equal to the request's under the subject.
     #[error("schema {0} not found")]
     SchemaNotFound(String),
+    /// Every version of the subject is soft-deleted already.
+    #[error("subject `{0}` was soft deleted")]
+    SubjectSoftDeleted(String),
+    /// A permanent delete of a subject that still has live versions.
+    #[error("subject `{0}` was not soft deleted first")]
+    SubjectNotSoftDeleted(String),
+    /// The version is soft-deleted already (-1: the latest).
+    #[error("version {1} of subject `{0}` was soft deleted")]
+    VersionSoftDeleted(String, i32),
+    /// A permanent delete of a version that is still live (-1: the latest).
+    #[error("version {1} of subject `{0}` was not soft deleted first")]
+    VersionNotSoftDeleted(String, i32),
+    /// Another schema references a version that was to be deleted.
+    #[error("version {version} of subject `{subject}` is referenced by schema {by}")]
+    ReferenceExists {
+        /// The subject.
+        subject: String,
+        /// The referenced version.
+        version: i32,
+        /// An id of a schema that references it.
+        by: i64,
+    },
     /// A version number outside [1, 2^31-1] in a request.
     #[error("invalid version `{0}`")]
     InvalidVersion(String),

@@ -5,6 +5,7 @@
 
 mod cache;
 mod candidate;
+mod delete;
 mod error;
 mod references;
 mod register;
