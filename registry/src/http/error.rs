@@ -5,7 +5,6 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::schema::SchemaError;
 use crate::service::ServiceError;
 use crate::storage::StoreError;
 
@@ -139,15 +138,21 @@ impl Error {
 
 impl From<StoreError> for Error {
     fn from(err: StoreError) -> Self {
-        tracing::error!(error = %err, "store error");
-        Error::Store(err.to_string())
+        Error::from(ServiceError::Store(err))
     }
 }
 
 impl From<ServiceError> for Error {
     fn from(err: ServiceError) -> Self {
         match err {
-            ServiceError::Store(err) => Error::from(err),
+            ServiceError::Store(err) => {
+                tracing::error!(error = %err, "store error");
+                Error::Store(err.to_string())
+            }
+            ServiceError::Contended { .. } => {
+                tracing::warn!(error = %err, "registration contended");
+                Error::Store(err.to_string())
+            }
             ServiceError::InvalidSubject(subject) => Error::InvalidSubject(subject),
             ServiceError::SubjectNotFound(subject) => Error::SubjectNotFound(subject),
             ServiceError::VersionNotFound(version) => Error::VersionNotFound(version),
@@ -186,12 +191,6 @@ impl From<ServiceError> for Error {
                 i64::from(last) + 1
             )),
         }
-    }
-}
-
-impl From<SchemaError> for Error {
-    fn from(err: SchemaError) -> Self {
-        Error::from(ServiceError::from(err))
     }
 }
 

@@ -83,6 +83,14 @@ pub enum ServiceError {
         /// The version given.
         version: i32,
     },
+    /// The subject's versions kept changing under a registration until it gave up.
+    #[error("subject `{subject}` kept changing; registration gave up after {attempts} attempts")]
+    Contended {
+        /// The subject.
+        subject: String,
+        /// How many times it tried.
+        attempts: usize,
+    },
     /// The subject has used every version number.
     #[error("subject `{subject}` has no version number left after {last}")]
     NoVersionLeft {

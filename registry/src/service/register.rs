@@ -116,10 +116,10 @@ impl Registry {
                 None => break,
             }
         }
-        Err(ServiceError::Store(StoreError::Corrupt(format!(
-            "subject `{subject}` kept changing while registering; gave up after \
-             {REGISTER_ATTEMPTS} attempts"
-        ))))
+        Err(ServiceError::Contended {
+            subject: subject.to_owned(),
+            attempts: REGISTER_ATTEMPTS,
+        })
     }
 
     /// The check a registration runs on the live versions, from the cache only.
