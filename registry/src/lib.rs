@@ -34,4 +34,6 @@ pub mod config;
 pub mod http;
 pub mod schema;
 #[cfg(feature = "server")]
+pub mod service;
+#[cfg(feature = "server")]
 pub mod storage;

@@ -995,7 +995,65 @@ async fn store_errors(backend: Backend) {
     );
 }
 
+/// Version numbers outside [1, 2^31-1] in a request are answered 42202, never clamped.
+async fn version_ranges(backend: Backend) {
+    let srv = TestServer::start(backend).await;
+    let v1 = avro_record("R", &["a"]);
+    srv.post("/subjects/r/versions", avro(&v1)).await;
+    for version in ["4294967296", "2147483648", "0", "-2"] {
+        let path = format!("/subjects/r/versions/{version}");
+        assert_error(&srv.get(&path).await, 422, 42202);
+        assert_error(&srv.get(&format!("{path}/rust")).await, 422, 42202);
+        assert_error(&srv.delete(&path).await, 422, 42202);
+        let check = format!("/compatibility/subjects/r/versions/{version}");
+        assert_error(&srv.post(&check, avro(&v1)).await, 422, 42202);
+    }
+
+    // IMPORT: a given version must be a version number too.
+    let (status, _) = srv.put("/mode/imp", json!({"mode": "IMPORT"})).await;
+    assert_eq!(status, 200);
+    let schema = avro_record("Imp", &["a"]);
+    for version in [4_294_967_296i64, 2_147_483_648, 0, -1] {
+        let body = json!({"schema": schema, "id": 100, "version": version});
+        assert_error(&srv.post("/subjects/imp/versions", body).await, 422, 42202);
+    }
+    // After version 2^31-1 no number is left: 42202, not an overflow.
+    let body = json!({"schema": schema, "id": 100, "version": 2_147_483_647});
+    let (status, reg) = srv.post("/subjects/imp/versions", body).await;
+    assert_eq!((status, &reg["id"]), (200, &json!(100)), "{reg}");
+    srv.put("/mode/imp", json!({"mode": "READWRITE"})).await;
+    srv.put("/config/imp", json!({"compatibility": "NONE"}))
+        .await;
+    let next = avro(&avro_record("Imp", &["a", "b"]));
+    assert_error(&srv.post("/subjects/imp/versions", next).await, 422, 42202);
+    let (status, latest) = srv.get("/subjects/imp/versions/latest").await;
+    assert_eq!((status, &latest["version"]), (200, &json!(2_147_483_647)));
+}
+
+/// A stored version outside [1, 2^31-1] is a corrupt row: 50001, never clamped.
+async fn corrupt_versions(backend: Backend) {
+    let srv = TestServer::start(backend).await;
+    let v1 = avro_record("C", &["a"]);
+    srv.post("/subjects/c/versions", avro(&v1)).await;
+    srv.db
+        .execute("UPDATE subject_versions SET version = -5 WHERE subject = 'c'")
+        .await;
+    assert_error(&srv.get("/subjects/c/versions").await, 500, 50001);
+    assert_error(
+        &srv.post("/compatibility/subjects/c/versions", avro(&v1))
+            .await,
+        500,
+        50001,
+    );
+    let v2 = avro(&avro_record("C", &["a", "b"]));
+    assert_error(&srv.post("/subjects/c/versions", v2).await, 500, 50001);
+    let (status, body) = srv.get("/schemas/ids/1/versions").await;
+    assert_eq!(status, 500, "{body}");
+}
+
 backend_tests!(
+    version_ranges,
+    corrupt_versions,
     store_errors,
     restart_loads_from_database,
     schema_types_and_ids,

@@ -9,6 +9,8 @@ use axum::routing::get;
 
 use crate::codegen::{Options, generate, recorded_event_name};
 
+use crate::service::version_number;
+
 use super::AppState;
 use super::error::Error;
 use super::subjects::find_version;
@@ -34,8 +36,8 @@ async fn rust_source(
     Path((subject, version)): Path<(String, String)>,
 ) -> Result<Response, Error> {
     let row = find_version(&state, &subject, &version, false).await?;
-    let schema = state.schema_by_id(row.schema_id).await?;
-    let number = u32::try_from(row.version).unwrap_or(1);
+    let schema = state.registry().schema_by_id(row.schema_id).await?;
+    let number = version_number(row.version)?;
     // A schema Herald exported names its event; otherwise the subject stands for it.
     let name = recorded_event_name(schema.schema_type, &schema.text)
         .unwrap_or_else(|| event_name(&subject).to_owned());

@@ -6,13 +6,13 @@ use axum::response::Response;
 use axum::routing::post;
 use serde_json::json;
 
-use crate::schema::{Schema, check};
+use crate::schema::Report;
+use crate::service::{Against, Options, SchemaRequest};
 
 use super::AppState;
 use super::body::{Body, Params, reply};
 use super::error::Error;
-use super::state::SchemaRequest;
-use super::subjects::{check_subject, parse_version, pick};
+use super::subjects::{check_subject, parse_version};
 
 /// Routes under `/compatibility`.
 pub fn router() -> Router<AppState> {
@@ -27,11 +27,18 @@ pub fn router() -> Router<AppState> {
         )
 }
 
-fn answer(is_compatible: bool, messages: Vec<String>, verbose: bool) -> Result<Response, Error> {
+fn answer(report: Report, verbose: bool) -> Result<Response, Error> {
     if verbose {
-        reply(&json!({ "is_compatible": is_compatible, "messages": messages }))
+        reply(&json!({ "is_compatible": report.is_compatible, "messages": report.messages }))
     } else {
-        reply(&json!({ "is_compatible": is_compatible }))
+        reply(&json!({ "is_compatible": report.is_compatible }))
+    }
+}
+
+fn options(params: &Params) -> Options {
+    Options {
+        normalize: params.flag("normalize"),
+        deleted: false,
     }
 }
 
@@ -42,26 +49,12 @@ async fn against_one(
     Body(request): Body<SchemaRequest>,
 ) -> Result<Response, Error> {
     check_subject(&subject)?;
-    let version = parse_version(&version)?;
-    let candidate = state.candidate(&request, params.flag("normalize")).await?;
-    let rows = state.store().versions(&subject).await?;
-    if !rows.iter().any(|r| !r.deleted) {
-        return Err(Error::SubjectNotFound(subject));
-    }
-    let Some(row) = pick(&rows, version, false) else {
-        return Err(Error::VersionNotFound(
-            version.map_or_else(|| "latest".to_owned(), |v| v.to_string()),
-        ));
-    };
-    let level = state.effective_level(Some(&subject)).await?;
-    let previous = state.schema_by_id(row.schema_id).await?;
-    let number = u32::try_from(row.version).unwrap_or(0);
-    let report = check(level, &candidate.schema, &[(number, &previous.schema)]);
-    answer(
-        report.is_compatible,
-        report.messages,
-        params.flag("verbose"),
-    )
+    let against = Against::Version(parse_version(&version)?);
+    let report = state
+        .registry()
+        .check_compatibility(&subject, against, &request, options(&params))
+        .await?;
+    answer(report, params.flag("verbose"))
 }
 
 async fn against_all(
@@ -70,20 +63,9 @@ async fn against_all(
     params: Params,
     Body(request): Body<SchemaRequest>,
 ) -> Result<Response, Error> {
-    check_subject(&subject)?;
-    let candidate = state.candidate(&request, params.flag("normalize")).await?;
-    let rows = state.store().versions(&subject).await?;
-    let level = state.effective_level(Some(&subject)).await?;
-    let mut previous = Vec::new();
-    for row in rows.iter().filter(|r| !r.deleted) {
-        let schema = state.schema_by_id(row.schema_id).await?;
-        previous.push((u32::try_from(row.version).unwrap_or(0), schema));
-    }
-    let previous: Vec<(u32, &Schema)> = previous.iter().map(|(v, s)| (*v, &s.schema)).collect();
-    let report = check(level, &candidate.schema, &previous);
-    answer(
-        report.is_compatible,
-        report.messages,
-        params.flag("verbose"),
-    )
+    let report = state
+        .registry()
+        .check_compatibility(&subject, Against::Live, &request, options(&params))
+        .await?;
+    answer(report, params.flag("verbose"))
 }

@@ -52,7 +52,7 @@ fn level_body(level: CompatibilityLevel) -> Result<Response, Error> {
 }
 
 async fn get_global(State(state): State<AppState>) -> Result<Response, Error> {
-    level_body(state.effective_level(None).await?)
+    level_body(state.registry().effective_level(None).await?)
 }
 
 async fn put_global(
@@ -68,7 +68,7 @@ async fn put_global(
 }
 
 async fn delete_global(State(state): State<AppState>) -> Result<Response, Error> {
-    let previous = state.effective_level(None).await?;
+    let previous = state.registry().effective_level(None).await?;
     state
         .store()
         .delete_setting(SettingKind::Compatibility, None)
@@ -88,7 +88,9 @@ async fn get_subject(
         .await?;
     match value.and_then(|v| v.parse::<CompatibilityLevel>().ok()) {
         Some(level) => level_body(level),
-        None if params.flag("defaultToGlobal") => level_body(state.effective_level(None).await?),
+        None if params.flag("defaultToGlobal") => {
+            level_body(state.registry().effective_level(None).await?)
+        }
         None => Err(Error::SubjectConfigNotSet(subject)),
     }
 }

@@ -5,7 +5,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::schema::SchemaError;
+use crate::service::ServiceError;
 use crate::storage::StoreError;
 
 use super::body::CONTENT_TYPE;
@@ -134,51 +134,62 @@ impl Error {
             NotFound => (StatusCode::NOT_FOUND, 404),
         }
     }
-
-    /// Maps a store error for an operation on `subject`.
-    pub(crate) fn from_store(err: StoreError, subject: &str, version: Option<i32>) -> Self {
-        let version_text = version.map_or_else(|| "latest".to_owned(), |v| v.to_string());
-        match err {
-            StoreError::SubjectNotFound => Error::SubjectNotFound(subject.to_owned()),
-            StoreError::VersionNotFound => Error::VersionNotFound(version_text),
-            StoreError::SubjectSoftDeleted => Error::SubjectSoftDeleted(subject.to_owned()),
-            StoreError::SubjectNotSoftDeleted => Error::SubjectNotSoftDeleted(subject.to_owned()),
-            StoreError::VersionSoftDeleted => {
-                Error::VersionSoftDeleted(subject.to_owned(), version.unwrap_or(-1))
-            }
-            StoreError::VersionNotSoftDeleted => {
-                Error::VersionNotSoftDeleted(subject.to_owned(), version.unwrap_or(-1))
-            }
-            StoreError::Incompatible(messages) => Error::Incompatible {
-                subject: subject.to_owned(),
-                messages,
-            },
-            StoreError::ReferenceExists { version, by } => Error::ReferenceExists(format!(
-                "One or more references exist to the schema {{subject={subject},version={version}}}: referenced by schema id {by}"
-            )),
-            StoreError::IdMismatch { given, reason } => {
-                Error::IdDoesNotMatch(format!("Schema id {given} does not match: {reason}"))
-            }
-            StoreError::VersionTaken(version) => Error::InvalidVersion(format!(
-                "{version} (already registered under subject {subject} with another schema)"
-            )),
-            other => Error::from(other),
-        }
-    }
 }
 
 impl From<StoreError> for Error {
     fn from(err: StoreError) -> Self {
-        tracing::error!(error = %err, "store error");
-        Error::Store(err.to_string())
+        Error::from(ServiceError::Store(err))
     }
 }
 
-impl From<SchemaError> for Error {
-    fn from(err: SchemaError) -> Self {
+impl From<ServiceError> for Error {
+    fn from(err: ServiceError) -> Self {
         match err {
-            SchemaError::TooLarge { .. } => Error::SchemaTooLarge(err.to_string()),
-            other => Error::InvalidSchema(other.to_string()),
+            ServiceError::Store(err) => {
+                tracing::error!(error = %err, "store error");
+                Error::Store(err.to_string())
+            }
+            ServiceError::Contended { .. } => {
+                tracing::warn!(error = %err, "registration contended");
+                Error::Store(err.to_string())
+            }
+            ServiceError::InvalidSubject(subject) => Error::InvalidSubject(subject),
+            ServiceError::SubjectNotFound(subject) => Error::SubjectNotFound(subject),
+            ServiceError::VersionNotFound(version) => Error::VersionNotFound(version),
+            ServiceError::SchemaNotFound(what) => Error::SchemaNotFound(what),
+            ServiceError::SubjectSoftDeleted(subject) => Error::SubjectSoftDeleted(subject),
+            ServiceError::SubjectNotSoftDeleted(subject) => Error::SubjectNotSoftDeleted(subject),
+            ServiceError::VersionSoftDeleted(subject, version) => {
+                Error::VersionSoftDeleted(subject, version)
+            }
+            ServiceError::VersionNotSoftDeleted(subject, version) => {
+                Error::VersionNotSoftDeleted(subject, version)
+            }
+            ServiceError::ReferenceExists {
+                subject,
+                version,
+                by,
+            } => Error::ReferenceExists(format!(
+                "One or more references exist to the schema {{subject={subject},version={version}}}: referenced by schema id {by}"
+            )),
+            ServiceError::InvalidVersion(version) => Error::InvalidVersion(version),
+            ServiceError::InvalidSchema(reason) => Error::InvalidSchema(reason),
+            ServiceError::SchemaTooLarge(reason) => Error::SchemaTooLarge(reason),
+            ServiceError::InvalidMode(mode) => Error::InvalidMode(mode),
+            ServiceError::NotPermitted(reason) => Error::OperationNotPermitted(reason),
+            ServiceError::Incompatible { subject, messages } => {
+                Error::Incompatible { subject, messages }
+            }
+            ServiceError::IdMismatch { given, reason } => {
+                Error::IdDoesNotMatch(format!("Schema id {given} does not match: {reason}"))
+            }
+            ServiceError::VersionTaken { subject, version } => Error::InvalidVersion(format!(
+                "{version} (already registered under subject {subject} with another schema)"
+            )),
+            ServiceError::NoVersionLeft { subject, last } => Error::InvalidVersion(format!(
+                "{} (subject {subject} has used every version number up to {last})",
+                i64::from(last) + 1
+            )),
         }
     }
 }

@@ -37,7 +37,9 @@ async fn ready(State(state): State<AppState>) -> Response {
 
 async fn metrics(State(state): State<AppState>) -> Result<Response, Error> {
     let counts = state.store().counts().await?;
-    let text = state.metrics().render(counts, state.cache().len());
+    let text = state
+        .metrics()
+        .render(counts, state.registry().cache().len());
     let mut response = text.into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,

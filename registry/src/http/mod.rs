@@ -11,7 +11,6 @@ mod error;
 mod health;
 mod metrics;
 mod mode;
-mod references;
 mod schemas;
 mod state;
 mod subjects;
@@ -32,7 +31,7 @@ pub use auth::{Credentials, CredentialsError, Role};
 pub use body::CONTENT_TYPE;
 pub use error::Error;
 pub use metrics::Metrics;
-pub use state::{AppState, Mode, Settings};
+pub use state::{AppState, Settings};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]

@@ -12,8 +12,8 @@ use crate::storage::SettingKind;
 use super::AppState;
 use super::body::{Body, Params, reply};
 use super::error::Error;
-use super::state::Mode;
 use super::subjects::check_subject;
+use crate::service::Mode;
 
 /// Routes under `/mode`.
 pub fn router() -> Router<AppState> {
@@ -35,7 +35,7 @@ struct ModeRequest {
 
 impl ModeRequest {
     fn mode(&self) -> Result<Mode, Error> {
-        self.mode.as_deref().unwrap_or("").parse()
+        Ok(self.mode.as_deref().unwrap_or("").parse()?)
     }
 }
 
@@ -66,7 +66,7 @@ async fn check_import(
 }
 
 async fn get_global(State(state): State<AppState>) -> Result<Response, Error> {
-    mode_body(state.effective_mode(None).await?)
+    mode_body(state.registry().effective_mode(None).await?)
 }
 
 async fn put_global(
@@ -84,7 +84,7 @@ async fn put_global(
 }
 
 async fn delete_global(State(state): State<AppState>) -> Result<Response, Error> {
-    let previous = state.effective_mode(None).await?;
+    let previous = state.registry().effective_mode(None).await?;
     state
         .store()
         .delete_setting(SettingKind::Mode, None)
@@ -104,7 +104,9 @@ async fn get_subject(
         .await?
     {
         Some(value) => mode_body(value.parse()?),
-        None if params.flag("defaultToGlobal") => mode_body(state.effective_mode(None).await?),
+        None if params.flag("defaultToGlobal") => {
+            mode_body(state.registry().effective_mode(None).await?)
+        }
         None => Err(Error::SubjectModeNotSet(subject)),
     }
 }

@@ -11,7 +11,7 @@ use crate::schema::SchemaType;
 use super::AppState;
 use super::body::{Params, json_bytes, reply};
 use super::error::Error;
-use super::state::schema_body;
+use crate::service::schema_body;
 
 /// Routes under `/schemas`.
 pub fn router() -> Router<AppState> {
@@ -43,7 +43,7 @@ async fn by_id(
     // Confluent uses `subject` only to pick a schema context; with the one default context
     // the id alone decides, so clients that pass the topic's subject for a schema
     // registered under another one still get it.
-    let schema = state.schema_by_id(id).await?;
+    let schema = state.registry().schema_by_id(id).await?;
     if params.get("format") == Some("resolved") && !schema.references.is_empty() {
         return reply(&schema_body(
             schema.schema_type,
@@ -59,7 +59,7 @@ async fn text_by_id(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Response, Error> {
-    let schema = state.schema_by_id(parse_id(&id)?).await?;
+    let schema = state.registry().schema_by_id(parse_id(&id)?).await?;
     Ok(json_bytes(schema.text.clone().into()))
 }
 

@@ -6,17 +6,14 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use serde_json::{Map, Value, json};
 
-use crate::schema::{CompatibilityLevel, check};
-use crate::storage::{DeleteTarget, NewSchema, StoreError, VersionRow};
+use crate::service::{CachedSchema, Options, SchemaRequest, schema_body, version_not_found};
+use crate::storage::{DeleteTarget, VersionRow};
 
 use super::AppState;
 use super::body::{Body, Params, json_bytes, reply};
 use super::error::Error;
-use super::state::{Mode, SchemaRequest, schema_body};
 
-/// How many times a registration reloads schemas registered meanwhile (by concurrent
-/// requests or other instances) before it gives up.
-const REGISTER_ATTEMPTS: usize = 64;
+pub(crate) use crate::service::check_subject;
 
 /// Routes under `/subjects`.
 pub fn router() -> Router<AppState> {
@@ -38,15 +35,7 @@ pub fn router() -> Router<AppState> {
         )
 }
 
-/// Rejects subject names Confluent rejects: empty, or with control characters.
-pub(crate) fn check_subject(subject: &str) -> Result<(), Error> {
-    if subject.is_empty() || subject.chars().any(char::is_control) || subject.len() > 4096 {
-        return Err(Error::InvalidSubject(subject.to_owned()));
-    }
-    Ok(())
-}
-
-/// Parses a version path segment: a positive number, or `latest` / `-1` (`None`).
+/// Parses a version path segment: a number in [1, 2^31-1], or `latest` / `-1` (`None`).
 pub(crate) fn parse_version(text: &str) -> Result<Option<i32>, Error> {
     if text.eq_ignore_ascii_case("latest") || text == "-1" {
         return Ok(None);
@@ -57,31 +46,6 @@ pub(crate) fn parse_version(text: &str) -> Result<Option<i32>, Error> {
     }
 }
 
-/// The row a version segment names: the latest live one for `None`.
-pub(crate) fn pick(rows: &[VersionRow], version: Option<i32>, deleted: bool) -> Option<VersionRow> {
-    match version {
-        Some(v) => rows
-            .iter()
-            .find(|r| r.version == v && (deleted || !r.deleted))
-            .copied(),
-        None => rows.iter().rev().find(|r| deleted || !r.deleted).copied(),
-    }
-}
-
-/// Loads a subject's versions; 40401 when it has none visible.
-pub(crate) async fn subject_rows(
-    state: &AppState,
-    subject: &str,
-    deleted: bool,
-) -> Result<Vec<VersionRow>, Error> {
-    check_subject(subject)?;
-    let rows = state.store().versions(subject).await?;
-    if !rows.iter().any(|r| deleted || !r.deleted) {
-        return Err(Error::SubjectNotFound(subject.to_owned()));
-    }
-    Ok(rows)
-}
-
 /// Resolves a version segment of a subject to its row, with Confluent's errors.
 pub(crate) async fn find_version(
     state: &AppState,
@@ -90,10 +54,21 @@ pub(crate) async fn find_version(
     deleted: bool,
 ) -> Result<VersionRow, Error> {
     let version = parse_version(version)?;
-    let rows = subject_rows(state, subject, deleted).await?;
-    pick(&rows, version, deleted).ok_or_else(|| {
-        Error::VersionNotFound(version.map_or_else(|| "latest".to_owned(), |v| v.to_string()))
-    })
+    Ok(state.registry().version(subject, version, deleted).await?)
+}
+
+/// The JSON of a subject version: subject, version, id and the schema.
+fn version_body(subject: &str, row: VersionRow, schema: &CachedSchema) -> Result<Response, Error> {
+    let mut extra = Map::new();
+    extra.insert("subject".to_owned(), json!(subject));
+    extra.insert("version".to_owned(), json!(row.version));
+    extra.insert("id".to_owned(), json!(row.schema_id));
+    reply(&schema_body(
+        schema.schema_type,
+        &schema.text,
+        &schema.references,
+        Some(extra),
+    ))
 }
 
 async fn list(State(state): State<AppState>, params: Params) -> Result<Response, Error> {
@@ -116,7 +91,7 @@ async fn versions(
     params: Params,
 ) -> Result<Response, Error> {
     let deleted = params.flag("deleted");
-    let rows = subject_rows(&state, &subject, deleted).await?;
+    let rows = state.registry().versions(&subject, deleted).await?;
     let versions: Vec<i32> = rows
         .iter()
         .filter(|r| deleted || !r.deleted)
@@ -131,17 +106,8 @@ async fn version(
     params: Params,
 ) -> Result<Response, Error> {
     let row = find_version(&state, &subject, &version, params.flag("deleted")).await?;
-    let schema = state.schema_by_id(row.schema_id).await?;
-    let mut extra = Map::new();
-    extra.insert("subject".to_owned(), json!(subject));
-    extra.insert("version".to_owned(), json!(row.version));
-    extra.insert("id".to_owned(), json!(row.schema_id));
-    reply(&schema_body(
-        schema.schema_type,
-        &schema.text,
-        &schema.references,
-        Some(extra),
-    ))
+    let schema = state.registry().schema_by_id(row.schema_id).await?;
+    version_body(&subject, row, &schema)
 }
 
 async fn version_text(
@@ -150,7 +116,7 @@ async fn version_text(
     params: Params,
 ) -> Result<Response, Error> {
     let row = find_version(&state, &subject, &version, params.flag("deleted")).await?;
-    let schema = state.schema_by_id(row.schema_id).await?;
+    let schema = state.registry().schema_by_id(row.schema_id).await?;
     Ok(json_bytes(schema.text.clone().into()))
 }
 
@@ -163,81 +129,23 @@ async fn referenced_by(
     reply(&ids)
 }
 
+fn options(params: &Params) -> Options {
+    Options {
+        normalize: params.flag("normalize"),
+        deleted: params.flag("deleted"),
+    }
+}
+
 async fn register(
     State(state): State<AppState>,
     Path(subject): Path<String>,
     params: Params,
     Body(request): Body<SchemaRequest>,
 ) -> Result<Response, Error> {
-    check_subject(&subject)?;
-    let mode = state.effective_mode(Some(&subject)).await?;
-    if mode == Mode::ReadOnly {
-        return Err(Error::OperationNotPermitted(format!(
-            "Subject {subject} is in read-only mode"
-        )));
-    }
-    if (request.id.is_some() || request.version.is_some()) && mode != Mode::Import {
-        return Err(Error::OperationNotPermitted(format!(
-            "Subject {subject} is not in import mode: an id or version cannot be given"
-        )));
-    }
-    let candidate = state.candidate(&request, params.flag("normalize")).await?;
-    let level = if mode == Mode::Import {
-        CompatibilityLevel::None
-    } else {
-        state.effective_level(Some(&subject)).await?
-    };
-    let new = NewSchema {
-        schema_type: candidate.schema_type,
-        text: candidate.text.clone(),
-        key: candidate.key.clone(),
-        references: candidate.references.clone(),
-        id: request.id,
-        version: request.version,
-    };
-    let cache = state.cache();
-    let compat = |live: &[VersionRow]| -> Result<(), StoreError> {
-        if level == CompatibilityLevel::None {
-            return Ok(());
-        }
-        let mut previous = Vec::with_capacity(live.len());
-        let mut missing = Vec::new();
-        for row in live {
-            match cache.get(row.schema_id) {
-                Some(schema) => previous.push((row.version, schema)),
-                None => missing.push(row.schema_id),
-            }
-        }
-        if !missing.is_empty() {
-            return Err(StoreError::NotCached(missing));
-        }
-        let previous: Vec<(u32, &crate::schema::Schema)> = previous
-            .iter()
-            .map(|(version, schema)| (u32::try_from(*version).unwrap_or(0), &schema.schema))
-            .collect();
-        let report = check(level, &candidate.schema, &previous);
-        if report.is_compatible {
-            Ok(())
-        } else {
-            Err(StoreError::Incompatible(report.messages))
-        }
-    };
-    let mut attempt = 0;
-    let registered = loop {
-        attempt += 1;
-        match state.store().register(&subject, &new, &compat).await {
-            Err(StoreError::NotCached(ids)) if attempt < REGISTER_ATTEMPTS => {
-                for id in ids {
-                    state.schema_by_id(id).await?;
-                }
-            }
-            Err(err) => return Err(Error::from_store(err, &subject, request.version)),
-            Ok(registered) => break registered,
-        }
-    };
-    if registered.created {
-        state.remember(registered.id, candidate);
-    }
+    let registered = state
+        .registry()
+        .register(&subject, &request, options(&params))
+        .await?;
     reply(&json!({ "id": registered.id }))
 }
 
@@ -247,45 +155,11 @@ async fn lookup(
     params: Params,
     Body(request): Body<SchemaRequest>,
 ) -> Result<Response, Error> {
-    check_subject(&subject)?;
-    let deleted = params.flag("deleted");
-    let candidate = state.candidate(&request, params.flag("normalize")).await?;
-    let rows = subject_rows(&state, &subject, deleted).await?;
-    for row in rows.iter().filter(|r| deleted || !r.deleted) {
-        let schema = state.schema_by_id(row.schema_id).await?;
-        if schema.key == candidate.key {
-            let mut extra = Map::new();
-            extra.insert("subject".to_owned(), json!(subject));
-            extra.insert("version".to_owned(), json!(row.version));
-            extra.insert("id".to_owned(), json!(row.schema_id));
-            return reply(&schema_body(
-                schema.schema_type,
-                &schema.text,
-                &schema.references,
-                Some(extra),
-            ));
-        }
-    }
-    Err(Error::SchemaNotFound(format!("under subject {subject}")))
-}
-
-async fn ensure_writable(state: &AppState, subject: &str) -> Result<(), Error> {
-    if state.effective_mode(Some(subject)).await? == Mode::ReadOnly {
-        return Err(Error::OperationNotPermitted(format!(
-            "Subject {subject} is in read-only mode"
-        )));
-    }
-    Ok(())
-}
-
-/// Forgets cached schemas that no subject version holds any more.
-async fn evict_unused(state: &AppState, ids: &[i64]) -> Result<(), Error> {
-    for &id in ids {
-        if state.store().usages(id).await?.is_empty() {
-            state.cache().remove(id);
-        }
-    }
-    Ok(())
+    let (row, schema) = state
+        .registry()
+        .lookup(&subject, &request, options(&params))
+        .await?;
+    version_body(&subject, row, &schema)
 }
 
 async fn delete_subject(
@@ -293,19 +167,10 @@ async fn delete_subject(
     Path(subject): Path<String>,
     params: Params,
 ) -> Result<Response, Error> {
-    check_subject(&subject)?;
-    ensure_writable(&state, &subject).await?;
-    let permanent = params.flag("permanent");
-    let before = state.store().versions(&subject).await?;
     let deleted = state
-        .store()
-        .delete(&subject, DeleteTarget::Subject, permanent)
-        .await
-        .map_err(|err| Error::from_store(err, &subject, None))?;
-    if permanent {
-        let ids: Vec<i64> = before.iter().map(|r| r.schema_id).collect();
-        evict_unused(&state, &ids).await?;
-    }
+        .registry()
+        .delete(&subject, DeleteTarget::Subject, params.flag("permanent"))
+        .await?;
     reply(&deleted)
 }
 
@@ -316,34 +181,13 @@ async fn delete_version(
 ) -> Result<Response, Error> {
     check_subject(&subject)?;
     let version = parse_version(&version)?;
-    ensure_writable(&state, &subject).await?;
-    let permanent = params.flag("permanent");
-    let before = state.store().versions(&subject).await?;
-    if !before.iter().any(|r| !r.deleted) && !permanent {
-        if before.is_empty() {
-            return Err(Error::SubjectNotFound(subject));
-        }
-        if version.is_none() {
-            return Err(Error::SubjectSoftDeleted(subject));
-        }
-    }
+    let target = DeleteTarget::Version(version);
     let deleted = state
-        .store()
-        .delete(&subject, DeleteTarget::Version(version), permanent)
-        .await
-        .map_err(|err| Error::from_store(err, &subject, version))?;
-    if permanent {
-        let ids: Vec<i64> = before
-            .iter()
-            .filter(|r| deleted.contains(&r.version))
-            .map(|r| r.schema_id)
-            .collect();
-        evict_unused(&state, &ids).await?;
-    }
+        .registry()
+        .delete(&subject, target, params.flag("permanent"))
+        .await?;
     match deleted.first() {
         Some(version) => reply(&Value::from(*version)),
-        None => Err(Error::VersionNotFound(
-            version.map_or_else(|| "latest".to_owned(), |v| v.to_string()),
-        )),
+        None => Err(version_not_found(version).into()),
     }
 }

@@ -11,7 +11,7 @@ use axum::routing::post;
 use serde_json::{Value, json};
 
 use crate::schema::{Draft, SchemaType};
-use crate::storage::CachedSchema;
+use crate::service::CachedSchema;
 
 use super::AppState;
 use super::body::{Body, Params, reply};
@@ -42,7 +42,7 @@ async fn validate(
     Body(payload): Body<Value>,
 ) -> Result<Response, Error> {
     let row = find_version(&state, &subject, &version, params.flag("deleted")).await?;
-    let schema = state.schema_by_id(row.schema_id).await?;
+    let schema = state.registry().schema_by_id(row.schema_id).await?;
     let errors = match schema.schema_type {
         SchemaType::Json => validate_json(&schema, &payload)?,
         SchemaType::Avro => {

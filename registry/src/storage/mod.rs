@@ -1,14 +1,13 @@
-//! Durable storage for the registry: one narrow [`SchemaStore`] trait with a SQLite and a
-//! PostgreSQL backend, and a [`SchemaCache`] of parsed schemas by id.
+//! Durable storage for the registry: one narrow [`SchemaStore`] trait, implemented once over
+//! SQL ([`SqlStore`]) with a SQLite and a PostgreSQL [`Dialect`].
 //!
 //! The store knows rows, not schema semantics. The one rule that must run inside a write
-//! transaction, the compatibility check, is passed in as a callback ([`CompatCheck`]) so that
-//! both backends run it while they hold the subject's lock and no lost update can let an
-//! incompatible schema in. The deletion rules are one pure function ([`plan_delete`]) that
-//! both backends call inside their transaction.
+//! transaction, the compatibility check, is passed in as a callback ([`CompatCheck`]) that
+//! runs while the subject's lock is held, so no lost update can let an incompatible schema
+//! in. The deletion rules are one pure function ([`plan_delete`]) run inside the transaction.
 
-mod cache;
 mod postgres;
+mod sql;
 mod sqlite;
 
 use std::future::Future;
@@ -19,8 +18,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::schema::SchemaType;
 
-pub use cache::{CachedSchema, SchemaCache};
 pub use postgres::PostgresStore;
+pub use sql::{Dialect, SqlStore};
 pub use sqlite::SqliteStore;
 
 /// A boxed, sendable future, the return type of every [`SchemaStore`] method.
@@ -41,12 +40,6 @@ pub enum StoreError {
     /// A row could not be decoded into the registry's types.
     #[error("corrupt row: {0}")]
     Corrupt(String),
-    /// The compatibility callback rejected the new schema.
-    #[error("incompatible schema")]
-    Incompatible(Vec<String>),
-    /// The compatibility callback needs these schemas in the cache first; load and retry.
-    #[error("schemas {0:?} must be loaded before the compatibility check")]
-    NotCached(Vec<i64>),
     /// The subject has no versions at all.
     #[error("subject not found")]
     SubjectNotFound,
@@ -84,6 +77,9 @@ pub enum StoreError {
     /// An import gave a version that already holds a different schema.
     #[error("version {0} already exists with a different schema")]
     VersionTaken(i32),
+    /// The subject has used every version number up to 2^31-1.
+    #[error("no version number is left after {0}")]
+    NoVersionLeft(i32),
 }
 
 /// A reference from one schema to a version of another subject.
@@ -199,8 +195,9 @@ pub struct Counts {
 }
 
 /// The compatibility check a registration runs inside its transaction, given the subject's
-/// live versions (oldest first).
-pub type CompatCheck<'a> = &'a (dyn Fn(&[VersionRow]) -> Result<(), StoreError> + Send + Sync);
+/// live versions (oldest first): `true` lets the registration write, `false` rolls it back.
+/// Why it declined is the caller's business; the callback records it.
+pub type CompatCheck<'a> = &'a (dyn Fn(&[VersionRow]) -> bool + Send + Sync);
 
 /// The storage operations the registry needs. Every write runs in one transaction that
 /// serializes writers per subject.
@@ -214,12 +211,13 @@ pub trait SchemaStore: Send + Sync + 'static {
     /// Registers `new` under `subject`: returns the existing version when the same schema is
     /// live under the subject, otherwise runs `check` on the live versions and appends a
     /// version, reusing the schema's global id when another subject has it already.
+    /// `None` when `check` declined and nothing was written.
     fn register<'a>(
         &'a self,
         subject: &'a str,
         new: &'a NewSchema,
         check: CompatCheck<'a>,
-    ) -> BoxFuture<'a, Result<Registered, StoreError>>;
+    ) -> BoxFuture<'a, Result<Option<Registered>, StoreError>>;
 
     /// The schema with this id, if some subject version (live or soft-deleted) holds it.
     fn schema(&self, id: i64) -> BoxFuture<'_, Result<Option<SchemaRow>, StoreError>>;
@@ -336,27 +334,22 @@ pub fn plan_delete(
     }
 }
 
-/// The version a new registration gets: the one given (IMPORT), or one past every version
-/// the subject has ever kept, soft-deleted ones included.
-pub(crate) fn next_version(rows: &[VersionRow]) -> i32 {
-    rows.iter().map(|r| r.version).max().unwrap_or(0) + 1
+/// The version a new registration gets: one past every version the subject has ever kept,
+/// soft-deleted ones included.
+pub(crate) fn next_version(rows: &[VersionRow]) -> Result<i32, StoreError> {
+    let last = rows.iter().map(|r| r.version).max().unwrap_or(0);
+    last.checked_add(1).ok_or(StoreError::NoVersionLeft(last))
 }
 
-/// The part of a registration decision that is the same for every backend, run after the
-/// backend found no live version with the same schema: the check, then the version number.
-pub(crate) fn decide_version(
-    rows: &[VersionRow],
-    new: &NewSchema,
-    check: CompatCheck<'_>,
-) -> Result<i32, StoreError> {
-    let live: Vec<VersionRow> = rows.iter().copied().filter(|r| !r.deleted).collect();
-    check(&live)?;
+/// The version number of a registration that passed its check: the one given (IMPORT),
+/// unless taken, else the next one.
+pub(crate) fn decide_version(rows: &[VersionRow], new: &NewSchema) -> Result<i32, StoreError> {
     match new.version {
         Some(version) if rows.iter().any(|r| r.version == version) => {
             Err(StoreError::VersionTaken(version))
         }
         Some(version) => Ok(version),
-        None => Ok(next_version(rows)),
+        None => next_version(rows),
     }
 }
 
@@ -438,7 +431,11 @@ mod tests {
 
     #[test]
     fn next_version_counts_soft_deleted_versions() {
-        assert_eq!(next_version(&[]), 1);
-        assert_eq!(next_version(&[row(1, false), row(2, true)]), 3);
+        assert_eq!(next_version(&[]).unwrap(), 1);
+        assert_eq!(next_version(&[row(1, false), row(2, true)]).unwrap(), 3);
+        assert!(matches!(
+            next_version(&[row(i32::MAX, false)]),
+            Err(StoreError::NoVersionLeft(i32::MAX))
+        ));
     }
 }

@@ -79,6 +79,22 @@ impl TestDatabase {
     }
 }
 
+impl TestDatabase {
+    /// Runs one statement on the database directly, behind the registry's back.
+    pub async fn execute(&self, sql: &str) {
+        let sql = sqlx::AssertSqlSafe(sql.to_owned());
+        if self.pg_schema.is_some() {
+            let pool = sqlx::PgPool::connect(&self.url).await.expect("connect");
+            sqlx::query(sql).execute(&pool).await.expect("execute");
+            pool.close().await;
+        } else {
+            let pool = sqlx::SqlitePool::connect(&self.url).await.expect("connect");
+            sqlx::query(sql).execute(&pool).await.expect("execute");
+            pool.close().await;
+        }
+    }
+}
+
 async fn admin_pool() -> sqlx::PgPool {
     match sqlx::postgres::PgPoolOptions::new()
         .max_connections(1)

@@ -8,7 +8,7 @@ use axum::body::Bytes;
 
 use crate::schema::{Schema, SchemaType};
 
-use super::Reference;
+use crate::storage::Reference;
 
 /// A registered schema, parsed once, with what every read needs already rendered.
 #[derive(Debug)]

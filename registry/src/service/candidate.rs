@@ -1,0 +1,176 @@
+//! A schema from a request, parsed with its references resolved: what registration, lookup
+//! and compatibility checks compare, and what the cache keeps once it has an id.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::schema::{Schema, SchemaType};
+use crate::storage::Reference;
+
+use super::references::{inline_avro, inline_json};
+use super::{CachedSchema, Registry, ServiceError};
+
+/// The body of register, lookup and compatibility requests.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SchemaRequest {
+    /// The schema text.
+    pub schema: Option<String>,
+    /// AVRO (default) or JSON.
+    pub schema_type: Option<String>,
+    /// References to other subjects' versions.
+    #[serde(default)]
+    pub references: Option<Vec<Reference>>,
+    /// IMPORT mode: the id to use.
+    pub id: Option<i64>,
+    /// IMPORT mode: the version to use, in [1, 2^31-1].
+    pub version: Option<i64>,
+}
+
+/// A schema from a request, parsed with its references resolved.
+#[derive(Debug)]
+pub struct Candidate {
+    /// AVRO or JSON.
+    pub schema_type: SchemaType,
+    /// The text to store.
+    pub text: String,
+    /// With Avro references inlined.
+    pub resolved: String,
+    /// References.
+    pub references: Vec<Reference>,
+    /// Parsed.
+    pub schema: Schema,
+    /// Identity: fingerprint plus references.
+    pub key: String,
+}
+
+impl Candidate {
+    /// The cache entry for this schema under `id`, with its JSON body rendered once.
+    pub(crate) fn into_cached(self, id: i64) -> CachedSchema {
+        let body = schema_body(self.schema_type, &self.text, &self.references, None);
+        CachedSchema {
+            id,
+            schema_type: self.schema_type,
+            text: self.text,
+            resolved: self.resolved,
+            references: self.references,
+            schema: self.schema,
+            key: self.key,
+            body: Bytes::from(body.to_string()),
+        }
+    }
+}
+
+impl Registry {
+    /// Parses a request's schema with its references resolved. With `normalize`, the stored
+    /// text is the canonical form.
+    pub async fn candidate(
+        &self,
+        request: &SchemaRequest,
+        normalize: bool,
+    ) -> Result<Candidate, ServiceError> {
+        let Some(text) = request.schema.clone() else {
+            return Err(ServiceError::InvalidSchema(
+                "the request has no schema".to_owned(),
+            ));
+        };
+        let schema_type = match request.schema_type.as_deref() {
+            None => SchemaType::Avro,
+            Some(name) => name.parse().map_err(|_| {
+                ServiceError::InvalidSchema(format!(
+                    "unsupported schema type `{name}` (AVRO or JSON)"
+                ))
+            })?,
+        };
+        let references = request.references.clone().unwrap_or_default();
+        let referenced = self.resolve(&references, 1).await?;
+        self.build(schema_type, text, references, &referenced, normalize)
+    }
+
+    pub(super) fn build(
+        &self,
+        schema_type: SchemaType,
+        text: String,
+        references: Vec<Reference>,
+        referenced: &[Arc<CachedSchema>],
+        normalize: bool,
+    ) -> Result<Candidate, ServiceError> {
+        let limits = &self.limits;
+        if text.len() > limits.max_bytes {
+            return Err(ServiceError::SchemaTooLarge(format!(
+                "schema is {} bytes, over the limit of {} bytes",
+                text.len(),
+                limits.max_bytes
+            )));
+        }
+        let resolved = if referenced.is_empty() {
+            text.clone()
+        } else if schema_type == SchemaType::Avro {
+            let texts: Vec<&str> = referenced.iter().map(|r| r.resolved.as_str()).collect();
+            inline_avro(&text, &texts).map_err(ServiceError::InvalidSchema)?
+        } else {
+            let named: Vec<(&str, &str)> = references
+                .iter()
+                .zip(referenced)
+                .map(|(reference, target)| (reference.name.as_str(), target.resolved.as_str()))
+                .collect();
+            inline_json(&text, &named).map_err(ServiceError::InvalidSchema)?
+        };
+        let schema = Schema::parse_with_limits(schema_type, &resolved, limits)?;
+        let key = identity(&schema, &references);
+        let text = if normalize && references.is_empty() {
+            schema.canonical().to_owned()
+        } else {
+            text
+        };
+        Ok(Candidate {
+            schema_type,
+            text,
+            resolved,
+            references,
+            schema,
+            key,
+        })
+    }
+}
+
+/// The identity of a schema across subjects: its fingerprint, combined with its references.
+fn identity(schema: &Schema, references: &[Reference]) -> String {
+    if references.is_empty() {
+        return schema.fingerprint().to_string();
+    }
+    let mut hasher = Sha256::new();
+    hasher.update(schema.fingerprint().as_bytes());
+    for reference in references {
+        hasher.update(reference.name.as_bytes());
+        hasher.update([0u8]);
+        hasher.update(reference.subject.as_bytes());
+        hasher.update([0u8]);
+        hasher.update(reference.version.to_be_bytes());
+    }
+    let digest: [u8; 32] = hasher.finalize().into();
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The JSON of a schema as Confluent returns it: `schema`, `schemaType` unless AVRO,
+/// `references` unless empty, plus `extra` fields first.
+pub fn schema_body(
+    schema_type: SchemaType,
+    text: &str,
+    references: &[Reference],
+    extra: Option<Map<String, Value>>,
+) -> Value {
+    let mut map = extra.unwrap_or_default();
+    if schema_type != SchemaType::Avro {
+        map.insert("schemaType".to_owned(), json!(schema_type.as_str()));
+    }
+    if !references.is_empty() {
+        map.insert("references".to_owned(), json!(references));
+    }
+    map.insert("schema".to_owned(), json!(text));
+    Value::Object(map)
+}

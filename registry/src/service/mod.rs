@@ -1,0 +1,182 @@
+//! The registry's decisions, between `http/` (which parses requests and renders answers) and
+//! `storage/` (which keeps rows): registration with its mode checks and compatibility policy,
+//! lookups, compatibility checks, and the cache of parsed schemas they share. A web UI or a
+//! CLI calls these same functions.
+
+mod cache;
+mod candidate;
+mod delete;
+mod error;
+mod references;
+mod register;
+mod settings;
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::schema::Limits;
+use crate::storage::{BoxFuture, SchemaRow, SchemaStore, VersionRow};
+
+pub use cache::{CachedSchema, SchemaCache};
+pub use candidate::{Candidate, SchemaRequest, schema_body};
+pub use error::ServiceError;
+pub use register::{Against, Options, version_number};
+pub use settings::Mode;
+
+/// How deep references may nest (a references b references c ...).
+const MAX_REFERENCE_DEPTH: usize = 32;
+
+/// The registry: its store, and the parsed schemas every request shares.
+pub struct Registry {
+    store: Arc<dyn SchemaStore>,
+    cache: SchemaCache,
+    limits: Limits,
+}
+
+impl fmt::Debug for Registry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Registry")
+            .field("backend", &self.store.backend())
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Registry {
+    /// A registry over `store` that accepts schemas within `limits`.
+    pub fn new(store: Arc<dyn SchemaStore>, limits: Limits) -> Self {
+        Registry {
+            store,
+            cache: SchemaCache::default(),
+            limits,
+        }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &dyn SchemaStore {
+        self.store.as_ref()
+    }
+
+    /// The cache of parsed schemas.
+    pub fn cache(&self) -> &SchemaCache {
+        &self.cache
+    }
+
+    /// The schema with this id, from the cache or loaded (and cached) once.
+    pub async fn schema_by_id(&self, id: i64) -> Result<Arc<CachedSchema>, ServiceError> {
+        if let Some(hit) = self.cache.get(id) {
+            return Ok(hit);
+        }
+        self.load(id, 0).await
+    }
+
+    fn load(
+        &self,
+        id: i64,
+        depth: usize,
+    ) -> BoxFuture<'_, Result<Arc<CachedSchema>, ServiceError>> {
+        Box::pin(async move {
+            if let Some(hit) = self.cache.get(id) {
+                return Ok(hit);
+            }
+            let Some(row) = self.store.schema(id).await? else {
+                return Err(ServiceError::SchemaNotFound(id.to_string()));
+            };
+            let SchemaRow {
+                id,
+                schema_type,
+                text,
+                references,
+            } = row;
+            let referenced = self.resolve(&references, depth + 1).await?;
+            let candidate = self.build(schema_type, text, references, &referenced, false)?;
+            Ok(self.cache.insert(candidate.into_cached(id)))
+        })
+    }
+
+    /// The schemas `references` point at, in order.
+    async fn resolve(
+        &self,
+        references: &[crate::storage::Reference],
+        depth: usize,
+    ) -> Result<Vec<Arc<CachedSchema>>, ServiceError> {
+        if depth > MAX_REFERENCE_DEPTH {
+            return Err(ServiceError::InvalidSchema(
+                "references are nested too deeply".to_owned(),
+            ));
+        }
+        let mut out = Vec::with_capacity(references.len());
+        for reference in references {
+            let rows = self.store.versions(&reference.subject).await?;
+            let row = if reference.version == -1 {
+                rows.iter().rev().find(|r| !r.deleted)
+            } else {
+                rows.iter().find(|r| r.version == reference.version)
+            };
+            let Some(row) = row else {
+                return Err(ServiceError::InvalidSchema(format!(
+                    "reference {} to subject {} version {} cannot be resolved",
+                    reference.name, reference.subject, reference.version
+                )));
+            };
+            let id = row.schema_id;
+            let schema = match self.cache.get(id) {
+                Some(hit) => hit,
+                None => self.load(id, depth).await?,
+            };
+            out.push(schema);
+        }
+        Ok(out)
+    }
+
+    /// A subject's versions, soft-deleted ones included; `SubjectNotFound` when none is
+    /// visible (`deleted`: soft-deleted ones count).
+    pub async fn versions(
+        &self,
+        subject: &str,
+        deleted: bool,
+    ) -> Result<Vec<VersionRow>, ServiceError> {
+        check_subject(subject)?;
+        let rows = self.store.versions(subject).await?;
+        if !rows.iter().any(|r| deleted || !r.deleted) {
+            return Err(ServiceError::SubjectNotFound(subject.to_owned()));
+        }
+        Ok(rows)
+    }
+
+    /// The version of a subject that `version` names (`None`: the latest live one).
+    pub async fn version(
+        &self,
+        subject: &str,
+        version: Option<i32>,
+        deleted: bool,
+    ) -> Result<VersionRow, ServiceError> {
+        let rows = self.versions(subject, deleted).await?;
+        pick(&rows, version, deleted).ok_or_else(|| version_not_found(version))
+    }
+}
+
+/// Rejects subject names Confluent rejects: empty, over 4096 bytes, or with control
+/// characters.
+pub fn check_subject(subject: &str) -> Result<(), ServiceError> {
+    if subject.is_empty() || subject.chars().any(char::is_control) || subject.len() > 4096 {
+        return Err(ServiceError::InvalidSubject(subject.to_owned()));
+    }
+    Ok(())
+}
+
+/// The row a version names: the latest live one for `None`.
+pub fn pick(rows: &[VersionRow], version: Option<i32>, deleted: bool) -> Option<VersionRow> {
+    match version {
+        Some(v) => rows
+            .iter()
+            .find(|r| r.version == v && (deleted || !r.deleted))
+            .copied(),
+        None => rows.iter().rev().find(|r| deleted || !r.deleted).copied(),
+    }
+}
+
+/// `VersionNotFound` for a version, `latest` for `None`.
+pub fn version_not_found(version: Option<i32>) -> ServiceError {
+    ServiceError::VersionNotFound(version.map_or_else(|| "latest".to_owned(), |v| v.to_string()))
+}

@@ -1,0 +1,228 @@
+//! Registration, lookup and compatibility checks: the policy every client of the registry
+//! goes through.
+//!
+//! A registration checks the subject's mode, picks the effective compatibility level and runs
+//! the check inside the store's write transaction, so two registrations to one subject (from
+//! this process or another) cannot both pass against the same versions. The check only reads
+//! the cache; when a version's schema was registered elsewhere and is not cached yet, the
+//! transaction is abandoned, the schemas are loaded, and the registration starts again.
+
+use std::sync::{Arc, Mutex};
+
+use crate::schema::{CompatibilityLevel, Report, Schema, check};
+use crate::storage::{NewSchema, Registered, StoreError, VersionRow};
+
+use super::{CachedSchema, Mode, Registry, SchemaRequest, ServiceError, check_subject};
+
+/// How many times a registration reloads schemas registered meanwhile (by concurrent
+/// requests or other instances) before it gives up.
+const REGISTER_ATTEMPTS: usize = 64;
+
+/// How a request is read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Options {
+    /// Store and compare the schema's canonical form.
+    pub normalize: bool,
+    /// Let soft-deleted versions count (lookups).
+    pub deleted: bool,
+}
+
+/// What a compatibility check compares the schema with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Against {
+    /// One live version; `None` is the latest.
+    Version(Option<i32>),
+    /// Every live version, as the subject's level requires (none: compatible).
+    Live,
+}
+
+/// Why the check inside a registration's transaction declined.
+enum Declined {
+    /// These versions' schemas must be loaded into the cache first.
+    NotCached(Vec<i64>),
+    /// The schema is incompatible.
+    Incompatible(Vec<String>),
+    /// A version cannot be numbered.
+    Corrupt(StoreError),
+}
+
+impl Registry {
+    /// Registers the request's schema under `subject` (or finds it registered there), by the
+    /// subject's mode and compatibility level.
+    pub async fn register(
+        &self,
+        subject: &str,
+        request: &SchemaRequest,
+        options: Options,
+    ) -> Result<Registered, ServiceError> {
+        check_subject(subject)?;
+        let mode = self.ensure_writable(subject).await?;
+        if (request.id.is_some() || request.version.is_some()) && mode != Mode::Import {
+            return Err(ServiceError::NotPermitted(format!(
+                "Subject {subject} is not in import mode: an id or version cannot be given"
+            )));
+        }
+        let version = request.version.map(import_version).transpose()?;
+        let candidate = self.candidate(request, options.normalize).await?;
+        let level = if mode == Mode::Import {
+            CompatibilityLevel::None
+        } else {
+            self.effective_level(Some(subject)).await?
+        };
+        let new = NewSchema {
+            schema_type: candidate.schema_type,
+            text: candidate.text.clone(),
+            key: candidate.key.clone(),
+            references: candidate.references.clone(),
+            id: request.id,
+            version,
+        };
+        let declined = Mutex::new(None);
+        let compat = |live: &[VersionRow]| -> bool {
+            match self.check_live(level, &candidate.schema, live) {
+                Ok(()) => true,
+                Err(reason) => {
+                    *declined.lock().unwrap_or_else(|p| p.into_inner()) = Some(reason);
+                    false
+                }
+            }
+        };
+        for _ in 0..REGISTER_ATTEMPTS {
+            let written = self
+                .store()
+                .register(subject, &new, &compat)
+                .await
+                .map_err(|err| ServiceError::registering(err, subject))?;
+            if let Some(registered) = written {
+                if registered.created {
+                    self.cache().insert(candidate.into_cached(registered.id));
+                }
+                return Ok(registered);
+            }
+            let reason = declined.lock().unwrap_or_else(|p| p.into_inner()).take();
+            match reason {
+                Some(Declined::NotCached(ids)) => {
+                    for id in ids {
+                        self.schema_by_id(id).await?;
+                    }
+                }
+                Some(Declined::Incompatible(messages)) => {
+                    return Err(ServiceError::Incompatible {
+                        subject: subject.to_owned(),
+                        messages,
+                    });
+                }
+                Some(Declined::Corrupt(err)) => return Err(err.into()),
+                None => break,
+            }
+        }
+        Err(ServiceError::Contended {
+            subject: subject.to_owned(),
+            attempts: REGISTER_ATTEMPTS,
+        })
+    }
+
+    /// The check a registration runs on the live versions, from the cache only.
+    fn check_live(
+        &self,
+        level: CompatibilityLevel,
+        schema: &Schema,
+        live: &[VersionRow],
+    ) -> Result<(), Declined> {
+        if level == CompatibilityLevel::None {
+            return Ok(());
+        }
+        let mut previous = Vec::with_capacity(live.len());
+        let mut missing = Vec::new();
+        for row in live {
+            match self.cache().get(row.schema_id) {
+                Some(cached) => previous.push((row.version, cached)),
+                None => missing.push(row.schema_id),
+            }
+        }
+        if !missing.is_empty() {
+            return Err(Declined::NotCached(missing));
+        }
+        let report = compare(level, schema, &previous).map_err(Declined::Corrupt)?;
+        if report.is_compatible {
+            Ok(())
+        } else {
+            Err(Declined::Incompatible(report.messages))
+        }
+    }
+
+    /// The version of `subject` holding the request's schema, with that schema.
+    pub async fn lookup(
+        &self,
+        subject: &str,
+        request: &SchemaRequest,
+        options: Options,
+    ) -> Result<(VersionRow, Arc<CachedSchema>), ServiceError> {
+        check_subject(subject)?;
+        let candidate = self.candidate(request, options.normalize).await?;
+        let rows = self.versions(subject, options.deleted).await?;
+        for row in rows.iter().filter(|r| options.deleted || !r.deleted) {
+            let schema = self.schema_by_id(row.schema_id).await?;
+            if schema.key == candidate.key {
+                return Ok((*row, schema));
+            }
+        }
+        Err(ServiceError::SchemaNotFound(format!(
+            "under subject {subject}"
+        )))
+    }
+
+    /// Checks the request's schema against `subject`'s versions at the subject's level,
+    /// without registering it.
+    pub async fn check_compatibility(
+        &self,
+        subject: &str,
+        against: Against,
+        request: &SchemaRequest,
+        options: Options,
+    ) -> Result<Report, ServiceError> {
+        check_subject(subject)?;
+        let candidate = self.candidate(request, options.normalize).await?;
+        let rows = match against {
+            Against::Version(version) => vec![self.version(subject, version, false).await?],
+            Against::Live => {
+                let mut rows = self.store().versions(subject).await?;
+                rows.retain(|r| !r.deleted);
+                rows
+            }
+        };
+        let level = self.effective_level(Some(subject)).await?;
+        let mut previous = Vec::with_capacity(rows.len());
+        for row in &rows {
+            previous.push((row.version, self.schema_by_id(row.schema_id).await?));
+        }
+        Ok(compare(level, &candidate.schema, &previous)?)
+    }
+}
+
+/// Runs the compatibility engine against numbered versions.
+fn compare(
+    level: CompatibilityLevel,
+    schema: &Schema,
+    previous: &[(i32, Arc<CachedSchema>)],
+) -> Result<Report, StoreError> {
+    let numbered = previous
+        .iter()
+        .map(|(version, cached)| Ok((version_number(*version)?, &cached.schema)))
+        .collect::<Result<Vec<(u32, &Schema)>, StoreError>>()?;
+    Ok(check(level, schema, &numbered))
+}
+
+/// A stored version as the compatibility engine and code generation number it.
+pub fn version_number(version: i32) -> Result<u32, StoreError> {
+    u32::try_from(version)
+        .map_err(|_| StoreError::Corrupt(format!("version {version} is not positive")))
+}
+
+/// A version an IMPORT gives: in [1, 2^31-1].
+fn import_version(version: i64) -> Result<i32, ServiceError> {
+    i32::try_from(version)
+        .ok()
+        .filter(|v| *v >= 1)
+        .ok_or_else(|| ServiceError::InvalidVersion(version.to_string()))
+}

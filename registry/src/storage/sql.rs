@@ -1,0 +1,497 @@
+//! The SQL store, written once for every backend: the statements, the registration and
+//! deletion transactions and the row mapping. What truly differs between databases (pool
+//! setup, the write lock, id allocation) is a [`Dialect`], a few lines per backend.
+
+use sqlx::migrate::{Migrate, Migrator};
+use sqlx::{
+    ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Pool, Transaction, Type, query,
+    query_as, query_scalar,
+};
+
+use super::{
+    BoxFuture, CompatCheck, Counts, DeleteTarget, NewSchema, Registered, SchemaRow, SchemaStore,
+    SettingKind, StoreError, Usage, VersionRow, decide_version, parse_references, parse_type,
+    plan_delete, references_json,
+};
+
+/// What one database does differently from another.
+pub trait Dialect: Database<Connection: Migrate> {
+    /// `"sqlite"` or `"postgres"`.
+    const BACKEND: &'static str;
+    /// The statement that begins a write transaction.
+    const BEGIN_WRITE: &'static str;
+    /// Run first in every write transaction, bound to the subject, when beginning it does not
+    /// serialize writers by itself.
+    const LOCK_SUBJECT: Option<&'static str>;
+    /// Inserts a schema row from (`$1` given id or NULL, type, text, key, references) and
+    /// returns its id, or no row when another transaction inserted the same key first.
+    const INSERT_SCHEMA: &'static str;
+    /// Run after a schema was inserted with a given id, bound to it, when the id allocator
+    /// does not move past given ids by itself.
+    const SYNC_IDS: Option<&'static str>;
+
+    /// The migrations to apply at start-up.
+    fn migrator() -> &'static Migrator;
+
+    /// Opens the writer and reader pools for `url`.
+    fn open(url: &str, max_connections: u32) -> BoxFuture<'_, Result<Pools<Self>, StoreError>>;
+}
+
+/// The writer and the reader pool of a store.
+pub type Pools<D> = (Pool<D>, Pool<D>);
+
+/// A registry stored in a SQL database: writes through `writer` (one connection for SQLite),
+/// reads through `reader` (the same pool for PostgreSQL).
+#[derive(Debug, Clone)]
+pub struct SqlStore<D: Database> {
+    writer: Pool<D>,
+    reader: Pool<D>,
+}
+
+impl<D: Dialect> SqlStore<D> {
+    /// Connects to `url` and applies migrations (safe to run from several processes at once).
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
+        let (writer, reader) = D::open(url, max_connections).await?;
+        D::migrator().run(&writer).await?;
+        Ok(SqlStore { writer, reader })
+    }
+}
+
+impl<D> SqlStore<D>
+where
+    D: Dialect,
+    for<'c> &'c mut D::Connection: Executor<'c, Database = D>,
+    D::Arguments: IntoArguments<D>,
+    usize: ColumnIndex<D::Row>,
+    for<'q> bool: Encode<'q, D> + Decode<'q, D> + Type<D>,
+    for<'q> i32: Encode<'q, D> + Decode<'q, D> + Type<D>,
+    for<'q> i64: Encode<'q, D> + Decode<'q, D> + Type<D>,
+    for<'q> Option<i64>: Encode<'q, D> + Type<D>,
+    for<'q> String: Decode<'q, D> + Type<D>,
+    for<'q> &'q str: Encode<'q, D> + Type<D>,
+{
+    /// Begins a write transaction that holds the subject's lock.
+    async fn begin_write(&self, subject: &str) -> Result<Transaction<'static, D>, StoreError> {
+        let mut tx = self.writer.begin_with(D::BEGIN_WRITE).await?;
+        if let Some(lock) = D::LOCK_SUBJECT {
+            query(lock).bind(subject).execute(&mut *tx).await?;
+        }
+        Ok(tx)
+    }
+
+    async fn versions_in(
+        conn: &mut D::Connection,
+        subject: &str,
+    ) -> Result<Vec<VersionRow>, StoreError> {
+        let rows: Vec<(i32, i64, bool)> = query_as(
+            "SELECT version, schema_id, deleted FROM subject_versions \
+             WHERE subject = $1 ORDER BY version",
+        )
+        .bind(subject)
+        .fetch_all(conn)
+        .await?;
+        rows.into_iter()
+            .map(|(version, schema_id, deleted)| {
+                Ok(VersionRow {
+                    version: stored_version(subject, version)?,
+                    schema_id,
+                    deleted,
+                })
+            })
+            .collect()
+    }
+
+    /// The id a new registration must use: the one the schema already has, else none, after
+    /// checking an IMPORT's given id against both.
+    async fn existing_id(
+        conn: &mut D::Connection,
+        new: &NewSchema,
+    ) -> Result<Option<i64>, StoreError> {
+        let existing: Option<i64> = query_scalar("SELECT id FROM schemas WHERE schema_key = $1")
+            .bind(new.key.as_str())
+            .fetch_optional(&mut *conn)
+            .await?;
+        let Some(given) = new.id else {
+            return Ok(existing);
+        };
+        match existing {
+            Some(id) if id != given => Err(id_mismatch(given, id)),
+            Some(_) => Ok(existing),
+            None => {
+                let taken: Option<i64> = query_scalar("SELECT id FROM schemas WHERE id = $1")
+                    .bind(given)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                match taken {
+                    Some(_) => Err(StoreError::IdMismatch {
+                        given,
+                        reason: "that id holds a different schema".to_owned(),
+                    }),
+                    None => Ok(None),
+                }
+            }
+        }
+    }
+
+    /// Stores the schema text under a new id, or returns the id another transaction stored it
+    /// under meanwhile (`false`: not created here).
+    async fn insert_schema(
+        conn: &mut D::Connection,
+        new: &NewSchema,
+    ) -> Result<(i64, bool), StoreError> {
+        let inserted: Option<i64> = query_scalar(D::INSERT_SCHEMA)
+            .bind(new.id)
+            .bind(new.schema_type.as_str())
+            .bind(new.text.as_str())
+            .bind(new.key.as_str())
+            .bind(references_json(&new.references).as_str())
+            .fetch_optional(&mut *conn)
+            .await?;
+        let Some(id) = inserted else {
+            let id: i64 = query_scalar("SELECT id FROM schemas WHERE schema_key = $1")
+                .bind(new.key.as_str())
+                .fetch_one(&mut *conn)
+                .await?;
+            return Ok((id, false));
+        };
+        if let (Some(sync), Some(_)) = (D::SYNC_IDS, new.id) {
+            query(sync).bind(id).execute(&mut *conn).await?;
+        }
+        for (position, reference) in (0i32..).zip(&new.references) {
+            query(
+                "INSERT INTO schema_references (schema_id, position, name, subject, version) \
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(id)
+            .bind(position)
+            .bind(reference.name.as_str())
+            .bind(reference.subject.as_str())
+            .bind(reference.version)
+            .execute(&mut *conn)
+            .await?;
+        }
+        Ok((id, true))
+    }
+
+    async fn register_in(
+        conn: &mut D::Connection,
+        subject: &str,
+        new: &NewSchema,
+        check: CompatCheck<'_>,
+    ) -> Result<Option<Registered>, StoreError> {
+        let live_same: Option<(i32, i64)> = query_as(
+            "SELECT sv.version, sv.schema_id FROM subject_versions sv \
+             JOIN schemas s ON s.id = sv.schema_id \
+             WHERE sv.subject = $1 AND s.schema_key = $2 AND sv.deleted = FALSE \
+             ORDER BY sv.version LIMIT 1",
+        )
+        .bind(subject)
+        .bind(new.key.as_str())
+        .fetch_optional(&mut *conn)
+        .await?;
+        if let Some((version, id)) = live_same {
+            if let Some(given) = new.id.filter(|given| *given != id) {
+                return Err(id_mismatch(given, id));
+            }
+            return Ok(Some(Registered {
+                id,
+                version: stored_version(subject, version)?,
+                existed: true,
+                created: false,
+            }));
+        }
+        let existing_id = Self::existing_id(conn, new).await?;
+        let rows = Self::versions_in(conn, subject).await?;
+        let live: Vec<VersionRow> = rows.iter().copied().filter(|r| !r.deleted).collect();
+        if !check(&live) {
+            return Ok(None);
+        }
+        let version = decide_version(&rows, new)?;
+        let (id, created) = match existing_id {
+            Some(id) => (id, false),
+            None => Self::insert_schema(conn, new).await?,
+        };
+        query(
+            "INSERT INTO subject_versions (subject, version, schema_id, deleted) \
+             VALUES ($1, $2, $3, FALSE)",
+        )
+        .bind(subject)
+        .bind(version)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+        Ok(Some(Registered {
+            id,
+            version,
+            existed: false,
+            created,
+        }))
+    }
+
+    async fn delete_in(
+        conn: &mut D::Connection,
+        subject: &str,
+        target: DeleteTarget,
+        permanent: bool,
+    ) -> Result<Vec<i32>, StoreError> {
+        let rows = Self::versions_in(conn, subject).await?;
+        let versions = plan_delete(&rows, target, permanent)?;
+        for &version in &versions {
+            let by: Option<i64> = query_scalar(
+                "SELECT r.schema_id FROM schema_references r \
+                 JOIN subject_versions sv ON sv.schema_id = r.schema_id \
+                 WHERE r.subject = $1 AND r.version = $2 AND (sv.deleted = FALSE OR $3) LIMIT 1",
+            )
+            .bind(subject)
+            .bind(version)
+            .bind(permanent)
+            .fetch_optional(&mut *conn)
+            .await?;
+            if let Some(by) = by {
+                return Err(StoreError::ReferenceExists { version, by });
+            }
+            let sql = if permanent {
+                "DELETE FROM subject_versions WHERE subject = $1 AND version = $2"
+            } else {
+                "UPDATE subject_versions SET deleted = TRUE WHERE subject = $1 AND version = $2"
+            };
+            query(sql)
+                .bind(subject)
+                .bind(version)
+                .execute(&mut *conn)
+                .await?;
+        }
+        if permanent && target == DeleteTarget::Subject {
+            query("DELETE FROM settings WHERE subject = $1")
+                .bind(subject)
+                .execute(&mut *conn)
+                .await?;
+        }
+        Ok(versions)
+    }
+}
+
+impl<D> SchemaStore for SqlStore<D>
+where
+    D: Dialect,
+    for<'c> &'c mut D::Connection: Executor<'c, Database = D>,
+    D::Arguments: IntoArguments<D>,
+    usize: ColumnIndex<D::Row>,
+    for<'q> bool: Encode<'q, D> + Decode<'q, D> + Type<D>,
+    for<'q> i32: Encode<'q, D> + Decode<'q, D> + Type<D>,
+    for<'q> i64: Encode<'q, D> + Decode<'q, D> + Type<D>,
+    for<'q> Option<i64>: Encode<'q, D> + Type<D>,
+    for<'q> String: Decode<'q, D> + Type<D>,
+    for<'q> &'q str: Encode<'q, D> + Type<D>,
+{
+    fn backend(&self) -> &'static str {
+        D::BACKEND
+    }
+
+    fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>> {
+        Box::pin(async move {
+            query("SELECT 1").execute(&self.reader).await?;
+            Ok(())
+        })
+    }
+
+    fn register<'a>(
+        &'a self,
+        subject: &'a str,
+        new: &'a NewSchema,
+        check: CompatCheck<'a>,
+    ) -> BoxFuture<'a, Result<Option<Registered>, StoreError>> {
+        Box::pin(async move {
+            let mut tx = self.begin_write(subject).await?;
+            let registered = Self::register_in(&mut tx, subject, new, check).await?;
+            if registered.is_some_and(|r| !r.existed) {
+                tx.commit().await?;
+            }
+            Ok(registered)
+        })
+    }
+
+    fn schema(&self, id: i64) -> BoxFuture<'_, Result<Option<SchemaRow>, StoreError>> {
+        Box::pin(async move {
+            let row: Option<(i64, String, String, String)> = query_as(
+                "SELECT id, schema_type, schema_text, refs FROM schemas s WHERE id = $1 \
+                 AND EXISTS (SELECT 1 FROM subject_versions sv WHERE sv.schema_id = s.id)",
+            )
+            .bind(id)
+            .fetch_optional(&self.reader)
+            .await?;
+            row.map(|(id, schema_type, text, refs)| {
+                Ok(SchemaRow {
+                    id,
+                    schema_type: parse_type(&schema_type)?,
+                    text,
+                    references: parse_references(&refs)?,
+                })
+            })
+            .transpose()
+        })
+    }
+
+    fn usages(&self, id: i64) -> BoxFuture<'_, Result<Vec<Usage>, StoreError>> {
+        Box::pin(async move {
+            let rows: Vec<(String, i32, bool)> = query_as(
+                "SELECT subject, version, deleted FROM subject_versions \
+                 WHERE schema_id = $1 ORDER BY subject, version",
+            )
+            .bind(id)
+            .fetch_all(&self.reader)
+            .await?;
+            rows.into_iter()
+                .map(|(subject, version, deleted)| {
+                    Ok(Usage {
+                        version: stored_version(&subject, version)?,
+                        subject,
+                        deleted,
+                    })
+                })
+                .collect()
+        })
+    }
+
+    fn subjects(&self) -> BoxFuture<'_, Result<Vec<(String, bool)>, StoreError>> {
+        Box::pin(async move {
+            let rows: Vec<(String, i64)> = query_as(
+                "SELECT subject, SUM(CASE WHEN deleted THEN 0 ELSE 1 END) \
+                 FROM subject_versions GROUP BY subject ORDER BY subject",
+            )
+            .fetch_all(&self.reader)
+            .await?;
+            Ok(rows
+                .into_iter()
+                .map(|(subject, live)| (subject, live > 0))
+                .collect())
+        })
+    }
+
+    fn versions<'a>(
+        &'a self,
+        subject: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<VersionRow>, StoreError>> {
+        Box::pin(async move {
+            let mut conn = self.reader.acquire().await?;
+            Self::versions_in(&mut conn, subject).await
+        })
+    }
+
+    fn delete<'a>(
+        &'a self,
+        subject: &'a str,
+        target: DeleteTarget,
+        permanent: bool,
+    ) -> BoxFuture<'a, Result<Vec<i32>, StoreError>> {
+        Box::pin(async move {
+            let mut tx = self.begin_write(subject).await?;
+            let deleted = Self::delete_in(&mut tx, subject, target, permanent).await?;
+            tx.commit().await?;
+            Ok(deleted)
+        })
+    }
+
+    fn referenced_by<'a>(
+        &'a self,
+        subject: &'a str,
+        version: i32,
+    ) -> BoxFuture<'a, Result<Vec<i64>, StoreError>> {
+        Box::pin(async move {
+            let ids: Vec<i64> = query_scalar(
+                "SELECT DISTINCT r.schema_id FROM schema_references r \
+                 JOIN subject_versions sv ON sv.schema_id = r.schema_id \
+                 WHERE r.subject = $1 AND r.version = $2 AND sv.deleted = FALSE \
+                 ORDER BY r.schema_id",
+            )
+            .bind(subject)
+            .bind(version)
+            .fetch_all(&self.reader)
+            .await?;
+            Ok(ids)
+        })
+    }
+
+    fn setting<'a>(
+        &'a self,
+        kind: SettingKind,
+        subject: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Option<String>, StoreError>> {
+        Box::pin(async move {
+            let value: Option<String> =
+                query_scalar("SELECT value FROM settings WHERE kind = $1 AND subject = $2")
+                    .bind(kind.as_str())
+                    .bind(subject.unwrap_or(""))
+                    .fetch_optional(&self.reader)
+                    .await?;
+            Ok(value)
+        })
+    }
+
+    fn put_setting<'a>(
+        &'a self,
+        kind: SettingKind,
+        subject: Option<&'a str>,
+        value: &'a str,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            query(
+                "INSERT INTO settings (kind, subject, value) VALUES ($1, $2, $3) \
+                 ON CONFLICT (kind, subject) DO UPDATE SET value = excluded.value",
+            )
+            .bind(kind.as_str())
+            .bind(subject.unwrap_or(""))
+            .bind(value)
+            .execute(&self.writer)
+            .await?;
+            Ok(())
+        })
+    }
+
+    fn delete_setting<'a>(
+        &'a self,
+        kind: SettingKind,
+        subject: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Option<String>, StoreError>> {
+        Box::pin(async move {
+            let value: Option<String> = query_scalar(
+                "DELETE FROM settings WHERE kind = $1 AND subject = $2 RETURNING value",
+            )
+            .bind(kind.as_str())
+            .bind(subject.unwrap_or(""))
+            .fetch_optional(&self.writer)
+            .await?;
+            Ok(value)
+        })
+    }
+
+    fn counts(&self) -> BoxFuture<'_, Result<Counts, StoreError>> {
+        Box::pin(async move {
+            let (schemas, subjects): (i64, i64) = query_as(
+                "SELECT (SELECT COUNT(DISTINCT schema_id) FROM subject_versions), \
+                 (SELECT COUNT(DISTINCT subject) FROM subject_versions WHERE deleted = FALSE)",
+            )
+            .fetch_one(&self.reader)
+            .await?;
+            Ok(Counts { schemas, subjects })
+        })
+    }
+}
+
+/// A version number read from a row: positive, or the row is corrupt.
+fn stored_version(subject: &str, version: i32) -> Result<i32, StoreError> {
+    if version >= 1 {
+        Ok(version)
+    } else {
+        Err(StoreError::Corrupt(format!(
+            "subject `{subject}` has version {version}, outside [1, 2^31-1]"
+        )))
+    }
+}
+
+fn id_mismatch(given: i64, id: i64) -> StoreError {
+    StoreError::IdMismatch {
+        given,
+        reason: format!("the schema is registered with id {id}"),
+    }
+}
