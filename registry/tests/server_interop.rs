@@ -13,7 +13,14 @@ use common::{Backend, ServerProcess, TestDatabase};
 
 const PACKAGE: &str = "confluent-kafka[avro,json,schemaregistry]";
 
+/// The virtualenv's python, created once per test process (both backends' tests ask for it
+/// at the same moment, and two `python3 -m venv` runs on one folder fail).
 fn venv_python() -> PathBuf {
+    static PYTHON: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    PYTHON.get_or_init(create_venv).clone()
+}
+
+fn create_venv() -> PathBuf {
     let home = std::env::var_os("HOME").expect("HOME is set");
     let venv = PathBuf::from(home).join(".cache/herald-venv");
     let python = venv.join("bin/python");
