@@ -5,7 +5,7 @@
 use super::differ::{Acc, Differ};
 use super::kinds::Kind;
 use super::model::{ArrayRules, Model, NodeId, Shape};
-use super::object::compare_unevaluated;
+use super::object::{compare_additional, compare_unevaluated};
 use super::scalar::limit;
 
 pub(super) fn arrays(
@@ -170,23 +170,18 @@ fn tuple(differ: &mut Differ<'_>, acc: &mut Acc, original: &ArrayRules, update: 
 }
 
 fn additional(differ: &mut Differ<'_>, acc: &mut Acc, original: &ArrayRules, update: &ArrayRules) {
-    let path = ["additionalItems"];
-    if original.permits_additional != update.permits_additional {
-        let kind = if original.permits_additional {
-            Kind::ADDITIONAL_ITEMS_REMOVED
-        } else {
-            Kind::ADDITIONAL_ITEMS_ADDED
-        };
-        acc.add(kind, &path);
-        return;
-    }
-    match (original.additional, update.additional) {
-        (None, Some(_)) => acc.add(Kind::ADDITIONAL_ITEMS_NARROWED, &path),
-        (Some(_), None) => acc.add(Kind::ADDITIONAL_ITEMS_EXTENDED, &path),
-        (Some(before), Some(after)) => {
-            let outcome = differ.compare(before, after);
-            acc.absorb(&path, outcome);
-        }
-        (None, None) => {}
-    }
+    use Kind::*;
+    compare_additional(
+        differ,
+        acc,
+        "additionalItems",
+        (original.permits_additional, original.additional),
+        (update.permits_additional, update.additional),
+        [
+            ADDITIONAL_ITEMS_ADDED,
+            ADDITIONAL_ITEMS_REMOVED,
+            ADDITIONAL_ITEMS_EXTENDED,
+            ADDITIONAL_ITEMS_NARROWED,
+        ],
+    );
 }

@@ -288,19 +288,41 @@ fn additional(
     original: &ObjectRules,
     update: &ObjectRules,
 ) {
-    let path = ["additionalProperties"];
-    if original.permits_additional != update.permits_additional {
-        let kind = if update.permits_additional {
-            Kind::ADDITIONAL_PROPERTIES_ADDED
-        } else {
-            Kind::ADDITIONAL_PROPERTIES_REMOVED
-        };
-        acc.add(kind, &path);
+    use Kind::*;
+    compare_additional(
+        differ,
+        acc,
+        "additionalProperties",
+        (original.permits_additional, original.additional),
+        (update.permits_additional, update.additional),
+        [
+            ADDITIONAL_PROPERTIES_ADDED,
+            ADDITIONAL_PROPERTIES_REMOVED,
+            ADDITIONAL_PROPERTIES_EXTENDED,
+            ADDITIONAL_PROPERTIES_NARROWED,
+        ],
+    );
+}
+
+/// Shared by objects and arrays: compares `additional*`, given for each side whether
+/// additional members are permitted and the schema they must match; `kinds` are the added
+/// (opened), removed (closed), extended and narrowed kinds.
+pub(super) fn compare_additional(
+    differ: &mut Differ<'_>,
+    acc: &mut Acc,
+    keyword: &str,
+    (original_permits, original): (bool, Option<NodeId>),
+    (update_permits, update): (bool, Option<NodeId>),
+    [added, removed, extended, narrowed]: [Kind; 4],
+) {
+    let path = [keyword];
+    if original_permits != update_permits {
+        acc.add(if update_permits { added } else { removed }, &path);
         return;
     }
-    match (original.additional, update.additional) {
-        (None, Some(_)) => acc.add(Kind::ADDITIONAL_PROPERTIES_NARROWED, &path),
-        (Some(_), None) => acc.add(Kind::ADDITIONAL_PROPERTIES_EXTENDED, &path),
+    match (original, update) {
+        (None, Some(_)) => acc.add(narrowed, &path),
+        (Some(_), None) => acc.add(extended, &path),
         (Some(before), Some(after)) => {
             let outcome = differ.compare(before, after);
             acc.absorb(&path, outcome);
