@@ -413,22 +413,20 @@ impl<'a> Checker<'a> {
         if let Some(i) = closest {
             self.check(readers[i], w, &union.index(i), true);
         }
-        let (message, hint) = match (closest, self.out.get(start)) {
-            (Some(i), Some(cause)) => (
+        let causes = &self.out[start..];
+        let (message, hint) = match (closest, causes.first()) {
+            (Some(_), Some(first)) => (
                 format!(
-                    "the reader's union for {} has {}, but it cannot read the writer's {writer}: {} (at {})",
+                    "the reader's union for {} has a branch for the writer's {writer}, but that branch cannot read it: {}",
                     subject(at),
-                    describe(self.reader.node(readers[i])),
-                    cause.message,
-                    cause.location
+                    reasons(causes)
                 ),
-                cause.hint.clone(),
+                first.hint.clone(),
             ),
-            (Some(i), None) => (
+            (Some(_), None) => (
                 format!(
-                    "the reader's union for {} has {}, but it cannot read the writer's {writer} (see where that type is first compared)",
-                    subject(at),
-                    describe(self.reader.node(readers[i])),
+                    "the reader's union for {} has a branch for the writer's {writer}, but that branch cannot read it (see where that type is first compared)",
+                    subject(at)
                 ),
                 format!("change {writer} only in ways its old data can be read"),
             ),
@@ -485,6 +483,22 @@ fn describe(node: &Node) -> String {
         Node::Enum(enumeration) => format!("enum `{}`", enumeration.named.name.full()),
         Node::Fixed(fixed) => format!("fixed `{}`", fixed.named.name.full()),
     }
+}
+
+/// The messages of the first few `causes`, each with its location, joined by `; `.
+fn reasons(causes: &[Violation]) -> String {
+    const SHOWN: usize = 3;
+    let mut out = String::new();
+    for (i, cause) in causes.iter().take(SHOWN).enumerate() {
+        if i > 0 {
+            out.push_str("; ");
+        }
+        let _ = write!(out, "{} (at {})", cause.message, cause.location);
+    }
+    if causes.len() > SHOWN {
+        let _ = write!(out, "; and {} more", causes.len() - SHOWN);
+    }
+    out
 }
 
 /// `record `bank.account.Opened``, with the event type Herald's export gives it:

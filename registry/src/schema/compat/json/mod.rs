@@ -66,7 +66,13 @@ fn violations(out: &mut Vec<Violation>, found: Found, member: Option<(&str, &str
     let location = found.pointer();
     let (mut message, hint) = explain::explain(found.kind, &location);
     if let Some((title, pointer)) = member {
-        message = format!("in member `{title}` ({pointer}): {message}");
+        let property = match found.path.as_slice() {
+            [.., keyword, name] if keyword == "properties" || keyword == "required" => {
+                format!(", property `{name}`")
+            }
+            _ => String::new(),
+        };
+        message = format!("in member `{title}` ({pointer}){property}: {message}");
     }
     out.push(Violation::new(found.kind.as_str(), location, message, hint));
 }
@@ -457,8 +463,7 @@ mod tests {
 
     #[test]
     fn titled_members_are_explained_by_the_member_of_the_same_title() {
-        let closed =
-            r#"{"title":"a.closed","type":"object","properties":{"id":{"type":"string"}}}"#;
+        let closed = r#"{"title":"a.closed","type":"object","properties":{"id":{"type":"string"},"reason":{"type":"string"}}}"#;
         let opened =
             r#"{"title":"a.opened","type":"object","properties":{"id":{"type":"string"}}}"#;
         let opened_with_currency = r#"{"title":"a.opened","type":"object","properties":{"id":{"type":"string"},"currency":{"type":"string"}},"required":["currency"]}"#;
