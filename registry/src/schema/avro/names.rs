@@ -28,6 +28,22 @@ pub(super) fn qualify(name: &str, ns: &str) -> String {
     }
 }
 
+/// The names listed in `raw` (at `path`), each of which must be a simple name; `message` is
+/// the error at the position of one that is not.
+pub(super) fn simple_names(
+    raw: &[Value],
+    path: &Path<'_>,
+    message: &str,
+) -> Result<Vec<String>, SchemaError> {
+    raw.iter()
+        .enumerate()
+        .map(|(index, value)| match value {
+            Value::String(name) if is_simple_name(name) => Ok(name.clone()),
+            _ => Err(error(&path.index(index), message)),
+        })
+        .collect()
+}
+
 /// Reads and checks `name`, `namespace` and `aliases` of the named type at `path`, defined
 /// in namespace `ns`; `defined` says whether a full name is already taken.
 pub(super) fn define(

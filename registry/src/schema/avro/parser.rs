@@ -315,18 +315,11 @@ impl Parser {
             .get("type")
             .ok_or_else(|| error(&path, format!("field `{name}` needs a `type`")))?;
         let ty = self.schema(ty, ns, &path.key("type"))?;
-        let mut aliases = Vec::new();
-        for (i, alias) in attributes::aliases(object, &path)?.iter().enumerate() {
-            match alias {
-                Value::String(alias) if is_simple_name(alias) => aliases.push(alias.clone()),
-                _ => {
-                    return Err(error(
-                        &path.key("aliases").index(i),
-                        "a field alias must be a valid field name",
-                    ));
-                }
-            }
-        }
+        let aliases = names::simple_names(
+            attributes::aliases(object, &path)?,
+            &path.key("aliases"),
+            "a field alias must be a valid field name",
+        )?;
         let order = match object.get("order") {
             None => Order::Ascending,
             Some(Value::String(order)) if order == "ascending" => Order::Ascending,
@@ -359,18 +352,11 @@ impl Parser {
         let symbols_path = path.key("symbols");
         let raw =
             attributes::required_array(object, "symbols", path, "an enum needs a `symbols` array")?;
-        let mut symbols: Vec<String> = Vec::with_capacity(raw.len());
-        for (index, symbol) in raw.iter().enumerate() {
-            match symbol {
-                Value::String(symbol) if is_simple_name(symbol) => symbols.push(symbol.clone()),
-                _ => {
-                    return Err(error(
-                        &symbols_path.index(index),
-                        "an enum symbol must be a name (letters, digits and `_`, not starting with a digit)",
-                    ));
-                }
-            }
-        }
+        let symbols = names::simple_names(
+            raw,
+            &symbols_path,
+            "an enum symbol must be a name (letters, digits and `_`, not starting with a digit)",
+        )?;
         let mut sorted: Vec<u32> = (0..symbols.len() as u32).collect();
         sorted.sort_by(|&a, &b| symbols[a as usize].cmp(&symbols[b as usize]));
         if let Some(pair) = sorted

@@ -2,10 +2,10 @@
 //! from open, closed and partially open content models, `additionalItems`,
 //! `unevaluatedItems` and the item-count limits.
 
+use super::content_model::{self, Dropped, RemovedKinds, compare_additional, compare_unevaluated};
 use super::differ::{Acc, Differ};
 use super::kinds::Kind;
 use super::model::{ArrayRules, Model, NodeId, Shape};
-use super::object::{compare_additional, compare_unevaluated};
 use super::scalar::limit;
 
 pub(super) fn arrays(
@@ -124,25 +124,19 @@ fn tuple(differ: &mut Differ<'_>, acc: &mut Acc, original: &ArrayRules, update: 
     for (index, &before) in original.tuple.iter().enumerate().skip(shared) {
         let position = index.to_string();
         let path = ["items", position.as_str()];
-        if is_open(new, update) {
-            acc.add(Kind::ITEM_REMOVED_FROM_OPEN_CONTENT_MODEL, &path);
-        } else if let Some(covering) = partial_schema(new, update) {
-            let outcome = differ.compare(before, covering);
-            let kind = if outcome.is_compatible() {
-                Kind::ITEM_REMOVED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL
-            } else {
-                Kind::ITEM_REMOVED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL
-            };
-            acc.absorb(&path, outcome);
-            acc.add(kind, &path);
-        } else if matches!(old.shape(old.resolve(before)), Shape::False) {
-            acc.add(
-                Kind::ITEM_WITH_FALSE_REMOVED_FROM_CLOSED_CONTENT_MODEL,
-                &path,
-            );
+        let dropped = if is_open(new, update) {
+            Dropped::Open
         } else {
-            acc.add(Kind::ITEM_REMOVED_FROM_CLOSED_CONTENT_MODEL, &path);
-        }
+            partial_schema(new, update).map_or(Dropped::Closed, Dropped::Partial)
+        };
+        let kinds = RemovedKinds {
+            open: Kind::ITEM_REMOVED_FROM_OPEN_CONTENT_MODEL,
+            covered: Kind::ITEM_REMOVED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL,
+            not_covered: Kind::ITEM_REMOVED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL,
+            false_closed: Kind::ITEM_WITH_FALSE_REMOVED_FROM_CLOSED_CONTENT_MODEL,
+            closed: Kind::ITEM_REMOVED_FROM_CLOSED_CONTENT_MODEL,
+        };
+        content_model::removed(differ, acc, &path, before, dropped, kinds);
     }
     for (index, &after) in update.tuple.iter().enumerate().skip(shared) {
         let position = index.to_string();
@@ -155,14 +149,16 @@ fn tuple(differ: &mut Differ<'_>, acc: &mut Acc, original: &ArrayRules, update: 
             };
             acc.add(kind, &path);
         } else if let Some(covering) = partial_schema(old, original) {
-            let outcome = differ.compare(covering, after);
-            let kind = if outcome.is_compatible() {
-                Kind::ITEM_ADDED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL
-            } else {
-                Kind::ITEM_ADDED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL
-            };
-            acc.absorb(&path, outcome);
-            acc.add(kind, &path);
+            content_model::cover(
+                differ,
+                acc,
+                &path,
+                (covering, after),
+                [
+                    Kind::ITEM_ADDED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL,
+                    Kind::ITEM_ADDED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL,
+                ],
+            );
         } else {
             acc.add(Kind::ITEM_ADDED_TO_CLOSED_CONTENT_MODEL, &path);
         }

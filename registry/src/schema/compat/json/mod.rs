@@ -7,6 +7,7 @@
 
 mod array;
 mod combined;
+mod content_model;
 mod differ;
 mod explain;
 mod kinds;
