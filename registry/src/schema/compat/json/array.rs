@@ -99,19 +99,12 @@ fn is_open(model: &Model, rules: &ArrayRules) -> bool {
 
 /// The schema items past the tuple must match, when the model is partially open.
 fn partial_schema(model: &Model, rules: &ArrayRules) -> Option<NodeId> {
-    if rules.additional.is_some() {
-        return rules.additional;
-    }
-    if rules.permits_additional {
-        let unevaluated = rules.unevaluated?;
-        if !matches!(
-            model.shape(model.resolve(unevaluated)),
-            Shape::Empty | Shape::False
-        ) {
-            return Some(unevaluated);
-        }
-    }
-    None
+    content_model::beyond_declared(
+        model,
+        rules.permits_additional,
+        rules.additional,
+        rules.unevaluated,
+    )
 }
 
 fn tuple(differ: &mut Differ<'_>, acc: &mut Acc, original: &ArrayRules, update: &ArrayRules) {

@@ -27,6 +27,25 @@ pub(super) struct RemovedKinds {
     pub(super) closed: Kind,
 }
 
+/// The schema undeclared members must match when the model is partially open through
+/// `additional*` (or, when that permits anything, a restrictive `unevaluated*`).
+pub(super) fn beyond_declared(
+    model: &Model,
+    permits_additional: bool,
+    additional: Option<NodeId>,
+    unevaluated: Option<NodeId>,
+) -> Option<NodeId> {
+    if additional.is_some() {
+        return additional;
+    }
+    let unevaluated = unevaluated.filter(|_| permits_additional)?;
+    (!matches!(
+        model.shape(model.resolve(unevaluated)),
+        Shape::Empty | Shape::False
+    ))
+    .then_some(unevaluated)
+}
+
 /// Records the removal of member `before` (at `path`), whose place the update treats as
 /// `dropped`.
 pub(super) fn removed(

@@ -87,19 +87,12 @@ fn partial_schema(model: &Model, rules: &ObjectRules, name: &str) -> Option<Node
             return Some(pattern.schema);
         }
     }
-    if rules.additional.is_some() {
-        return rules.additional;
-    }
-    if rules.permits_additional {
-        let unevaluated = rules.unevaluated?;
-        if !matches!(
-            model.shape(model.resolve(unevaluated)),
-            Shape::Empty | Shape::False
-        ) {
-            return Some(unevaluated);
-        }
-    }
-    None
+    content_model::beyond_declared(
+        model,
+        rules.permits_additional,
+        rules.additional,
+        rules.unevaluated,
+    )
 }
 
 fn required(differ: &Differ<'_>, acc: &mut Acc, original: &ObjectRules, update: &ObjectRules) {
