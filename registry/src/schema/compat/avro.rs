@@ -13,7 +13,10 @@
 //! - the reader's enum must have every writer symbol, unless it has a default;
 //! - fixed sizes must be equal;
 //! - a writer union needs every branch readable; a reader union needs some branch that reads
-//!   the writer.
+//!   the writer. When the reader union has the branch that should read it (same name or
+//!   alias) and that branch cannot, `MISSING_UNION_BRANCH` gives the branch's own reasons,
+//!   which follow it as violations at the reader's path; records Herald exports name their
+//!   event type (`herald.event_type`) in every message.
 //!
 //! Record pairs are memoized: a pair already being checked further up is assumed compatible
 //! (that is how recursive types terminate, as in Java), and a pair checked before is not

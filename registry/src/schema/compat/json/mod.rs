@@ -2,8 +2,11 @@
 //!
 //! Both documents are lowered into typed nodes the way Confluent's loader sees them
 //! ([`model`]), then walked side by side ([`differ`]) with one module per kind of schema
-//! ([`object`], [`array`], [`scalar`], [`combined`]). Every difference is reported, with
-//! Confluent's name for it ([`kinds`]); the incompatible ones become [`Violation`]s.
+//! ([`object`], [`array`], [`scalar`], [`combined`]) and the content-model rules objects and
+//! arrays share ([`content_model`]). Every difference is reported, with Confluent's name for
+//! it ([`kinds`]); the incompatible ones become [`Violation`]s. A combination of titled
+//! members (Herald's export: one member per event type) that no longer lines up is reported
+//! through the differences inside the member of the same title, naming the title.
 
 mod array;
 mod combined;
