@@ -165,6 +165,94 @@ fn text_output_names_location_and_hint() {
     );
 }
 
+/// The exported schemas of the `bank.account` event, versions 1 to 3 (Herald's export shape:
+/// an Avro union of one record per variant, a JSON Schema `anyOf` of one titled object per
+/// variant).
+fn bank_account(file: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/bank-account")
+        .join(file)
+}
+
+/// Version 2 renames `euros` to `cents` and adds a required `currency` to `Opened`: the
+/// messages must name the field and the event type, for both formats.
+#[test]
+fn event_schema_violations_name_the_field_and_the_event_type() {
+    for (kind, ext) in [("AVRO", "avsc"), ("JSON", "json")] {
+        let v1 = bank_account(&format!("v1.{ext}"));
+        let v2 = bank_account(&format!("v2.{ext}"));
+        let out = compat(kind, "BACKWARD", &[&v1], &v2, &["--output", "json"]);
+        assert_eq!(out.status.code(), Some(1), "{kind}: {}", stderr(&out));
+        let report: Value = serde_json::from_str(&stdout(&out)).expect("one JSON object");
+        let violations = report["violations"].as_array().expect("violations array");
+        let naming_currency: Vec<&Value> = violations
+            .iter()
+            .filter(|v| v["message"].as_str().unwrap_or("").contains("`currency`"))
+            .collect();
+        assert!(!naming_currency.is_empty(), "{kind}: {report:#}");
+        for v in &naming_currency {
+            let message = v["message"].as_str().unwrap_or("");
+            assert!(message.contains("bank.account.opened"), "{kind}: {v}");
+            assert_ne!(v["location"], json!("#/"), "{kind}: {v}");
+        }
+        let text = stdout(&compat(kind, "BACKWARD", &[&v1], &v2, &[]));
+        assert!(
+            text.contains("`currency`") && text.contains("bank.account.opened"),
+            "{kind}:\n{text}"
+        );
+    }
+    // JSON: the location points into the member of the same title.
+    let out = compat(
+        "JSON",
+        "BACKWARD",
+        &[&bank_account("v1.json")],
+        &bank_account("v2.json"),
+        &["--output", "json"],
+    );
+    let report: Value = serde_json::from_str(&stdout(&out)).expect("one JSON object");
+    let locations: Vec<&str> = report["violations"]
+        .as_array()
+        .expect("violations array")
+        .iter()
+        .filter_map(|v| v["location"].as_str())
+        .collect();
+    assert!(
+        locations.contains(&"#/anyOf/0/properties/currency"),
+        "{locations:?}"
+    );
+    // Avro: the union branch that cannot read `Opened` says why, at the reader's path.
+    let out = compat(
+        "AVRO",
+        "BACKWARD",
+        &[&bank_account("v1.avsc")],
+        &bank_account("v2.avsc"),
+        &["--output", "json"],
+    );
+    let report: Value = serde_json::from_str(&stdout(&out)).expect("one JSON object");
+    let first = &report["violations"][0];
+    assert_eq!(first["kind"], json!("MISSING_UNION_BRANCH"), "{report:#}");
+    let message = first["message"].as_str().unwrap_or("");
+    assert!(
+        message.contains("field `currency` of record `bank.account.Opened`")
+            && message.contains("has no default"),
+        "{message}"
+    );
+}
+
+/// Version 3 renames variant `Closed` to `Terminated`, keeping its event type: it reads
+/// version 2 (Avro through no alias, so the record name differs; JSON through the title).
+#[test]
+fn event_schema_history_version_three() {
+    let out = compat(
+        "JSON",
+        "BACKWARD",
+        &[&bank_account("v2.json")],
+        &bank_account("v3.json"),
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+}
+
 #[test]
 fn usage_errors_exit_two() {
     let files = Files::new();

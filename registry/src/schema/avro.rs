@@ -28,8 +28,10 @@
 //! attributes follow the standard ones: `name`, `type`, `fields`, `symbols`, `items`,
 //! `values`, `size`, then `logicalType`, `precision`, `scale`, `default`, `aliases`, `order`.
 
+mod attributes;
 mod canonical;
 mod defaults;
+mod names;
 mod parser;
 mod path;
 
@@ -191,6 +193,8 @@ impl Named {
 #[derive(Debug, Clone)]
 pub(crate) struct Record {
     pub(crate) named: Named,
+    /// The Herald event type the record stands for (its `herald.event_type` attribute).
+    pub(crate) event_type: Option<String>,
     pub(crate) fields: Vec<Field>,
     /// Field positions sorted by field name, for lookup by name.
     pub(crate) by_name: Box<[u32]>,

@@ -10,11 +10,10 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
+use super::attributes::{self, error, kind_of, logical};
 use super::defaults;
-use super::{
-    AvroSchema, Enum, Field, Fixed, Logical, Name, Named, Node, NodeId, Order, Path, Primitive,
-    Record,
-};
+use super::names::{self, is_simple_name, qualify};
+use super::{AvroSchema, Enum, Field, Fixed, Named, Node, NodeId, Order, Path, Primitive, Record};
 use crate::schema::SchemaError;
 
 /// Validates `value` and lowers it into an [`AvroSchema`].
@@ -38,12 +37,8 @@ pub(super) fn parse(value: &Value) -> Result<AvroSchema, SchemaError> {
     })
 }
 
-fn error(path: &Path<'_>, message: impl Into<String>) -> SchemaError {
-    SchemaError::Avro {
-        path: path.to_string(),
-        message: message.into(),
-    }
-}
+/// The custom attribute with which Herald's export names a record's event type.
+const EVENT_TYPE_ATTRIBUTE: &str = "herald.event_type";
 
 /// A field default waiting for the arena to be complete.
 struct PendingDefault {
@@ -56,29 +51,6 @@ struct Parser {
     nodes: Vec<Node>,
     names: HashMap<String, NodeId>,
     pending: Vec<PendingDefault>,
-}
-
-/// `[A-Za-z_][A-Za-z0-9_]*`.
-pub(super) fn is_simple_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
-
-/// Simple names joined by dots.
-fn is_dotted_name(name: &str) -> bool {
-    name.split('.').all(is_simple_name)
-}
-
-fn kind_of(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 /// What makes two union branches clash.
@@ -127,11 +99,7 @@ impl Parser {
                 ),
             ));
         }
-        let full = if name.contains('.') || ns.is_empty() {
-            name.to_owned()
-        } else {
-            format!("{ns}.{name}")
-        };
+        let full = qualify(name, ns);
         self.names.get(&full).copied().ok_or_else(|| {
             error(
                 path,
@@ -232,72 +200,14 @@ impl Parser {
         }
     }
 
-    /// Reads and checks `name`, `namespace` and `aliases`.
+    /// Reads and checks the name, namespace and aliases of a new named type.
     fn define(
         &self,
         object: &Map<String, Value>,
         ns: &str,
         path: &Path<'_>,
     ) -> Result<Named, SchemaError> {
-        let name_path = path.key("name");
-        let name = match object.get("name") {
-            Some(Value::String(name)) => name.as_str(),
-            Some(other) => {
-                return Err(error(
-                    &name_path,
-                    format!("`name` must be a string, found {}", kind_of(other)),
-                ));
-            }
-            None => return Err(error(path, "a named type needs a `name` attribute")),
-        };
-        let own_ns = match object.get("namespace") {
-            None | Some(Value::Null) => ns,
-            Some(Value::String(space)) => {
-                if !space.is_empty() && !is_dotted_name(space) {
-                    return Err(error(
-                        &path.key("namespace"),
-                        format!(
-                            "`{space}` is not a valid namespace (dot-separated names of letters, digits and `_`, not starting with a digit)"
-                        ),
-                    ));
-                }
-                space.as_str()
-            }
-            Some(other) => {
-                return Err(error(
-                    &path.key("namespace"),
-                    format!("`namespace` must be a string, found {}", kind_of(other)),
-                ));
-            }
-        };
-        if !is_dotted_name(name) {
-            return Err(error(
-                &name_path,
-                format!(
-                    "`{name}` is not a valid name (letters, digits and `_`, not starting with a digit)"
-                ),
-            ));
-        }
-        let full = if name.contains('.') || own_ns.is_empty() {
-            name.to_owned()
-        } else {
-            format!("{own_ns}.{name}")
-        };
-        if Primitive::from_name(&full).is_some() {
-            return Err(error(
-                &name_path,
-                format!("`{full}` is a primitive type and cannot be redefined"),
-            ));
-        }
-        if self.names.contains_key(&full) {
-            return Err(error(
-                &name_path,
-                format!("`{full}` is defined twice; refer to the first definition by name"),
-            ));
-        }
-        let name = Name::from_full(full);
-        let aliases = named_aliases(object, name.namespace(), path)?;
-        Ok(Named { name, aliases })
+        names::define(object, ns, path, |full| self.names.contains_key(full))
     }
 
     /// Adds a named type's node and makes its name refer to it.
@@ -324,20 +234,12 @@ impl Parser {
         // that they can refer to it; it is replaced below.
         let id = self.register(Node::Record(Box::new(Record {
             named: named.clone(),
+            event_type: None,
             fields: Vec::new(),
             by_name: Box::default(),
         })));
-        let fields_path = path.key("fields");
-        let raw_fields = match object.get("fields") {
-            Some(Value::Array(fields)) => fields,
-            Some(other) => {
-                return Err(error(
-                    &fields_path,
-                    format!("`fields` must be an array, found {}", kind_of(other)),
-                ));
-            }
-            None => return Err(error(path, "a record needs a `fields` array")),
-        };
+        let raw_fields =
+            attributes::required_array(object, "fields", path, "a record needs a `fields` array")?;
         let inner_ns = named.name.namespace().to_owned();
         let mut fields: Vec<Field> = Vec::with_capacity(raw_fields.len());
         for (index, raw) in raw_fields.iter().enumerate() {
@@ -366,6 +268,10 @@ impl Parser {
         by_name.sort_by(|&a, &b| fields[a as usize].name.cmp(&fields[b as usize].name));
         self.nodes[id as usize] = Node::Record(Box::new(Record {
             named,
+            event_type: object
+                .get(EVENT_TYPE_ATTRIBUTE)
+                .and_then(Value::as_str)
+                .map(str::to_owned),
             fields,
             by_name: by_name.into_boxed_slice(),
         }));
@@ -409,33 +315,11 @@ impl Parser {
             .get("type")
             .ok_or_else(|| error(&path, format!("field `{name}` needs a `type`")))?;
         let ty = self.schema(ty, ns, &path.key("type"))?;
-        let aliases = match object.get("aliases") {
-            None | Some(Value::Null) => Vec::new(),
-            Some(Value::Array(aliases)) => {
-                let mut names = Vec::with_capacity(aliases.len());
-                for (i, alias) in aliases.iter().enumerate() {
-                    match alias {
-                        Value::String(alias) if is_simple_name(alias) => names.push(alias.clone()),
-                        _ => {
-                            return Err(error(
-                                &path.key("aliases").index(i),
-                                "a field alias must be a valid field name",
-                            ));
-                        }
-                    }
-                }
-                names
-            }
-            Some(other) => {
-                return Err(error(
-                    &path.key("aliases"),
-                    format!(
-                        "`aliases` must be an array of names, found {}",
-                        kind_of(other)
-                    ),
-                ));
-            }
-        };
+        let aliases = names::simple_names(
+            attributes::aliases(object, &path)?,
+            &path.key("aliases"),
+            "a field alias must be a valid field name",
+        )?;
         let order = match object.get("order") {
             None => Order::Ascending,
             Some(Value::String(order)) if order == "ascending" => Order::Ascending,
@@ -466,28 +350,13 @@ impl Parser {
     ) -> Result<NodeId, SchemaError> {
         let named = self.define(object, ns, path)?;
         let symbols_path = path.key("symbols");
-        let raw = match object.get("symbols") {
-            Some(Value::Array(symbols)) => symbols,
-            Some(other) => {
-                return Err(error(
-                    &symbols_path,
-                    format!("`symbols` must be an array, found {}", kind_of(other)),
-                ));
-            }
-            None => return Err(error(path, "an enum needs a `symbols` array")),
-        };
-        let mut symbols: Vec<String> = Vec::with_capacity(raw.len());
-        for (index, symbol) in raw.iter().enumerate() {
-            match symbol {
-                Value::String(symbol) if is_simple_name(symbol) => symbols.push(symbol.clone()),
-                _ => {
-                    return Err(error(
-                        &symbols_path.index(index),
-                        "an enum symbol must be a name (letters, digits and `_`, not starting with a digit)",
-                    ));
-                }
-            }
-        }
+        let raw =
+            attributes::required_array(object, "symbols", path, "an enum needs a `symbols` array")?;
+        let symbols = names::simple_names(
+            raw,
+            &symbols_path,
+            "an enum symbol must be a name (letters, digits and `_`, not starting with a digit)",
+        )?;
         let mut sorted: Vec<u32> = (0..symbols.len() as u32).collect();
         sorted.sort_by(|&a, &b| symbols[a as usize].cmp(&symbols[b as usize]));
         if let Some(pair) = sorted
@@ -568,88 +437,6 @@ impl Parser {
     }
 }
 
-/// The aliases of a named type, qualified with its namespace, sorted and deduplicated.
-fn named_aliases(
-    object: &Map<String, Value>,
-    ns: &str,
-    path: &Path<'_>,
-) -> Result<Vec<String>, SchemaError> {
-    let raw = match object.get("aliases") {
-        None | Some(Value::Null) => return Ok(Vec::new()),
-        Some(Value::Array(raw)) => raw,
-        Some(other) => {
-            return Err(error(
-                &path.key("aliases"),
-                format!(
-                    "`aliases` must be an array of names, found {}",
-                    kind_of(other)
-                ),
-            ));
-        }
-    };
-    let mut aliases = Vec::with_capacity(raw.len());
-    for (index, alias) in raw.iter().enumerate() {
-        match alias {
-            Value::String(alias) if is_dotted_name(alias) => {
-                if alias.contains('.') || ns.is_empty() {
-                    aliases.push(alias.clone());
-                } else {
-                    aliases.push(format!("{ns}.{alias}"));
-                }
-            }
-            _ => {
-                return Err(error(
-                    &path.key("aliases").index(index),
-                    "an alias must be a name or a full name",
-                ));
-            }
-        }
-    }
-    aliases.sort();
-    aliases.dedup();
-    Ok(aliases)
-}
-
-/// The `logicalType` of a primitive or fixed schema object.
-fn logical(object: &Map<String, Value>, path: &Path<'_>) -> Result<Option<Logical>, SchemaError> {
-    let name = match object.get("logicalType") {
-        None => return Ok(None),
-        Some(Value::String(name)) => name.clone(),
-        Some(other) => {
-            return Err(error(
-                &path.key("logicalType"),
-                format!("`logicalType` must be a string, found {}", kind_of(other)),
-            ));
-        }
-    };
-    let mut logical = Logical {
-        name,
-        precision: None,
-        scale: None,
-    };
-    if logical.name == "decimal" {
-        logical.precision = decimal_attribute(object, "precision", path)?;
-        logical.scale = Some(decimal_attribute(object, "scale", path)?.unwrap_or(0));
-    }
-    Ok(Some(logical))
-}
-
-fn decimal_attribute(
-    object: &Map<String, Value>,
-    key: &'static str,
-    path: &Path<'_>,
-) -> Result<Option<u64>, SchemaError> {
-    match object.get(key) {
-        None => Ok(None),
-        Some(value) => value.as_u64().map(Some).ok_or_else(|| {
-            error(
-                &path.key(key),
-                format!("decimal `{key}` must be a non-negative integer, found {value}"),
-            )
-        }),
-    }
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
@@ -661,16 +448,6 @@ mod tests {
             Err(SchemaError::Avro { path, message }) => (path, message),
             other => panic!("expected an error, got {other:?}"),
         }
-    }
-
-    #[test]
-    fn names_follow_the_specification() {
-        assert!(is_simple_name("_a1"));
-        assert!(!is_simple_name("1a"));
-        assert!(!is_simple_name(""));
-        assert!(!is_simple_name("a-b"));
-        assert!(is_dotted_name("com.example.A"));
-        assert!(!is_dotted_name("com..A"));
     }
 
     #[test]

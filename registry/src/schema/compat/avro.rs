@@ -13,7 +13,10 @@
 //! - the reader's enum must have every writer symbol, unless it has a default;
 //! - fixed sizes must be equal;
 //! - a writer union needs every branch readable; a reader union needs some branch that reads
-//!   the writer.
+//!   the writer. When the reader union has the branch that should read it (same name or
+//!   alias) and that branch cannot, `MISSING_UNION_BRANCH` gives the branch's own reasons,
+//!   which follow it as violations at the reader's path; records Herald exports name their
+//!   event type (`herald.event_type`) in every message.
 //!
 //! Record pairs are memoized: a pair already being checked further up is assumed compatible
 //! (that is how recursive types terminate, as in Java), and a pair checked before is not
@@ -104,7 +107,7 @@ impl<'a> Checker<'a> {
                         if !report {
                             return false;
                         }
-                        self.missing_branch(&path.index(i), branch);
+                        self.missing_branch(readers, branch, path, &path.index(i));
                     }
                 }
                 ok
@@ -126,8 +129,7 @@ impl<'a> Checker<'a> {
                     return true;
                 }
                 if report {
-                    self.missing_branch(path, w);
-                    self.explain_closest_branch(readers, w, path);
+                    self.missing_branch(readers, w, path, path);
                 }
                 false
             }
@@ -174,11 +176,11 @@ impl<'a> Checker<'a> {
         })
     }
 
-    /// When no reader branch reads the writer, the branch that should have (same named type,
-    /// or same kind of complex type) usually fails for a reason worth showing: report it.
-    fn explain_closest_branch(&mut self, readers: &[NodeId], w: NodeId, path: &Path<'_>) {
+    /// The reader branch that should read writer node `w`: the same named type, or the same
+    /// kind of complex type. When it cannot, its own violations say why.
+    fn closest_branch(&self, readers: &[NodeId], w: NodeId) -> Option<usize> {
         let writer = self.writer.node(w);
-        let closest = readers
+        readers
             .iter()
             .position(|&branch| match (self.reader.node(branch), writer) {
                 (Node::Record(r), Node::Record(w)) => r.named.reads_name(&w.named.name),
@@ -186,11 +188,7 @@ impl<'a> Checker<'a> {
                 (Node::Fixed(r), Node::Fixed(w)) => r.named.reads_name(&w.named.name),
                 (Node::Array(_), Node::Array(_)) | (Node::Map(_), Node::Map(_)) => true,
                 _ => false,
-            });
-        if let Some(i) = closest {
-            let at = path.index(i);
-            self.check(readers[i], w, &at, true);
-        }
+            })
     }
 
     fn record_pair(
@@ -276,9 +274,9 @@ impl<'a> Checker<'a> {
                             "READER_FIELD_MISSING_DEFAULT_VALUE",
                             &at,
                             format!(
-                                "field `{}` is not in the writer's record `{}` and has no default",
+                                "field `{}` of {} is not in the writer's record and has no default",
                                 field.name,
-                                writer.named.name.full()
+                                describe_record(reader)
                             ),
                             format!("give field `{}` a default", field.name),
                         );
@@ -407,16 +405,45 @@ impl<'a> Checker<'a> {
         );
     }
 
-    fn missing_branch(&mut self, path: &Path<'_>, w: NodeId) {
+    /// Reports that no branch of the reader union at `union` reads writer node `w` (found at
+    /// `at`). When the union has the branch that should read it (same name or alias), that
+    /// branch is checked again with reporting: its violations follow, and the first one is
+    /// the reason given in this one's message.
+    fn missing_branch(&mut self, readers: &[NodeId], w: NodeId, union: &Path<'_>, at: &Path<'_>) {
         let writer = describe(self.writer.node(w));
-        self.push(
-            "MISSING_UNION_BRANCH",
-            path,
-            format!(
-                "the reader's union for {} has no branch that reads the writer's {writer}",
-                subject(path)
+        let start = self.out.len();
+        let closest = self.closest_branch(readers, w);
+        if let Some(i) = closest {
+            self.check(readers[i], w, &union.index(i), true);
+        }
+        let causes = &self.out[start..];
+        let (message, hint) = match (closest, causes.first()) {
+            (Some(_), Some(first)) => (
+                format!(
+                    "the reader's union for {} has a branch for the writer's {writer}, but that branch cannot read it: {}",
+                    subject(at),
+                    reasons(causes)
+                ),
+                first.hint.clone(),
             ),
-            format!("add {writer} (or a type it promotes to) to the reader's union"),
+            (Some(_), None) => (
+                format!(
+                    "the reader's union for {} has a branch for the writer's {writer}, but that branch cannot read it (see where that type is first compared)",
+                    subject(at)
+                ),
+                format!("change {writer} only in ways its old data can be read"),
+            ),
+            (None, _) => (
+                format!(
+                    "the reader's union for {} has no branch that reads the writer's {writer}",
+                    subject(at)
+                ),
+                format!("add {writer} (or a type it promotes to) to the reader's union"),
+            ),
+        };
+        self.out.insert(
+            start,
+            Violation::new("MISSING_UNION_BRANCH", at.to_string(), message, hint),
         );
     }
 
@@ -455,9 +482,37 @@ fn describe(node: &Node) -> String {
         Node::Array(_) => "an array".to_owned(),
         Node::Map(_) => "a map".to_owned(),
         Node::Union(_) => "a union".to_owned(),
-        Node::Record(record) => format!("record `{}`", record.named.name.full()),
+        Node::Record(record) => describe_record(record),
         Node::Enum(enumeration) => format!("enum `{}`", enumeration.named.name.full()),
         Node::Fixed(fixed) => format!("fixed `{}`", fixed.named.name.full()),
+    }
+}
+
+/// The messages of the first few `causes`, each with its location, joined by `; `.
+fn reasons(causes: &[Violation]) -> String {
+    const SHOWN: usize = 3;
+    let mut out = String::new();
+    for (i, cause) in causes.iter().take(SHOWN).enumerate() {
+        if i > 0 {
+            out.push_str("; ");
+        }
+        let _ = write!(out, "{} (at {})", cause.message, cause.location);
+    }
+    if causes.len() > SHOWN {
+        let _ = write!(out, "; and {} more", causes.len() - SHOWN);
+    }
+    out
+}
+
+/// `record `bank.account.Opened``, with the event type Herald's export gives it:
+/// `record `bank.account.Opened` (event type `bank.account.opened`)`.
+fn describe_record(record: &Record) -> String {
+    match &record.event_type {
+        Some(event_type) => format!(
+            "record `{}` (event type `{event_type}`)",
+            record.named.name.full()
+        ),
+        None => format!("record `{}`", record.named.name.full()),
     }
 }
 
@@ -689,6 +744,45 @@ mod tests {
                 ),
             ]
         );
+    }
+
+    #[test]
+    fn a_union_of_event_records_names_the_cause_and_the_event_type() {
+        let opened = |fields: Value| {
+            json!({"type": "record", "name": "Opened", "namespace": "bank.account",
+                   "herald.event_type": "bank.account.opened", "fields": fields})
+        };
+        let closed = json!({"type": "record", "name": "Closed", "namespace": "bank.account",
+                            "herald.event_type": "bank.account.closed", "fields": []});
+        let writer = json!([
+            opened(json!([{"name": "euros", "type": "long"}])),
+            closed.clone()
+        ]);
+        let reader = json!([
+            opened(json!([
+                {"name": "cents", "type": "long", "aliases": ["euros"]},
+                {"name": "currency", "type": "string"}
+            ])),
+            closed
+        ]);
+        let found = violations(reader, writer);
+        assert_eq!(
+            kinds_at(&found),
+            [
+                ("MISSING_UNION_BRANCH", "/0"),
+                ("READER_FIELD_MISSING_DEFAULT_VALUE", "/0/fields/1"),
+            ]
+        );
+        let message = &found[0].message;
+        for part in [
+            "field `currency` of record `bank.account.Opened`",
+            "event type `bank.account.opened`",
+            "has no default (at /0/fields/1)",
+        ] {
+            assert!(message.contains(part), "{part} not in {message}");
+        }
+        assert_eq!(found[0].hint, "give field `currency` a default");
+        assert!(found[1].message.contains("bank.account.opened"));
     }
 
     #[test]

@@ -2,10 +2,10 @@
 //! from open, closed and partially open content models, `additionalItems`,
 //! `unevaluatedItems` and the item-count limits.
 
+use super::content_model::{self, Dropped, RemovedKinds, compare_additional, compare_unevaluated};
 use super::differ::{Acc, Differ};
 use super::kinds::Kind;
 use super::model::{ArrayRules, Model, NodeId, Shape};
-use super::object::compare_unevaluated;
 use super::scalar::limit;
 
 pub(super) fn arrays(
@@ -99,19 +99,12 @@ fn is_open(model: &Model, rules: &ArrayRules) -> bool {
 
 /// The schema items past the tuple must match, when the model is partially open.
 fn partial_schema(model: &Model, rules: &ArrayRules) -> Option<NodeId> {
-    if rules.additional.is_some() {
-        return rules.additional;
-    }
-    if rules.permits_additional {
-        let unevaluated = rules.unevaluated?;
-        if !matches!(
-            model.shape(model.resolve(unevaluated)),
-            Shape::Empty | Shape::False
-        ) {
-            return Some(unevaluated);
-        }
-    }
-    None
+    content_model::beyond_declared(
+        model,
+        rules.permits_additional,
+        rules.additional,
+        rules.unevaluated,
+    )
 }
 
 fn tuple(differ: &mut Differ<'_>, acc: &mut Acc, original: &ArrayRules, update: &ArrayRules) {
@@ -124,25 +117,19 @@ fn tuple(differ: &mut Differ<'_>, acc: &mut Acc, original: &ArrayRules, update: 
     for (index, &before) in original.tuple.iter().enumerate().skip(shared) {
         let position = index.to_string();
         let path = ["items", position.as_str()];
-        if is_open(new, update) {
-            acc.add(Kind::ITEM_REMOVED_FROM_OPEN_CONTENT_MODEL, &path);
-        } else if let Some(covering) = partial_schema(new, update) {
-            let outcome = differ.compare(before, covering);
-            let kind = if outcome.is_compatible() {
-                Kind::ITEM_REMOVED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL
-            } else {
-                Kind::ITEM_REMOVED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL
-            };
-            acc.absorb(&path, outcome);
-            acc.add(kind, &path);
-        } else if matches!(old.shape(old.resolve(before)), Shape::False) {
-            acc.add(
-                Kind::ITEM_WITH_FALSE_REMOVED_FROM_CLOSED_CONTENT_MODEL,
-                &path,
-            );
+        let dropped = if is_open(new, update) {
+            Dropped::Open
         } else {
-            acc.add(Kind::ITEM_REMOVED_FROM_CLOSED_CONTENT_MODEL, &path);
-        }
+            partial_schema(new, update).map_or(Dropped::Closed, Dropped::Partial)
+        };
+        let kinds = RemovedKinds {
+            open: Kind::ITEM_REMOVED_FROM_OPEN_CONTENT_MODEL,
+            covered: Kind::ITEM_REMOVED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL,
+            not_covered: Kind::ITEM_REMOVED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL,
+            false_closed: Kind::ITEM_WITH_FALSE_REMOVED_FROM_CLOSED_CONTENT_MODEL,
+            closed: Kind::ITEM_REMOVED_FROM_CLOSED_CONTENT_MODEL,
+        };
+        content_model::removed(differ, acc, &path, before, dropped, kinds);
     }
     for (index, &after) in update.tuple.iter().enumerate().skip(shared) {
         let position = index.to_string();
@@ -155,14 +142,16 @@ fn tuple(differ: &mut Differ<'_>, acc: &mut Acc, original: &ArrayRules, update: 
             };
             acc.add(kind, &path);
         } else if let Some(covering) = partial_schema(old, original) {
-            let outcome = differ.compare(covering, after);
-            let kind = if outcome.is_compatible() {
-                Kind::ITEM_ADDED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL
-            } else {
-                Kind::ITEM_ADDED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL
-            };
-            acc.absorb(&path, outcome);
-            acc.add(kind, &path);
+            content_model::cover(
+                differ,
+                acc,
+                &path,
+                (covering, after),
+                [
+                    Kind::ITEM_ADDED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL,
+                    Kind::ITEM_ADDED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL,
+                ],
+            );
         } else {
             acc.add(Kind::ITEM_ADDED_TO_CLOSED_CONTENT_MODEL, &path);
         }
@@ -170,23 +159,18 @@ fn tuple(differ: &mut Differ<'_>, acc: &mut Acc, original: &ArrayRules, update: 
 }
 
 fn additional(differ: &mut Differ<'_>, acc: &mut Acc, original: &ArrayRules, update: &ArrayRules) {
-    let path = ["additionalItems"];
-    if original.permits_additional != update.permits_additional {
-        let kind = if original.permits_additional {
-            Kind::ADDITIONAL_ITEMS_REMOVED
-        } else {
-            Kind::ADDITIONAL_ITEMS_ADDED
-        };
-        acc.add(kind, &path);
-        return;
-    }
-    match (original.additional, update.additional) {
-        (None, Some(_)) => acc.add(Kind::ADDITIONAL_ITEMS_NARROWED, &path),
-        (Some(_), None) => acc.add(Kind::ADDITIONAL_ITEMS_EXTENDED, &path),
-        (Some(before), Some(after)) => {
-            let outcome = differ.compare(before, after);
-            acc.absorb(&path, outcome);
-        }
-        (None, None) => {}
-    }
+    use Kind::*;
+    compare_additional(
+        differ,
+        acc,
+        "additionalItems",
+        (original.permits_additional, original.additional),
+        (update.permits_additional, update.additional),
+        [
+            ADDITIONAL_ITEMS_ADDED,
+            ADDITIONAL_ITEMS_REMOVED,
+            ADDITIONAL_ITEMS_EXTENDED,
+            ADDITIONAL_ITEMS_NARROWED,
+        ],
+    );
 }

@@ -5,9 +5,9 @@
 //! a maximum matching of that graph decides whether the members still line up. Only the
 //! differences of matched pairs are reported.
 
-use super::differ::{Acc, Differ, Outcome};
+use super::differ::{Acc, Cause, Differ, Outcome};
 use super::kinds::Kind;
-use super::model::{Criterion, NodeId};
+use super::model::{Criterion, Model, NodeId};
 
 pub(super) fn combined(
     differ: &mut Differ<'_>,
@@ -72,8 +72,65 @@ pub(super) fn combined(
         }
     }
     if size < original.len().min(update.len()) {
-        acc.add(Kind::COMBINED_TYPE_SUBSCHEMAS_CHANGED, &[]);
+        let causes = titled_causes(differ, keyword, original, update);
+        acc.add_with_causes(Kind::COMBINED_TYPE_SUBSCHEMAS_CHANGED, &[], causes);
     }
+}
+
+/// When every member on both sides has a title and no title repeats (Herald's export: one
+/// member per event type, titled with it), pairs the members by title and returns the
+/// incompatible differences of each pair, under the original member's path. Empty when the
+/// members are not titled that way.
+fn titled_causes(
+    differ: &mut Differ<'_>,
+    keyword: &str,
+    original: &[NodeId],
+    update: &[NodeId],
+) -> Vec<Cause> {
+    let (Some(before), Some(after)) = (
+        titles(differ.original(), original),
+        titles(differ.update(), update),
+    ) else {
+        return Vec::new();
+    };
+    let mut causes = Vec::new();
+    for (index, (&member, title)) in original.iter().zip(before).enumerate() {
+        let Some(position) = after.iter().position(|other| *other == title) else {
+            continue;
+        };
+        let outcome = differ.compare(member, update[position]);
+        for mut found in outcome.found {
+            if found.kind.is_compatible() {
+                continue;
+            }
+            let mut path = vec![keyword.to_owned(), index.to_string()];
+            path.append(&mut found.path);
+            found.path = path;
+            causes.push(Cause {
+                title: title.to_owned(),
+                found,
+            });
+        }
+    }
+    causes
+}
+
+/// The titles of `members`, when every one has a title and no two share one.
+fn titles<'m>(model: &'m Model, members: &[NodeId]) -> Option<Vec<&'m str>> {
+    let titles: Vec<&str> = members
+        .iter()
+        .map(|&member| {
+            model
+                .node(model.resolve(member))
+                .annotations
+                .title
+                .as_deref()
+        })
+        .collect::<Option<_>>()?;
+    let mut sorted = titles.clone();
+    sorted.sort_unstable();
+    sorted.dedup();
+    (sorted.len() == titles.len()).then_some(titles)
 }
 
 /// How the criterion changed. Moving to `anyOf` only widens; moving to `oneOf` widens from

@@ -25,18 +25,35 @@ const MAX_STEPS: usize = 250_000;
 pub(super) struct Found {
     pub(super) kind: Kind,
     pub(super) path: Vec<String>,
+    /// For a combination whose members carry distinct titles (Herald's export: one member
+    /// per event type), the incompatible differences of each member against the member of
+    /// the same title, which say why the combination changed.
+    pub(super) causes: Vec<Cause>,
+}
+
+/// Why a titled member of a combination no longer matches: a difference inside it, with its
+/// path relative to the combination.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Cause {
+    /// The member's title (for Herald's export, the event type).
+    pub(super) title: String,
+    pub(super) found: Found,
 }
 
 impl Found {
     /// The path as a JSON pointer fragment, `#/` for the root.
     pub(super) fn pointer(&self) -> String {
-        let tokens: Vec<String> = self
-            .path
-            .iter()
-            .map(|token| token.replace('~', "~0").replace('/', "~1"))
-            .collect();
-        format!("#/{}", tokens.join("/"))
+        pointer(&self.path)
     }
+}
+
+/// Unescaped JSON pointer tokens as a pointer fragment, `#/` for none.
+pub(super) fn pointer(path: &[String]) -> String {
+    let tokens: Vec<String> = path
+        .iter()
+        .map(|token| token.replace('~', "~0").replace('/', "~1"))
+        .collect();
+    format!("#/{}", tokens.join("/"))
 }
 
 /// What comparing one pair produced.
@@ -65,9 +82,15 @@ pub(super) struct Acc {
 impl Acc {
     /// Records a difference at `path`, relative to the pair being compared.
     pub(super) fn add(&mut self, kind: Kind, path: &[&str]) {
+        self.add_with_causes(kind, path, Vec::new());
+    }
+
+    /// Records a difference at `path` with the causes that explain it.
+    pub(super) fn add_with_causes(&mut self, kind: Kind, path: &[&str], causes: Vec<Cause>) {
         self.found.push(Found {
             kind,
             path: path.iter().map(|token| (*token).to_owned()).collect(),
+            causes,
         });
     }
 
@@ -311,6 +334,7 @@ fn found(kind: Kind) -> Found {
     Found {
         kind,
         path: Vec::new(),
+        causes: Vec::new(),
     }
 }
 

@@ -65,8 +65,13 @@ pub(super) fn explain(kind: Kind, location: &str) -> (String, String) {
             format!("the dependency at {location} requires more than before"),
             "keep the old dependencies, or only remove entries from them",
         ),
-        REQUIRED_PROPERTY_ADDED_TO_OPEN_CONTENT_MODEL
-        | REQUIRED_PROPERTY_WITH_DEFAULT_ADDED_TO_OPEN_CONTENT_MODEL
+        REQUIRED_PROPERTY_ADDED_TO_OPEN_CONTENT_MODEL => (
+            format!(
+                "the required property at {location} was added: old data may lack it, or hold it with any value under the open content model"
+            ),
+            "make the new property optional with a schema that accepts any value, or close the old schema first (`additionalProperties: false`) and give it a `default`",
+        ),
+        REQUIRED_PROPERTY_WITH_DEFAULT_ADDED_TO_OPEN_CONTENT_MODEL
         | OPTIONAL_PROPERTY_ADDED_TO_OPEN_CONTENT_MODEL => (
             format!(
                 "the property at {location} was added to an open content model, where old data may already hold it with any value"

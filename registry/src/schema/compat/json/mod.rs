@@ -2,11 +2,15 @@
 //!
 //! Both documents are lowered into typed nodes the way Confluent's loader sees them
 //! ([`model`]), then walked side by side ([`differ`]) with one module per kind of schema
-//! ([`object`], [`array`], [`scalar`], [`combined`]). Every difference is reported, with
-//! Confluent's name for it ([`kinds`]); the incompatible ones become [`Violation`]s.
+//! ([`object`], [`array`], [`scalar`], [`combined`]) and the content-model rules objects and
+//! arrays share ([`content_model`]). Every difference is reported, with Confluent's name for
+//! it ([`kinds`]); the incompatible ones become [`Violation`]s. A combination of titled
+//! members (Herald's export: one member per event type) that no longer lines up is reported
+//! through the differences inside the member of the same title, naming the title.
 
 mod array;
 mod combined;
+mod content_model;
 mod differ;
 mod explain;
 mod kinds;
@@ -30,16 +34,51 @@ fn differences(original: &JsonSchema, update: &JsonSchema) -> Vec<Found> {
 
 /// What stops `reader` from reading data that was valid under `writer`: the incompatible
 /// differences of the diff from `writer` (original) to `reader` (update).
+///
+/// A combination of titled members (Herald's export: one member per event type) that no
+/// longer lines up is reported through its causes: the differences inside each member
+/// against the member of the same title, naming the title.
 pub(crate) fn can_read(reader: &JsonSchema, writer: &JsonSchema) -> Vec<Violation> {
-    differences(writer, reader)
-        .into_iter()
-        .filter(|found| !found.kind.is_compatible())
-        .map(|found| {
-            let location = found.pointer();
-            let (message, hint) = explain::explain(found.kind, &location);
-            Violation::new(found.kind.as_str(), location, message, hint)
-        })
-        .collect()
+    let mut out = Vec::new();
+    for found in differences(writer, reader) {
+        if !found.kind.is_compatible() {
+            violations(&mut out, found, None);
+        }
+    }
+    out
+}
+
+/// Appends the violations for `found`: itself, or its causes when it has some. `member` is
+/// the title of the member and the pointer to it that `found` lies in.
+fn violations(out: &mut Vec<Violation>, found: Found, member: Option<(&str, &str)>) {
+    if !found.causes.is_empty() {
+        for cause in found.causes {
+            let mut inner = cause.found;
+            let mut path = found.path.clone();
+            let member_path: Vec<String> = path
+                .iter()
+                .chain(inner.path.iter().take(2))
+                .cloned()
+                .collect();
+            path.append(&mut inner.path);
+            inner.path = path;
+            let member_pointer = differ::pointer(&member_path);
+            violations(out, inner, Some((&cause.title, &member_pointer)));
+        }
+        return;
+    }
+    let location = found.pointer();
+    let (mut message, hint) = explain::explain(found.kind, &location);
+    if let Some((title, pointer)) = member {
+        let property = match found.path.as_slice() {
+            [.., keyword, name] if keyword == "properties" || keyword == "required" => {
+                format!(", property `{name}`")
+            }
+            _ => String::new(),
+        };
+        message = format!("in member `{title}` ({pointer}){property}: {message}");
+    }
+    out.push(Violation::new(found.kind.as_str(), location, message, hint));
 }
 
 /// Every difference Confluent's JSON Schema diff reports between `original` and `update`,
@@ -424,6 +463,53 @@ mod tests {
             )
             .is_compatible
         );
+    }
+
+    #[test]
+    fn titled_members_are_explained_by_the_member_of_the_same_title() {
+        let closed = r#"{"title":"a.closed","type":"object","properties":{"id":{"type":"string"},"reason":{"type":"string"}}}"#;
+        let opened =
+            r#"{"title":"a.opened","type":"object","properties":{"id":{"type":"string"}}}"#;
+        let opened_with_currency = r#"{"title":"a.opened","type":"object","properties":{"id":{"type":"string"},"currency":{"type":"string"}},"required":["currency"]}"#;
+        let before = format!(r#"{{"anyOf":[{opened},{closed}]}}"#);
+        let after = format!(r#"{{"anyOf":[{opened_with_currency},{closed}]}}"#);
+        // Confluent's differences are unchanged...
+        assert!(diff(&before, &after).contains(&"COMBINED_TYPE_SUBSCHEMAS_CHANGED #/".to_owned()));
+        // ...but the violation is the member's own, at its path, naming its title.
+        let report = check(
+            CompatibilityLevel::Backward,
+            &schema(&after),
+            &[(1, &schema(&before))],
+        );
+        let found: Vec<(&str, &str)> = report
+            .violations
+            .iter()
+            .map(|v| (v.kind.as_str(), v.location.as_str()))
+            .collect();
+        assert_eq!(
+            found,
+            [(
+                "REQUIRED_PROPERTY_ADDED_TO_OPEN_CONTENT_MODEL",
+                "#/anyOf/0/properties/currency"
+            )]
+        );
+        assert!(
+            report.violations[0].message.contains("`a.opened`"),
+            "{}",
+            report.violations[0].message
+        );
+        // Untitled members keep Confluent's single violation at the combination.
+        let plain = |text: &str| {
+            text.replace(r#""title":"a.opened","#, "")
+                .replace(r#""title":"a.closed","#, "")
+        };
+        let report = check(
+            CompatibilityLevel::Backward,
+            &schema(&plain(&after)),
+            &[(1, &schema(&plain(&before)))],
+        );
+        assert_eq!(report.violations.len(), 1);
+        assert_eq!(report.violations[0].location, "#/");
     }
 
     #[test]

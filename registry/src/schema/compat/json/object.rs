@@ -6,6 +6,7 @@
 //! when none is, and *partially open* when extra properties must match a schema (from
 //! `patternProperties`, `additionalProperties` or `unevaluatedProperties`).
 
+use super::content_model::{self, Dropped, RemovedKinds, compare_additional, compare_unevaluated};
 use super::differ::{Acc, Differ};
 use super::kinds::Kind;
 use super::model::{Model, NodeId, ObjectRules, Shape};
@@ -86,19 +87,12 @@ fn partial_schema(model: &Model, rules: &ObjectRules, name: &str) -> Option<Node
             return Some(pattern.schema);
         }
     }
-    if rules.additional.is_some() {
-        return rules.additional;
-    }
-    if rules.permits_additional {
-        let unevaluated = rules.unevaluated?;
-        if !matches!(
-            model.shape(model.resolve(unevaluated)),
-            Shape::Empty | Shape::False
-        ) {
-            return Some(unevaluated);
-        }
-    }
-    None
+    content_model::beyond_declared(
+        model,
+        rules.permits_additional,
+        rules.additional,
+        rules.unevaluated,
+    )
 }
 
 fn required(differ: &Differ<'_>, acc: &mut Acc, original: &ObjectRules, update: &ObjectRules) {
@@ -148,25 +142,19 @@ fn properties(
             (Some(before), None) => {
                 // Whether old values of a removed property are still accepted depends on
                 // what the update does with properties it does not declare.
-                if is_open(new, update) {
-                    acc.add(Kind::PROPERTY_REMOVED_FROM_OPEN_CONTENT_MODEL, &path);
-                } else if let Some(covering) = partial_schema(new, update, name) {
-                    let outcome = differ.compare(before, covering);
-                    let kind = if outcome.is_compatible() {
-                        Kind::PROPERTY_REMOVED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL
-                    } else {
-                        Kind::PROPERTY_REMOVED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL
-                    };
-                    acc.absorb(&path, outcome);
-                    acc.add(kind, &path);
-                } else if matches!(old.shape(old.resolve(before)), Shape::False) {
-                    acc.add(
-                        Kind::PROPERTY_WITH_FALSE_REMOVED_FROM_CLOSED_CONTENT_MODEL,
-                        &path,
-                    );
+                let dropped = if is_open(new, update) {
+                    Dropped::Open
                 } else {
-                    acc.add(Kind::PROPERTY_REMOVED_FROM_CLOSED_CONTENT_MODEL, &path);
-                }
+                    partial_schema(new, update, name).map_or(Dropped::Closed, Dropped::Partial)
+                };
+                let kinds = RemovedKinds {
+                    open: Kind::PROPERTY_REMOVED_FROM_OPEN_CONTENT_MODEL,
+                    covered: Kind::PROPERTY_REMOVED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL,
+                    not_covered: Kind::PROPERTY_REMOVED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL,
+                    false_closed: Kind::PROPERTY_WITH_FALSE_REMOVED_FROM_CLOSED_CONTENT_MODEL,
+                    closed: Kind::PROPERTY_REMOVED_FROM_CLOSED_CONTENT_MODEL,
+                };
+                content_model::removed(differ, acc, &path, before, dropped, kinds);
             }
             (None, Some(after)) => {
                 // Whether old data can hold the new property depends on what the original
@@ -186,14 +174,16 @@ fn properties(
                     acc.add(kind, &path);
                 } else {
                     if let Some(covering) = partial_schema(old, original, name) {
-                        let outcome = differ.compare(covering, after);
-                        let kind = if outcome.is_compatible() {
-                            Kind::PROPERTY_ADDED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL
-                        } else {
-                            Kind::PROPERTY_ADDED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL
-                        };
-                        acc.absorb(&path, outcome);
-                        acc.add(kind, &path);
+                        content_model::cover(
+                            differ,
+                            acc,
+                            &path,
+                            (covering, after),
+                            [
+                                Kind::PROPERTY_ADDED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL,
+                                Kind::PROPERTY_ADDED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL,
+                            ],
+                        );
                     }
                     let kind = if required && defaulted {
                         Kind::REQUIRED_PROPERTY_WITH_DEFAULT_ADDED_TO_UNOPEN_CONTENT_MODEL
@@ -288,25 +278,20 @@ fn additional(
     original: &ObjectRules,
     update: &ObjectRules,
 ) {
-    let path = ["additionalProperties"];
-    if original.permits_additional != update.permits_additional {
-        let kind = if update.permits_additional {
-            Kind::ADDITIONAL_PROPERTIES_ADDED
-        } else {
-            Kind::ADDITIONAL_PROPERTIES_REMOVED
-        };
-        acc.add(kind, &path);
-        return;
-    }
-    match (original.additional, update.additional) {
-        (None, Some(_)) => acc.add(Kind::ADDITIONAL_PROPERTIES_NARROWED, &path),
-        (Some(_), None) => acc.add(Kind::ADDITIONAL_PROPERTIES_EXTENDED, &path),
-        (Some(before), Some(after)) => {
-            let outcome = differ.compare(before, after);
-            acc.absorb(&path, outcome);
-        }
-        (None, None) => {}
-    }
+    use Kind::*;
+    compare_additional(
+        differ,
+        acc,
+        "additionalProperties",
+        (original.permits_additional, original.additional),
+        (update.permits_additional, update.additional),
+        [
+            ADDITIONAL_PROPERTIES_ADDED,
+            ADDITIONAL_PROPERTIES_REMOVED,
+            ADDITIONAL_PROPERTIES_EXTENDED,
+            ADDITIONAL_PROPERTIES_NARROWED,
+        ],
+    );
 }
 
 /// `unevaluatedProperties`: `false` closes the model, a schema makes it partially open.
@@ -331,53 +316,4 @@ fn unevaluated(
         update,
         kinds,
     );
-}
-
-/// Shared by objects and arrays: compares two optional `unevaluated*` schemas, where
-/// `kinds` are the added (opened), removed (closed), extended and narrowed kinds.
-pub(super) fn compare_unevaluated(
-    differ: &mut Differ<'_>,
-    acc: &mut Acc,
-    keyword: &str,
-    original: Option<NodeId>,
-    update: Option<NodeId>,
-    [added, removed, extended, narrowed]: [Kind; 4],
-) {
-    let (old, new) = (differ.original(), differ.update());
-    let class = |model: &Model, id: NodeId| match model.shape(model.resolve(id)) {
-        Shape::False => 0,
-        Shape::Empty => 1,
-        _ => 2,
-    };
-    let path = [keyword];
-    match (original, update) {
-        (None, None) => {}
-        (None, Some(after)) => {
-            let kind = if class(new, after) == 0 {
-                removed
-            } else {
-                narrowed
-            };
-            acc.add(kind, &path);
-        }
-        (Some(before), None) => {
-            let kind = if class(old, before) == 0 {
-                added
-            } else {
-                extended
-            };
-            acc.add(kind, &path);
-        }
-        (Some(before), Some(after)) => match (class(old, before), class(new, after)) {
-            (0, 0) | (1, 1) => {}
-            (0, _) => acc.add(added, &path),
-            (_, 0) => acc.add(removed, &path),
-            (1, _) => acc.add(narrowed, &path),
-            (_, 1) => acc.add(extended, &path),
-            _ => {
-                let outcome = differ.compare(before, after);
-                acc.absorb(&path, outcome);
-            }
-        },
-    }
 }
