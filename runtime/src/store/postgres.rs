@@ -37,10 +37,9 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, Postgres};
 use crate::envelope::{NewEvent, RecordedEvent};
 use crate::store::append::{Admission, admit, writable_version};
 use crate::store::numbers::{check_append, limit, to_i64};
-use crate::store::sql::{EVENT_COLUMNS, Tables as SharedTables};
+use crate::store::sql::{EVENT_COLUMNS, Tables as SharedTables, tables_methods};
 use crate::store::{
-    Appended, DeadLetter, Direction, EventStore, Expected, Snapshot, StoreError, StoredPayload,
-    StreamInfo,
+    Appended, Direction, EventStore, Expected, StoreError, StoredPayload, StreamInfo,
 };
 
 use group::{Append, Group, Load};
@@ -237,18 +236,6 @@ impl EventStore for PostgresStore {
             .await
     }
 
-    async fn read_all(
-        &self,
-        from_position: u64,
-        count: usize,
-    ) -> Result<Vec<RecordedEvent>, StoreError> {
-        Tables::read_all(&self.pool, from_position, count).await
-    }
-
-    async fn head_position(&self) -> Result<u64, StoreError> {
-        Tables::head_position(&self.pool).await
-    }
-
     async fn stream_info(&self, stream_id: &str) -> Result<Option<StreamInfo>, StoreError> {
         stream_state(&mut *self.pool.acquire().await?, stream_id).await
     }
@@ -293,29 +280,7 @@ impl EventStore for PostgresStore {
         Ok(())
     }
 
-    async fn load_snapshot(&self, stream_id: &str) -> Result<Option<Snapshot>, StoreError> {
-        Tables::load_snapshot(&self.pool, stream_id).await
-    }
-
-    async fn save_snapshot(&self, snapshot: Snapshot) -> Result<(), StoreError> {
-        Tables::save_snapshot(&self.pool, &snapshot).await
-    }
-
-    async fn load_checkpoint(&self, name: &str) -> Result<u64, StoreError> {
-        Tables::load_checkpoint(&self.pool, name, "").await
-    }
-
-    async fn save_checkpoint(&self, name: &str, position: u64) -> Result<(), StoreError> {
-        Tables::save_checkpoint(&self.pool, name, position).await
-    }
-
-    async fn record_dead_letter(&self, dead_letter: DeadLetter) -> Result<(), StoreError> {
-        Tables::record_dead_letter(&self.pool, &dead_letter).await
-    }
-
-    async fn dead_letters(&self, projection: &str) -> Result<Vec<DeadLetter>, StoreError> {
-        Tables::dead_letters(&self.pool, projection).await
-    }
+    tables_methods!(Postgres);
 }
 
 /// Reads a checkpoint on `connection`, locking its row until the read model's transaction

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::envelope::{RecordedEvent, from_micros, to_micros};
 use crate::store::numbers::{from_i32, from_i64, limit, to_i32, to_i64};
-use crate::store::{DeadLetter, Snapshot, StoreError, StreamInfo};
+use crate::store::{DeadLetter, Snapshot, StoreError, StoredPayload, StreamInfo};
 
 /// The columns of an event, as [`Tables::event_from_row`] reads them.
 pub(crate) const EVENT_COLUMNS: &str = "position, event_id, stream_id, stream_version, \
@@ -33,6 +33,7 @@ where
     for<'a> bool: Decode<'a, DB> + Type<DB>,
     for<'a> String: Decode<'a, DB> + Type<DB>,
     for<'a> Vec<u8>: Decode<'a, DB> + Type<DB>,
+    for<'a> &'a [u8]: Decode<'a, DB> + Type<DB>,
     for<'a> Uuid: Encode<'a, DB> + Decode<'a, DB> + Type<DB>,
     for<'a> Option<Uuid>: Decode<'a, DB>,
     for<'a> Json<Value>: Decode<'a, DB> + Type<DB>,
@@ -252,6 +253,17 @@ where
         })
     }
 
+    /// What folding needs of an event, from a row holding `stream_version, event_type,
+    /// schema_version, payload`.
+    pub(crate) fn payload_from_row(row: &DB::Row) -> Result<StoredPayload<'_>, StoreError> {
+        Ok(StoredPayload {
+            stream_version: from_i64(row.try_get("stream_version")?, "stream version")?,
+            event_type: row.try_get("event_type")?,
+            schema_version: from_i32(row.try_get("schema_version")?, "schema version")?,
+            payload: row.try_get("payload")?,
+        })
+    }
+
     /// A stream's state from a row of `version, deleted, truncated_before`.
     pub(crate) fn info_from_row(row: &DB::Row) -> Result<StreamInfo, StoreError> {
         Ok(StreamInfo {
@@ -272,3 +284,64 @@ where
         ))
     }
 }
+
+/// The [`EventStore`](crate::store::EventStore) methods a SQL store answers with [`Tables`] on
+/// its `pool` alone (the log's head and tail, snapshots, checkpoints, dead letters), written
+/// once for both: `tables_methods!(Sqlite);` inside the store's `impl EventStore`.
+macro_rules! tables_methods {
+    ($db:ty) => {
+        async fn read_all(
+            &self,
+            from_position: u64,
+            count: usize,
+        ) -> Result<Vec<$crate::envelope::RecordedEvent>, $crate::store::StoreError> {
+            $crate::store::sql::Tables::<$db>::read_all(&self.pool, from_position, count).await
+        }
+
+        async fn head_position(&self) -> Result<u64, $crate::store::StoreError> {
+            $crate::store::sql::Tables::<$db>::head_position(&self.pool).await
+        }
+
+        async fn load_snapshot(
+            &self,
+            stream_id: &str,
+        ) -> Result<Option<$crate::store::Snapshot>, $crate::store::StoreError> {
+            $crate::store::sql::Tables::<$db>::load_snapshot(&self.pool, stream_id).await
+        }
+
+        async fn save_snapshot(
+            &self,
+            snapshot: $crate::store::Snapshot,
+        ) -> Result<(), $crate::store::StoreError> {
+            $crate::store::sql::Tables::<$db>::save_snapshot(&self.pool, &snapshot).await
+        }
+
+        async fn load_checkpoint(&self, name: &str) -> Result<u64, $crate::store::StoreError> {
+            $crate::store::sql::Tables::<$db>::load_checkpoint(&self.pool, name, "").await
+        }
+
+        async fn save_checkpoint(
+            &self,
+            name: &str,
+            position: u64,
+        ) -> Result<(), $crate::store::StoreError> {
+            $crate::store::sql::Tables::<$db>::save_checkpoint(&self.pool, name, position).await
+        }
+
+        async fn record_dead_letter(
+            &self,
+            dead_letter: $crate::store::DeadLetter,
+        ) -> Result<(), $crate::store::StoreError> {
+            $crate::store::sql::Tables::<$db>::record_dead_letter(&self.pool, &dead_letter).await
+        }
+
+        async fn dead_letters(
+            &self,
+            projection: &str,
+        ) -> Result<Vec<$crate::store::DeadLetter>, $crate::store::StoreError> {
+            $crate::store::sql::Tables::<$db>::dead_letters(&self.pool, projection).await
+        }
+    };
+}
+
+pub(crate) use tables_methods;

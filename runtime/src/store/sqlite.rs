@@ -12,15 +12,14 @@ use futures_util::TryStreamExt;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{QueryBuilder, Row, Sqlite};
+use sqlx::{QueryBuilder, Sqlite};
 
 use crate::envelope::{NewEvent, RecordedEvent, to_micros};
 use crate::store::append::{Admission, admit, check_retry, writable_version};
-use crate::store::numbers::{check_append, from_i32, from_i64, limit, to_i32, to_i64};
-use crate::store::sql::{EVENT_COLUMNS, Tables as SharedTables};
+use crate::store::numbers::{check_append, limit, to_i32, to_i64};
+use crate::store::sql::{EVENT_COLUMNS, Tables as SharedTables, tables_methods};
 use crate::store::{
-    Appended, DeadLetter, Direction, EventStore, Expected, Snapshot, StoreError, StoredPayload,
-    StreamInfo,
+    Appended, Direction, EventStore, Expected, StoreError, StoredPayload, StreamInfo,
 };
 
 type Tables = SharedTables<Sqlite>;
@@ -252,30 +251,10 @@ impl EventStore for SqliteStore {
         .fetch(&self.pool);
         let mut folded = 0;
         while let Some(row) = rows.try_next().await? {
-            apply(
-                state,
-                StoredPayload {
-                    stream_version: from_i64(row.try_get(0)?, "stream version")?,
-                    event_type: row.try_get(1)?,
-                    schema_version: from_i32(row.try_get(2)?, "schema version")?,
-                    payload: row.try_get(3)?,
-                },
-            )?;
+            apply(state, Tables::payload_from_row(&row)?)?;
             folded += 1;
         }
         Ok(folded)
-    }
-
-    async fn read_all(
-        &self,
-        from_position: u64,
-        count: usize,
-    ) -> Result<Vec<RecordedEvent>, StoreError> {
-        Tables::read_all(&self.pool, from_position, count).await
-    }
-
-    async fn head_position(&self) -> Result<u64, StoreError> {
-        Tables::head_position(&self.pool).await
     }
 
     async fn stream_info(&self, stream_id: &str) -> Result<Option<StreamInfo>, StoreError> {
@@ -311,29 +290,7 @@ impl EventStore for SqliteStore {
         Ok(())
     }
 
-    async fn load_snapshot(&self, stream_id: &str) -> Result<Option<Snapshot>, StoreError> {
-        Tables::load_snapshot(&self.pool, stream_id).await
-    }
-
-    async fn save_snapshot(&self, snapshot: Snapshot) -> Result<(), StoreError> {
-        Tables::save_snapshot(&self.pool, &snapshot).await
-    }
-
-    async fn load_checkpoint(&self, name: &str) -> Result<u64, StoreError> {
-        Tables::load_checkpoint(&self.pool, name, "").await
-    }
-
-    async fn save_checkpoint(&self, name: &str, position: u64) -> Result<(), StoreError> {
-        Tables::save_checkpoint(&self.pool, name, position).await
-    }
-
-    async fn record_dead_letter(&self, dead_letter: DeadLetter) -> Result<(), StoreError> {
-        Tables::record_dead_letter(&self.pool, &dead_letter).await
-    }
-
-    async fn dead_letters(&self, projection: &str) -> Result<Vec<DeadLetter>, StoreError> {
-        Tables::dead_letters(&self.pool, projection).await
-    }
+    tables_methods!(Sqlite);
 }
 
 /// Reads a checkpoint on `connection` (inside a read model's transaction, which

@@ -7,7 +7,7 @@ use tokio::sync::oneshot;
 
 use super::PostgresStore;
 use super::group::Load;
-use crate::store::numbers::{from_i32, from_i64, limit, to_i64};
+use crate::store::numbers::{limit, to_i64};
 use crate::store::{StoreError, StoredPayload};
 
 impl PostgresStore {
@@ -66,15 +66,7 @@ impl PostgresStore {
                 )));
             }
             last = Some(version);
-            apply(
-                state,
-                StoredPayload {
-                    stream_version: from_i64(version, "stream version")?,
-                    event_type: row.try_get(3)?,
-                    schema_version: from_i32(row.try_get(4)?, "schema version")?,
-                    payload: row.try_get(5)?,
-                },
-            )?;
+            apply(state, super::Tables::payload_from_row(row)?)?;
             folded += 1;
         }
         Ok(folded)
