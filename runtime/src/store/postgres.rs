@@ -37,7 +37,9 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, Postgres};
 use crate::envelope::{NewEvent, RecordedEvent};
 use crate::store::append::{Admission, admit, writable_version};
 use crate::store::numbers::{check_append, limit, to_i64};
-use crate::store::sql::{EVENT_COLUMNS, Tables as SharedTables, tables_methods};
+use crate::store::sql::{
+    EVENT_COLUMNS, Tables as SharedTables, checkpoint_functions, tables_methods,
+};
 use crate::store::{
     Appended, Direction, EventStore, Expected, StoreError, StoredPayload, StreamInfo,
 };
@@ -232,8 +234,8 @@ impl EventStore for PostgresStore {
         T: Send,
         F: FnMut(&mut T, StoredPayload<'_>) -> Result<(), StoreError> + Send,
     {
-        self.fold_grouped(stream_id, from, count, state, apply)
-            .await
+        let rows = self.load_rows(stream_id, from, count).await?;
+        load::fold_rows(stream_id, &rows, state, apply)
     }
 
     async fn stream_info(&self, stream_id: &str) -> Result<Option<StreamInfo>, StoreError> {
@@ -283,20 +285,6 @@ impl EventStore for PostgresStore {
     tables_methods!(Postgres);
 }
 
-/// Reads a checkpoint on `connection`, locking its row until the read model's transaction
-/// ends (so two runners of one read model take turns).
-pub(crate) async fn load_checkpoint(
-    connection: &mut sqlx::PgConnection,
-    name: &str,
-) -> Result<u64, StoreError> {
-    Tables::load_checkpoint(connection, name, "FOR UPDATE").await
-}
-
-/// Writes a checkpoint on `connection` (inside a read model's transaction).
-pub(crate) async fn save_checkpoint(
-    connection: &mut sqlx::PgConnection,
-    name: &str,
-    position: u64,
-) -> Result<(), StoreError> {
-    Tables::save_checkpoint(connection, name, position).await
-}
+// The checkpoint row stays locked until the read model's transaction ends, so two runners
+// of one read model take turns.
+checkpoint_functions!(Postgres, sqlx::PgConnection, "FOR UPDATE");

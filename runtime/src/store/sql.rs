@@ -345,3 +345,29 @@ macro_rules! tables_methods {
 }
 
 pub(crate) use tables_methods;
+
+/// The functions a read model's transaction uses for its checkpoint on `$connection`
+/// (`$lock` ends the read: `FOR UPDATE` where the transaction must hold the row), written
+/// once for both SQL stores: `checkpoint_functions!(Sqlite, sqlx::SqliteConnection, "");`.
+macro_rules! checkpoint_functions {
+    ($db:ty, $connection:ty, $lock:literal) => {
+        /// Reads a checkpoint on `connection`, inside a read model's transaction.
+        pub(crate) async fn load_checkpoint(
+            connection: &mut $connection,
+            name: &str,
+        ) -> Result<u64, $crate::store::StoreError> {
+            $crate::store::sql::Tables::<$db>::load_checkpoint(connection, name, $lock).await
+        }
+
+        /// Writes a checkpoint on `connection`, inside a read model's transaction.
+        pub(crate) async fn save_checkpoint(
+            connection: &mut $connection,
+            name: &str,
+            position: u64,
+        ) -> Result<(), $crate::store::StoreError> {
+            $crate::store::sql::Tables::<$db>::save_checkpoint(connection, name, position).await
+        }
+    };
+}
+
+pub(crate) use checkpoint_functions;

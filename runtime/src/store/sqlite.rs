@@ -17,7 +17,9 @@ use sqlx::{QueryBuilder, Sqlite};
 use crate::envelope::{NewEvent, RecordedEvent, to_micros};
 use crate::store::append::{Admission, admit, check_retry, writable_version};
 use crate::store::numbers::{check_append, limit, to_i32, to_i64};
-use crate::store::sql::{EVENT_COLUMNS, Tables as SharedTables, tables_methods};
+use crate::store::sql::{
+    EVENT_COLUMNS, Tables as SharedTables, checkpoint_functions, tables_methods,
+};
 use crate::store::{
     Appended, Direction, EventStore, Expected, StoreError, StoredPayload, StreamInfo,
 };
@@ -293,20 +295,5 @@ impl EventStore for SqliteStore {
     tables_methods!(Sqlite);
 }
 
-/// Reads a checkpoint on `connection` (inside a read model's transaction, which
-/// `BEGIN IMMEDIATE` already made the only writer).
-pub(crate) async fn load_checkpoint(
-    connection: &mut sqlx::SqliteConnection,
-    name: &str,
-) -> Result<u64, StoreError> {
-    Tables::load_checkpoint(connection, name, "").await
-}
-
-/// Writes a checkpoint on `connection` (inside a read model's transaction).
-pub(crate) async fn save_checkpoint(
-    connection: &mut sqlx::SqliteConnection,
-    name: &str,
-    position: u64,
-) -> Result<(), StoreError> {
-    Tables::save_checkpoint(connection, name, position).await
-}
+// A read model's transaction is `BEGIN IMMEDIATE`: already the only writer, no row lock.
+checkpoint_functions!(Sqlite, sqlx::SqliteConnection, "");

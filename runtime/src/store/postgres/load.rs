@@ -11,20 +11,14 @@ use crate::store::numbers::{limit, to_i64};
 use crate::store::{StoreError, StoredPayload};
 
 impl PostgresStore {
-    /// [`EventStore::fold_stream`](crate::store::EventStore::fold_stream), its query shared
-    /// with the concurrent loads of the process.
-    pub(super) async fn fold_grouped<T, F>(
+    /// Up to `count` rows of a stream from version `from` (see [`fold_rows`]), its query
+    /// shared with the concurrent loads of the process.
+    pub(super) async fn load_rows(
         &self,
         stream_id: &str,
         from: u64,
         count: usize,
-        state: &mut T,
-        mut apply: F,
-    ) -> Result<usize, StoreError>
-    where
-        T: Send,
-        F: FnMut(&mut T, StoredPayload<'_>) -> Result<(), StoreError> + Send,
-    {
+    ) -> Result<Vec<PgRow>, StoreError> {
         let (reply, answer) = oneshot::channel();
         let store = self.clone();
         let load = Load {
@@ -42,34 +36,9 @@ impl PostgresStore {
             },
             move || kept.release(),
         );
-        let rows = answer.await.map_err(|_| StoreError::Interrupted {
+        answer.await.map_err(|_| StoreError::Interrupted {
             stream_id: stream_id.to_owned(),
-        })??;
-        // Columns: request, deleted, stream version (NULL: no event), type, schema version,
-        // payload. Rows come in stream order: each load's rows are its LATERAL subquery's,
-        // which is ordered and which the nested loop passes through as it comes. Rows out of
-        // order would be an error here, never folded.
-        if let Some(first) = rows.first()
-            && first.try_get::<Option<bool>, _>(1)?.unwrap_or(false)
-        {
-            return Err(StoreError::StreamDeleted(stream_id.to_owned()));
-        }
-        let mut folded = 0;
-        let mut last = None;
-        for row in &rows {
-            let Some(version) = row.try_get::<Option<i64>, _>(2)? else {
-                continue;
-            };
-            if let Some(last) = last.filter(|last| version <= *last) {
-                return Err(StoreError::Corrupt(format!(
-                    "stream `{stream_id}`: version {version} arrived after {last}"
-                )));
-            }
-            last = Some(version);
-            apply(state, super::Tables::payload_from_row(row)?)?;
-            folded += 1;
-        }
-        Ok(folded)
+        })?
     }
 
     /// Runs one group of loads as one query and hands each its rows. When the query fails,
@@ -133,4 +102,39 @@ impl PostgresStore {
         }
         Ok(per_load)
     }
+}
+
+/// Folds a load's rows into `state` with `apply`; the number of events folded.
+///
+/// Columns: request, deleted, stream version (NULL: no event), type, schema version,
+/// payload. Rows come in stream order: each load's rows are its LATERAL subquery's, which is
+/// ordered and which the nested loop passes through as it comes. Rows out of order would be
+/// an error here, never folded.
+pub(super) fn fold_rows<T>(
+    stream_id: &str,
+    rows: &[PgRow],
+    state: &mut T,
+    mut apply: impl FnMut(&mut T, StoredPayload<'_>) -> Result<(), StoreError>,
+) -> Result<usize, StoreError> {
+    if let Some(first) = rows.first()
+        && first.try_get::<Option<bool>, _>(1)?.unwrap_or(false)
+    {
+        return Err(StoreError::StreamDeleted(stream_id.to_owned()));
+    }
+    let mut folded = 0;
+    let mut last = None;
+    for row in rows {
+        let Some(version) = row.try_get::<Option<i64>, _>(2)? else {
+            continue;
+        };
+        if let Some(last) = last.filter(|last| version <= *last) {
+            return Err(StoreError::Corrupt(format!(
+                "stream `{stream_id}`: version {version} arrived after {last}"
+            )));
+        }
+        last = Some(version);
+        apply(state, super::Tables::payload_from_row(row)?)?;
+        folded += 1;
+    }
+    Ok(folded)
 }
