@@ -72,7 +72,10 @@ async fn append_refuses_out_of_range<S: EventStore>(store: S) {
         .append("r", Expected::NoStream, vec![event(schema_version)])
         .await
         .unwrap();
-    let events = store.read_stream("r", 1, Direction::Forward, 10).await.unwrap();
+    let events = store
+        .read_stream("r", 1, Direction::Forward, 10)
+        .await
+        .unwrap();
     assert_eq!(events[0].schema_version, schema_version);
 }
 
@@ -188,7 +191,10 @@ async fn reads_refuse_out_of_range<S: EventStore>(store: S) {
 fn assert_corrupt<T: std::fmt::Debug>(result: Result<T, StoreError>, mentions: &str) {
     match result {
         Err(StoreError::Corrupt(message)) => {
-            assert!(message.contains(mentions), "{message} (expected `{mentions}`)")
+            assert!(
+                message.contains(mentions),
+                "{message} (expected `{mentions}`)"
+            )
         }
         other => panic!("expected a corrupt {mentions}, got {other:?}"),
     }
@@ -201,10 +207,7 @@ async fn negative_values_are_corrupt<S: EventStore>(store: S, execute: impl Asyn
         .append("n", Expected::NoStream, vec![event(1)])
         .await
         .unwrap();
-    store
-        .save_snapshot(snapshot(1, 1))
-        .await
-        .unwrap();
+    store.save_snapshot(snapshot(1, 1)).await.unwrap();
     store.save_checkpoint("c", 1).await.unwrap();
     store.record_dead_letter(dead_letter(1, 1)).await.unwrap();
     execute("UPDATE herald_events SET schema_version = -1").await;
