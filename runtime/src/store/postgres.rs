@@ -36,9 +36,9 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, Postgres};
 
 use crate::envelope::{NewEvent, RecordedEvent};
 use crate::store::append::{Admission, admit, writable_version};
-use crate::store::numbers::{check_append, limit, to_i64};
+use crate::store::numbers::{check_append, to_i64};
 use crate::store::sql::{
-    EVENT_COLUMNS, Tables as SharedTables, checkpoint_functions, tables_methods,
+    EVENT_COLUMNS, Tables as SharedTables, checkpoint_functions, stream_page_clause, tables_methods,
 };
 use crate::store::{
     Appended, Direction, EventStore, Expected, StoreError, StoredPayload, StreamInfo,
@@ -193,23 +193,13 @@ impl EventStore for PostgresStore {
     ) -> Result<Vec<RecordedEvent>, StoreError> {
         // One round trip: the stream's deletion flag (a row only for deleted or truncated
         // streams) joined with the page of events.
-        let (compare, order) = match direction {
-            Direction::Forward => (">=", "ASC"),
-            Direction::Backward => ("<=", "DESC"),
-        };
+        let page = stream_page_clause(direction);
         let sql = format!(
             "SELECT s.deleted, r.* FROM (SELECT $1::TEXT AS stream_id) q \
              LEFT JOIN herald_streams s ON s.stream_id = q.stream_id LEFT JOIN LATERAL (\
-             SELECT {EVENT_COLUMNS} FROM herald_events e \
-             WHERE e.stream_id = q.stream_id AND e.stream_version {compare} $2 \
-             ORDER BY e.stream_version {order} LIMIT $3) r ON TRUE"
+             SELECT {EVENT_COLUMNS} FROM herald_events e WHERE {page}) r ON TRUE"
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(stream_id)
-            .bind(to_i64(from, "stream version")?)
-            .bind(limit(count))
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = Tables::stream_page(&self.pool, sql, stream_id, from, count).await?;
         let mut events = Vec::with_capacity(rows.len());
         for row in &rows {
             if row.try_get::<Option<bool>, _>("deleted")?.unwrap_or(false) {

@@ -12,12 +12,25 @@ use uuid::Uuid;
 
 use crate::envelope::{RecordedEvent, from_micros, to_micros};
 use crate::store::numbers::{from_i32, from_i64, limit, to_i32, to_i64};
-use crate::store::{DeadLetter, Snapshot, StoreError, StoredPayload, StreamInfo};
+use crate::store::{DeadLetter, Direction, Snapshot, StoreError, StoredPayload, StreamInfo};
 
 /// The columns of an event, as [`Tables::event_from_row`] reads them.
 pub(crate) const EVENT_COLUMNS: &str = "position, event_id, stream_id, stream_version, \
      event_type, schema_version, recorded_at_micros, correlation_id, causation_id, metadata, \
      payload";
+
+/// The condition, order and limit of a page of a stream's events `e`: stream `$1`, from
+/// version `$2` in `direction`, at most `$3` (bound by [`Tables::stream_page`]).
+pub(crate) fn stream_page_clause(direction: Direction) -> &'static str {
+    match direction {
+        Direction::Forward => {
+            "e.stream_id = $1 AND e.stream_version >= $2 ORDER BY e.stream_version LIMIT $3"
+        }
+        Direction::Backward => {
+            "e.stream_id = $1 AND e.stream_version <= $2 ORDER BY e.stream_version DESC LIMIT $3"
+        }
+    }
+}
 
 /// The shared statements on database `DB` (`Tables::<Sqlite>`, `Tables::<Postgres>`).
 pub(crate) struct Tables<DB>(PhantomData<DB>);
@@ -69,6 +82,25 @@ where
             .fetch_all(executor)
             .await?;
         rows.iter().map(Self::event_from_row).collect()
+    }
+
+    /// The rows of `sql`, a query of a stream's page holding [`stream_page_clause`].
+    pub(crate) async fn stream_page<'c, E>(
+        executor: E,
+        sql: String,
+        stream_id: &str,
+        from: u64,
+        count: usize,
+    ) -> Result<Vec<DB::Row>, StoreError>
+    where
+        E: Executor<'c, Database = DB>,
+    {
+        Ok(sqlx::query::<DB>(sqlx::AssertSqlSafe(sql))
+            .bind(stream_id)
+            .bind(to_i64(from, "stream version")?)
+            .bind(limit(count))
+            .fetch_all(executor)
+            .await?)
     }
 
     /// Removes a stream's events below version `before`.

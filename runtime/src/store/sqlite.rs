@@ -18,7 +18,7 @@ use crate::envelope::{NewEvent, RecordedEvent, to_micros};
 use crate::store::append::{Admission, admit, check_retry, writable_version};
 use crate::store::numbers::{check_append, limit, to_i32, to_i64};
 use crate::store::sql::{
-    EVENT_COLUMNS, Tables as SharedTables, checkpoint_functions, tables_methods,
+    EVENT_COLUMNS, Tables as SharedTables, checkpoint_functions, stream_page_clause, tables_methods,
 };
 use crate::store::{
     Appended, Direction, EventStore, Expected, StoreError, StoredPayload, StreamInfo,
@@ -213,20 +213,9 @@ impl EventStore for SqliteStore {
         count: usize,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
         self.refuse_deleted(stream_id).await?;
-        let (compare, order) = match direction {
-            Direction::Forward => (">=", "ASC"),
-            Direction::Backward => ("<=", "DESC"),
-        };
-        let sql = format!(
-            "SELECT {EVENT_COLUMNS} FROM herald_events WHERE stream_id = $1 \
-             AND stream_version {compare} $2 ORDER BY stream_version {order} LIMIT $3"
-        );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(stream_id)
-            .bind(to_i64(from, "stream version")?)
-            .bind(limit(count))
-            .fetch_all(&self.pool)
-            .await?;
+        let page = stream_page_clause(direction);
+        let sql = format!("SELECT {EVENT_COLUMNS} FROM herald_events e WHERE {page}");
+        let rows = Tables::stream_page(&self.pool, sql, stream_id, from, count).await?;
         rows.iter().map(Tables::event_from_row).collect()
     }
 
