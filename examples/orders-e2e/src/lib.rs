@@ -179,7 +179,9 @@ pub const ORDER_SUMMARY: &str = "order_summary";
 
 /// Creates the read model's tables (and Herald's checkpoint table) in `pool`.
 pub async fn migrate_read_model(pool: &SqlitePool) -> Result<(), herald::StoreError> {
-    herald::store::sqlite::migrate(pool).await?;
+    herald::store::sqlite::SqliteStore::new(pool.clone())
+        .migrate()
+        .await?;
     let mut migrator = sqlx::migrate!("migrations/sqlite");
     migrator.dangerous_set_table_name("orders_e2e_migrations");
     migrator.run(pool).await?;

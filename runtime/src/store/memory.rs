@@ -5,9 +5,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::SystemTime;
 
 use crate::envelope::{NewEvent, RecordedEvent};
+use crate::store::append::{Admission, admit, check_retry, writable_version};
+use crate::store::numbers::{check_append, to_i32, to_i64};
 use crate::store::{
     Appended, DeadLetter, Direction, EventStore, Expected, Snapshot, StoreError, StreamInfo,
-    check_retry,
 };
 
 /// An event store in memory. Appends are serialized by a mutex, so positions are in commit
@@ -60,6 +61,7 @@ impl State {
         expected: Expected,
         events: Vec<NewEvent>,
     ) -> Result<Appended, StoreError> {
+        check_append(expected, &events)?;
         let stored: Vec<_> = events
             .iter()
             .filter_map(|event| self.ids.get(&event.event_id))
@@ -77,19 +79,10 @@ impl State {
             return Ok(appended);
         }
         let info = self.info(stream_id);
-        if info.is_some_and(|info| info.deleted) {
-            return Err(StoreError::StreamDeleted(stream_id.to_owned()));
-        }
-        let version = info.map_or(0, |info| info.version);
-        expected.check(stream_id, version)?;
-        if events.is_empty() {
-            return Ok(Appended {
-                stream_version: version,
-                first_position: 0,
-                last_position: 0,
-                duplicate: false,
-            });
-        }
+        let version = match admit(stream_id, expected, info, events.len())? {
+            Admission::Write { version } => version,
+            Admission::Done(appended) => return Ok(appended),
+        };
         let recorded_at = SystemTime::now();
         let first_position = self.head + 1;
         let stream = self.streams.entry(stream_id.to_owned()).or_default();
@@ -146,6 +139,7 @@ impl EventStore for MemoryStore {
         direction: Direction,
         limit: usize,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
+        to_i64(from, "stream version")?;
         let state = self.state();
         let Some(stream) = state.streams.get(stream_id) else {
             return Ok(Vec::new());
@@ -179,6 +173,7 @@ impl EventStore for MemoryStore {
         from_position: u64,
         limit: usize,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
+        to_i64(from_position, "position")?;
         let state = self.state();
         Ok(state
             .log
@@ -199,10 +194,7 @@ impl EventStore for MemoryStore {
     async fn delete_stream(&self, stream_id: &str, expected: Expected) -> Result<(), StoreError> {
         let mut state = self.state();
         let info = state.info(stream_id);
-        if info.is_some_and(|info| info.deleted) {
-            return Err(StoreError::StreamDeleted(stream_id.to_owned()));
-        }
-        expected.check(stream_id, info.map_or(0, |info| info.version))?;
+        writable_version(stream_id, expected, info)?;
         let stream = state.streams.entry(stream_id.to_owned()).or_default();
         let mut info = info.unwrap_or(StreamInfo {
             version: 0,
@@ -215,6 +207,7 @@ impl EventStore for MemoryStore {
     }
 
     async fn truncate_stream(&self, stream_id: &str, before: u64) -> Result<(), StoreError> {
+        to_i64(before, "truncation version")?;
         let mut state = self.state();
         let State {
             streams, log, ids, ..
@@ -239,6 +232,8 @@ impl EventStore for MemoryStore {
     }
 
     async fn save_snapshot(&self, snapshot: Snapshot) -> Result<(), StoreError> {
+        to_i32(snapshot.schema_version, "snapshot schema version")?;
+        to_i64(snapshot.stream_version, "snapshot stream version")?;
         self.state()
             .snapshots
             .insert(snapshot.stream_id.clone(), snapshot);
@@ -250,11 +245,14 @@ impl EventStore for MemoryStore {
     }
 
     async fn save_checkpoint(&self, name: &str, position: u64) -> Result<(), StoreError> {
+        to_i64(position, "checkpoint position")?;
         self.state().checkpoints.insert(name.to_owned(), position);
         Ok(())
     }
 
     async fn record_dead_letter(&self, dead_letter: DeadLetter) -> Result<(), StoreError> {
+        to_i64(dead_letter.position, "dead letter position")?;
+        to_i32(dead_letter.attempts, "dead letter attempts")?;
         self.state().dead_letters.insert(
             (dead_letter.projection.clone(), dead_letter.position),
             dead_letter,

@@ -19,10 +19,17 @@
 //! - A soft-deleted stream refuses reads and appends ([`StoreError::StreamDeleted`]); its
 //!   events stay in the global log. Truncating a stream removes its events below a version;
 //!   later versions keep their numbers.
+//! - Versions and positions go up to `i64::MAX`, schema versions and attempts up to
+//!   `i32::MAX` (what SQL columns hold); a larger value given to any backend is
+//!   [`StoreError::OutOfRange`], never clamped.
 
+mod append;
 pub mod memory;
+mod numbers;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod sql;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 mod subscription;
@@ -218,6 +225,16 @@ pub enum StoreError {
     #[cfg(any(feature = "sqlite", feature = "postgres"))]
     #[error("migration: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A value given to the store is beyond what it can store.
+    #[error("{what} {value} is out of range (at most {max})")]
+    OutOfRange {
+        /// What the value is (`"schema version"`, `"checkpoint position"`...).
+        what: &'static str,
+        /// The value given.
+        value: u64,
+        /// The largest value the store takes.
+        max: u64,
+    },
     /// A stored value is out of range (a negative version, an unknown UUID...).
     #[error("corrupt stored value: {0}")]
     Corrupt(String),
@@ -403,66 +420,4 @@ pub fn is_event_of<E: Event>(event_type: &str) -> bool {
         .iter()
         .any(|version| version.event_types.contains(&event_type))
         || E::EVENT_TYPES.contains(&event_type)
-}
-
-/// Checks that a batch whose first id is already stored is a retry of the same append:
-/// every id stored, in this stream, at consecutive versions in batch order. `stored` holds
-/// `(event_id, stream_id, stream_version, position)` for the ids found.
-pub(crate) fn check_retry(
-    stream_id: &str,
-    events: &[NewEvent],
-    stored: &[(Uuid, String, u64, u64)],
-) -> Result<Option<Appended>, StoreError> {
-    for (index, event) in events.iter().enumerate() {
-        if events[..index]
-            .iter()
-            .any(|earlier| earlier.event_id == event.event_id)
-        {
-            return Err(StoreError::DuplicateEventId {
-                event_id: event.event_id,
-                stored_stream: stream_id.to_owned(),
-            });
-        }
-    }
-    if stored.is_empty() {
-        return Ok(None);
-    }
-    let mut found = Vec::with_capacity(events.len());
-    for event in events {
-        let hit = stored.iter().find(|(id, ..)| *id == event.event_id);
-        match hit {
-            Some((_, stream, version, position)) if stream == stream_id => {
-                found.push((*version, *position));
-            }
-            Some((id, stream, ..)) => {
-                return Err(StoreError::DuplicateEventId {
-                    event_id: *id,
-                    stored_stream: stream.clone(),
-                });
-            }
-            None => {
-                let (id, stream, ..) = &stored[0];
-                return Err(StoreError::DuplicateEventId {
-                    event_id: *id,
-                    stored_stream: stream.clone(),
-                });
-            }
-        }
-    }
-    let consecutive = found.windows(2).all(|pair| pair[1].0 == pair[0].0 + 1);
-    match (found.first(), found.last()) {
-        (Some(first), Some(last)) if consecutive => Ok(Some(Appended {
-            stream_version: last.0,
-            first_position: first.1,
-            last_position: last.1,
-            duplicate: true,
-        })),
-        _ => {
-            let (id, stream, ..) = &stored[0];
-            Err(StoreError::DuplicateEventId {
-                event_id: *id,
-                stored_stream: stream.clone(),
-            })
-        }
-    }
 }

@@ -41,6 +41,12 @@ pub(super) trait Member: Send + 'static {
 pub(super) struct Append {
     pub(super) stream_id: String,
     pub(super) expected: Expected,
+    /// `expected` as `herald_append` takes it (-1 any, -2 no stream, -3 stream exists, n).
+    pub(super) expected_code: i64,
+    /// The number of events, as `herald_append` takes it.
+    pub(super) count: i32,
+    /// The events' schema versions, as `herald_append` takes them.
+    pub(super) schema_versions: Vec<i32>,
     pub(super) events: Vec<NewEvent>,
     pub(super) reply: oneshot::Sender<Result<Appended, StoreError>>,
 }
@@ -62,8 +68,8 @@ impl Member for Append {
 /// One aggregate load waiting for its group: the stream's rows from `from`, at most `limit`.
 pub(super) struct Load {
     pub(super) stream_id: String,
-    pub(super) from: u64,
-    pub(super) limit: usize,
+    pub(super) from: i64,
+    pub(super) limit: i64,
     pub(super) reply: oneshot::Sender<Result<Vec<PgRow>, StoreError>>,
 }
 

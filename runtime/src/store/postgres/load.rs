@@ -1,0 +1,140 @@
+//! Aggregate loads: each waits for its group (see `group`), the group runs as one query, and
+//! each load folds its own rows.
+
+use sqlx::Row;
+use sqlx::postgres::PgRow;
+use tokio::sync::oneshot;
+
+use super::PostgresStore;
+use super::group::Load;
+use crate::store::numbers::{limit, to_i64};
+use crate::store::{StoreError, StoredPayload};
+
+impl PostgresStore {
+    /// Up to `count` rows of a stream from version `from` (see [`fold_rows`]), its query
+    /// shared with the concurrent loads of the process.
+    pub(super) async fn load_rows(
+        &self,
+        stream_id: &str,
+        from: u64,
+        count: usize,
+    ) -> Result<Vec<PgRow>, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        let store = self.clone();
+        let load = Load {
+            stream_id: stream_id.to_owned(),
+            from: to_i64(from, "stream version")?,
+            limit: limit(count),
+            reply,
+        };
+        let kept = self.loads_connection.clone();
+        self.loads.submit(
+            load,
+            move |group| {
+                let store = store.clone();
+                async move { store.run_loads(group).await }
+            },
+            move || kept.release(),
+        );
+        answer.await.map_err(|_| StoreError::Interrupted {
+            stream_id: stream_id.to_owned(),
+        })?
+    }
+
+    /// Runs one group of loads as one query and hands each its rows. When the query fails,
+    /// each load is retried alone, so one load's error never becomes another's.
+    async fn run_loads(&self, group: Vec<Load>) {
+        match self.load_group(&group).await {
+            Ok(rows) => {
+                for (load, rows) in group.into_iter().zip(rows) {
+                    let _ = load.reply.send(Ok(rows));
+                }
+            }
+            Err(error) if group.len() == 1 => {
+                if let Some(load) = group.into_iter().next() {
+                    let _ = load.reply.send(Err(error.into()));
+                }
+            }
+            Err(_) => {
+                for load in group {
+                    let result = self
+                        .load_group(std::slice::from_ref(&load))
+                        .await
+                        .map(|mut rows| rows.pop().unwrap_or_default())
+                        .map_err(StoreError::from);
+                    let _ = load.reply.send(result);
+                }
+            }
+        }
+    }
+
+    /// One query for `group`: each load's rows, in group order.
+    async fn load_group(&self, group: &[Load]) -> Result<Vec<Vec<PgRow>>, sqlx::Error> {
+        let streams: Vec<&str> = group.iter().map(|load| load.stream_id.as_str()).collect();
+        let froms: Vec<i64> = group.iter().map(|load| load.from).collect();
+        let limits: Vec<i64> = group.iter().map(|load| load.limit).collect();
+        let rows = sqlx::query(
+            "SELECT q.n::INTEGER, s.deleted, e.stream_version, e.event_type, e.schema_version, \
+             e.payload FROM unnest($1::TEXT[], $2::BIGINT[], $3::BIGINT[]) \
+             WITH ORDINALITY AS q(stream_id, from_version, max_rows, n) \
+             LEFT JOIN herald_streams s ON s.stream_id = q.stream_id \
+             LEFT JOIN LATERAL (SELECT ev.stream_version, ev.event_type, ev.schema_version, \
+             ev.payload FROM herald_events ev WHERE ev.stream_id = q.stream_id \
+             AND ev.stream_version >= q.from_version ORDER BY ev.stream_version \
+             LIMIT q.max_rows) e ON TRUE",
+        )
+        .bind(&streams)
+        .bind(&froms)
+        .bind(&limits);
+        let mut connection = self.loads_connection.take(&self.pool).await?;
+        let rows = rows.fetch_all(&mut *connection).await?;
+        self.loads_connection.put(connection);
+        let mut per_load: Vec<Vec<PgRow>> = group.iter().map(|_| Vec::new()).collect();
+        for row in rows {
+            let request: i32 = row.try_get(0)?;
+            if let Some(rows) = usize::try_from(request)
+                .ok()
+                .and_then(|request| request.checked_sub(1))
+                .and_then(|index| per_load.get_mut(index))
+            {
+                rows.push(row);
+            }
+        }
+        Ok(per_load)
+    }
+}
+
+/// Folds a load's rows into `state` with `apply`; the number of events folded.
+///
+/// Columns: request, deleted, stream version (NULL: no event), type, schema version,
+/// payload. Rows come in stream order: each load's rows are its LATERAL subquery's, which is
+/// ordered and which the nested loop passes through as it comes. Rows out of order would be
+/// an error here, never folded.
+pub(super) fn fold_rows<T>(
+    stream_id: &str,
+    rows: &[PgRow],
+    state: &mut T,
+    mut apply: impl FnMut(&mut T, StoredPayload<'_>) -> Result<(), StoreError>,
+) -> Result<usize, StoreError> {
+    if let Some(first) = rows.first()
+        && first.try_get::<Option<bool>, _>(1)?.unwrap_or(false)
+    {
+        return Err(StoreError::StreamDeleted(stream_id.to_owned()));
+    }
+    let mut folded = 0;
+    let mut last = None;
+    for row in rows {
+        let Some(version) = row.try_get::<Option<i64>, _>(2)? else {
+            continue;
+        };
+        if let Some(last) = last.filter(|last| version <= *last) {
+            return Err(StoreError::Corrupt(format!(
+                "stream `{stream_id}`: version {version} arrived after {last}"
+            )));
+        }
+        last = Some(version);
+        apply(state, super::Tables::payload_from_row(row)?)?;
+        folded += 1;
+    }
+    Ok(folded)
+}

@@ -1,0 +1,405 @@
+//! What the SQLite and PostgreSQL stores do alike: the statements on the `herald_*` tables
+//! that read the same in both dialects, and the mapping of their rows, written once over
+//! [`sqlx::Database`]. Each backend keeps only what truly differs (how it appends, locks
+//! the log and finds a stream's state).
+
+use std::marker::PhantomData;
+
+use serde_json::Value;
+use sqlx::types::Json;
+use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Row, Type};
+use uuid::Uuid;
+
+use crate::envelope::{RecordedEvent, from_micros, to_micros};
+use crate::store::numbers::{from_i32, from_i64, limit, to_i32, to_i64};
+use crate::store::{DeadLetter, Direction, Snapshot, StoreError, StoredPayload, StreamInfo};
+
+/// The columns of an event, as [`Tables::event_from_row`] reads them.
+pub(crate) const EVENT_COLUMNS: &str = "position, event_id, stream_id, stream_version, \
+     event_type, schema_version, recorded_at_micros, correlation_id, causation_id, metadata, \
+     payload";
+
+/// The condition, order and limit of a page of a stream's events `e`: stream `$1`, from
+/// version `$2` in `direction`, at most `$3` (bound by [`Tables::stream_page`]).
+pub(crate) fn stream_page_clause(direction: Direction) -> &'static str {
+    match direction {
+        Direction::Forward => {
+            "e.stream_id = $1 AND e.stream_version >= $2 ORDER BY e.stream_version LIMIT $3"
+        }
+        Direction::Backward => {
+            "e.stream_id = $1 AND e.stream_version <= $2 ORDER BY e.stream_version DESC LIMIT $3"
+        }
+    }
+}
+
+/// The shared statements on database `DB` (`Tables::<Sqlite>`, `Tables::<Postgres>`).
+pub(crate) struct Tables<DB>(PhantomData<DB>);
+
+impl<DB> Tables<DB>
+where
+    DB: Database,
+    DB::Arguments: IntoArguments<DB>,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'a> &'a str: Encode<'a, DB> + Decode<'a, DB> + Type<DB> + ColumnIndex<DB::Row>,
+    for<'a> i64: Encode<'a, DB> + Decode<'a, DB> + Type<DB>,
+    for<'a> i32: Encode<'a, DB> + Decode<'a, DB> + Type<DB>,
+    for<'a> bool: Decode<'a, DB> + Type<DB>,
+    for<'a> String: Decode<'a, DB> + Type<DB>,
+    for<'a> Vec<u8>: Decode<'a, DB> + Type<DB>,
+    for<'a> &'a [u8]: Decode<'a, DB> + Type<DB>,
+    for<'a> Uuid: Encode<'a, DB> + Decode<'a, DB> + Type<DB>,
+    for<'a> Option<Uuid>: Decode<'a, DB>,
+    for<'a> Json<Value>: Decode<'a, DB> + Type<DB>,
+    for<'a> Json<&'a Value>: Encode<'a, DB> + Type<DB>,
+{
+    /// The highest committed position.
+    pub(crate) async fn head_position<'c, E>(executor: E) -> Result<u64, StoreError>
+    where
+        E: Executor<'c, Database = DB>,
+    {
+        let row = sqlx::query::<DB>("SELECT position FROM herald_head WHERE id = 1")
+            .fetch_one(executor)
+            .await?;
+        from_i64(row.try_get("position")?, "head position")
+    }
+
+    /// Up to `count` events of the log from `from_position` on.
+    pub(crate) async fn read_all<'c, E>(
+        executor: E,
+        from_position: u64,
+        count: usize,
+    ) -> Result<Vec<RecordedEvent>, StoreError>
+    where
+        E: Executor<'c, Database = DB>,
+    {
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM herald_events WHERE position >= $1 \
+             ORDER BY position LIMIT $2"
+        );
+        let rows = sqlx::query::<DB>(sqlx::AssertSqlSafe(sql))
+            .bind(to_i64(from_position, "position")?)
+            .bind(limit(count))
+            .fetch_all(executor)
+            .await?;
+        rows.iter().map(Self::event_from_row).collect()
+    }
+
+    /// The rows of `sql`, a query of a stream's page holding [`stream_page_clause`].
+    pub(crate) async fn stream_page<'c, E>(
+        executor: E,
+        sql: String,
+        stream_id: &str,
+        from: u64,
+        count: usize,
+    ) -> Result<Vec<DB::Row>, StoreError>
+    where
+        E: Executor<'c, Database = DB>,
+    {
+        Ok(sqlx::query::<DB>(sqlx::AssertSqlSafe(sql))
+            .bind(stream_id)
+            .bind(to_i64(from, "stream version")?)
+            .bind(limit(count))
+            .fetch_all(executor)
+            .await?)
+    }
+
+    /// Removes a stream's events below version `before`.
+    pub(crate) async fn delete_events_before<'c, E>(
+        executor: E,
+        stream_id: &str,
+        before: u64,
+    ) -> Result<(), StoreError>
+    where
+        E: Executor<'c, Database = DB>,
+    {
+        sqlx::query::<DB>("DELETE FROM herald_events WHERE stream_id = $1 AND stream_version < $2")
+            .bind(stream_id)
+            .bind(to_i64(before, "truncation version")?)
+            .execute(executor)
+            .await?;
+        Ok(())
+    }
+
+    /// The stream's snapshot.
+    pub(crate) async fn load_snapshot<'c, E>(
+        executor: E,
+        stream_id: &str,
+    ) -> Result<Option<Snapshot>, StoreError>
+    where
+        E: Executor<'c, Database = DB>,
+    {
+        let row = sqlx::query::<DB>(
+            "SELECT stream_id, aggregate_type, schema_version, stream_version, state \
+             FROM herald_snapshots WHERE stream_id = $1",
+        )
+        .bind(stream_id)
+        .fetch_optional(executor)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let Json(state) = row.try_get::<Json<Value>, _>("state")?;
+        Ok(Some(Snapshot {
+            stream_id: row.try_get("stream_id")?,
+            aggregate_type: row.try_get("aggregate_type")?,
+            schema_version: from_i32(row.try_get("schema_version")?, "snapshot version")?,
+            stream_version: from_i64(row.try_get("stream_version")?, "stream version")?,
+            state,
+        }))
+    }
+
+    /// Stores `snapshot`, replacing its stream's.
+    pub(crate) async fn save_snapshot<'c, E>(
+        executor: E,
+        snapshot: &Snapshot,
+    ) -> Result<(), StoreError>
+    where
+        E: Executor<'c, Database = DB>,
+    {
+        sqlx::query::<DB>(
+            "INSERT INTO herald_snapshots (stream_id, aggregate_type, schema_version, \
+             stream_version, state) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (stream_id) DO UPDATE \
+             SET aggregate_type = EXCLUDED.aggregate_type, schema_version = EXCLUDED.schema_version, \
+             stream_version = EXCLUDED.stream_version, state = EXCLUDED.state",
+        )
+        .bind(snapshot.stream_id.as_str())
+        .bind(snapshot.aggregate_type.as_str())
+        .bind(to_i32(snapshot.schema_version, "snapshot schema version")?)
+        .bind(to_i64(snapshot.stream_version, "snapshot stream version")?)
+        .bind(Json(&snapshot.state))
+        .execute(executor)
+        .await?;
+        Ok(())
+    }
+
+    /// A consumer's checkpoint (0: none). `lock` ends the statement (`FOR UPDATE` where a
+    /// transaction must hold the row, `""` otherwise).
+    pub(crate) async fn load_checkpoint<'c, E>(
+        executor: E,
+        name: &str,
+        lock: &'static str,
+    ) -> Result<u64, StoreError>
+    where
+        E: Executor<'c, Database = DB>,
+    {
+        let sql = format!("SELECT position FROM herald_checkpoints WHERE name = $1 {lock}");
+        let row = sqlx::query::<DB>(sqlx::AssertSqlSafe(sql))
+            .bind(name)
+            .fetch_optional(executor)
+            .await?;
+        match row {
+            Some(row) => from_i64(row.try_get("position")?, "checkpoint"),
+            None => Ok(0),
+        }
+    }
+
+    /// Records a consumer's checkpoint.
+    pub(crate) async fn save_checkpoint<'c, E>(
+        executor: E,
+        name: &str,
+        position: u64,
+    ) -> Result<(), StoreError>
+    where
+        E: Executor<'c, Database = DB>,
+    {
+        sqlx::query::<DB>(
+            "INSERT INTO herald_checkpoints (name, position) VALUES ($1, $2) \
+             ON CONFLICT (name) DO UPDATE SET position = EXCLUDED.position",
+        )
+        .bind(name)
+        .bind(to_i64(position, "checkpoint position")?)
+        .execute(executor)
+        .await?;
+        Ok(())
+    }
+
+    /// Records (or replaces) a dead letter.
+    pub(crate) async fn record_dead_letter<'c, E>(
+        executor: E,
+        dead_letter: &DeadLetter,
+    ) -> Result<(), StoreError>
+    where
+        E: Executor<'c, Database = DB>,
+    {
+        sqlx::query::<DB>(
+            "INSERT INTO herald_dead_letters (projection, position, event_id, event_type, \
+             attempts, error, failed_at_micros) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             ON CONFLICT (projection, position) DO UPDATE SET attempts = EXCLUDED.attempts, \
+             error = EXCLUDED.error, failed_at_micros = EXCLUDED.failed_at_micros",
+        )
+        .bind(dead_letter.projection.as_str())
+        .bind(to_i64(dead_letter.position, "dead letter position")?)
+        .bind(dead_letter.event_id)
+        .bind(dead_letter.event_type.as_str())
+        .bind(to_i32(dead_letter.attempts, "dead letter attempts")?)
+        .bind(dead_letter.error.as_str())
+        .bind(to_micros(dead_letter.failed_at))
+        .execute(executor)
+        .await?;
+        Ok(())
+    }
+
+    /// A projection's dead letters, by position.
+    pub(crate) async fn dead_letters<'c, E>(
+        executor: E,
+        projection: &str,
+    ) -> Result<Vec<DeadLetter>, StoreError>
+    where
+        E: Executor<'c, Database = DB>,
+    {
+        let rows = sqlx::query::<DB>(
+            "SELECT projection, position, event_id, event_type, attempts, error, failed_at_micros \
+             FROM herald_dead_letters WHERE projection = $1 ORDER BY position",
+        )
+        .bind(projection)
+        .fetch_all(executor)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(DeadLetter {
+                    projection: row.try_get("projection")?,
+                    position: from_i64(row.try_get("position")?, "position")?,
+                    event_id: row.try_get("event_id")?,
+                    event_type: row.try_get("event_type")?,
+                    attempts: from_i32(row.try_get("attempts")?, "attempts")?,
+                    error: row.try_get("error")?,
+                    failed_at: from_micros(row.try_get("failed_at_micros")?),
+                })
+            })
+            .collect()
+    }
+
+    /// An event from a row holding [`EVENT_COLUMNS`].
+    pub(crate) fn event_from_row(row: &DB::Row) -> Result<RecordedEvent, StoreError> {
+        let Json(metadata) = row.try_get::<Json<Value>, _>("metadata")?;
+        Ok(RecordedEvent {
+            position: from_i64(row.try_get("position")?, "position")?,
+            event_id: row.try_get("event_id")?,
+            stream_id: row.try_get("stream_id")?,
+            stream_version: from_i64(row.try_get("stream_version")?, "stream version")?,
+            event_type: row.try_get("event_type")?,
+            schema_version: from_i32(row.try_get("schema_version")?, "schema version")?,
+            recorded_at: from_micros(row.try_get("recorded_at_micros")?),
+            correlation_id: row.try_get("correlation_id")?,
+            causation_id: row.try_get("causation_id")?,
+            metadata,
+            payload: row.try_get("payload")?,
+        })
+    }
+
+    /// What folding needs of an event, from a row holding `stream_version, event_type,
+    /// schema_version, payload`.
+    pub(crate) fn payload_from_row(row: &DB::Row) -> Result<StoredPayload<'_>, StoreError> {
+        Ok(StoredPayload {
+            stream_version: from_i64(row.try_get("stream_version")?, "stream version")?,
+            event_type: row.try_get("event_type")?,
+            schema_version: from_i32(row.try_get("schema_version")?, "schema version")?,
+            payload: row.try_get("payload")?,
+        })
+    }
+
+    /// A stream's state from a row of `version, deleted, truncated_before`.
+    pub(crate) fn info_from_row(row: &DB::Row) -> Result<StreamInfo, StoreError> {
+        Ok(StreamInfo {
+            version: from_i64(row.try_get("version")?, "stream version")?,
+            deleted: row.try_get("deleted")?,
+            truncated_before: from_i64(row.try_get("truncated_before")?, "truncation")?,
+        })
+    }
+
+    /// Where an event id is stored, from a row of `event_id, stream_id, stream_version,
+    /// position` (see [`check_retry`](crate::store::append::check_retry)).
+    pub(crate) fn stored_from_row(row: &DB::Row) -> Result<(Uuid, String, u64, u64), StoreError> {
+        Ok((
+            row.try_get("event_id")?,
+            row.try_get("stream_id")?,
+            from_i64(row.try_get("stream_version")?, "stream version")?,
+            from_i64(row.try_get("position")?, "position")?,
+        ))
+    }
+}
+
+/// The [`EventStore`](crate::store::EventStore) methods a SQL store answers with [`Tables`] on
+/// its `pool` alone (the log's head and tail, snapshots, checkpoints, dead letters), written
+/// once for both: `tables_methods!(Sqlite);` inside the store's `impl EventStore`.
+macro_rules! tables_methods {
+    ($db:ty) => {
+        async fn read_all(
+            &self,
+            from_position: u64,
+            count: usize,
+        ) -> Result<Vec<$crate::envelope::RecordedEvent>, $crate::store::StoreError> {
+            $crate::store::sql::Tables::<$db>::read_all(&self.pool, from_position, count).await
+        }
+
+        async fn head_position(&self) -> Result<u64, $crate::store::StoreError> {
+            $crate::store::sql::Tables::<$db>::head_position(&self.pool).await
+        }
+
+        async fn load_snapshot(
+            &self,
+            stream_id: &str,
+        ) -> Result<Option<$crate::store::Snapshot>, $crate::store::StoreError> {
+            $crate::store::sql::Tables::<$db>::load_snapshot(&self.pool, stream_id).await
+        }
+
+        async fn save_snapshot(
+            &self,
+            snapshot: $crate::store::Snapshot,
+        ) -> Result<(), $crate::store::StoreError> {
+            $crate::store::sql::Tables::<$db>::save_snapshot(&self.pool, &snapshot).await
+        }
+
+        async fn load_checkpoint(&self, name: &str) -> Result<u64, $crate::store::StoreError> {
+            $crate::store::sql::Tables::<$db>::load_checkpoint(&self.pool, name, "").await
+        }
+
+        async fn save_checkpoint(
+            &self,
+            name: &str,
+            position: u64,
+        ) -> Result<(), $crate::store::StoreError> {
+            $crate::store::sql::Tables::<$db>::save_checkpoint(&self.pool, name, position).await
+        }
+
+        async fn record_dead_letter(
+            &self,
+            dead_letter: $crate::store::DeadLetter,
+        ) -> Result<(), $crate::store::StoreError> {
+            $crate::store::sql::Tables::<$db>::record_dead_letter(&self.pool, &dead_letter).await
+        }
+
+        async fn dead_letters(
+            &self,
+            projection: &str,
+        ) -> Result<Vec<$crate::store::DeadLetter>, $crate::store::StoreError> {
+            $crate::store::sql::Tables::<$db>::dead_letters(&self.pool, projection).await
+        }
+    };
+}
+
+pub(crate) use tables_methods;
+
+/// The functions a read model's transaction uses for its checkpoint on `$connection`
+/// (`$lock` ends the read: `FOR UPDATE` where the transaction must hold the row), written
+/// once for both SQL stores: `checkpoint_functions!(Sqlite, sqlx::SqliteConnection, "");`.
+macro_rules! checkpoint_functions {
+    ($db:ty, $connection:ty, $lock:literal) => {
+        /// Reads a checkpoint on `connection`, inside a read model's transaction.
+        pub(crate) async fn load_checkpoint(
+            connection: &mut $connection,
+            name: &str,
+        ) -> Result<u64, $crate::store::StoreError> {
+            $crate::store::sql::Tables::<$db>::load_checkpoint(connection, name, $lock).await
+        }
+
+        /// Writes a checkpoint on `connection`, inside a read model's transaction.
+        pub(crate) async fn save_checkpoint(
+            connection: &mut $connection,
+            name: &str,
+            position: u64,
+        ) -> Result<(), $crate::store::StoreError> {
+            $crate::store::sql::Tables::<$db>::save_checkpoint(connection, name, position).await
+        }
+    };
+}
+
+pub(crate) use checkpoint_functions;
