@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value};
 
-use super::{Generator, doc, full_name};
+use super::{Generator, doc};
 use crate::codegen::CodegenError;
 use crate::codegen::model::{Item, Kind, Variant};
 use crate::codegen::names::camel;

@@ -3,7 +3,7 @@
 use serde_json::{Map, Value};
 
 use super::records::logical_note;
-use super::{Generator, MAX_FIXED, decimal, doc, full_name};
+use super::{Generator, MAX_FIXED, decimal, doc};
 use crate::codegen::CodegenError;
 use crate::codegen::model::{Item, Kind};
 

@@ -4,7 +4,7 @@ use serde_json::{Map, Value};
 
 use super::{EVENT_TYPE_ATTRIBUTE, Generator, doc, full_name};
 use crate::codegen::CodegenError;
-use crate::codegen::model::{Field, FieldDefault, Item, Kind, Options, Variant, fill, open};
+use crate::codegen::model::{Field, FieldDefault, Kind, Options, Variant, fill, open};
 use crate::codegen::names::{camel, snake};
 
 impl Generator {

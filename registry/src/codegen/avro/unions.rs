@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use super::{Generator, qualify};
 use crate::codegen::CodegenError;
-use crate::codegen::model::{Branch, Item, Kind, fill, open};
+use crate::codegen::model::{Branch, Kind, fill, open};
 use crate::codegen::names::camel;
 
 /// What a value of a union branch looks like to serde's untagged enum (after

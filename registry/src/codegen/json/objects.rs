@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 use super::{Generator, doc, escape};
 use crate::codegen::CodegenError;
 use crate::codegen::defaults::scalar;
-use crate::codegen::model::{Field, FieldDefault, Item, Kind, fill, open};
+use crate::codegen::model::{Field, FieldDefault, Kind, fill, open};
 use crate::codegen::names::{camel, snake};
 
 impl Generator {
