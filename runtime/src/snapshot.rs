@@ -38,6 +38,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use herald_registry::schema::{differences, without_annotations};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -46,6 +47,9 @@ use crate::event::Event;
 
 /// The environment variable that switches [`check_snapshots`] to rewriting.
 pub const MODE_VARIABLE: &str = "HERALD_SNAPSHOTS";
+
+/// How many differing JSON pointers a [`Problem::Changed`] names at most.
+const MAX_DIFFERENCES: usize = 10;
 
 /// What a successful check did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -230,17 +234,22 @@ pub fn check_snapshots_in<E: Event>(
         ];
         for (extension, generated) in schemas {
             let path = folder.join(format!("v{}.{extension}", version.version));
-            match read_json(&path)? {
-                Some(committed)
-                    if without_annotations(&committed) == without_annotations(&generated) =>
-                {
-                    done.unchanged.push(path)
+            let published = read_json(&path)?.map(|committed| {
+                differences(
+                    &without_annotations(&committed),
+                    &without_annotations(&generated),
+                )
+            });
+            match published {
+                Some(changed) if changed.is_empty() => done.unchanged.push(path),
+                Some(mut changed) if !overwrite => {
+                    changed.truncate(MAX_DIFFERENCES);
+                    problems.push(Problem::Changed {
+                        differences: changed,
+                        path,
+                        version: version.version,
+                    })
                 }
-                Some(committed) if !overwrite => problems.push(Problem::Changed {
-                    differences: differences(&committed, &generated),
-                    path,
-                    version: version.version,
-                }),
                 _ => {
                     write_json(&path, &generated)?;
                     done.written.push(path);
@@ -390,78 +399,4 @@ fn write_json(path: &Path, value: &Value) -> Result<(), SnapshotError> {
         path: path.to_owned(),
         source,
     })
-}
-
-/// `schema` without Herald's annotations: object members named `herald.*`, at any depth.
-fn without_annotations(schema: &Value) -> Value {
-    match schema {
-        Value::Object(members) => Value::Object(
-            members
-                .iter()
-                .filter(|(key, _)| !key.starts_with("herald."))
-                .map(|(key, value)| (key.clone(), without_annotations(value)))
-                .collect(),
-        ),
-        Value::Array(items) => Value::Array(items.iter().map(without_annotations).collect()),
-        other => other.clone(),
-    }
-}
-
-/// JSON pointers where `a` and `b` differ, at most ten.
-fn differences(a: &Value, b: &Value) -> Vec<String> {
-    let mut out = Vec::new();
-    walk(a, b, String::new(), &mut out);
-    if out.is_empty() {
-        out.push("/".to_owned());
-    }
-    out
-}
-
-fn walk(a: &Value, b: &Value, pointer: String, out: &mut Vec<String>) {
-    const MAX: usize = 10;
-    if out.len() >= MAX || a == b {
-        return;
-    }
-    match (a, b) {
-        (Value::Object(a), Value::Object(b)) => {
-            let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
-            keys.sort();
-            keys.dedup();
-            for key in keys {
-                let next = format!("{pointer}/{}", key.replace('~', "~0").replace('/', "~1"));
-                match (a.get(key.as_str()), b.get(key.as_str())) {
-                    (Some(x), Some(y)) => walk(x, y, next, out),
-                    _ if out.len() < MAX => out.push(next),
-                    _ => {}
-                }
-            }
-        }
-        (Value::Array(a), Value::Array(b)) if a.len() == b.len() => {
-            for (i, (x, y)) in a.iter().zip(b).enumerate() {
-                walk(x, y, format!("{pointer}/{i}"), out);
-            }
-        }
-        _ => out.push(if pointer.is_empty() {
-            "/".to_owned()
-        } else {
-            pointer
-        }),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::differences;
-    use serde_json::json;
-
-    #[test]
-    fn differences_name_the_changed_pointers() {
-        let a = json!({"anyOf": [{"properties": {"id": {"type": "string"}}}], "title": "x"});
-        let b =
-            json!({"anyOf": [{"properties": {"id": {"type": "integer"}, "n": {}}}], "title": "x"});
-        assert_eq!(
-            differences(&a, &b),
-            vec!["/anyOf/0/properties/id/type", "/anyOf/0/properties/n"]
-        );
-    }
 }

@@ -35,6 +35,7 @@
 //! document) is a [`CodegenError`] naming its location, never silently wrong code.
 
 mod avro;
+mod defaults;
 mod json;
 mod model;
 mod names;

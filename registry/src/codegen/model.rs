@@ -101,10 +101,30 @@ pub(crate) enum Kind {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Item {
     pub name: String,
-    /// The schema's own name when it differs from `name` (an Avro record `user_signed_up`).
-    pub wire: Option<String>,
     pub doc: Option<String>,
     pub kind: Kind,
+}
+
+/// Pushes an item whose contents are generated after it, so that the types they define are
+/// named after it and references back to it find it; it is an empty struct until [`fill`]
+/// gives it its contents. Returns its index.
+pub(crate) fn open(items: &mut Vec<Item>, name: &str, doc: Option<String>) -> usize {
+    items.push(Item {
+        name: name.to_owned(),
+        doc,
+        kind: Kind::Struct {
+            fields: Vec::new(),
+            deny_unknown: false,
+        },
+    });
+    items.len() - 1
+}
+
+/// Gives the item [`open`] pushed at `slot` its generated contents.
+pub(crate) fn fill(items: &mut [Item], slot: usize, kind: Kind) {
+    if let Some(item) = items.get_mut(slot) {
+        item.kind = kind;
+    }
 }
 
 fn doc_lines(out: &mut String, doc: Option<&str>) {
@@ -155,17 +175,13 @@ pub(crate) fn render(items: &[Item], options: &Options) -> String {
     for (index, item) in items.iter().enumerate() {
         doc_lines(&mut out, item.doc.as_deref());
         let root = index == 0;
-        let container_rename = item
-            .wire
-            .as_ref()
-            .filter(|wire| **wire != item.name)
-            .map(|wire| format!("#[serde(rename = {wire:?})]\n"))
-            .unwrap_or_default();
-        let mut container_rename = container_rename;
-        if item.name.contains('_') || item.name.starts_with(|c: char| c.is_ascii_lowercase()) {
-            // An Avro name kept as written (it is part of the schema's identity).
-            container_rename.insert_str(0, "#[allow(non_camel_case_types)]\n");
-        }
+        // An Avro name kept as written (it is part of the schema's identity).
+        let container_rename =
+            if item.name.contains('_') || item.name.starts_with(|c: char| c.is_ascii_lowercase()) {
+                "#[allow(non_camel_case_types)]\n"
+            } else {
+                ""
+            };
         let derives = if root {
             "Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize, ::schemars::JsonSchema, ::herald::Event"
         } else {
@@ -186,14 +202,14 @@ pub(crate) fn render(items: &[Item], options: &Options) -> String {
         }
         match &item.kind {
             Kind::Newtype { ty, avro } => {
-                out.push_str(&container_rename);
+                out.push_str(container_rename);
                 if let Some(avro) = avro {
                     let _ = writeln!(out, "#[schemars(extend(\"x-avro\" = {avro}))]");
                 }
                 let _ = writeln!(out, "pub struct {}(pub {ty});\n", item.name);
             }
             Kind::Union { branches } => {
-                out.push_str(&container_rename);
+                out.push_str(container_rename);
                 out.push_str("#[serde(untagged)]\n");
                 let _ = writeln!(out, "pub enum {} {{", item.name);
                 for branch in branches {
@@ -213,7 +229,7 @@ pub(crate) fn render(items: &[Item], options: &Options) -> String {
                 fields,
                 deny_unknown,
             } => {
-                out.push_str(&container_rename);
+                out.push_str(container_rename);
                 if *deny_unknown {
                     out.push_str("#[serde(deny_unknown_fields)]\n");
                 }
@@ -224,7 +240,7 @@ pub(crate) fn render(items: &[Item], options: &Options) -> String {
                 out.push_str("}\n\n");
             }
             Kind::Enum { variants, tag } => {
-                out.push_str(&container_rename);
+                out.push_str(container_rename);
                 if let Some(tag) = tag {
                     let _ = writeln!(out, "#[serde(tag = {tag:?})]");
                 }

@@ -78,6 +78,17 @@ pub(crate) fn snake(name: &str) -> String {
     out
 }
 
+/// `wanted`, or else the first of `wanted2`, `wanted3`, ... that is not `taken`.
+pub(crate) fn unique(wanted: &str, taken: impl Fn(&str) -> bool) -> String {
+    if !taken(wanted) {
+        return wanted.to_owned();
+    }
+    (2..)
+        .map(|n| format!("{wanted}{n}"))
+        .find(|name| !taken(name))
+        .unwrap_or_else(|| wanted.to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

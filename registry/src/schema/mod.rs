@@ -4,6 +4,7 @@
 //! computed at parse time, so two spellings of the same schema compare equal by
 //! [`Schema::fingerprint`].
 
+mod annotations;
 mod avro;
 mod compat;
 mod error;
@@ -16,6 +17,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+pub use annotations::{ANNOTATION_PREFIX, differences, without_annotations};
 pub use compat::{
     CompatibilityLevel, Difference, Direction, Report, UnknownLevel, Violation, check,
     json_differences,

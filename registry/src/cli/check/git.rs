@@ -1,0 +1,137 @@
+//! `--against REF`: the snapshots committed at a git ref are published and must exist
+//! unchanged (compared as JSON values without Herald's annotations, so reformatting is not a
+//! change).
+
+use std::path::Path;
+use std::process::Command;
+
+use herald_registry::schema::{differences, without_annotations};
+use serde_json::Value;
+
+use super::Finding;
+use crate::cli::snapshots::{self, SnapshotDir};
+
+/// Runs git in `dir`; its stdout, or a message naming the command.
+fn git(dir: &Path, args: &[&str]) -> Result<Vec<u8>, String> {
+    let output = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .output()
+        .map_err(|err| format!("cannot run git: {err}"))?;
+    if output.status.success() {
+        Ok(output.stdout)
+    } else {
+        Err(format!(
+            "`git {}` in {} failed: {}",
+            args.join(" "),
+            dir.display(),
+            String::from_utf8_lossy(&output.stderr).trim()
+        ))
+    }
+}
+
+/// Published snapshots (committed at `reference`) must exist unchanged.
+pub(super) fn check_against(
+    dir: &SnapshotDir,
+    reference: &str,
+    findings: &mut Vec<Finding>,
+) -> Result<(), String> {
+    git(
+        &dir.root,
+        &[
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            &format!("{reference}^{{commit}}"),
+        ],
+    )
+    .map_err(|_| {
+        format!(
+            "`{reference}` is not a git commit of the repository holding {}",
+            dir.root.display()
+        )
+    })?;
+    let listing = git(
+        &dir.root,
+        &["ls-tree", "-r", "--name-only", reference, "--", "."],
+    )?;
+    let listing = String::from_utf8_lossy(&listing);
+    for relative in listing.lines() {
+        let Some((event, file_name)) = relative.split_once('/') else {
+            continue;
+        };
+        if file_name.contains('/') {
+            continue;
+        }
+        let Some((version, schema_type)) = snapshots::parse_file_name(file_name) else {
+            continue;
+        };
+        let path = dir.root.join(relative);
+        let display = path.display().to_string();
+        let mut finding = |kind: &str, location: String, message: String, hint: &str| {
+            findings.push(Finding {
+                event: event.to_owned(),
+                version,
+                file: display.clone(),
+                schema_type: schema_type.as_str(),
+                kind: kind.to_owned(),
+                location,
+                message,
+                hint: hint.to_owned(),
+            });
+        };
+        let local = dir
+            .events
+            .iter()
+            .find(|e| e.name == event)
+            .and_then(|e| e.files.iter().find(|f| f.relative == relative));
+        let Some(local) = local else {
+            finding(
+                "PUBLISHED_VERSION_DELETED",
+                String::new(),
+                format!(
+                    "version {version} of `{event}` was published at {reference} and its snapshot is gone"
+                ),
+                "published versions are immutable: restore the snapshot from git",
+            );
+            continue;
+        };
+        let old = git(&dir.root, &["show", &format!("{reference}:./{relative}")])?;
+        let old = String::from_utf8_lossy(&old);
+        let same = match (
+            serde_json::from_str::<Value>(&old),
+            serde_json::from_str::<Value>(&local.text),
+        ) {
+            (Ok(a), Ok(b)) => Some(differences(
+                &without_annotations(&a),
+                &without_annotations(&b),
+            ))
+            .filter(|pointers| !pointers.is_empty()),
+            _ => (old.trim() != local.text.trim()).then(Vec::new),
+        };
+        if let Some(pointers) = same {
+            let location = pointers.first().cloned().unwrap_or_default();
+            let shown: Vec<&str> = pointers.iter().take(5).map(String::as_str).collect();
+            let more = if pointers.len() > 5 {
+                format!(" and {} more", pointers.len() - 5)
+            } else {
+                String::new()
+            };
+            finding(
+                "PUBLISHED_VERSION_CHANGED",
+                location,
+                format!(
+                    "version {version} of `{event}` was published at {reference} and has been edited in place (differs at {}{more})",
+                    if shown.is_empty() {
+                        "the file".to_owned()
+                    } else {
+                        shown.join(", ")
+                    }
+                ),
+                "published versions are immutable: restore the snapshot and add the change as a new version",
+            );
+        }
+    }
+    Ok(())
+}
