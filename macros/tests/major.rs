@@ -1,6 +1,9 @@
 //! `MAJOR` and `BREAKING` along a chain: versions 1–2 are major 1, the breaking version 3
 //! opens major 2, and version 4 stays in it.
 
+// The event types are fixtures, public as users' events are.
+#![allow(missing_docs)]
+
 use herald::{Event, JsonEvent, Upcast, UpcastError};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
