@@ -15,6 +15,8 @@ const CONTAINER_KEYS: &[&str] = &[
     "upcast_from",
     "try_upcast_from",
     "upcast_json",
+    "breaking",
+    "major",
 ];
 const VARIANT_KEYS: &[&str] = &["rename"];
 
@@ -38,6 +40,12 @@ impl Upcast {
     }
 }
 
+/// `breaking` or `breaking = "reason"`: this version opens a new major.
+pub(crate) struct Breaking {
+    pub(crate) key: Ident,
+    pub(crate) reason: Option<LitStr>,
+}
+
 /// The container's `#[event(...)]`.
 #[derive(Default)]
 pub(crate) struct ContainerAttrs {
@@ -46,6 +54,9 @@ pub(crate) struct ContainerAttrs {
     pub(crate) name: Option<LitStr>,
     pub(crate) version: Option<(LitInt, u32)>,
     pub(crate) upcast: Option<Upcast>,
+    pub(crate) breaking: Option<Breaking>,
+    /// `major = N`, with the key for errors.
+    pub(crate) major: Option<(Ident, LitInt, u32)>,
     /// `#[serde(tag | untagged | content)]` keys, which change the enum's representation.
     pub(crate) serde_representation: Vec<Ident>,
     /// Keys written (misspelled ones under the key they resemble), so that a key with a bad
@@ -101,8 +112,27 @@ pub(crate) fn container(errors: &mut Errors, attrs: &[Attribute]) -> ContainerAt
                     set(errors, &mut out.name, value, &key);
                 }
                 "version" => {
-                    let value = version_value(errors, &meta)?;
+                    let value = integer_value(errors, &meta, "version = 1")?;
                     set(errors, &mut out.version, value, &key);
+                }
+                "major" => {
+                    let value = integer_value(errors, &meta, "major = 2")?
+                        .map(|(lit, major)| (key.clone(), lit, major));
+                    set(errors, &mut out.major, value, &key);
+                }
+                "breaking" => {
+                    // A bare flag, or a reason; a value that is not a string is reported and
+                    // the key still counts as given.
+                    let reason = if meta.input.peek(Token![=]) {
+                        string_value(errors, &meta, "breaking = \"currency is required\"")?
+                    } else {
+                        None
+                    };
+                    let value = Some(Breaking {
+                        key: key.clone(),
+                        reason,
+                    });
+                    set(errors, &mut out.breaking, value, &key);
                 }
                 "upcast_from" | "try_upcast_from" => {
                     let previous: Type = meta.value()?.parse()?;
@@ -181,7 +211,7 @@ pub(crate) fn variant(errors: &mut Errors, attrs: &[Attribute]) -> VariantAttrs 
                     set(errors, &mut out.rename, value, &key);
                 }
                 container @ ("name" | "version" | "upcast_from" | "try_upcast_from"
-                | "upcast_json") => {
+                | "upcast_json" | "breaking" | "major") => {
                     skip_value(&meta);
                     errors.spanned(
                         &key,
@@ -263,11 +293,14 @@ fn string_value(
     }
 }
 
-/// `version = N` with N a positive integer literal.
-fn version_value(
+/// `key = N` with N an integer literal that fits in a u32; `example` is the key with a
+/// sample value (`version = 1`).
+fn integer_value(
     errors: &mut Errors,
     meta: &ParseNestedMeta<'_>,
+    example: &str,
 ) -> syn::Result<Option<(LitInt, u32)>> {
+    let key = example.split(' ').next().unwrap_or(example);
     let value: Expr = meta.value()?.parse()?;
     let lit = match value {
         Expr::Lit(syn::ExprLit {
@@ -281,21 +314,21 @@ fn version_value(
             errors.spanned(
                 &text,
                 format!(
-                    "expected an integer, not a string: `version = {}`",
+                    "expected an integer, not a string: `{key} = {}`",
                     text.value()
                 ),
             );
             return Ok(None);
         }
         other => {
-            errors.spanned(&other, "expected an integer literal: `version = 1`");
+            errors.spanned(&other, format!("expected an integer literal: `{example}`"));
             return Ok(None);
         }
     };
     match lit.base10_parse::<u32>() {
         Ok(number) => Ok(Some((lit, number))),
         Err(_) => {
-            errors.spanned(&lit, "the version must fit in a u32: `version = 1`");
+            errors.spanned(&lit, format!("the {key} must fit in a u32: `{example}`"));
             Ok(None)
         }
     }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use syn::{Ident, LitStr};
 
 use crate::ast::{Container, Data, Shape};
-use crate::attr::{Upcast, attribute_span};
+use crate::attr::{ContainerAttrs, Upcast, attribute_span};
 use crate::case::snake_case;
 use crate::ctxt::Errors;
 
@@ -16,6 +16,11 @@ pub(crate) struct Event<'a> {
     pub(crate) name: String,
     pub(crate) version: u32,
     pub(crate) upcast: Option<&'a Upcast>,
+    /// `Some(reason)` (empty when none is given) for a version declared `breaking`.
+    pub(crate) breaking: Option<String>,
+    /// This version's major when the chain cannot compute it: 1 for version 1, the declared
+    /// (or default) one with `upcast_json`; `None` with `upcast_from`/`try_upcast_from`.
+    pub(crate) major: Option<u32>,
     pub(crate) kind: Kind<'a>,
 }
 
@@ -68,7 +73,7 @@ pub(crate) fn check<'a>(errors: &mut Errors, container: &'a Container<'a>) -> Op
             None
         }
         Some((lit, version)) => {
-            check_upcast(errors, *version, lit, attrs.upcast.as_ref());
+            check_upcast(errors, *version, lit, attrs);
             Some(*version)
         }
         None if attrs.given.contains(&"version") => None,
@@ -161,11 +166,17 @@ pub(crate) fn check<'a>(errors: &mut Errors, container: &'a Container<'a>) -> Op
         }
     };
 
+    let breaking = check_breaking(errors, attrs);
+    let version = version?;
+    let major = check_major(errors, version, attrs);
+
     Some(Event {
         ident: container.ident,
         name: name?,
-        version: version?,
+        version,
         upcast: attrs.upcast.as_ref(),
+        breaking: breaking?,
+        major: major?,
         kind: kind?,
     })
 }
@@ -207,18 +218,31 @@ fn is_segment(segment: &str) -> bool {
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
-/// Version 1 reads nothing older; every later version must say how it reads the previous.
-fn check_upcast(errors: &mut Errors, version: u32, lit: &syn::LitInt, upcast: Option<&Upcast>) {
-    match (version, upcast) {
-        (1, Some(upcast)) => errors.spanned(
+/// Version 1 reads nothing older; every later version must say how it reads the previous,
+/// a breaking one too.
+fn check_upcast(errors: &mut Errors, version: u32, lit: &syn::LitInt, attrs: &ContainerAttrs) {
+    match (version, &attrs.upcast, &attrs.breaking) {
+        (1, Some(upcast), _) => errors.spanned(
             upcast.key(),
             format!(
                 "version 1 is the first version and has nothing to upcast from: remove `{}`",
                 upcast.key()
             ),
         ),
-        (1, None) | (_, Some(_)) => {}
-        (version, None) => errors.spanned(
+        (1, None, Some(breaking)) => errors.spanned(
+            &breaking.key,
+            "version 1 is the first version and has nothing to break from: remove `breaking`",
+        ),
+        (1, None, None) | (_, Some(_), _) => {}
+        (version, None, Some(breaking)) => errors.spanned(
+            &breaking.key,
+            format!(
+                "a breaking version still reads the events stored before it: version {version} must upcast stored version {} events to its new shape with `upcast_from = <the version {} type>` (or `try_upcast_from = ...`, or `upcast_json = <fn>` if that type no longer exists)",
+                version - 1,
+                version - 1
+            ),
+        ),
+        (version, None, None) => errors.spanned(
             lit,
             format!(
                 "version {version} must say how to read stored version {} events: add `upcast_from = <the version {} type>` (or `try_upcast_from = ...`, or `upcast_json = <fn>` if that type no longer exists)",
@@ -226,5 +250,92 @@ fn check_upcast(errors: &mut Errors, version: u32, lit: &syn::LitInt, upcast: Op
                 version - 1
             ),
         ),
+    }
+}
+
+/// `breaking` or `breaking = "reason"`: `Some(None)` when absent, `Some(Some(reason))` when
+/// given (an empty reason for the bare flag), `None` after an error.
+fn check_breaking(errors: &mut Errors, attrs: &ContainerAttrs) -> Option<Option<String>> {
+    let Some(breaking) = &attrs.breaking else {
+        return Some(None);
+    };
+    match &breaking.reason {
+        None => Some(Some(String::new())),
+        Some(lit) if lit.value().trim().is_empty() => {
+            errors.spanned(
+                lit,
+                "the reason is empty: say what breaks, e.g. `breaking = \"currency is required\"`, or write `breaking` alone",
+            );
+            None
+        }
+        Some(lit) => Some(Some(lit.value())),
+    }
+}
+
+/// The major to generate when the chain cannot compute it (see [`Event::major`]);
+/// `Some(None)` when it can, `None` after an error.
+fn check_major(errors: &mut Errors, version: u32, attrs: &ContainerAttrs) -> Option<Option<u32>> {
+    let breaking = attrs.breaking.as_ref();
+    match (version, &attrs.upcast, &attrs.major) {
+        (1, _, Some((key, _, _))) => {
+            errors.spanned(key, "version 1 is always in major 1: remove `major`");
+            None
+        }
+        (1, _, None) => Some(Some(1)),
+        (
+            _,
+            Some(Upcast::From { previous, .. } | Upcast::TryFrom { previous, .. }),
+            Some((key, _, _)),
+        ) => {
+            let previous = quote::ToTokens::to_token_stream(previous)
+                .to_string()
+                .replace(' ', "");
+            errors.spanned(
+                key,
+                format!(
+                    "the major is computed from the chain here (the major of `{previous}`, plus one if this version is `breaking`): remove `major`"
+                ),
+            );
+            None
+        }
+        (_, Some(Upcast::From { .. } | Upcast::TryFrom { .. }), None) => Some(None),
+        (_, Some(Upcast::Json { .. }), Some((_, lit, major))) => {
+            let major = *major;
+            if major == 0 {
+                errors.spanned(lit, "majors start at 1: version 1 is in major 1");
+                None
+            } else if major > version {
+                errors.spanned(
+                    lit,
+                    format!(
+                        "version {version} can be in major {version} at most: each breaking version after version 1 opens the next major"
+                    ),
+                );
+                None
+            } else if major == 1 && breaking.is_some() {
+                errors.spanned(
+                    lit,
+                    "a breaking version opens a new major, so it cannot be in major 1: write the major it opens, e.g. `major = 2`",
+                );
+                None
+            } else {
+                Some(Some(major))
+            }
+        }
+        (_, Some(Upcast::Json { key, .. }), None) => match breaking {
+            Some(breaking) => {
+                errors.spanned(
+                    &breaking.key,
+                    format!(
+                        "`breaking` with `{key}` needs `major = N`: the older versions' types are gone, so Herald cannot count the breaking versions before this one; write the major this version opens, e.g. `major = 2`"
+                    ),
+                );
+                None
+            }
+            // Documented rule: without `major`, a JSON-upcast version is in major 1.
+            None => Some(Some(1)),
+        },
+        // The missing upcaster is already reported.
+        (_, None, _) => None,
     }
 }

@@ -36,13 +36,24 @@ pub(crate) fn expand(event: &Event<'_>) -> TokenStream {
         }
     };
 
-    let (upcast_body, history_body, chain_check) = upcast(event);
+    let Chain {
+        upcast_body,
+        history_body,
+        chain_check,
+        major,
+    } = chain(event);
+    let breaking = match &event.breaking {
+        Some(reason) => quote!(::core::option::Option::Some(#reason)),
+        None => quote!(::core::option::Option::None),
+    };
 
     quote! {
         #[automatically_derived]
         impl ::herald::Event for #ident {
             const NAME: &'static str = #name;
             const VERSION: u32 = #version;
+            const MAJOR: u32 = #major;
+            const BREAKING: ::core::option::Option<&'static str> = #breaking;
             const EVENT_TYPES: &'static [&'static str] = #event_types;
             #[doc(hidden)]
             const __RECORDS: &'static [&'static str] = #records;
@@ -82,34 +93,49 @@ pub(crate) fn expand(event: &Event<'_>) -> TokenStream {
     }
 }
 
-/// The body of `__upcast`, of `history`, and the compile-time chain checks.
-fn upcast(event: &Event<'_>) -> (TokenStream, TokenStream, TokenStream) {
+/// What the version's place in the chain generates.
+struct Chain {
+    /// The body of `__upcast`.
+    upcast_body: TokenStream,
+    /// The body of `history`.
+    history_body: TokenStream,
+    /// The compile-time chain checks.
+    chain_check: TokenStream,
+    /// The value of `MAJOR`.
+    major: TokenStream,
+}
+
+fn chain(event: &Event<'_>) -> Chain {
     let name = &event.name;
     let version = event.version;
+    // Set by `check` for version 1 and `upcast_json`, where the chain cannot compute it.
+    let declared_major = event.major.unwrap_or(1);
     match event.upcast {
-        None => (
-            quote! {
+        None => Chain {
+            upcast_body: quote! {
                 let _ = (event_type, payload);
                 ::core::result::Result::Err(::herald::__private::no_older_version::<Self>(version))
             },
-            quote!(::std::vec![::herald::EventVersion::of::<Self>(
+            history_body: quote!(::std::vec![::herald::EventVersion::of::<Self>(
                 ::herald::Upcast::None
             )]),
-            TokenStream::new(),
-        ),
+            chain_check: TokenStream::new(),
+            major: quote!(#declared_major),
+        },
         Some(Upcast::Json { function, .. }) => {
             let span = function.span();
             let upcaster = quote_spanned!(span=> let upcaster: ::herald::JsonUpcaster = #function;);
-            (
-                quote! {
+            Chain {
+                upcast_body: quote! {
                     #upcaster
                     ::herald::__private::upcast_json::<Self, C>(upcaster, event_type, version, payload)
                 },
-                quote!(::std::vec![::herald::EventVersion::of::<Self>(
+                history_body: quote!(::std::vec![::herald::EventVersion::of::<Self>(
                     ::herald::Upcast::Json
                 )]),
-                TokenStream::new(),
-            )
+                chain_check: TokenStream::new(),
+                major: quote!(#declared_major),
+            }
         }
         Some(Upcast::From { previous, .. } | Upcast::TryFrom { previous, .. }) => {
             let span = previous.span();
@@ -151,19 +177,21 @@ fn upcast(event: &Event<'_>) -> (TokenStream, TokenStream, TokenStream) {
                     );
                 };
             };
-            (
-                quote! {
+            let opens = u32::from(event.breaking.is_some());
+            Chain {
+                upcast_body: quote! {
                     let previous =
                         <#previous as ::herald::Event>::decode_with::<C>(event_type, version, payload)?;
                     #step
                 },
-                quote! {
+                history_body: quote! {
                     let mut history = <#previous as ::herald::Event>::history();
                     history.push(::herald::EventVersion::of::<Self>(#kind));
                     history
                 },
                 chain_check,
-            )
+                major: quote_spanned!(span=> <#previous as ::herald::Event>::MAJOR + #opens),
+            }
         }
     }
 }

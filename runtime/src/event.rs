@@ -27,6 +27,45 @@ pub trait Event: Serialize + DeserializeOwned + schemars::JsonSchema + Sized {
     const NAME: &'static str;
     /// This version, counted from 1.
     const VERSION: u32;
+    /// This version's compatibility group ("major"), counted from 1. Version 1 is in major 1,
+    /// and each version declared [`breaking`](Event::BREAKING) opens the next one; the others
+    /// stay in the major of the version before them. Computed when compiling, from the chain
+    /// (`upcast_from`/`try_upcast_from`: the previous type's `MAJOR`, plus one if breaking);
+    /// with `upcast_json` the older types are gone, so it is the version's `major = N`
+    /// (required with `breaking`; 1 when omitted).
+    ///
+    /// ```
+    /// use herald::Event;
+    /// # use schemars::JsonSchema;
+    /// # use serde::{Deserialize, Serialize};
+    ///
+    /// #[derive(Event, Serialize, Deserialize, JsonSchema)]
+    /// #[event(name = "order", version = 1)]
+    /// pub struct OrderPlacedV1 { pub order_id: String }
+    ///
+    /// #[derive(Event, Serialize, Deserialize, JsonSchema)]
+    /// #[event(name = "order", version = 2, try_upcast_from = OrderPlacedV1,
+    ///         breaking = "currency is required")]
+    /// pub struct OrderPlaced { pub order_id: String, pub currency: String }
+    ///
+    /// impl TryFrom<OrderPlacedV1> for OrderPlaced {
+    ///     type Error = String;
+    ///     fn try_from(_: OrderPlacedV1) -> Result<Self, String> {
+    ///         Err("version 1 orders have no currency".to_owned())
+    ///     }
+    /// }
+    ///
+    /// assert_eq!((OrderPlacedV1::MAJOR, OrderPlacedV1::BREAKING), (1, None));
+    /// assert_eq!((OrderPlaced::MAJOR, OrderPlaced::BREAKING), (2, Some("currency is required")));
+    /// // The chain lists the major of every version.
+    /// let majors: Vec<u32> = OrderPlaced::history().iter().map(|v| v.major).collect();
+    /// assert_eq!(majors, [1, 2]);
+    /// ```
+    const MAJOR: u32;
+    /// `Some(reason)` when this version is declared `breaking` (`#[event(..., breaking)]`
+    /// gives `Some("")`, `breaking = "currency is required"` gives the reason), `None`
+    /// otherwise. See [`Event::MAJOR`].
+    const BREAKING: Option<&'static str>;
     /// The event types of this version, one per variant in declaration order
     /// (`order.placed`, ...). A struct event has one, equal to [`Event::NAME`].
     const EVENT_TYPES: &'static [&'static str];
@@ -195,6 +234,10 @@ pub struct EventVersion {
     pub name: &'static str,
     /// The version.
     pub version: u32,
+    /// Its compatibility group ([`Event::MAJOR`]).
+    pub major: u32,
+    /// Whether it is declared breaking, and why ([`Event::BREAKING`]).
+    pub breaking: Option<&'static str>,
     /// Its event types.
     pub event_types: &'static [&'static str],
     /// How it reads the version before it.
@@ -209,6 +252,8 @@ impl EventVersion {
         EventVersion {
             name: E::NAME,
             version: E::VERSION,
+            major: E::MAJOR,
+            breaking: E::BREAKING,
             event_types: E::EVENT_TYPES,
             upcast,
             json_schema: E::export_json_schema,
@@ -232,6 +277,8 @@ impl std::fmt::Debug for EventVersion {
         f.debug_struct("EventVersion")
             .field("name", &self.name)
             .field("version", &self.version)
+            .field("major", &self.major)
+            .field("breaking", &self.breaking)
             .field("event_types", &self.event_types)
             .field("upcast", &self.upcast)
             .finish()
