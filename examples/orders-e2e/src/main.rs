@@ -158,7 +158,7 @@ async fn main() -> Result<(), Error> {
             );
             let relay = herald::projection::lag(
                 &store,
-                herald::EventStore::load_checkpoint(&store, &relay_name(&stream)).await?,
+                herald::store::EventStore::load_checkpoint(&store, &relay_name(&stream)).await?,
             )
             .await?;
             println!(
@@ -179,7 +179,7 @@ async fn seed(store: &SqliteStore, orders: usize) -> Result<(), Error> {
     println!(
         "{} commands for {orders} orders; head is now {}",
         commands.len(),
-        herald::EventStore::head_position(store).await?
+        herald::store::EventStore::head_position(store).await?
     );
     Ok(())
 }

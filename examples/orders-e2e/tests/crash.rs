@@ -5,7 +5,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::str::FromStr;
 
-use herald::EventStore;
+use herald::store::EventStore;
 use herald::projection::sql::SqlProjectionRunner;
 use herald::store::sqlite::SqliteStore;
 use herald_example_orders_e2e::{OrderSummary, migrate_read_model, read_model};
