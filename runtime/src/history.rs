@@ -173,7 +173,9 @@ pub enum HistoryError {
     #[error(transparent)]
     Schema(#[from] SchemaError),
     /// `HERALD_SNAPSHOTS` has a value other than `overwrite`.
-    #[error("{ON_MISMATCH_VARIABLE}={0} is not understood; use {ON_MISMATCH_VARIABLE}=overwrite or unset it")]
+    #[error(
+        "{ON_MISMATCH_VARIABLE}={0} is not understood; use {ON_MISMATCH_VARIABLE}=overwrite or unset it"
+    )]
     OnMismatch(String),
 }
 

@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 
 use herald::Event;
-use herald::history::{OnMismatch, Problem, HistoryError, check_history_in};
+use herald::history::{HistoryError, OnMismatch, Problem, check_history_in};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
