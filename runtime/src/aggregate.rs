@@ -57,8 +57,9 @@ pub trait Aggregate: Default + Serialize + DeserializeOwned + Send + Sync + 'sta
     const SNAPSHOT_VERSION: u32 = 1;
     /// The events (current version; older stored versions are upcast on load).
     type Event: Event + Send + Sync;
-    /// The commands.
-    type Command: Send;
+    /// The commands. `Clone` because [`Repository::execute`] runs a command again on a fresh
+    /// state after a version conflict, and `handle` takes it by value.
+    type Command: Clone + Send;
     /// Why a command is refused.
     type Error: std::error::Error + Send + Sync + 'static;
 
@@ -265,10 +266,7 @@ impl<S: EventStore, A: Aggregate> Repository<S, A> {
         &self,
         id: &str,
         command: A::Command,
-    ) -> Result<Executed<A::Event>, CommandError<A::Error>>
-    where
-        A::Command: Clone,
-    {
+    ) -> Result<Executed<A::Event>, CommandError<A::Error>> {
         self.execute_caused_by(id, command, None).await
     }
 
@@ -279,10 +277,7 @@ impl<S: EventStore, A: Aggregate> Repository<S, A> {
         id: &str,
         command: A::Command,
         cause: Option<Cause>,
-    ) -> Result<Executed<A::Event>, CommandError<A::Error>>
-    where
-        A::Command: Clone,
-    {
+    ) -> Result<Executed<A::Event>, CommandError<A::Error>> {
         let stream_id = Self::stream_id(id);
         let mut attempt = 0;
         loop {

@@ -84,8 +84,17 @@
 //!
 //! A payload is the variant's fields only (see [`Event`]); [`Json`] and [`Avro`] are the
 //! codecs, and [`schema`] describes the exported JSON Schema and Avro schema of each version.
-//! [`snapshot`] keeps those schemas, and sample payloads of every version, under version
+//! [`history`] keeps those schemas, and sample payloads of every version, under version
 //! control and checks them from a test.
+//!
+//! # Where things are
+//!
+//! The crate root holds what describes an event and its envelope, the vocabulary every
+//! other module speaks: the [`Event`] trait and derive, [`Codec`]s, the binary wrappers, the
+//! decode and encode errors, and [`Envelope`] / [`NewEvent`] / [`RecordedEvent`]. Each
+//! subsystem is one module and the only path to its items: [`store`] (the [`store::EventStore`]
+//! trait, everything its methods return, and one module per backend), [`aggregate`],
+//! [`projection`], [`relay`] (feature `nats`), [`schema`] and [`history`].
 
 // Input-handling library code reports errors; it never unwraps or panics on them.
 #![cfg_attr(
@@ -99,22 +108,19 @@ pub mod __private;
 pub mod aggregate;
 mod binary;
 mod codec;
-pub mod envelope;
+mod envelope;
 mod error;
 mod event;
+pub mod history;
 pub mod projection;
 #[cfg(feature = "nats")]
 pub mod relay;
 pub mod schema;
-pub mod snapshot;
 pub mod store;
 
 pub use binary::{Bytes, Decimal, Fixed};
 pub use codec::{Avro, Codec, Json};
+pub use envelope::{Cause, Envelope, NewEvent, RecordedEvent};
 pub use error::{DecodeError, EncodeError, SchemaError, UpcastError};
 pub use event::{Encoded, Event, EventVersion, JsonEvent, JsonUpcaster, Upcast};
 pub use herald_macros::Event;
-
-pub use aggregate::{Aggregate, Repository};
-pub use envelope::{Cause, Envelope, NewEvent, RecordedEvent};
-pub use store::{Direction, EventStore, Expected, StoreError};

@@ -6,7 +6,7 @@ mod common;
 use std::collections::BTreeMap;
 
 use herald::projection::sql::{SqlProjection, SqlProjectionRunner};
-use herald::projection::{HandlerError, Progress};
+use herald::projection::{HandlerError, Progress, Runner, RunnerOptions};
 use herald::store::{EventStore, Expected};
 use herald::{Envelope, Event, NewEvent};
 use schemars::JsonSchema;
@@ -127,7 +127,10 @@ macro_rules! exactly_once_test {
             // committed, the third (including its rows written before the failure) does not.
             let mut runner =
                 SqlProjectionRunner::new(pool.clone(), store.clone(), Totals { fail_at: Some(18) })
-                    .batch_size(7);
+                    .with_options(RunnerOptions {
+                        batch_size: 7,
+                        ..RunnerOptions::default()
+                    });
             let error = runner.catch_up(|_| {}).await.unwrap_err();
             assert!(
                 error.to_string().contains("injected failure at 18"),
@@ -144,7 +147,10 @@ macro_rules! exactly_once_test {
             // Resume without the failure: each event's effect exactly once.
             let mut runner =
                 SqlProjectionRunner::new(pool.clone(), store.clone(), Totals { fail_at: None })
-                    .batch_size(7);
+                    .with_options(RunnerOptions {
+                        batch_size: 7,
+                        ..RunnerOptions::default()
+                    });
             let mut reports: Vec<Progress> = Vec::new();
             let reached = runner
                 .catch_up(|progress| reports.push(*progress))

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use herald::aggregate::{Aggregate, CommandError, Repository};
+use herald::projection::Runner;
 use herald::projection::{
     HandlerError, OnFailure, Projection, ProjectionError, ProjectionRunner, RunnerOptions,
 };

@@ -178,7 +178,7 @@ pub struct OrderSummary {
 pub const ORDER_SUMMARY: &str = "order_summary";
 
 /// Creates the read model's tables (and Herald's checkpoint table) in `pool`.
-pub async fn migrate_read_model(pool: &SqlitePool) -> Result<(), herald::StoreError> {
+pub async fn migrate_read_model(pool: &SqlitePool) -> Result<(), herald::store::StoreError> {
     herald::store::sqlite::SqliteStore::new(pool.clone())
         .migrate()
         .await?;

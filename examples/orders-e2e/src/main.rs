@@ -14,8 +14,8 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use herald::aggregate::Repository;
-use herald::projection::Progress;
 use herald::projection::sql::SqlProjectionRunner;
+use herald::projection::{Progress, Runner, RunnerOptions};
 use herald::relay::Relay;
 use herald::store::sqlite::SqliteStore;
 use herald_example_orders_e2e::{
@@ -158,7 +158,7 @@ async fn main() -> Result<(), Error> {
             );
             let relay = herald::projection::lag(
                 &store,
-                herald::EventStore::load_checkpoint(&store, &relay_name(&stream)).await?,
+                herald::store::EventStore::load_checkpoint(&store, &relay_name(&stream)).await?,
             )
             .await?;
             println!(
@@ -179,7 +179,7 @@ async fn seed(store: &SqliteStore, orders: usize) -> Result<(), Error> {
     println!(
         "{} commands for {orders} orders; head is now {}",
         commands.len(),
-        herald::EventStore::head_position(store).await?
+        herald::store::EventStore::head_position(store).await?
     );
     Ok(())
 }
@@ -192,7 +192,12 @@ fn runner(
     let projection = OrderSummary {
         delay_per_event: Duration::from_millis(delay_ms),
     };
-    SqlProjectionRunner::new(store.pool().clone(), store.clone(), projection).batch_size(batch_size)
+    SqlProjectionRunner::new(store.pool().clone(), store.clone(), projection).with_options(
+        RunnerOptions {
+            batch_size,
+            ..RunnerOptions::default()
+        },
+    )
 }
 
 /// Prints a progress bar on stderr and a machine-readable line on stdout per batch.

@@ -5,8 +5,9 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::str::FromStr;
 
-use herald::EventStore;
 use herald::projection::sql::SqlProjectionRunner;
+use herald::projection::{Runner, RunnerOptions};
+use herald::store::EventStore;
 use herald::store::sqlite::SqliteStore;
 use herald_example_orders_e2e::{OrderSummary, migrate_read_model, read_model};
 use sqlx::sqlite::SqliteConnectOptions;
@@ -118,7 +119,10 @@ async fn projection_killed_mid_rebuild_resumes_to_the_single_pass_result() {
         store.clone(),
         OrderSummary::default(),
     )
-    .batch_size(10_000);
+    .with_options(RunnerOptions {
+        batch_size: 10_000,
+        ..RunnerOptions::default()
+    });
     assert_eq!(single_pass.catch_up(|_| {}).await.unwrap(), head);
     let expected = read_model(reference.pool()).await.unwrap();
 

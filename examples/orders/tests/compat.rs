@@ -83,7 +83,7 @@ fn breaking_steps_are_covered_by_upcasters_and_golden_events() {
     let history = OrderEvent::history();
     for pair in history.windows(2) {
         let (old, new) = (&pair[0], &pair[1]);
-        let golden = herald::snapshot::golden_events(SCHEMAS_DIR, "order", old.version).unwrap();
+        let golden = herald::history::golden_events(SCHEMAS_DIR, "order", old.version).unwrap();
         for ((schema_type, old_schema), (_, new_schema)) in
             exported(old).into_iter().zip(exported(new))
         {

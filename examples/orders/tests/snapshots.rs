@@ -8,7 +8,7 @@ use herald_example_orders::{CustomerRegistered, OrderEvent, SCHEMAS_DIR};
 
 #[test]
 fn order_snapshots_and_golden_events_hold() {
-    let done = herald::snapshot::assert_snapshots::<OrderEvent>(SCHEMAS_DIR);
+    let done = herald::history::assert_history::<OrderEvent>(SCHEMAS_DIR);
     // Three versions, two files each, all compared (or written on a first run).
     assert_eq!(done.written.len() + done.unchanged.len(), 6);
     assert!(
@@ -19,7 +19,7 @@ fn order_snapshots_and_golden_events_hold() {
 
 #[test]
 fn customer_snapshots_and_golden_events_hold() {
-    let done = herald::snapshot::assert_snapshots::<CustomerRegistered>(SCHEMAS_DIR);
+    let done = herald::history::assert_history::<CustomerRegistered>(SCHEMAS_DIR);
     // Only version 2 has a Rust type; version 1 lives on as golden events.
     assert_eq!(done.written.len() + done.unchanged.len(), 2);
     assert!(done.golden_events >= 2);

@@ -10,14 +10,20 @@
 //!   PostgreSQL whose writes and checkpoint commit in one transaction, so each event's
 //!   effect lands **exactly once**, even when the process dies mid-batch.
 //!
-//! Both runners rebuild (reset, then replay from position 1) with [`Progress`] reports, and
-//! report [`Lag`].
+//! Both runners take [`RunnerOptions`] through `with_options`, and share one batch loop, the
+//! [`Runner`] trait: [`Runner::catch_up`], [`Runner::rebuild`] (reset, then replay from
+//! position 1) with [`Progress`] reports, and [`Runner::run`] to follow the log. Both report
+//! [`Lag`].
 
+mod batch_loop;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub mod sql;
 
 use std::future::Future;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
+
+use batch_loop::Batches;
+pub use batch_loop::Runner;
 
 use crate::envelope::{Envelope, RecordedEvent};
 use crate::event::Event;
@@ -57,10 +63,14 @@ pub enum OnFailure {
     Skip,
 }
 
-/// How a runner reads and retries.
+/// How a runner reads and retries; both runners take it through `with_options`.
+///
+/// The retry fields (`max_attempts`, `initial_backoff`, `max_backoff`, `on_failure`) are
+/// for [`ProjectionRunner`]; a [`sql::SqlProjectionRunner`] rolls a failed batch back and
+/// returns the error instead, so the next run retries the whole batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RunnerOptions {
-    /// Events per batch (per transaction for SQL projections).
+    /// Events per batch (per transaction for SQL projections; at least 1).
     pub batch_size: usize,
     /// Attempts per event before dead-lettering it (at least 1).
     pub max_attempts: u32,
@@ -70,7 +80,7 @@ pub struct RunnerOptions {
     pub max_backoff: Duration,
     /// What to do after the last attempt.
     pub on_failure: OnFailure,
-    /// Wait between polls when caught up ([`ProjectionRunner::run`]).
+    /// Wait between polls when caught up (`run`).
     pub poll_interval: Duration,
 }
 
@@ -134,6 +144,17 @@ pub enum ProjectionError {
     Database(#[from] sqlx::Error),
 }
 
+impl ProjectionError {
+    /// Wraps the error of a projection's `reset` (position 0).
+    fn reset(projection: &str) -> impl FnOnce(HandlerError) -> ProjectionError + '_ {
+        move |source| ProjectionError::Handler {
+            projection: projection.to_owned(),
+            position: 0,
+            source,
+        }
+    }
+}
+
 /// Rebuild or catch-up progress.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Progress {
@@ -162,34 +183,6 @@ impl Progress {
             1.0
         } else {
             (self.done as f64 / self.total as f64).min(1.0)
-        }
-    }
-}
-
-/// Tracks [`Progress`] through a run.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct ProgressTracker {
-    start_position: u64,
-    total: u64,
-    started: Instant,
-}
-
-impl ProgressTracker {
-    pub(crate) fn new(checkpoint: u64, head: u64) -> Self {
-        ProgressTracker {
-            start_position: checkpoint,
-            total: head.saturating_sub(checkpoint),
-            started: Instant::now(),
-        }
-    }
-
-    pub(crate) fn at(&self, checkpoint: u64) -> Progress {
-        Progress {
-            done: checkpoint
-                .saturating_sub(self.start_position)
-                .min(self.total),
-            total: self.total,
-            elapsed: self.started.elapsed(),
         }
     }
 }
@@ -240,12 +233,6 @@ impl<S: EventStore, P: Projection> ProjectionRunner<S, P> {
         }
     }
 
-    /// Sets the options.
-    pub fn with_options(mut self, options: RunnerOptions) -> Self {
-        self.options = options;
-        self
-    }
-
     /// The projection.
     pub fn projection(&self) -> &P {
         &self.projection
@@ -269,28 +256,7 @@ impl<S: EventStore, P: Projection> ProjectionRunner<S, P> {
     /// Processes one batch after the checkpoint; returns how many events were read
     /// (0: caught up).
     pub async fn run_batch(&mut self) -> Result<usize, ProjectionError> {
-        let name = self.projection.name().to_owned();
-        let checkpoint = self.store.load_checkpoint(&name).await?;
-        let events = self
-            .store
-            .read_all(checkpoint + 1, self.options.batch_size)
-            .await?;
-        let mut done = checkpoint;
-        for event in &events {
-            if is_event_of::<P::Event>(&event.event_type)
-                && let Err(error) = self.deliver(&name, event).await
-            {
-                if done > checkpoint {
-                    self.store.save_checkpoint(&name, done).await?;
-                }
-                return Err(error);
-            }
-            done = event.position;
-        }
-        if done > checkpoint {
-            self.store.save_checkpoint(&name, done).await?;
-        }
-        Ok(events.len())
+        Ok(self.next_batch().await?.0)
     }
 
     async fn deliver(&mut self, name: &str, event: &RecordedEvent) -> Result<(), ProjectionError> {
@@ -338,58 +304,48 @@ impl<S: EventStore, P: Projection> ProjectionRunner<S, P> {
             }),
         }
     }
+}
 
-    /// Processes batches until caught up with the head as it was at the start, reporting
-    /// progress after each batch; returns the checkpoint reached.
-    pub async fn catch_up(
-        &mut self,
-        mut progress: impl FnMut(&Progress) + Send,
-    ) -> Result<u64, ProjectionError> {
-        let head = self.store.head_position().await?;
-        let start = self.checkpoint().await?;
-        let tracker = ProgressTracker::new(start, head);
-        loop {
-            let read = self.run_batch().await?;
-            let checkpoint = self.checkpoint().await?;
-            progress(&tracker.at(checkpoint));
-            if read == 0 || checkpoint >= head {
-                return Ok(checkpoint);
-            }
-        }
+impl<S: EventStore, P: Projection> Batches for ProjectionRunner<S, P> {
+    fn options(&mut self) -> &mut RunnerOptions {
+        &mut self.options
     }
 
-    /// Resets the projection and its checkpoint, then replays from position 1.
-    pub async fn rebuild(
-        &mut self,
-        progress: impl FnMut(&Progress) + Send,
-    ) -> Result<u64, ProjectionError> {
+    async fn checkpoint_and_head(&mut self) -> Result<(u64, u64), ProjectionError> {
         let name = self.projection.name().to_owned();
-        self.projection
-            .reset()
-            .await
-            .map_err(|source| ProjectionError::Handler {
-                projection: name.clone(),
-                position: 0,
-                source,
-            })?;
-        self.store.save_checkpoint(&name, 0).await?;
-        self.catch_up(progress).await
+        let checkpoint = self.store.load_checkpoint(&name).await?;
+        Ok((checkpoint, self.store.head_position().await?))
     }
 
-    /// Follows the log until `shutdown` completes.
-    pub async fn run(
-        &mut self,
-        shutdown: impl Future<Output = ()> + Send,
-    ) -> Result<(), ProjectionError> {
-        tokio::pin!(shutdown);
-        loop {
-            let read = self.run_batch().await?;
-            if read == 0 {
-                tokio::select! {
-                    () = &mut shutdown => return Ok(()),
-                    () = tokio::time::sleep(self.options.poll_interval) => {}
+    async fn next_batch(&mut self) -> Result<(usize, u64), ProjectionError> {
+        let name = self.projection.name().to_owned();
+        let checkpoint = self.store.load_checkpoint(&name).await?;
+        let events = self
+            .store
+            .read_all(checkpoint + 1, self.options.batch_size.max(1))
+            .await?;
+        let mut done = checkpoint;
+        for event in &events {
+            if is_event_of::<P::Event>(&event.event_type)
+                && let Err(error) = self.deliver(&name, event).await
+            {
+                if done > checkpoint {
+                    self.store.save_checkpoint(&name, done).await?;
                 }
+                return Err(error);
             }
+            done = event.position;
         }
+        if done > checkpoint {
+            self.store.save_checkpoint(&name, done).await?;
+        }
+        Ok((events.len(), done))
+    }
+
+    async fn reset(&mut self) -> Result<(), ProjectionError> {
+        let name = self.projection.name().to_owned();
+        let reset = self.projection.reset().await;
+        reset.map_err(ProjectionError::reset(&name))?;
+        Ok(self.store.save_checkpoint(&name, 0).await?)
     }
 }

@@ -14,7 +14,8 @@ use sqlx::{Database, Pool, Transaction};
 
 use crate::envelope::Envelope;
 use crate::event::Event;
-use crate::projection::{HandlerError, Lag, Progress, ProgressTracker, ProjectionError, lag};
+use crate::projection::batch_loop::Batches;
+use crate::projection::{HandlerError, Lag, ProjectionError, RunnerOptions, lag};
 use crate::store::{EventStore, StoreError, is_event_of};
 
 /// A database that can hold a read model with its checkpoint: SQLite or PostgreSQL.
@@ -112,7 +113,7 @@ pub struct SqlProjectionRunner<DB: Database, S, P> {
     pool: Pool<DB>,
     store: S,
     projection: P,
-    batch_size: usize,
+    options: RunnerOptions,
 }
 
 impl<DB, S, P> SqlProjectionRunner<DB, S, P>
@@ -121,21 +122,15 @@ where
     S: EventStore,
     P: SqlProjection<DB>,
 {
-    /// A runner that reads `store` and writes the read model through `pool`, 500 events
-    /// per transaction.
+    /// A runner that reads `store` and writes the read model through `pool`, with default
+    /// options.
     pub fn new(pool: Pool<DB>, store: S, projection: P) -> Self {
         SqlProjectionRunner {
             pool,
             store,
             projection,
-            batch_size: 500,
+            options: RunnerOptions::default(),
         }
-    }
-
-    /// Sets how many events one transaction covers.
-    pub fn batch_size(mut self, batch_size: usize) -> Self {
-        self.batch_size = batch_size.max(1);
-        self
     }
 
     /// The projection.
@@ -158,13 +153,39 @@ where
     /// Applies one batch after the checkpoint in one transaction; returns how many events
     /// were read (0: caught up).
     pub async fn run_batch(&mut self) -> Result<usize, ProjectionError> {
+        Ok(self.next_batch().await?.0)
+    }
+}
+
+impl<DB, S, P> Batches for SqlProjectionRunner<DB, S, P>
+where
+    DB: ReadModelDatabase,
+    S: EventStore,
+    P: SqlProjection<DB>,
+{
+    fn options(&mut self) -> &mut RunnerOptions {
+        &mut self.options
+    }
+
+    async fn checkpoint_and_head(&mut self) -> Result<(u64, u64), ProjectionError> {
+        let name = self.projection.name().to_owned();
+        let mut connection = self.pool.acquire().await?;
+        let checkpoint = DB::load_checkpoint(&mut connection, &name).await?;
+        Ok((checkpoint, self.store.head_position().await?))
+    }
+
+    /// One transaction: the checkpoint, the batch's writes and the new checkpoint.
+    async fn next_batch(&mut self) -> Result<(usize, u64), ProjectionError> {
         let name = self.projection.name().to_owned();
         let mut tx = DB::begin_write(&self.pool).await?;
         let checkpoint = DB::load_checkpoint(&mut tx, &name).await?;
-        let events = self.store.read_all(checkpoint + 1, self.batch_size).await?;
+        let events = self
+            .store
+            .read_all(checkpoint + 1, self.options.batch_size.max(1))
+            .await?;
         let Some(last) = events.last() else {
             tx.rollback().await?;
-            return Ok(0);
+            return Ok((0, checkpoint));
         };
         let last = last.position;
         for event in &events {
@@ -186,66 +207,19 @@ where
         }
         DB::save_checkpoint(&mut tx, &name, last).await?;
         tx.commit().await?;
-        Ok(events.len())
+        Ok((events.len(), last))
     }
 
-    /// Applies batches until caught up with the head as it was at the start, reporting
-    /// progress after each committed batch; returns the checkpoint reached.
-    pub async fn catch_up(
-        &mut self,
-        mut progress: impl FnMut(&Progress) + Send,
-    ) -> Result<u64, ProjectionError> {
-        let head = self.store.head_position().await?;
-        let start = self.checkpoint().await?;
-        let tracker = ProgressTracker::new(start, head);
-        loop {
-            let read = self.run_batch().await?;
-            let checkpoint = self.checkpoint().await?;
-            progress(&tracker.at(checkpoint));
-            if read == 0 || checkpoint >= head {
-                return Ok(checkpoint);
-            }
-        }
-    }
-
-    /// Empties the read model and resets the checkpoint in one transaction, then replays
-    /// from position 1. A rebuild interrupted by a crash resumes with
-    /// [`SqlProjectionRunner::catch_up`] from its last committed batch.
-    pub async fn rebuild(
-        &mut self,
-        progress: impl FnMut(&Progress) + Send,
-    ) -> Result<u64, ProjectionError> {
+    /// Empties the read model and resets the checkpoint in one transaction, so a rebuild
+    /// interrupted by a crash resumes with
+    /// [`Runner::catch_up`](crate::projection::Runner::catch_up) from its last committed
+    /// batch.
+    async fn reset(&mut self) -> Result<(), ProjectionError> {
         let name = self.projection.name().to_owned();
         let mut tx = DB::begin_write(&self.pool).await?;
-        self.projection
-            .reset(&mut tx)
-            .await
-            .map_err(|source| ProjectionError::Handler {
-                projection: name.clone(),
-                position: 0,
-                source,
-            })?;
+        let reset = self.projection.reset(&mut tx).await;
+        reset.map_err(ProjectionError::reset(&name))?;
         DB::save_checkpoint(&mut tx, &name, 0).await?;
-        tx.commit().await?;
-        self.catch_up(progress).await
-    }
-
-    /// Follows the log until `shutdown` completes, polling every `poll_interval` when
-    /// caught up.
-    pub async fn run(
-        &mut self,
-        poll_interval: std::time::Duration,
-        shutdown: impl Future<Output = ()> + Send,
-    ) -> Result<(), ProjectionError> {
-        tokio::pin!(shutdown);
-        loop {
-            let read = self.run_batch().await?;
-            if read == 0 {
-                tokio::select! {
-                    () = &mut shutdown => return Ok(()),
-                    () = tokio::time::sleep(poll_interval) => {}
-                }
-            }
-        }
+        Ok(tx.commit().await?)
     }
 }

@@ -1,121 +1,17 @@
-//! A version's Avro schema, mapped from its JSON Schema.
+//! The walk from a JSON Schema to its Avro equivalent.
 
 use std::collections::BTreeSet;
 
 use serde_json::{Map, Value, json};
 
+use super::names::{is_avro_name, pascal};
+use super::union::{avro_default, branch_key, is_nullable, null_first};
 use crate::binary::AVRO_KEYWORD;
 use crate::error::SchemaError;
 use crate::event::Event;
 
-/// The custom attribute of an event enum's variant records that holds the event type.
-pub const EVENT_TYPE_ATTRIBUTE: &str = "herald.event_type";
-
-/// The Avro schemas of one event version: the exported document and, per event type, a
-/// self-contained record schema used as the writer and reader schema of its payloads.
-#[doc(hidden)]
-#[derive(Debug)]
-pub struct AvroSchemas {
-    /// The exported schema (a union of records, or one record for a struct event).
-    pub document: Value,
-    records: Vec<apache_avro::Schema>,
-}
-
-impl AvroSchemas {
-    /// Maps `E`'s JSON Schema to Avro and parses the result.
-    pub fn build<E: Event>() -> Result<Self, SchemaError> {
-        let json = E::export_json_schema()?;
-        let empty = Map::new();
-        let defs = json
-            .get("$defs")
-            .and_then(Value::as_object)
-            .unwrap_or(&empty);
-        let branches: Vec<(&Value, String)> = if E::__IS_ENUM {
-            let any_of = json
-                .get("anyOf")
-                .and_then(Value::as_array)
-                .ok_or_else(|| mapping::<E>("#", "the version schema has no `anyOf`"))?;
-            any_of
-                .iter()
-                .enumerate()
-                .map(|(i, branch)| (branch, format!("#/anyOf/{i}")))
-                .collect()
-        } else {
-            vec![(&json, "#".to_owned())]
-        };
-        if branches.len() != E::__RECORDS.len() {
-            return Err(mapping::<E>("#", "one schema per variant expected"));
-        }
-        // The document defines each named type once; each record schema defines its own.
-        let mut shared = Mapper::new::<E>(defs);
-        let mut document = Vec::with_capacity(branches.len());
-        let mut records = Vec::with_capacity(branches.len());
-        // An enum's variant records carry their event type, which their names (the Rust
-        // variants) do not always tell (`#[event(rename)]`).
-        let label = |json: &mut Value, event_type: &str| {
-            if let Value::Object(map) = json {
-                map.insert("namespace".to_owned(), Value::String(E::NAME.to_owned()));
-                if E::__IS_ENUM && map.get("type").and_then(Value::as_str) == Some("record") {
-                    map.insert(
-                        EVENT_TYPE_ATTRIBUTE.to_owned(),
-                        Value::String(event_type.to_owned()),
-                    );
-                }
-            }
-        };
-        let variants = branches.iter().zip(E::__RECORDS).zip(E::EVENT_TYPES);
-        for (((branch, pointer), record), event_type) in variants {
-            let mut record_json = shared.top_record(branch, record, pointer)?;
-            label(&mut record_json, event_type);
-            document.push(record_json);
-            let mut alone = Mapper::new::<E>(defs);
-            let mut alone_json = alone.top_record(branch, record, pointer)?;
-            label(&mut alone_json, event_type);
-            records.push(parse::<E>(&alone_json)?);
-        }
-        let document = if E::__IS_ENUM {
-            Value::Array(document)
-        } else {
-            document.pop().unwrap_or(Value::Null)
-        };
-        parse::<E>(&document)?;
-        Ok(AvroSchemas { document, records })
-    }
-
-    /// The record schema of the variant at `variant`.
-    pub(crate) fn record<E: Event>(
-        &self,
-        variant: usize,
-    ) -> Result<&apache_avro::Schema, SchemaError> {
-        self.records
-            .get(variant)
-            .ok_or_else(|| SchemaError::UnexpectedShape {
-                name: E::NAME,
-                version: E::VERSION,
-                message: format!("no Avro record for variant {variant}"),
-            })
-    }
-}
-
-fn parse<E: Event>(value: &Value) -> Result<apache_avro::Schema, SchemaError> {
-    apache_avro::Schema::parse(value).map_err(|err| SchemaError::InvalidAvro {
-        name: E::NAME,
-        version: E::VERSION,
-        message: err.to_string(),
-    })
-}
-
-fn mapping<E: Event>(pointer: &str, message: &str) -> SchemaError {
-    SchemaError::NoAvroMapping {
-        name: E::NAME,
-        version: E::VERSION,
-        pointer: pointer.to_owned(),
-        message: message.to_owned(),
-    }
-}
-
 /// Walks a JSON Schema and writes the Avro equivalent, defining each named type once.
-struct Mapper<'a> {
+pub(super) struct Mapper<'a> {
     name: &'static str,
     version: u32,
     defs: &'a Map<String, Value>,
@@ -125,7 +21,7 @@ struct Mapper<'a> {
 }
 
 impl<'a> Mapper<'a> {
-    fn new<E: Event>(defs: &'a Map<String, Value>) -> Self {
+    pub(super) fn new<E: Event>(defs: &'a Map<String, Value>) -> Self {
         Mapper {
             name: E::NAME,
             version: E::VERSION,
@@ -147,7 +43,7 @@ impl<'a> Mapper<'a> {
     }
 
     /// A variant's payload as a record named `record`.
-    fn top_record(
+    pub(super) fn top_record(
         &mut self,
         schema: &Value,
         record: &str,
@@ -538,116 +434,4 @@ fn def_name(reference: &str) -> Option<&str> {
     reference
         .strip_prefix("#/$defs/")
         .or_else(|| reference.strip_prefix("#/definitions/"))
-}
-
-/// What tells union branches apart: the type, or the name of a named type.
-fn branch_key(avro: &Value) -> String {
-    match avro {
-        Value::String(name) => name.clone(),
-        Value::Object(object) => {
-            let kind = object.get("type").and_then(Value::as_str).unwrap_or("");
-            match object.get("name").and_then(Value::as_str) {
-                Some(name) if matches!(kind, "record" | "enum" | "fixed") => name.to_owned(),
-                _ => kind.to_owned(),
-            }
-        }
-        other => other.to_string(),
-    }
-}
-
-/// A field default in Avro's JSON form: bytes (serde's array of byte values) become the
-/// string of code points 0-255 Avro uses; a union's default is of its first branch.
-fn avro_default(avro: &Value, default: &Value) -> Value {
-    let avro = match avro {
-        Value::Array(branches) => branches.first().unwrap_or(&Value::Null),
-        other => other,
-    };
-    let kind = match avro {
-        Value::String(kind) => kind.as_str(),
-        Value::Object(object) => object.get("type").and_then(Value::as_str).unwrap_or(""),
-        _ => "",
-    };
-    match (kind, default) {
-        ("bytes" | "fixed", Value::Array(items)) => {
-            let text: Option<String> = items
-                .iter()
-                .map(|item| {
-                    item.as_u64()
-                        .and_then(|n| u8::try_from(n).ok())
-                        .map(char::from)
-                })
-                .collect();
-            text.map_or_else(|| default.clone(), Value::String)
-        }
-        _ => default.clone(),
-    }
-}
-
-fn is_nullable(avro: &Value) -> bool {
-    avro.as_array()
-        .is_some_and(|branches| branches.iter().any(|b| b.as_str() == Some("null")))
-}
-
-/// Puts `"null"` first in a union so that `null` is a valid default.
-fn null_first(avro: Value) -> Value {
-    match avro {
-        Value::Array(branches) => {
-            let (mut nulls, others): (Vec<Value>, Vec<Value>) = branches
-                .into_iter()
-                .partition(|b| b.as_str() == Some("null"));
-            nulls.extend(others);
-            Value::Array(nulls)
-        }
-        other => other,
-    }
-}
-
-pub(crate) fn is_avro_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars
-        .next()
-        .is_some_and(|first| first.is_ascii_alphabetic() || first == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
-
-/// `line_items` → `LineItems`, for names of anonymous records.
-fn pascal(key: &str) -> String {
-    key.split('_')
-        .filter(|part| !part.is_empty())
-        .map(|part| {
-            let mut chars = part.chars();
-            chars
-                .next()
-                .map(|first| first.to_ascii_uppercase().to_string() + chars.as_str())
-                .unwrap_or_default()
-        })
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_follow_avro_rules() {
-        assert!(is_avro_name("Placed"));
-        assert!(is_avro_name("_x1"));
-        assert!(!is_avro_name("1x"));
-        assert!(!is_avro_name("order-id"));
-        assert!(!is_avro_name(""));
-    }
-
-    #[test]
-    fn pascal_joins_snake_case() {
-        assert_eq!(pascal("line_items"), "LineItems");
-        assert_eq!(pascal("x"), "X");
-    }
-
-    #[test]
-    fn null_goes_first() {
-        assert_eq!(
-            null_first(json!(["string", "null"])),
-            json!(["null", "string"])
-        );
-    }
 }

@@ -1,4 +1,5 @@
-//! Schema snapshots and golden events, checked from a user's ordinary test.
+//! The committed history of an event's schemas, and its golden events, checked from a
+//! user's ordinary test.
 //!
 //! ```no_run
 //! # use herald::Event;
@@ -7,11 +8,11 @@
 //! # enum OrderEvent { Placed { id: String } }
 //! #[test]
 //! fn schemas_are_unchanged() {
-//!     herald::snapshot::assert_snapshots::<OrderEvent>(concat!(env!("CARGO_MANIFEST_DIR"), "/schemas"));
+//!     herald::history::assert_history::<OrderEvent>(concat!(env!("CARGO_MANIFEST_DIR"), "/schemas"));
 //! }
 //! ```
 //!
-//! For every version in [`Event::history`], [`check_snapshots`] compares the generated
+//! For every version in [`Event::history`], [`check_history`] compares the generated
 //! schemas with `<dir>/<name>/v<N>.json` (JSON Schema) and `v<N>.avsc` (Avro). A missing
 //! snapshot is written. A committed one is a published version and immutable: if the code now
 //! generates something else, the check fails, naming the file and the JSON pointers that
@@ -45,18 +46,18 @@ use serde_json::Value;
 use crate::error::SchemaError;
 use crate::event::Event;
 
-/// The environment variable that switches [`check_snapshots`] to rewriting.
-pub const MODE_VARIABLE: &str = "HERALD_SNAPSHOTS";
+/// The environment variable that switches [`check_history`] to rewriting.
+pub const ON_MISMATCH_VARIABLE: &str = "HERALD_SNAPSHOTS";
 
 /// How many differing JSON pointers a [`Problem::Changed`] names at most.
 const MAX_DIFFERENCES: usize = 10;
 
 /// What a successful check did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Snapshots {
-    /// Snapshot files written because they were missing (or rewritten on request).
+pub struct History {
+    /// Schema files written because they were missing (or rewritten on request).
     pub written: Vec<PathBuf>,
-    /// Snapshot files that matched the generated schemas.
+    /// Schema files that matched the generated schemas.
     pub unchanged: Vec<PathBuf>,
     /// Golden events decoded.
     pub golden_events: usize,
@@ -85,21 +86,21 @@ pub struct ExpectedEvent {
     pub payload: Value,
 }
 
-/// One thing wrong with the snapshots.
+/// One thing wrong with the committed history.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Problem {
-    /// A committed snapshot differs from the schema the code generates.
+    /// A committed schema differs from the schema the code generates.
     Changed {
-        /// The snapshot file.
+        /// The schema file.
         path: PathBuf,
         /// The version.
         version: u32,
         /// JSON pointers where the two differ (at most ten).
         differences: Vec<String>,
     },
-    /// A snapshot exists for a version newer than the code's current version.
+    /// A schema is committed for a version newer than the code's current version.
     Unknown {
-        /// The snapshot file.
+        /// The schema file.
         path: PathBuf,
     },
     /// A golden event no longer decodes, or decodes to something else than expected.
@@ -126,13 +127,13 @@ impl fmt::Display for Problem {
                 f,
                 "{}: version {version} is published, but the code now generates a different schema (at {}); \
                  leave this version as it was and make the change in a new version with an upcaster, \
-                 or run with {MODE_VARIABLE}=overwrite if version {version} was never released",
+                 or run with {ON_MISMATCH_VARIABLE}=overwrite if version {version} was never released",
                 path.display(),
                 differences.join(", ")
             ),
             Problem::Unknown { path } => write!(
                 f,
-                "{}: a snapshot of a version newer than the code's current version; was the latest version removed?",
+                "{}: a committed schema of a version newer than the code's current version; was the latest version removed?",
                 path.display()
             ),
             Problem::Golden {
@@ -149,11 +150,11 @@ impl fmt::Display for Problem {
     }
 }
 
-/// Why a snapshot check failed.
+/// Why a history check failed.
 #[derive(Debug, thiserror::Error)]
-pub enum SnapshotError {
-    /// Snapshots or golden events do not match the code.
-    #[error("{} snapshot problem(s):\n{}", .0.len(), list(.0))]
+pub enum HistoryError {
+    /// Committed schemas or golden events do not match the code.
+    #[error("{} schema history problem(s):\n{}", .0.len(), list(.0))]
     Mismatch(Vec<Problem>),
     /// A file could not be read or written.
     #[error("{}: {source}", path.display())]
@@ -176,8 +177,10 @@ pub enum SnapshotError {
     #[error(transparent)]
     Schema(#[from] SchemaError),
     /// `HERALD_SNAPSHOTS` has a value other than `overwrite`.
-    #[error("{MODE_VARIABLE}={0} is not understood; use {MODE_VARIABLE}=overwrite or unset it")]
-    Mode(String),
+    #[error(
+        "{ON_MISMATCH_VARIABLE}={0} is not understood; use {ON_MISMATCH_VARIABLE}=overwrite or unset it"
+    )]
+    OnMismatch(String),
 }
 
 fn list(problems: &[Problem]) -> String {
@@ -188,44 +191,44 @@ fn list(problems: &[Problem]) -> String {
         .join("\n")
 }
 
-/// What to do with a committed snapshot that differs from the generated schema.
+/// What to do when a committed schema differs from the one the code generates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
+pub enum OnMismatch {
     /// Report it (the default).
     Check,
     /// Rewrite it (`HERALD_SNAPSHOTS=overwrite`).
     Overwrite,
 }
 
-impl Mode {
-    /// The mode `HERALD_SNAPSHOTS` asks for.
-    pub fn from_env() -> Result<Self, SnapshotError> {
-        match std::env::var(MODE_VARIABLE) {
-            Ok(mode) if mode == "overwrite" => Ok(Mode::Overwrite),
-            Ok(mode) if !mode.is_empty() => Err(SnapshotError::Mode(mode)),
-            _ => Ok(Mode::Check),
+impl OnMismatch {
+    /// What `HERALD_SNAPSHOTS` asks for.
+    pub fn from_env() -> Result<Self, HistoryError> {
+        match std::env::var(ON_MISMATCH_VARIABLE) {
+            Ok(mode) if mode == "overwrite" => Ok(OnMismatch::Overwrite),
+            Ok(mode) if !mode.is_empty() => Err(HistoryError::OnMismatch(mode)),
+            _ => Ok(OnMismatch::Check),
         }
     }
 }
 
-/// Checks (and writes missing) snapshots and golden events of `E` under `dir/<name>/`, in the
-/// mode `HERALD_SNAPSHOTS` selects; see the [module documentation](self).
-pub fn check_snapshots<E: Event>(dir: impl AsRef<Path>) -> Result<Snapshots, SnapshotError> {
-    check_snapshots_in::<E>(dir, Mode::from_env()?)
+/// Checks (and writes missing) committed schemas and golden events of `E` under `dir/<name>/`, in the
+/// way `HERALD_SNAPSHOTS` selects; see the [module documentation](self).
+pub fn check_history<E: Event>(dir: impl AsRef<Path>) -> Result<History, HistoryError> {
+    check_history_in::<E>(dir, OnMismatch::from_env()?)
 }
 
-/// [`check_snapshots`] with an explicit [`Mode`].
-pub fn check_snapshots_in<E: Event>(
+/// [`check_history`] with an explicit [`OnMismatch`].
+pub fn check_history_in<E: Event>(
     dir: impl AsRef<Path>,
-    mode: Mode,
-) -> Result<Snapshots, SnapshotError> {
-    let overwrite = mode == Mode::Overwrite;
+    on_mismatch: OnMismatch,
+) -> Result<History, HistoryError> {
+    let overwrite = on_mismatch == OnMismatch::Overwrite;
     let folder = dir.as_ref().join(E::NAME);
-    std::fs::create_dir_all(&folder).map_err(|source| SnapshotError::Io {
+    std::fs::create_dir_all(&folder).map_err(|source| HistoryError::Io {
         path: folder.clone(),
         source,
     })?;
-    let mut done = Snapshots::default();
+    let mut done = History::default();
     let mut problems = Vec::new();
     for version in E::history() {
         let schemas = [
@@ -276,14 +279,14 @@ pub fn check_snapshots_in<E: Event>(
     if problems.is_empty() {
         Ok(done)
     } else {
-        Err(SnapshotError::Mismatch(problems))
+        Err(HistoryError::Mismatch(problems))
     }
 }
 
-/// [`check_snapshots`] for tests: panics with every problem found.
+/// [`check_history`] for tests: panics with every problem found.
 #[allow(clippy::panic)] // An assertion helper for tests: failing loudly is its job.
-pub fn assert_snapshots<E: Event>(dir: impl AsRef<Path>) -> Snapshots {
-    match check_snapshots::<E>(dir) {
+pub fn assert_history<E: Event>(dir: impl AsRef<Path>) -> History {
+    match check_history::<E>(dir) {
         Ok(done) => done,
         Err(err) => panic!("{err}"),
     }
@@ -295,7 +298,7 @@ pub fn golden_events(
     dir: impl AsRef<Path>,
     name: &str,
     version: u32,
-) -> Result<Vec<GoldenEvent>, SnapshotError> {
+) -> Result<Vec<GoldenEvent>, HistoryError> {
     let path = dir
         .as_ref()
         .join(name)
@@ -323,15 +326,15 @@ fn check_golden<E: Event>(version: u32, sample: &GoldenEvent) -> Result<(), Stri
     Ok(())
 }
 
-/// Golden files with their version, and snapshots of versions newer than the code.
+/// Golden files with their version, and schemas of versions newer than the code.
 struct Scan {
     golden: Vec<(u32, PathBuf)>,
     newer: Vec<PathBuf>,
 }
 
-/// Lists golden files (with their version) and snapshots of versions newer than `E`.
-fn scan<E: Event>(folder: &Path) -> Result<Scan, SnapshotError> {
-    let io = |source| SnapshotError::Io {
+/// Lists golden files (with their version) and schemas of versions newer than `E`.
+fn scan<E: Event>(folder: &Path) -> Result<Scan, HistoryError> {
+    let io = |source| HistoryError::Io {
         path: folder.to_owned(),
         source,
     };
@@ -360,12 +363,12 @@ fn scan<E: Event>(folder: &Path) -> Result<Scan, SnapshotError> {
     Ok(Scan { golden, newer })
 }
 
-fn golden_file(path: &Path) -> Result<Vec<GoldenEvent>, SnapshotError> {
-    let text = std::fs::read_to_string(path).map_err(|source| SnapshotError::Io {
+fn golden_file(path: &Path) -> Result<Vec<GoldenEvent>, HistoryError> {
+    let text = std::fs::read_to_string(path).map_err(|source| HistoryError::Io {
         path: path.to_owned(),
         source,
     })?;
-    serde_json::from_str(&text).map_err(|err| SnapshotError::Invalid {
+    serde_json::from_str(&text).map_err(|err| HistoryError::Invalid {
         path: path.to_owned(),
         message: format!(
             "expected a JSON array of {{\"event_type\", \"payload\", \"expect\"?}} objects: {err}"
@@ -373,29 +376,29 @@ fn golden_file(path: &Path) -> Result<Vec<GoldenEvent>, SnapshotError> {
     })
 }
 
-fn read_json(path: &Path) -> Result<Option<Value>, SnapshotError> {
+fn read_json(path: &Path) -> Result<Option<Value>, HistoryError> {
     match std::fs::read_to_string(path) {
         Ok(text) => serde_json::from_str(&text)
             .map(Some)
-            .map_err(|err| SnapshotError::Invalid {
+            .map_err(|err| HistoryError::Invalid {
                 path: path.to_owned(),
                 message: err.to_string(),
             }),
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(SnapshotError::Io {
+        Err(source) => Err(HistoryError::Io {
             path: path.to_owned(),
             source,
         }),
     }
 }
 
-fn write_json(path: &Path, value: &Value) -> Result<(), SnapshotError> {
-    let mut text = serde_json::to_string_pretty(value).map_err(|err| SnapshotError::Invalid {
+fn write_json(path: &Path, value: &Value) -> Result<(), HistoryError> {
+    let mut text = serde_json::to_string_pretty(value).map_err(|err| HistoryError::Invalid {
         path: path.to_owned(),
         message: err.to_string(),
     })?;
     text.push('\n');
-    std::fs::write(path, text).map_err(|source| SnapshotError::Io {
+    std::fs::write(path, text).map_err(|source| HistoryError::Io {
         path: path.to_owned(),
         source,
     })

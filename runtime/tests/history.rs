@@ -1,4 +1,4 @@
-//! The snapshot helper: writes missing snapshots, rejects changed ones, rewrites on request,
+//! The schema history helper: writes missing schemas, rejects changed ones, rewrites on request,
 //! and reports golden events that no longer decode.
 
 #![allow(clippy::unwrap_used, clippy::panic)] // Tests and benches may unwrap and panic.
@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 
 use herald::Event;
-use herald::snapshot::{Mode, Problem, SnapshotError, check_snapshots_in};
+use herald::history::{HistoryError, OnMismatch, Problem, check_history_in};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -49,7 +49,7 @@ fn fresh_dir(test: &str) -> PathBuf {
 #[test]
 fn snapshots_without_herald_annotations_still_match() {
     let dir = fresh_dir("annotations");
-    check_snapshots_in::<Parcel>(&dir, Mode::Check).unwrap();
+    check_history_in::<Parcel>(&dir, OnMismatch::Check).unwrap();
     // As a snapshot written before Herald annotated variant records with their event type.
     let path = dir.join("parcel").join("v2.avsc");
     let mut schema: serde_json::Value =
@@ -66,7 +66,7 @@ fn snapshots_without_herald_annotations_still_match() {
     }
     assert_eq!(removed, 2, "both variant records carried their event type");
     std::fs::write(&path, serde_json::to_string_pretty(&schema).unwrap()).unwrap();
-    let checked = check_snapshots_in::<Parcel>(&dir, Mode::Check).unwrap();
+    let checked = check_history_in::<Parcel>(&dir, OnMismatch::Check).unwrap();
     assert!(checked.unchanged.contains(&path), "{checked:?}");
     // The file is left as it was published.
     assert!(
@@ -79,12 +79,12 @@ fn snapshots_without_herald_annotations_still_match() {
 #[test]
 fn missing_snapshots_are_written_then_match() {
     let dir = fresh_dir("written");
-    let first = check_snapshots_in::<Parcel>(&dir, Mode::Check).unwrap();
+    let first = check_history_in::<Parcel>(&dir, OnMismatch::Check).unwrap();
     assert_eq!(first.written.len(), 4);
     for file in ["v1.json", "v1.avsc", "v2.json", "v2.avsc"] {
         assert!(dir.join("parcel").join(file).exists(), "{file}");
     }
-    let second = check_snapshots_in::<Parcel>(&dir, Mode::Check).unwrap();
+    let second = check_history_in::<Parcel>(&dir, OnMismatch::Check).unwrap();
     assert!(second.written.is_empty());
     assert_eq!(second.unchanged.len(), 4);
 }
@@ -92,14 +92,14 @@ fn missing_snapshots_are_written_then_match() {
 #[test]
 fn a_changed_published_snapshot_fails_unless_overwritten() {
     let dir = fresh_dir("changed");
-    check_snapshots_in::<Parcel>(&dir, Mode::Check).unwrap();
+    check_history_in::<Parcel>(&dir, OnMismatch::Check).unwrap();
     // Pretend version 1 was published with an extra field.
     let path = dir.join("parcel/v1.json");
     let text = std::fs::read_to_string(&path).unwrap();
     std::fs::write(&path, text.replace("parcel_id", "parcel_ref")).unwrap();
 
-    let err = check_snapshots_in::<Parcel>(&dir, Mode::Check).unwrap_err();
-    let SnapshotError::Mismatch(problems) = &err else {
+    let err = check_history_in::<Parcel>(&dir, OnMismatch::Check).unwrap_err();
+    let HistoryError::Mismatch(problems) = &err else {
         panic!("expected a mismatch, got {err:?}");
     };
     assert_eq!(problems.len(), 1);
@@ -120,9 +120,9 @@ fn a_changed_published_snapshot_fails_unless_overwritten() {
     }
     assert!(err.to_string().contains("HERALD_SNAPSHOTS=overwrite"));
 
-    let rewritten = check_snapshots_in::<Parcel>(&dir, Mode::Overwrite).unwrap();
+    let rewritten = check_history_in::<Parcel>(&dir, OnMismatch::Overwrite).unwrap();
     assert_eq!(rewritten.written, vec![path]);
-    check_snapshots_in::<Parcel>(&dir, Mode::Check).unwrap();
+    check_history_in::<Parcel>(&dir, OnMismatch::Check).unwrap();
 }
 
 #[test]
@@ -142,8 +142,8 @@ fn golden_events_that_no_longer_decode_are_reported_with_file_and_sample() {
         ]"#,
     )
     .unwrap();
-    let err = check_snapshots_in::<Parcel>(&dir, Mode::Check).unwrap_err();
-    let SnapshotError::Mismatch(problems) = &err else {
+    let err = check_history_in::<Parcel>(&dir, OnMismatch::Check).unwrap_err();
+    let HistoryError::Mismatch(problems) = &err else {
         panic!("expected a mismatch, got {err:?}");
     };
     let failed: Vec<(usize, &str)> = problems
@@ -177,9 +177,9 @@ fn a_snapshot_newer_than_the_code_is_reported() {
     let dir = fresh_dir("newer");
     std::fs::create_dir_all(dir.join("parcel")).unwrap();
     std::fs::write(dir.join("parcel/v3.json"), "{}").unwrap();
-    let err = check_snapshots_in::<Parcel>(&dir, Mode::Check).unwrap_err();
+    let err = check_history_in::<Parcel>(&dir, OnMismatch::Check).unwrap_err();
     assert!(
-        matches!(&err, SnapshotError::Mismatch(problems) if matches!(problems.as_slice(), [Problem::Unknown { .. }])),
+        matches!(&err, HistoryError::Mismatch(problems) if matches!(problems.as_slice(), [Problem::Unknown { .. }])),
         "{err:?}"
     );
 }

@@ -1,0 +1,121 @@
+//! A version's Avro schema, mapped from its JSON Schema.
+//!
+//! [`AvroSchemas`] assembles the exported document and the per-variant records;
+//! `mapper` walks a JSON Schema and writes its Avro equivalent; `union` and `names` hold the
+//! Avro rules the mapping follows for unions and defaults, and for names.
+
+mod mapper;
+mod names;
+mod union;
+
+use serde_json::{Map, Value};
+
+use crate::error::SchemaError;
+use crate::event::Event;
+use mapper::Mapper;
+
+/// The custom attribute of an event enum's variant records that holds the event type.
+pub const EVENT_TYPE_ATTRIBUTE: &str = "herald.event_type";
+
+/// The Avro schemas of one event version: the exported document and, per event type, a
+/// self-contained record schema used as the writer and reader schema of its payloads.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct AvroSchemas {
+    /// The exported schema (a union of records, or one record for a struct event).
+    pub document: Value,
+    records: Vec<apache_avro::Schema>,
+}
+
+impl AvroSchemas {
+    /// Maps `E`'s JSON Schema to Avro and parses the result.
+    pub fn build<E: Event>() -> Result<Self, SchemaError> {
+        let json = E::export_json_schema()?;
+        let empty = Map::new();
+        let defs = json
+            .get("$defs")
+            .and_then(Value::as_object)
+            .unwrap_or(&empty);
+        let branches: Vec<(&Value, String)> = if E::__IS_ENUM {
+            let any_of = json
+                .get("anyOf")
+                .and_then(Value::as_array)
+                .ok_or_else(|| mapping::<E>("#", "the version schema has no `anyOf`"))?;
+            any_of
+                .iter()
+                .enumerate()
+                .map(|(i, branch)| (branch, format!("#/anyOf/{i}")))
+                .collect()
+        } else {
+            vec![(&json, "#".to_owned())]
+        };
+        if branches.len() != E::__RECORDS.len() {
+            return Err(mapping::<E>("#", "one schema per variant expected"));
+        }
+        // The document defines each named type once; each record schema defines its own.
+        let mut shared = Mapper::new::<E>(defs);
+        let mut document = Vec::with_capacity(branches.len());
+        let mut records = Vec::with_capacity(branches.len());
+        // An enum's variant records carry their event type, which their names (the Rust
+        // variants) do not always tell (`#[event(rename)]`).
+        let label = |json: &mut Value, event_type: &str| {
+            if let Value::Object(map) = json {
+                map.insert("namespace".to_owned(), Value::String(E::NAME.to_owned()));
+                if E::__IS_ENUM && map.get("type").and_then(Value::as_str) == Some("record") {
+                    map.insert(
+                        EVENT_TYPE_ATTRIBUTE.to_owned(),
+                        Value::String(event_type.to_owned()),
+                    );
+                }
+            }
+        };
+        let variants = branches.iter().zip(E::__RECORDS).zip(E::EVENT_TYPES);
+        for (((branch, pointer), record), event_type) in variants {
+            let mut record_json = shared.top_record(branch, record, pointer)?;
+            label(&mut record_json, event_type);
+            document.push(record_json);
+            let mut alone = Mapper::new::<E>(defs);
+            let mut alone_json = alone.top_record(branch, record, pointer)?;
+            label(&mut alone_json, event_type);
+            records.push(parse::<E>(&alone_json)?);
+        }
+        let document = if E::__IS_ENUM {
+            Value::Array(document)
+        } else {
+            document.pop().unwrap_or(Value::Null)
+        };
+        parse::<E>(&document)?;
+        Ok(AvroSchemas { document, records })
+    }
+
+    /// The record schema of the variant at `variant`.
+    pub(crate) fn record<E: Event>(
+        &self,
+        variant: usize,
+    ) -> Result<&apache_avro::Schema, SchemaError> {
+        self.records
+            .get(variant)
+            .ok_or_else(|| SchemaError::UnexpectedShape {
+                name: E::NAME,
+                version: E::VERSION,
+                message: format!("no Avro record for variant {variant}"),
+            })
+    }
+}
+
+fn parse<E: Event>(value: &Value) -> Result<apache_avro::Schema, SchemaError> {
+    apache_avro::Schema::parse(value).map_err(|err| SchemaError::InvalidAvro {
+        name: E::NAME,
+        version: E::VERSION,
+        message: err.to_string(),
+    })
+}
+
+fn mapping<E: Event>(pointer: &str, message: &str) -> SchemaError {
+    SchemaError::NoAvroMapping {
+        name: E::NAME,
+        version: E::VERSION,
+        pointer: pointer.to_owned(),
+        message: message.to_owned(),
+    }
+}
