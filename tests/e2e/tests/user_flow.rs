@@ -1,5 +1,5 @@
 //! What a user does, with real processes and nothing mocked: a derived event with two
-//! versions → `assert_snapshots` writes its snapshots → `herald serve` (SQLite, random port)
+//! versions → `assert_history` writes its snapshots → `herald serve` (SQLite, random port)
 //! → `herald push` → `herald check --registry` passes → a breaking edit to a copy of the
 //! snapshots makes `herald check` exit 1 → the registry serves the derive for the event.
 
@@ -135,11 +135,11 @@ fn derive_snapshot_serve_push_check_codegen() {
     let schemas = project.join("schemas");
 
     // 1. The user's snapshot test writes every version's schemas.
-    herald::snapshot::assert_snapshots::<ParcelEvent>(&schemas);
+    herald::history::assert_history::<ParcelEvent>(&schemas);
     for file in ["v1.json", "v1.avsc", "v2.json", "v2.avsc"] {
         assert!(
             schemas.join("parcel").join(file).is_file(),
-            "assert_snapshots did not write parcel/{file}"
+            "assert_history did not write parcel/{file}"
         );
     }
     // A golden v1 event, decoded through the upcaster by the next snapshot check.
@@ -153,7 +153,7 @@ fn derive_snapshot_serve_push_check_codegen() {
         serde_json::to_string_pretty(&golden).unwrap(),
     )
     .unwrap();
-    herald::snapshot::assert_snapshots::<ParcelEvent>(&schemas);
+    herald::history::assert_history::<ParcelEvent>(&schemas);
 
     // 2. A real registry on SQLite.
     let herald_bin = herald_binary();
