@@ -1,7 +1,7 @@
-//! What the SQLite and PostgreSQL stores do alike: the statements on the `herald_*` tables
-//! that read the same in both dialects, and the mapping of their rows, written once over
-//! [`sqlx::Database`]. Each backend keeps only what truly differs (how it appends, locks
-//! the log and finds a stream's state).
+//! The statements on the `herald_*` tables that read the same in SQLite and PostgreSQL, and
+//! the mapping of their rows, written once over [`sqlx::Database`]. The store built on them
+//! is [`SqlStore`](crate::store::SqlStore); a backend's dialect and its own appends and loads
+//! are its [`SqlBackend`](crate::store::SqlBackend) implementation.
 
 use std::marker::PhantomData;
 

@@ -78,7 +78,8 @@ pub trait SqlBackend: Database + sealed::Sealed {
         batch: Batch<'_>,
     ) -> impl Future<Output = Result<Appended, StoreError>> + Send;
 
-    /// The rows [`Tables::<DB>::fold_rows`] folds for `page` (forward).
+    /// The rows folding reads for `page` (forward): a request number, the stream's deletion
+    /// flag, then each event's stream version (NULL: none), type, schema version and payload.
     fn load(
         store: &SqlStore<Self>,
         page: Page<'_>,
@@ -132,17 +133,6 @@ where
     DB: SqlBackend,
     DB::Connection: Migrate,
 {
-    /// Uses an existing pool. Call [`SqlStore::migrate`] once before use.
-    ///
-    /// PostgreSQL: while appends or aggregate loads are queued, the store keeps up to two of
-    /// the pool's connections for them (one each); give the pool at least three.
-    pub fn new(pool: Pool<DB>) -> Self {
-        SqlStore {
-            pool,
-            state: DB::State::default(),
-        }
-    }
-
     /// Connects with `options` and runs the migrations. SQLite: the file is created if
     /// missing and opened in WAL mode with `synchronous=FULL`.
     pub async fn connect_with(
@@ -175,6 +165,17 @@ where
 }
 
 impl<DB: SqlBackend> SqlStore<DB> {
+    /// Uses an existing pool. Call [`SqlStore::migrate`] once before use.
+    ///
+    /// PostgreSQL: while appends or aggregate loads are queued, the store keeps up to two of
+    /// the pool's connections for them (one each); give the pool at least three.
+    pub fn new(pool: Pool<DB>) -> Self {
+        SqlStore {
+            pool,
+            state: DB::State::default(),
+        }
+    }
+
     /// The pool (for read models living in the same database).
     pub fn pool(&self) -> &Pool<DB> {
         &self.pool
