@@ -30,6 +30,8 @@ mod numbers;
 pub mod postgres;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod sql;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod sql_store;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 mod subscription;
@@ -44,6 +46,8 @@ use crate::envelope::{Envelope, NewEvent, RecordedEvent};
 use crate::error::DecodeError;
 use crate::event::Event;
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub use sql_store::{SqlBackend, SqlStore};
 pub use subscription::Subscription;
 
 /// What the appender believes about the stream's current version.

@@ -19,17 +19,20 @@ pub(crate) fn to_i32(value: u32, what: &'static str) -> Result<i32, StoreError> 
 }
 
 /// A stored `BIGINT` read back, or [`StoreError::Corrupt`] if it is negative.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) fn from_i64(value: i64, what: &str) -> Result<u64, StoreError> {
     u64::try_from(value).map_err(|_| StoreError::Corrupt(format!("negative {what}: {value}")))
 }
 
 /// A stored `INTEGER` read back, or [`StoreError::Corrupt`] if it is negative.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) fn from_i32(value: i32, what: &str) -> Result<u32, StoreError> {
     u32::try_from(value).map_err(|_| StoreError::Corrupt(format!("negative {what}: {value}")))
 }
 
 /// A row limit as a `LIMIT`: one above `i64::MAX` reads the same as `i64::MAX`, as no
 /// table holds more rows, so saturating here loses nothing (`usize::MAX` means "all").
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) fn limit(value: usize) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
 }

@@ -30,28 +30,29 @@ mod load;
 
 use std::sync::{Arc, Mutex, PoisonError};
 
-use sqlx::Row;
+use sqlx::migrate::Migrator;
 use sqlx::pool::PoolConnection;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, Postgres};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgRow, Postgres};
 
-use crate::envelope::{NewEvent, RecordedEvent};
-use crate::store::append::{Admission, admit, writable_version};
-use crate::store::numbers::{check_append, to_i64};
-use crate::store::sql::{
-    EVENT_COLUMNS, Tables as SharedTables, checkpoint_functions, stream_page_clause, tables_methods,
-};
-use crate::store::{
-    Appended, Direction, EventStore, Expected, StoreError, StoredPayload, StreamInfo,
-};
+use crate::store::Appended;
+use crate::store::StoreError;
+use crate::store::sql::{Tables as SharedTables, checkpoint_functions};
+use crate::store::sql_store::{Batch, Page, SqlBackend, SqlStore};
 
 use group::{Append, Group, Load};
 
 type Tables = SharedTables<Postgres>;
 
 /// An event store in PostgreSQL.
-#[derive(Debug, Clone)]
-pub struct PostgresStore {
-    pool: PgPool,
+///
+/// While appends or aggregate loads are queued, the store keeps up to two of the pool's
+/// connections for them (one each); give the pool at least three.
+pub type PostgresStore = SqlStore<Postgres>;
+
+/// What a PostgreSQL store keeps besides its pool: its groups of appends and loads, and the
+/// connection each kind keeps while requests are queued.
+#[derive(Debug, Clone, Default)]
+pub struct Groups {
     appends: Group<Append>,
     loads: Group<Load>,
     appends_connection: Kept,
@@ -84,195 +85,40 @@ impl Kept {
     }
 }
 
-impl PostgresStore {
-    /// Uses an existing pool. Call [`PostgresStore::migrate`] once before use.
-    ///
-    /// While appends or aggregate loads are queued, the store keeps up to two of the pool's
-    /// connections for them (one each); give the pool at least three.
-    pub fn new(pool: PgPool) -> Self {
-        PostgresStore {
-            pool,
-            appends: Group::default(),
-            loads: Group::default(),
-            appends_connection: Kept::default(),
-            loads_connection: Kept::default(),
-        }
-    }
-
-    /// Connects with `options` and runs the migrations.
-    pub async fn connect_with(options: PgConnectOptions) -> Result<Self, StoreError> {
-        let pool = PgPoolOptions::new()
-            .max_connections(32)
-            .connect_with(options)
-            .await?;
-        let store = PostgresStore::new(pool);
-        store.migrate().await?;
-        Ok(store)
-    }
-
-    /// Connects to `url` and runs the migrations.
-    pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        let options: PgConnectOptions = url.parse()?;
-        Self::connect_with(options).await
-    }
-
-    /// Creates or updates the store's tables (`runtime/migrations/postgres`).
-    pub async fn migrate(&self) -> Result<(), StoreError> {
-        migrate(&self.pool).await
-    }
-
-    /// The pool (for read models living in the same database).
-    pub fn pool(&self) -> &PgPool {
-        &self.pool
-    }
-}
-
-/// Runs Herald's PostgreSQL migrations on `pool` (the event store's tables, checkpoints and
-/// dead letters); their history is kept in `herald_schema_migrations`.
-pub(crate) async fn migrate(pool: &PgPool) -> Result<(), StoreError> {
-    let mut migrator = sqlx::migrate!("migrations/postgres");
-    migrator.dangerous_set_table_name("herald_schema_migrations");
-    migrator.run(pool).await?;
-    Ok(())
-}
-
-/// Takes the log's lock (the `herald_head` row) until the transaction ends, as appends do:
-/// stream versions cannot change meanwhile.
-async fn lock_log(connection: &mut sqlx::PgConnection) -> Result<(), StoreError> {
-    sqlx::query("SELECT position FROM herald_head WHERE id = 1 FOR UPDATE")
-        .execute(&mut *connection)
-        .await?;
-    Ok(())
-}
-
-/// A stream's version (its last event's, or the one recorded when it was deleted or
-/// truncated), deletion and truncation; `None` if it never existed.
-async fn stream_state(
-    connection: &mut sqlx::PgConnection,
-    stream_id: &str,
-) -> Result<Option<StreamInfo>, StoreError> {
-    sqlx::query(
-        "SELECT greatest(coalesce(last.stream_version, 0), coalesce(s.version, 0)) AS version, \
-         coalesce(s.deleted, FALSE) AS deleted, coalesce(s.truncated_before, 0) AS truncated_before \
+impl SqlBackend for Postgres {
+    type State = Groups;
+    const MAX_CONNECTIONS: u32 = 32;
+    const MIGRATOR: Migrator = sqlx::migrate!("migrations/postgres");
+    const BEGIN_WRITE: &'static str = "BEGIN";
+    // Taken until the transaction ends, as appends do: stream versions cannot change meanwhile.
+    const LOCK_LOG: Option<&'static str> =
+        Some("SELECT position FROM herald_head WHERE id = 1 FOR UPDATE");
+    // The stream's version is its last event's, or the one recorded when it was deleted or
+    // truncated.
+    const STREAM_STATE: &'static str = "SELECT greatest(coalesce(last.stream_version, 0), \
+         coalesce(s.version, 0)) AS version, coalesce(s.deleted, FALSE) AS deleted, \
+         coalesce(s.truncated_before, 0) AS truncated_before \
          FROM (SELECT $1::TEXT AS stream_id) q \
          LEFT JOIN herald_streams s ON s.stream_id = q.stream_id \
          LEFT JOIN LATERAL (SELECT e.stream_version FROM herald_events e \
          WHERE e.stream_id = q.stream_id ORDER BY e.stream_version DESC LIMIT 1) last ON TRUE \
-         WHERE s.stream_id IS NOT NULL OR last.stream_version IS NOT NULL",
-    )
-    .bind(stream_id)
-    .fetch_optional(&mut *connection)
-    .await?
-    .map(|row| Tables::info_from_row(&row))
-    .transpose()
-}
+         WHERE s.stream_id IS NOT NULL OR last.stream_version IS NOT NULL";
+    const LATERAL: &'static str = "LATERAL";
+    const GREATEST: &'static str = "GREATEST";
 
-impl EventStore for PostgresStore {
-    async fn append(
-        &self,
-        stream_id: &str,
-        expected: Expected,
-        events: Vec<NewEvent>,
-    ) -> Result<Appended, StoreError> {
-        check_append(expected, &events)?;
-        if events.is_empty() {
-            let info = self.stream_info(stream_id).await?;
-            if let Admission::Done(appended) = admit(stream_id, expected, info, 0)? {
-                return Ok(appended);
-            }
-        }
-        self.append_grouped(stream_id, expected, events).await
+    fn prepare(options: PgConnectOptions) -> PgConnectOptions {
+        options
     }
 
-    async fn read_stream(
-        &self,
-        stream_id: &str,
-        from: u64,
-        direction: Direction,
-        count: usize,
-    ) -> Result<Vec<RecordedEvent>, StoreError> {
-        // One round trip: the stream's deletion flag (a row only for deleted or truncated
-        // streams) joined with the page of events.
-        let page = stream_page_clause(direction);
-        let sql = format!(
-            "SELECT s.deleted, r.* FROM (SELECT $1::TEXT AS stream_id) q \
-             LEFT JOIN herald_streams s ON s.stream_id = q.stream_id LEFT JOIN LATERAL (\
-             SELECT {EVENT_COLUMNS} FROM herald_events e WHERE {page}) r ON TRUE"
-        );
-        let rows = Tables::stream_page(&self.pool, sql, stream_id, from, count).await?;
-        let mut events = Vec::with_capacity(rows.len());
-        for row in &rows {
-            if row.try_get::<Option<bool>, _>("deleted")?.unwrap_or(false) {
-                return Err(StoreError::StreamDeleted(stream_id.to_owned()));
-            }
-            if row.try_get::<Option<i64>, _>("position")?.is_some() {
-                events.push(Tables::event_from_row(row)?);
-            }
-        }
-        Ok(events)
+    async fn append(store: &PostgresStore, batch: Batch<'_>) -> Result<Appended, StoreError> {
+        store
+            .append_grouped(batch.stream_id, batch.expected, batch.events)
+            .await
     }
 
-    async fn fold_stream<T, F>(
-        &self,
-        stream_id: &str,
-        from: u64,
-        count: usize,
-        state: &mut T,
-        apply: F,
-    ) -> Result<usize, StoreError>
-    where
-        T: Send,
-        F: FnMut(&mut T, StoredPayload<'_>) -> Result<(), StoreError> + Send,
-    {
-        let rows = self.load_rows(stream_id, from, count).await?;
-        load::fold_rows(stream_id, &rows, state, apply)
+    async fn load(store: &PostgresStore, page: Page<'_>) -> Result<Vec<PgRow>, StoreError> {
+        store.load_rows(page).await
     }
-
-    async fn stream_info(&self, stream_id: &str) -> Result<Option<StreamInfo>, StoreError> {
-        stream_state(&mut *self.pool.acquire().await?, stream_id).await
-    }
-
-    async fn delete_stream(&self, stream_id: &str, expected: Expected) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        lock_log(&mut tx).await?;
-        let info = stream_state(&mut tx, stream_id).await?;
-        let version = writable_version(stream_id, expected, info)?;
-        sqlx::query(
-            "INSERT INTO herald_streams (stream_id, version, deleted) VALUES ($1, $2, TRUE) \
-             ON CONFLICT (stream_id) DO UPDATE SET deleted = TRUE, version = EXCLUDED.version",
-        )
-        .bind(stream_id)
-        .bind(to_i64(version, "stream version")?)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    async fn truncate_stream(&self, stream_id: &str, before: u64) -> Result<(), StoreError> {
-        let before_value = to_i64(before, "truncation version")?;
-        let mut tx = self.pool.begin().await?;
-        lock_log(&mut tx).await?;
-        let Some(info) = stream_state(&mut tx, stream_id).await? else {
-            return Ok(());
-        };
-        Tables::delete_events_before(&mut *tx, stream_id, before).await?;
-        // The version is recorded, so it survives every event being truncated away.
-        sqlx::query(
-            "INSERT INTO herald_streams (stream_id, version, truncated_before) VALUES ($1, $2, $3) \
-             ON CONFLICT (stream_id) DO UPDATE SET version = EXCLUDED.version, \
-             truncated_before = GREATEST(herald_streams.truncated_before, EXCLUDED.truncated_before)",
-        )
-        .bind(stream_id)
-        .bind(to_i64(info.version, "stream version")?)
-        .bind(before_value)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    tables_methods!(Postgres);
 }
 
 // The checkpoint row stays locked until the read model's transaction ends, so two runners

@@ -1,17 +1,18 @@
-//! What the SQLite and PostgreSQL stores do alike: the statements on the `herald_*` tables
-//! that read the same in both dialects, and the mapping of their rows, written once over
-//! [`sqlx::Database`]. Each backend keeps only what truly differs (how it appends, locks
-//! the log and finds a stream's state).
+//! The statements on the `herald_*` tables that read the same in SQLite and PostgreSQL, and
+//! the mapping of their rows, written once over [`sqlx::Database`]. The store built on them
+//! is [`SqlStore`](crate::store::SqlStore); a backend's dialect and its own appends and loads
+//! are its [`SqlBackend`](crate::store::SqlBackend) implementation.
 
 use std::marker::PhantomData;
 
 use serde_json::Value;
 use sqlx::types::Json;
-use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Row, Type};
+use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Row, SqlSafeStr, Type};
 use uuid::Uuid;
 
 use crate::envelope::{RecordedEvent, from_micros, to_micros};
 use crate::store::numbers::{from_i32, from_i64, limit, to_i32, to_i64};
+use crate::store::sql_store::Page;
 use crate::store::{DeadLetter, Direction, Snapshot, StoreError, StoredPayload, StreamInfo};
 
 /// The columns of an event, as [`Tables::event_from_row`] reads them.
@@ -32,6 +33,20 @@ pub(crate) fn stream_page_clause(direction: Direction) -> &'static str {
     }
 }
 
+/// A page of a stream's events (`columns` of `herald_events e`, see
+/// [`stream_page_clause`]) joined with the stream's deletion flag: rows of `n` (always 1),
+/// `deleted` and the columns, one row of NULL columns where the page is empty, so that a
+/// deleted stream is seen in the same round trip. `lateral` is the dialect's keyword for a
+/// subquery joined after the rows before it.
+pub(crate) fn flagged_page_sql(lateral: &str, columns: &str, direction: Direction) -> String {
+    let page = stream_page_clause(direction);
+    format!(
+        "SELECT 1 AS n, s.deleted, r.* FROM (SELECT CAST($1 AS TEXT) AS stream_id) q \
+         LEFT JOIN herald_streams s ON s.stream_id = q.stream_id LEFT JOIN {lateral} (\
+         SELECT {columns} FROM herald_events e WHERE {page}) r ON TRUE"
+    )
+}
+
 /// The shared statements on database `DB` (`Tables::<Sqlite>`, `Tables::<Postgres>`).
 pub(crate) struct Tables<DB>(PhantomData<DB>);
 
@@ -41,6 +56,7 @@ where
     DB::Arguments: IntoArguments<DB>,
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
     for<'a> &'a str: Encode<'a, DB> + Decode<'a, DB> + Type<DB> + ColumnIndex<DB::Row>,
+    usize: ColumnIndex<DB::Row>,
     for<'a> i64: Encode<'a, DB> + Decode<'a, DB> + Type<DB>,
     for<'a> i32: Encode<'a, DB> + Decode<'a, DB> + Type<DB>,
     for<'a> bool: Decode<'a, DB> + Type<DB>,
@@ -84,23 +100,86 @@ where
         rows.iter().map(Self::event_from_row).collect()
     }
 
-    /// The rows of `sql`, a query of a stream's page holding [`stream_page_clause`].
+    /// The rows of `sql`, a query of a stream's `page` (`$1`, `$2`, `$3`, as
+    /// [`stream_page_clause`] uses them).
     pub(crate) async fn stream_page<'c, E>(
         executor: E,
-        sql: String,
-        stream_id: &str,
-        from: u64,
-        count: usize,
+        sql: impl SqlSafeStr,
+        page: Page<'_>,
     ) -> Result<Vec<DB::Row>, StoreError>
     where
         E: Executor<'c, Database = DB>,
     {
-        Ok(sqlx::query::<DB>(sqlx::AssertSqlSafe(sql))
-            .bind(stream_id)
-            .bind(to_i64(from, "stream version")?)
-            .bind(limit(count))
+        Ok(sqlx::query::<DB>(sql)
+            .bind(page.stream_id)
+            .bind(page.from)
+            .bind(page.limit)
             .fetch_all(executor)
             .await?)
+    }
+
+    /// A stream's state by `sql`, the backend's query of `version, deleted,
+    /// truncated_before` for stream `$1`; `None` if it never existed.
+    pub(crate) async fn stream_state<'c, E>(
+        executor: E,
+        sql: &'static str,
+        stream_id: &str,
+    ) -> Result<Option<StreamInfo>, StoreError>
+    where
+        E: Executor<'c, Database = DB>,
+    {
+        sqlx::query::<DB>(sql)
+            .bind(stream_id)
+            .fetch_optional(executor)
+            .await?
+            .map(|row| Self::info_from_row(&row))
+            .transpose()
+    }
+
+    /// Marks a stream deleted at `version` (its events stay in the log).
+    pub(crate) async fn mark_deleted<'c, E>(
+        executor: E,
+        stream_id: &str,
+        version: u64,
+    ) -> Result<(), StoreError>
+    where
+        E: Executor<'c, Database = DB>,
+    {
+        sqlx::query::<DB>(
+            "INSERT INTO herald_streams (stream_id, version, deleted) VALUES ($1, $2, TRUE) \
+             ON CONFLICT (stream_id) DO UPDATE SET deleted = TRUE, version = EXCLUDED.version",
+        )
+        .bind(stream_id)
+        .bind(to_i64(version, "stream version")?)
+        .execute(executor)
+        .await?;
+        Ok(())
+    }
+
+    /// Records that a stream at `version` is truncated below `before` (never lowering an
+    /// earlier truncation; `greatest` is the dialect's function for the larger value).
+    pub(crate) async fn record_truncation<'c, E>(
+        executor: E,
+        greatest: &'static str,
+        stream_id: &str,
+        version: u64,
+        before: u64,
+    ) -> Result<(), StoreError>
+    where
+        E: Executor<'c, Database = DB>,
+    {
+        let sql = format!(
+            "INSERT INTO herald_streams (stream_id, version, truncated_before) VALUES ($1, $2, $3) \
+             ON CONFLICT (stream_id) DO UPDATE SET version = EXCLUDED.version, truncated_before = \
+             {greatest}(herald_streams.truncated_before, EXCLUDED.truncated_before)"
+        );
+        sqlx::query::<DB>(sqlx::AssertSqlSafe(sql))
+            .bind(stream_id)
+            .bind(to_i64(version, "stream version")?)
+            .bind(to_i64(before, "truncation version")?)
+            .execute(executor)
+            .await?;
+        Ok(())
     }
 
     /// Removes a stream's events below version `before`.
@@ -267,6 +346,59 @@ where
             .collect()
     }
 
+    /// The events of a stream's page read with its deletion flag: rows of `deleted` and
+    /// [`EVENT_COLUMNS`], the latter NULL where the page is empty.
+    pub(crate) fn events_of_page(
+        stream_id: &str,
+        rows: &[DB::Row],
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let mut events = Vec::with_capacity(rows.len());
+        for row in rows {
+            if row.try_get::<Option<bool>, _>("deleted")?.unwrap_or(false) {
+                return Err(StoreError::StreamDeleted(stream_id.to_owned()));
+            }
+            if row.try_get::<Option<i64>, _>("position")?.is_some() {
+                events.push(Self::event_from_row(row)?);
+            }
+        }
+        Ok(events)
+    }
+
+    /// Folds a load's rows into `state` with `apply`; the number of events folded.
+    ///
+    /// Columns: request, deleted, stream version (NULL: no event), type, schema version,
+    /// payload. Rows come in stream order: each load's rows are its subquery's, which is
+    /// ordered and which the nested loop passes through as it comes. Rows out of order would
+    /// be an error here, never folded.
+    pub(crate) fn fold_rows<T>(
+        stream_id: &str,
+        rows: &[DB::Row],
+        state: &mut T,
+        mut apply: impl FnMut(&mut T, StoredPayload<'_>) -> Result<(), StoreError>,
+    ) -> Result<usize, StoreError> {
+        if let Some(first) = rows.first()
+            && first.try_get::<Option<bool>, _>(1)?.unwrap_or(false)
+        {
+            return Err(StoreError::StreamDeleted(stream_id.to_owned()));
+        }
+        let mut folded = 0;
+        let mut last = None;
+        for row in rows {
+            let Some(version) = row.try_get::<Option<i64>, _>(2)? else {
+                continue;
+            };
+            if let Some(last) = last.filter(|last| version <= *last) {
+                return Err(StoreError::Corrupt(format!(
+                    "stream `{stream_id}`: version {version} arrived after {last}"
+                )));
+            }
+            last = Some(version);
+            apply(state, Self::payload_from_row(row)?)?;
+            folded += 1;
+        }
+        Ok(folded)
+    }
+
     /// An event from a row holding [`EVENT_COLUMNS`].
     pub(crate) fn event_from_row(row: &DB::Row) -> Result<RecordedEvent, StoreError> {
         let Json(metadata) = row.try_get::<Json<Value>, _>("metadata")?;
@@ -316,67 +448,6 @@ where
         ))
     }
 }
-
-/// The [`EventStore`](crate::store::EventStore) methods a SQL store answers with [`Tables`] on
-/// its `pool` alone (the log's head and tail, snapshots, checkpoints, dead letters), written
-/// once for both: `tables_methods!(Sqlite);` inside the store's `impl EventStore`.
-macro_rules! tables_methods {
-    ($db:ty) => {
-        async fn read_all(
-            &self,
-            from_position: u64,
-            count: usize,
-        ) -> Result<Vec<$crate::envelope::RecordedEvent>, $crate::store::StoreError> {
-            $crate::store::sql::Tables::<$db>::read_all(&self.pool, from_position, count).await
-        }
-
-        async fn head_position(&self) -> Result<u64, $crate::store::StoreError> {
-            $crate::store::sql::Tables::<$db>::head_position(&self.pool).await
-        }
-
-        async fn load_snapshot(
-            &self,
-            stream_id: &str,
-        ) -> Result<Option<$crate::store::Snapshot>, $crate::store::StoreError> {
-            $crate::store::sql::Tables::<$db>::load_snapshot(&self.pool, stream_id).await
-        }
-
-        async fn save_snapshot(
-            &self,
-            snapshot: $crate::store::Snapshot,
-        ) -> Result<(), $crate::store::StoreError> {
-            $crate::store::sql::Tables::<$db>::save_snapshot(&self.pool, &snapshot).await
-        }
-
-        async fn load_checkpoint(&self, name: &str) -> Result<u64, $crate::store::StoreError> {
-            $crate::store::sql::Tables::<$db>::load_checkpoint(&self.pool, name, "").await
-        }
-
-        async fn save_checkpoint(
-            &self,
-            name: &str,
-            position: u64,
-        ) -> Result<(), $crate::store::StoreError> {
-            $crate::store::sql::Tables::<$db>::save_checkpoint(&self.pool, name, position).await
-        }
-
-        async fn record_dead_letter(
-            &self,
-            dead_letter: $crate::store::DeadLetter,
-        ) -> Result<(), $crate::store::StoreError> {
-            $crate::store::sql::Tables::<$db>::record_dead_letter(&self.pool, &dead_letter).await
-        }
-
-        async fn dead_letters(
-            &self,
-            projection: &str,
-        ) -> Result<Vec<$crate::store::DeadLetter>, $crate::store::StoreError> {
-            $crate::store::sql::Tables::<$db>::dead_letters(&self.pool, projection).await
-        }
-    };
-}
-
-pub(crate) use tables_methods;
 
 /// The functions a read model's transaction uses for its checkpoint on `$connection`
 /// (`$lock` ends the read: `FOR UPDATE` where the transaction must hold the row), written

@@ -49,8 +49,8 @@ impl PostgresStore {
             events,
             reply,
         };
-        let kept = self.appends_connection.clone();
-        self.appends.submit(
+        let kept = self.state.appends_connection.clone();
+        self.state.appends.submit(
             append,
             move |group| {
                 let store = store.clone();
@@ -140,9 +140,9 @@ impl PostgresStore {
         .bind(&causations)
         .bind(&metadata)
         .bind(&payloads);
-        let mut connection = self.appends_connection.take(&self.pool).await?;
+        let mut connection = self.state.appends_connection.take(&self.pool).await?;
         let rows = query.fetch_all(&mut *connection).await?;
-        self.appends_connection.put(connection);
+        self.state.appends_connection.put(connection);
         let mut outcomes = vec![(-1, 0, 0); group.len()];
         for (request, outcome, version, first) in rows {
             if let Some(slot) = usize::try_from(request)

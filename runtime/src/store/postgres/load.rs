@@ -7,28 +7,23 @@ use tokio::sync::oneshot;
 
 use super::PostgresStore;
 use super::group::Load;
-use crate::store::numbers::{limit, to_i64};
-use crate::store::{StoreError, StoredPayload};
+use crate::store::StoreError;
+use crate::store::sql_store::Page;
 
 impl PostgresStore {
-    /// Up to `count` rows of a stream from version `from` (see [`fold_rows`]), its query
-    /// shared with the concurrent loads of the process.
-    pub(super) async fn load_rows(
-        &self,
-        stream_id: &str,
-        from: u64,
-        count: usize,
-    ) -> Result<Vec<PgRow>, StoreError> {
+    /// The rows of a stream's `page` (see [`Tables::fold_rows`](super::Tables::fold_rows)),
+    /// its query shared with the concurrent loads of the process.
+    pub(super) async fn load_rows(&self, page: Page<'_>) -> Result<Vec<PgRow>, StoreError> {
         let (reply, answer) = oneshot::channel();
         let store = self.clone();
         let load = Load {
-            stream_id: stream_id.to_owned(),
-            from: to_i64(from, "stream version")?,
-            limit: limit(count),
+            stream_id: page.stream_id.to_owned(),
+            from: page.from,
+            limit: page.limit,
             reply,
         };
-        let kept = self.loads_connection.clone();
-        self.loads.submit(
+        let kept = self.state.loads_connection.clone();
+        self.state.loads.submit(
             load,
             move |group| {
                 let store = store.clone();
@@ -37,7 +32,7 @@ impl PostgresStore {
             move || kept.release(),
         );
         answer.await.map_err(|_| StoreError::Interrupted {
-            stream_id: stream_id.to_owned(),
+            stream_id: page.stream_id.to_owned(),
         })?
     }
 
@@ -86,9 +81,9 @@ impl PostgresStore {
         .bind(&streams)
         .bind(&froms)
         .bind(&limits);
-        let mut connection = self.loads_connection.take(&self.pool).await?;
+        let mut connection = self.state.loads_connection.take(&self.pool).await?;
         let rows = rows.fetch_all(&mut *connection).await?;
-        self.loads_connection.put(connection);
+        self.state.loads_connection.put(connection);
         let mut per_load: Vec<Vec<PgRow>> = group.iter().map(|_| Vec::new()).collect();
         for row in rows {
             let request: i32 = row.try_get(0)?;
@@ -102,39 +97,4 @@ impl PostgresStore {
         }
         Ok(per_load)
     }
-}
-
-/// Folds a load's rows into `state` with `apply`; the number of events folded.
-///
-/// Columns: request, deleted, stream version (NULL: no event), type, schema version,
-/// payload. Rows come in stream order: each load's rows are its LATERAL subquery's, which is
-/// ordered and which the nested loop passes through as it comes. Rows out of order would be
-/// an error here, never folded.
-pub(super) fn fold_rows<T>(
-    stream_id: &str,
-    rows: &[PgRow],
-    state: &mut T,
-    mut apply: impl FnMut(&mut T, StoredPayload<'_>) -> Result<(), StoreError>,
-) -> Result<usize, StoreError> {
-    if let Some(first) = rows.first()
-        && first.try_get::<Option<bool>, _>(1)?.unwrap_or(false)
-    {
-        return Err(StoreError::StreamDeleted(stream_id.to_owned()));
-    }
-    let mut folded = 0;
-    let mut last = None;
-    for row in rows {
-        let Some(version) = row.try_get::<Option<i64>, _>(2)? else {
-            continue;
-        };
-        if let Some(last) = last.filter(|last| version <= *last) {
-            return Err(StoreError::Corrupt(format!(
-                "stream `{stream_id}`: version {version} arrived after {last}"
-            )));
-        }
-        last = Some(version);
-        apply(state, super::Tables::payload_from_row(row)?)?;
-        folded += 1;
-    }
-    Ok(folded)
 }
