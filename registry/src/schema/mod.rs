@@ -6,6 +6,7 @@
 
 mod avro;
 mod compat;
+pub mod documented;
 mod error;
 mod json;
 mod limits;

@@ -5,6 +5,7 @@
 
 mod cache;
 mod candidate;
+mod contract;
 mod delete;
 mod error;
 mod references;
@@ -19,9 +20,10 @@ use crate::storage::{BoxFuture, SchemaRow, SchemaStore, VersionRow};
 
 pub use cache::{CachedSchema, SchemaCache};
 pub use candidate::{Candidate, SchemaRequest, schema_body};
+pub use contract::{Metadata, Rule, RuleSet, merge_metadata, merge_rule_sets};
 pub use error::ServiceError;
 pub use register::{Against, Options, version_number};
-pub use settings::Mode;
+pub use settings::{Config, Mode};
 
 /// How deep references may nest (a references b references c ...).
 const MAX_REFERENCE_DEPTH: usize = 32;
@@ -87,9 +89,15 @@ impl Registry {
                 schema_type,
                 text,
                 references,
+                metadata,
+                rule_set,
             } = row;
+            let metadata = contract::parse_stored(metadata.as_deref())?;
+            let rule_set = contract::parse_stored(rule_set.as_deref())?;
             let referenced = self.resolve(&references, depth + 1).await?;
-            let candidate = self.build(schema_type, text, references, &referenced, false)?;
+            let candidate = self
+                .build(schema_type, text, references, &referenced, false)?
+                .with_contract(metadata, rule_set);
             Ok(self.cache.insert(candidate.into_cached(id)))
         })
     }

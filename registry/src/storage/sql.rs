@@ -23,7 +23,8 @@ pub trait Dialect: Database<Connection: Migrate> {
     /// Run first in every write transaction, bound to the subject, when beginning it does not
     /// serialize writers by itself.
     const LOCK_SUBJECT: Option<&'static str>;
-    /// Inserts a schema row from (`$1` given id or NULL, type, text, key, references) and
+    /// Inserts a schema row from (`$1` given id or NULL, type, text, key, references, metadata,
+    /// rule set) and
     /// returns its id, or no row when another transaction inserted the same key first.
     const INSERT_SCHEMA: &'static str;
     /// Run after a schema was inserted with a given id, bound to it, when the id allocator
@@ -36,6 +37,9 @@ pub trait Dialect: Database<Connection: Migrate> {
     /// Opens the writer and reader pools for `url`.
     fn open(url: &str, max_connections: u32) -> BoxFuture<'_, Result<Pools<Self>, StoreError>>;
 }
+
+/// A `schemas` row: id, type, text, references, metadata and rule set.
+type SchemaColumns = (i64, String, String, String, Option<String>, Option<String>);
 
 /// The writer and the reader pool of a store.
 pub type Pools<D> = (Pool<D>, Pool<D>);
@@ -145,6 +149,8 @@ where
             .bind(new.text.as_str())
             .bind(new.key.as_str())
             .bind(references_json(&new.references).as_str())
+            .bind(new.metadata.as_deref())
+            .bind(new.rule_set.as_deref())
             .fetch_optional(&mut *conn)
             .await?;
         let Some(id) = inserted else {
@@ -313,19 +319,22 @@ where
 
     fn schema(&self, id: i64) -> BoxFuture<'_, Result<Option<SchemaRow>, StoreError>> {
         Box::pin(async move {
-            let row: Option<(i64, String, String, String)> = query_as(
-                "SELECT id, schema_type, schema_text, refs FROM schemas s WHERE id = $1 \
+            let row: Option<SchemaColumns> = query_as(
+                "SELECT id, schema_type, schema_text, refs, metadata, rule_set \
+                 FROM schemas s WHERE id = $1 \
                  AND EXISTS (SELECT 1 FROM subject_versions sv WHERE sv.schema_id = s.id)",
             )
             .bind(id)
             .fetch_optional(&self.reader)
             .await?;
-            row.map(|(id, schema_type, text, refs)| {
+            row.map(|(id, schema_type, text, refs, metadata, rule_set)| {
                 Ok(SchemaRow {
                     id,
                     schema_type: parse_type(&schema_type)?,
                     text,
                     references: parse_references(&refs)?,
+                    metadata,
+                    rule_set,
                 })
             })
             .transpose()
