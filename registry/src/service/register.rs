@@ -299,7 +299,9 @@ impl Grouped<'_> {
         let Some(key) = self.key else {
             return true;
         };
-        let value = |metadata: Option<&Metadata>| metadata.and_then(|m| m.properties.get(key));
+        let value = |metadata: Option<&Metadata>| {
+            metadata.and_then(|m| m.properties.get(key).cloned())
+        };
         value(self.metadata) == value(other)
     }
 }

@@ -73,6 +73,8 @@ where
     for<'q> Option<i64>: Encode<'q, D> + Type<D>,
     for<'q> String: Decode<'q, D> + Type<D>,
     for<'q> &'q str: Encode<'q, D> + Type<D>,
+    for<'q> Option<&'q str>: Encode<'q, D> + Type<D>,
+    for<'q> Option<String>: Decode<'q, D> + Type<D>,
 {
     /// Begins a write transaction that holds the subject's lock.
     async fn begin_write(&self, subject: &str) -> Result<Transaction<'static, D>, StoreError> {
@@ -289,6 +291,8 @@ where
     for<'q> Option<i64>: Encode<'q, D> + Type<D>,
     for<'q> String: Decode<'q, D> + Type<D>,
     for<'q> &'q str: Encode<'q, D> + Type<D>,
+    for<'q> Option<&'q str>: Encode<'q, D> + Type<D>,
+    for<'q> Option<String>: Decode<'q, D> + Type<D>,
 {
     fn backend(&self) -> &'static str {
         D::BACKEND
