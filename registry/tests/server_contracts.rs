@@ -379,7 +379,29 @@ async fn rule_validation(backend: Backend) {
     );
 }
 
+/// A schema stored before the identity kept docs is rekeyed at start-up: registering it
+/// again finds its id instead of adding a version.
+async fn upgrade_rekeys(backend: Backend) {
+    let srv = TestServer::start(backend).await;
+    let schema = json!({"type": "record", "name": "Old", "doc": "d",
+        "fields": [{"name": "a", "type": "string"}]})
+    .to_string();
+    let (_, first) = srv
+        .post("/subjects/old/versions", json!({ "schema": schema }))
+        .await;
+    let db = srv.stop().await;
+    db.execute("UPDATE schemas SET schema_key = 'fingerprint-of-old', key_version = 1")
+        .await;
+    let srv = TestServer::start_on(db, |_| {}).await;
+    let (_, again) = srv
+        .post("/subjects/old/versions", json!({ "schema": schema }))
+        .await;
+    assert_eq!(again["id"], first["id"]);
+    assert_eq!(srv.get("/subjects/old/versions").await.1, json!([1]));
+}
+
 backend_tests!(
+    upgrade_rekeys,
     round_trip,
     inheritance_and_identity,
     config_merge_and_group,

@@ -16,7 +16,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::schema::Limits;
-use crate::storage::{BoxFuture, SchemaRow, SchemaStore, VersionRow};
+use crate::storage::{BoxFuture, SchemaRow, SchemaStore, StoreError, VersionRow};
 
 pub use cache::{CachedSchema, SchemaCache};
 pub use candidate::{Candidate, SchemaRequest, schema_body};
@@ -100,6 +100,26 @@ impl Registry {
                 .with_contract(metadata, rule_set);
             Ok(self.cache.insert(candidate.into_cached(id)))
         })
+    }
+
+    /// Recomputes the keys of schemas stored before the identity kept documentation, so a
+    /// schema registered again after an upgrade finds its id; returns how many were
+    /// rekeyed. A schema that no version holds any more, or that no longer parses, keeps its
+    /// old key (nothing can match it by accident: keys are SHA-256 digests).
+    pub async fn rekey(&self) -> Result<usize, StoreError> {
+        let mut done = 0;
+        for id in self.store.stale_keys().await? {
+            match self.schema_by_id(id).await {
+                Ok(schema) => {
+                    self.store.set_key(id, &schema.key).await?;
+                    done += 1;
+                }
+                Err(ServiceError::Store(err)) => return Err(err),
+                Err(ServiceError::SchemaNotFound(_)) => {}
+                Err(err) => tracing::warn!(id, error = %err, "schema keeps its old key"),
+            }
+        }
+        Ok(done)
     }
 
     /// The schemas `references` point at, in order.

@@ -299,9 +299,8 @@ impl Grouped<'_> {
         let Some(key) = self.key else {
             return true;
         };
-        let value = |metadata: Option<&Metadata>| {
-            metadata.and_then(|m| m.properties.get(key).cloned())
-        };
+        let value =
+            |metadata: Option<&Metadata>| metadata.and_then(|m| m.properties.get(key).cloned());
         value(self.metadata) == value(other)
     }
 }

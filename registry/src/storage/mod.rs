@@ -313,6 +313,13 @@ pub trait SchemaStore: Send + Sync + 'static {
         subject: Option<&'a str>,
     ) -> BoxFuture<'a, Result<Option<String>, StoreError>>;
 
+    /// Ids of schemas whose key was computed by an older identity (before a migration
+    /// changed it) and must be recomputed.
+    fn stale_keys(&self) -> BoxFuture<'_, Result<Vec<i64>, StoreError>>;
+
+    /// Replaces a schema's key with one computed by the current identity.
+    fn set_key<'a>(&'a self, id: i64, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>>;
+
     /// Counts for metrics.
     fn counts(&self) -> BoxFuture<'_, Result<Counts, StoreError>>;
 }

@@ -478,6 +478,27 @@ where
         })
     }
 
+    fn stale_keys(&self) -> BoxFuture<'_, Result<Vec<i64>, StoreError>> {
+        Box::pin(async move {
+            let ids: Vec<i64> =
+                query_scalar("SELECT id FROM schemas WHERE key_version < 2 ORDER BY id")
+                    .fetch_all(&self.reader)
+                    .await?;
+            Ok(ids)
+        })
+    }
+
+    fn set_key<'a>(&'a self, id: i64, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            query("UPDATE schemas SET schema_key = $1, key_version = 2 WHERE id = $2")
+                .bind(key)
+                .bind(id)
+                .execute(&self.writer)
+                .await?;
+            Ok(())
+        })
+    }
+
     fn counts(&self) -> BoxFuture<'_, Result<Counts, StoreError>> {
         Box::pin(async move {
             let (schemas, subjects): (i64, i64) = query_as(
