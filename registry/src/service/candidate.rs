@@ -120,9 +120,6 @@ impl Registry {
                 ))
             })?,
         };
-        if let Some(rule_set) = &request.rule_set {
-            rule_set.validate()?;
-        }
         let references = request.references.clone().unwrap_or_default();
         let referenced = self.resolve(&references, 1).await?;
         let candidate = self.build(schema_type, text, references, &referenced, normalize)?;

@@ -65,6 +65,9 @@ impl Registry {
             )));
         }
         let version = request.version.map(import_version).transpose()?;
+        if let Some(rule_set) = &request.rule_set {
+            rule_set.validate()?;
+        }
         let config = self.effective_config(subject).await?;
         let normalize = options.normalize || config.normalize == Some(true);
         let candidate = self.candidate(request, normalize).await?;
