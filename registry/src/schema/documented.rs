@@ -110,8 +110,12 @@ fn fields(value: &Value, namespace: &str) -> Value {
     Value::Array(fields)
 }
 
+/// Type keywords that may stand where a type name does (`{"type": "array", ...}`).
+const KEYWORDS: [&str; 6] = ["array", "map", "record", "error", "enum", "fixed"];
+
 fn full_name(name: &str, namespace: &str) -> String {
-    if PRIMITIVES.contains(&name) || name.contains('.') || namespace.is_empty() {
+    let keyword = PRIMITIVES.contains(&name) || KEYWORDS.contains(&name);
+    if keyword || name.contains('.') || namespace.is_empty() {
         name.to_owned()
     } else {
         format!("{namespace}.{name}")
@@ -140,6 +144,17 @@ mod tests {
                 {"name": "id", "type": "string", "doc": "The id"},
                 {"name": "next", "type": ["null", "acme.Order"], "default": null}]});
         assert_eq!(documented_form(SchemaType::Avro, &spelled), form);
+    }
+
+    #[test]
+    fn avro_containers_keep_their_keyword() {
+        let schema = json!({"type": "record", "name": "Cart", "namespace": "shop", "fields": [
+            {"name": "items", "type": {"type": "array", "items": "Item"}},
+            {"name": "tags", "type": {"type": "map", "values": {"type": "long", "logicalType": "x"}}}]});
+        assert_eq!(
+            documented_form(SchemaType::Avro, &schema),
+            r#"{"fields":[{"name":"items","type":{"items":"shop.Item","type":"array"}},{"name":"tags","type":{"type":"map","values":{"logicalType":"x","type":"long"}}}],"name":"shop.Cart","type":"record"}"#
+        );
     }
 
     #[test]
