@@ -74,7 +74,7 @@ impl Registry {
         let level = if mode == Mode::Import {
             CompatibilityLevel::None
         } else {
-            self.effective_level(Some(subject)).await?
+            config.compatibility_level.unwrap_or_default()
         };
         // Confluent's merge: the config's default, then the request's own (else the latest
         // version's), then the config's override.
