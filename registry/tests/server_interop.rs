@@ -95,6 +95,10 @@ async fn confluent_python_client(backend: Backend) {
         "ok: delete",
         "ok: avro serializer round trip",
         "ok: json serializer round trip",
+        "ok: register with metadata and rule set",
+        "ok: set config compatibility group",
+        "ok: get latest with metadata",
+        "ok: avro serializer use.latest.with.metadata",
         "INTEROP OK",
     ] {
         assert!(stdout.contains(step), "missing `{step}` in:\n{stdout}");

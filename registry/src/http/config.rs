@@ -1,14 +1,16 @@
-//! `/config`: global and per-subject compatibility levels.
+//! `/config`: global and per-subject compatibility levels and the rest of Confluent's config
+//! (compatibility group, default and override metadata and rule sets, normalize,
+//! validateFields). A PUT is a partial update: fields absent from the body keep their value.
 
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::get;
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::Value;
 
 use crate::schema::CompatibilityLevel;
-use crate::storage::SettingKind;
+use crate::service::{Config, Metadata, RuleSet};
 
 use super::AppState;
 use super::body::{Body, Params, reply};
@@ -33,47 +35,79 @@ pub fn router() -> Router<AppState> {
 struct ConfigRequest {
     compatibility: Option<String>,
     compatibility_level: Option<String>,
+    compatibility_group: Option<String>,
+    default_metadata: Option<Metadata>,
+    override_metadata: Option<Metadata>,
+    default_rule_set: Option<RuleSet>,
+    override_rule_set: Option<RuleSet>,
+    normalize: Option<bool>,
+    validate_fields: Option<bool>,
 }
 
 impl ConfigRequest {
-    fn level(&self) -> Result<CompatibilityLevel, Error> {
-        let text = self
-            .compatibility
-            .as_deref()
-            .or(self.compatibility_level.as_deref())
-            .unwrap_or("");
-        text.parse()
-            .map_err(|_| Error::InvalidCompatibilityLevel(text.to_owned()))
+    /// The fields to update; a level that does not parse, or a body with no field, is 42203.
+    fn update(self) -> Result<Config, Error> {
+        let text = self.compatibility.or(self.compatibility_level);
+        let compatibility_level = match text {
+            Some(text) => Some(
+                text.parse::<CompatibilityLevel>()
+                    .map_err(|_| Error::InvalidCompatibilityLevel(text.clone()))?,
+            ),
+            None => None,
+        };
+        let update = Config {
+            compatibility_level,
+            compatibility_group: self.compatibility_group,
+            default_metadata: self.default_metadata,
+            override_metadata: self.override_metadata,
+            default_rule_set: self.default_rule_set,
+            override_rule_set: self.override_rule_set,
+            normalize: self.normalize,
+            validate_fields: self.validate_fields,
+        };
+        if update.is_empty() {
+            return Err(Error::InvalidCompatibilityLevel(String::new()));
+        }
+        Ok(update)
     }
 }
 
-fn level_body(level: CompatibilityLevel) -> Result<Response, Error> {
-    reply(&json!({ "compatibilityLevel": level.as_str() }))
+/// A config as Confluent answers a GET: `compatibilityLevel` and the fields that are set.
+fn config_body(config: &Config) -> Result<Response, Error> {
+    reply(config)
+}
+
+/// A PUT's answer: the fields updated, the level under `compatibility`.
+fn update_body(update: &Config) -> Result<Response, Error> {
+    let mut body = serde_json::to_value(update).map_err(|err| Error::Store(err.to_string()))?;
+    if let Value::Object(map) = &mut body
+        && let Some(level) = map.remove("compatibilityLevel")
+    {
+        map.insert("compatibility".to_owned(), level);
+    }
+    reply(&body)
 }
 
 async fn get_global(State(state): State<AppState>) -> Result<Response, Error> {
-    level_body(state.registry().effective_level(None).await?)
+    let mut config = state.registry().config(None).await?;
+    config.compatibility_level = Some(state.registry().effective_level(None).await?);
+    config_body(&config)
 }
 
 async fn put_global(
     State(state): State<AppState>,
     Body(request): Body<ConfigRequest>,
 ) -> Result<Response, Error> {
-    let level = request.level()?;
-    state
-        .store()
-        .put_setting(SettingKind::Compatibility, None, level.as_str())
-        .await?;
-    reply(&json!({ "compatibility": level.as_str() }))
+    let update = request.update()?;
+    state.registry().put_config(None, &update).await?;
+    update_body(&update)
 }
 
 async fn delete_global(State(state): State<AppState>) -> Result<Response, Error> {
-    let previous = state.registry().effective_level(None).await?;
-    state
-        .store()
-        .delete_setting(SettingKind::Compatibility, None)
-        .await?;
-    level_body(previous)
+    let level = state.registry().effective_level(None).await?;
+    let mut previous = state.registry().delete_config(None).await?;
+    previous.compatibility_level = Some(level);
+    config_body(&previous)
 }
 
 async fn get_subject(
@@ -82,17 +116,14 @@ async fn get_subject(
     params: Params,
 ) -> Result<Response, Error> {
     check_subject(&subject)?;
-    let value = state
-        .store()
-        .setting(SettingKind::Compatibility, Some(&subject))
-        .await?;
-    match value.and_then(|v| v.parse::<CompatibilityLevel>().ok()) {
-        Some(level) => level_body(level),
-        None if params.flag("defaultToGlobal") => {
-            level_body(state.registry().effective_level(None).await?)
-        }
-        None => Err(Error::SubjectConfigNotSet(subject)),
+    let config = state.registry().config(Some(&subject)).await?;
+    if !config.is_empty() {
+        return config_body(&config);
     }
+    if params.flag("defaultToGlobal") {
+        return get_global(State(state)).await;
+    }
+    Err(Error::SubjectConfigNotSet(subject))
 }
 
 async fn put_subject(
@@ -101,12 +132,9 @@ async fn put_subject(
     Body(request): Body<ConfigRequest>,
 ) -> Result<Response, Error> {
     check_subject(&subject)?;
-    let level = request.level()?;
-    state
-        .store()
-        .put_setting(SettingKind::Compatibility, Some(&subject), level.as_str())
-        .await?;
-    reply(&json!({ "compatibility": level.as_str() }))
+    let update = request.update()?;
+    state.registry().put_config(Some(&subject), &update).await?;
+    update_body(&update)
 }
 
 async fn delete_subject(
@@ -114,12 +142,9 @@ async fn delete_subject(
     Path(subject): Path<String>,
 ) -> Result<Response, Error> {
     check_subject(&subject)?;
-    let previous = state
-        .store()
-        .delete_setting(SettingKind::Compatibility, Some(&subject))
-        .await?;
-    match previous.and_then(|v| v.parse::<CompatibilityLevel>().ok()) {
-        Some(level) => level_body(level),
-        None => Err(Error::SubjectConfigNotSet(subject)),
+    let previous = state.registry().delete_config(Some(&subject)).await?;
+    if previous.is_empty() {
+        return Err(Error::SubjectConfigNotSet(subject));
     }
+    config_body(&previous)
 }

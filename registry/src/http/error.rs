@@ -82,6 +82,9 @@ pub enum Error {
     /// 42209.
     #[error("Schema too large: {0}")]
     SchemaTooLarge(String),
+    /// 42210.
+    #[error("{0}")]
+    InvalidRuleSet(String),
     /// 50001.
     #[error("Error in the backend data store: {0}")]
     Store(String),
@@ -126,6 +129,7 @@ impl Error {
             IdDoesNotMatch(_) => (StatusCode::UNPROCESSABLE_ENTITY, 42207),
             InvalidSubject(_) => (StatusCode::UNPROCESSABLE_ENTITY, 42208),
             SchemaTooLarge(_) => (StatusCode::UNPROCESSABLE_ENTITY, 42209),
+            InvalidRuleSet(_) => (StatusCode::UNPROCESSABLE_ENTITY, 42210),
             Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, 50001),
             BadRequest(_) => (StatusCode::BAD_REQUEST, 400),
             PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, 413),
@@ -175,6 +179,7 @@ impl From<ServiceError> for Error {
             ServiceError::InvalidVersion(version) => Error::InvalidVersion(version),
             ServiceError::InvalidSchema(reason) => Error::InvalidSchema(reason),
             ServiceError::SchemaTooLarge(reason) => Error::SchemaTooLarge(reason),
+            ServiceError::InvalidRuleSet(reason) => Error::InvalidRuleSet(reason),
             ServiceError::InvalidMode(mode) => Error::InvalidMode(mode),
             ServiceError::NotPermitted(reason) => Error::OperationNotPermitted(reason),
             ServiceError::Incompatible { subject, messages } => {

@@ -61,7 +61,15 @@ pub async fn connect(config: &ServeConfig) -> Result<AppState, StartError> {
             ..Limits::default()
         },
     };
-    Ok(AppState::new(store, settings, credentials))
+    let state = AppState::new(store, settings, credentials);
+    let rekeyed = state.registry().rekey().await?;
+    if rekeyed > 0 {
+        tracing::info!(
+            rekeyed,
+            "schema keys recomputed for the identity that keeps docs"
+        );
+    }
+    Ok(state)
 }
 
 /// The whole API over `state`.

@@ -49,6 +49,8 @@ async fn by_id(
             schema.schema_type,
             &schema.resolved,
             &[],
+            schema.metadata.as_ref(),
+            schema.rule_set.as_ref(),
             None,
         ));
     }

@@ -1,7 +1,7 @@
 //! `/subjects`: registering, listing, looking up and deleting subject versions.
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use axum::routing::{get, post};
 use serde_json::{Map, Value, json};
@@ -21,6 +21,7 @@ pub fn router() -> Router<AppState> {
         .route("/subjects", get(list))
         .route("/subjects/{subject}", post(lookup).delete(delete_subject))
         .route("/subjects/{subject}/versions", get(versions).post(register))
+        .route("/subjects/{subject}/metadata", get(latest_with_metadata))
         .route(
             "/subjects/{subject}/versions/{version}",
             get(version).delete(delete_version),
@@ -67,6 +68,8 @@ fn version_body(subject: &str, row: VersionRow, schema: &CachedSchema) -> Result
         schema.schema_type,
         &schema.text,
         &schema.references,
+        schema.metadata.as_ref(),
+        schema.rule_set.as_ref(),
         Some(extra),
     ))
 }
@@ -142,11 +145,45 @@ async fn register(
     params: Params,
     Body(request): Body<SchemaRequest>,
 ) -> Result<Response, Error> {
-    let registered = state
+    let (registered, schema) = state
         .registry()
         .register(&subject, &request, options(&params))
         .await?;
-    reply(&json!({ "id": registered.id }))
+    // Confluent answers with the version and the data contract when there is one.
+    let mut body = json!({ "id": registered.id });
+    if schema.metadata.is_some() || schema.rule_set.is_some() {
+        body["version"] = json!(registered.version);
+        if let Some(metadata) = &schema.metadata {
+            body["metadata"] = json!(metadata);
+        }
+        if let Some(rule_set) = &schema.rule_set {
+            body["ruleSet"] = json!(rule_set);
+        }
+    }
+    reply(&body)
+}
+
+/// `GET /subjects/{subject}/metadata?key=K&value=V...`: the latest version whose metadata
+/// properties hold every pair (keys and values paired in order).
+async fn latest_with_metadata(
+    State(state): State<AppState>,
+    Path(subject): Path<String>,
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> Result<Response, Error> {
+    let keys = pairs.iter().filter(|(name, _)| name == "key");
+    let values = pairs.iter().filter(|(name, _)| name == "value");
+    let properties: Vec<(String, String)> = keys
+        .zip(values)
+        .map(|((_, key), (_, value))| (key.clone(), value.clone()))
+        .collect();
+    let deleted = pairs
+        .iter()
+        .any(|(name, value)| name == "deleted" && value.eq_ignore_ascii_case("true"));
+    let (row, schema) = state
+        .registry()
+        .latest_with_metadata(&subject, &properties, deleted)
+        .await?;
+    version_body(&subject, row, &schema)
 }
 
 async fn lookup(

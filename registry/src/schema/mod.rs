@@ -7,6 +7,7 @@
 mod annotations;
 mod avro;
 mod compat;
+pub mod documented;
 mod error;
 mod json;
 mod limits;

@@ -7,8 +7,9 @@ use std::sync::{Arc, RwLock};
 use axum::body::Bytes;
 
 use crate::schema::{Schema, SchemaType};
-
 use crate::storage::Reference;
+
+use super::contract::{Metadata, RuleSet};
 
 /// A registered schema, parsed once, with what every read needs already rendered.
 #[derive(Debug)]
@@ -26,7 +27,13 @@ pub struct CachedSchema {
     pub references: Vec<Reference>,
     /// The parsed schema (of `resolved`).
     pub schema: Schema,
-    /// Identity across subjects: fingerprint plus references.
+    /// Its metadata.
+    pub metadata: Option<Metadata>,
+    /// Its rules.
+    pub rule_set: Option<RuleSet>,
+    /// Identity of the schema alone: documented form plus references.
+    pub text_key: String,
+    /// Identity across subjects: `text_key` plus metadata and rule set.
     pub key: String,
     /// The JSON body of `GET /schemas/ids/{id}`.
     pub body: Bytes,

@@ -8,9 +8,11 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
+use crate::schema::documented::documented_form;
 use crate::schema::{Schema, SchemaType};
 use crate::storage::Reference;
 
+use super::contract::{Metadata, RuleSet, to_stored};
 use super::references::{inline_avro, inline_json};
 use super::{CachedSchema, Registry, ServiceError};
 
@@ -29,6 +31,10 @@ pub struct SchemaRequest {
     pub id: Option<i64>,
     /// IMPORT mode: the version to use, in [1, 2^31-1].
     pub version: Option<i64>,
+    /// The version's metadata; absent on register: the previous version's.
+    pub metadata: Option<Metadata>,
+    /// The version's rules; absent on register: the previous version's.
+    pub rule_set: Option<RuleSet>,
 }
 
 /// A schema from a request, parsed with its references resolved.
@@ -44,14 +50,39 @@ pub struct Candidate {
     pub references: Vec<Reference>,
     /// Parsed.
     pub schema: Schema,
-    /// Identity: fingerprint plus references.
+    /// Metadata.
+    pub metadata: Option<Metadata>,
+    /// Rules.
+    pub rule_set: Option<RuleSet>,
+    /// Identity of the schema alone: its documented form plus references.
+    pub text_key: String,
+    /// Identity: `text_key` plus metadata and rule set.
     pub key: String,
 }
 
 impl Candidate {
+    /// Sets the metadata and rule set, and the identity that follows from them.
+    pub(crate) fn with_contract(
+        mut self,
+        metadata: Option<Metadata>,
+        rule_set: Option<RuleSet>,
+    ) -> Self {
+        self.key = contract_key(&self.text_key, metadata.as_ref(), rule_set.as_ref());
+        self.metadata = metadata;
+        self.rule_set = rule_set;
+        self
+    }
+
     /// The cache entry for this schema under `id`, with its JSON body rendered once.
     pub(crate) fn into_cached(self, id: i64) -> CachedSchema {
-        let body = schema_body(self.schema_type, &self.text, &self.references, None);
+        let body = schema_body(
+            self.schema_type,
+            &self.text,
+            &self.references,
+            self.metadata.as_ref(),
+            self.rule_set.as_ref(),
+            None,
+        );
         CachedSchema {
             id,
             schema_type: self.schema_type,
@@ -59,6 +90,9 @@ impl Candidate {
             resolved: self.resolved,
             references: self.references,
             schema: self.schema,
+            metadata: self.metadata,
+            rule_set: self.rule_set,
+            text_key: self.text_key,
             key: self.key,
             body: Bytes::from(body.to_string()),
         }
@@ -88,7 +122,8 @@ impl Registry {
         };
         let references = request.references.clone().unwrap_or_default();
         let referenced = self.resolve(&references, 1).await?;
-        self.build(schema_type, text, references, &referenced, normalize)
+        let candidate = self.build(schema_type, text, references, &referenced, normalize)?;
+        Ok(candidate.with_contract(request.metadata.clone(), request.rule_set.clone()))
     }
 
     pub(super) fn build(
@@ -121,30 +156,32 @@ impl Registry {
             inline_json(&text, &named).map_err(ServiceError::InvalidSchema)?
         };
         let schema = Schema::parse_with_limits(schema_type, &resolved, limits)?;
-        let key = identity(&schema, &references);
-        let text = if normalize && references.is_empty() {
-            schema.canonical().to_owned()
-        } else {
-            text
-        };
+        let value: Value = serde_json::from_str(&text)
+            .map_err(|err| ServiceError::InvalidSchema(err.to_string()))?;
+        let documented = documented_form(schema_type, &value);
+        let text_key = identity(schema_type, &documented, &references);
+        let text = if normalize { documented } else { text };
         Ok(Candidate {
             schema_type,
             text,
             resolved,
             references,
             schema,
-            key,
+            metadata: None,
+            rule_set: None,
+            key: text_key.clone(),
+            text_key,
         })
     }
 }
 
-/// The identity of a schema across subjects: its fingerprint, combined with its references.
-fn identity(schema: &Schema, references: &[Reference]) -> String {
-    if references.is_empty() {
-        return schema.fingerprint().to_string();
-    }
+/// The identity of a schema across subjects: its documented form (which keeps docs and
+/// custom properties), its type and its references.
+fn identity(schema_type: SchemaType, documented: &str, references: &[Reference]) -> String {
     let mut hasher = Sha256::new();
-    hasher.update(schema.fingerprint().as_bytes());
+    hasher.update(schema_type.as_str().as_bytes());
+    hasher.update([0u8]);
+    hasher.update(documented.as_bytes());
     for reference in references {
         hasher.update(reference.name.as_bytes());
         hasher.update([0u8]);
@@ -156,12 +193,30 @@ fn identity(schema: &Schema, references: &[Reference]) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The identity of a schema with its metadata and rule set: `text_key` alone when it has
+/// neither, so schemas registered before data contracts keep their identity.
+fn contract_key(text_key: &str, metadata: Option<&Metadata>, rule_set: Option<&RuleSet>) -> String {
+    if metadata.is_none() && rule_set.is_none() {
+        return text_key.to_owned();
+    }
+    let mut hasher = Sha256::new();
+    hasher.update(text_key.as_bytes());
+    for part in [to_stored(metadata), to_stored(rule_set)] {
+        hasher.update([0u8]);
+        hasher.update(part.unwrap_or_default().as_bytes());
+    }
+    let digest: [u8; 32] = hasher.finalize().into();
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// The JSON of a schema as Confluent returns it: `schema`, `schemaType` unless AVRO,
-/// `references` unless empty, plus `extra` fields first.
+/// `references` unless empty, `metadata` and `ruleSet` when set, plus `extra` fields first.
 pub fn schema_body(
     schema_type: SchemaType,
     text: &str,
     references: &[Reference],
+    metadata: Option<&Metadata>,
+    rule_set: Option<&RuleSet>,
     extra: Option<Map<String, Value>>,
 ) -> Value {
     let mut map = extra.unwrap_or_default();
@@ -170,6 +225,12 @@ pub fn schema_body(
     }
     if !references.is_empty() {
         map.insert("references".to_owned(), json!(references));
+    }
+    if let Some(metadata) = metadata {
+        map.insert("metadata".to_owned(), json!(metadata));
+    }
+    if let Some(rule_set) = rule_set {
+        map.insert("ruleSet".to_owned(), json!(rule_set));
     }
     map.insert("schema".to_owned(), json!(text));
     Value::Object(map)

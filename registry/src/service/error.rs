@@ -50,6 +50,9 @@ pub enum ServiceError {
     /// The request's schema does not parse or its references do not resolve.
     #[error("invalid schema: {0}")]
     InvalidSchema(String),
+    /// A rule set breaks Confluent's rules (names, types, modes, actions).
+    #[error("invalid rule set: {0}")]
+    InvalidRuleSet(String),
     /// The schema text is over the configured limit.
     #[error("schema too large: {0}")]
     SchemaTooLarge(String),

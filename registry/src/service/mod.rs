@@ -5,6 +5,7 @@
 
 mod cache;
 mod candidate;
+mod contract;
 mod delete;
 mod error;
 mod references;
@@ -15,13 +16,14 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::schema::Limits;
-use crate::storage::{BoxFuture, SchemaRow, SchemaStore, VersionRow};
+use crate::storage::{BoxFuture, SchemaRow, SchemaStore, StoreError, VersionRow};
 
 pub use cache::{CachedSchema, SchemaCache};
 pub use candidate::{Candidate, SchemaRequest, schema_body};
+pub use contract::{Metadata, Rule, RuleSet, merge_metadata, merge_rule_sets};
 pub use error::ServiceError;
 pub use register::{Against, Options, version_number};
-pub use settings::Mode;
+pub use settings::{Config, Mode};
 
 /// How deep references may nest (a references b references c ...).
 const MAX_REFERENCE_DEPTH: usize = 32;
@@ -87,11 +89,37 @@ impl Registry {
                 schema_type,
                 text,
                 references,
+                metadata,
+                rule_set,
             } = row;
+            let metadata = contract::parse_stored(metadata.as_deref())?;
+            let rule_set = contract::parse_stored(rule_set.as_deref())?;
             let referenced = self.resolve(&references, depth + 1).await?;
-            let candidate = self.build(schema_type, text, references, &referenced, false)?;
+            let candidate = self
+                .build(schema_type, text, references, &referenced, false)?
+                .with_contract(metadata, rule_set);
             Ok(self.cache.insert(candidate.into_cached(id)))
         })
+    }
+
+    /// Recomputes the keys of schemas stored before the identity kept documentation, so a
+    /// schema registered again after an upgrade finds its id; returns how many were
+    /// rekeyed. A schema that no version holds any more, or that no longer parses, keeps its
+    /// old key (nothing can match it by accident: keys are SHA-256 digests).
+    pub async fn rekey(&self) -> Result<usize, StoreError> {
+        let mut done = 0;
+        for id in self.store.stale_keys().await? {
+            match self.schema_by_id(id).await {
+                Ok(schema) => {
+                    self.store.set_key(id, &schema.key).await?;
+                    done += 1;
+                }
+                Err(ServiceError::Store(err)) => return Err(err),
+                Err(ServiceError::SchemaNotFound(_)) => {}
+                Err(err) => tracing::warn!(id, error = %err, "schema keeps its old key"),
+            }
+        }
+        Ok(done)
     }
 
     /// The schemas `references` point at, in order.

@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use crate::schema::{CompatibilityLevel, Report, Schema, check};
 use crate::storage::{NewSchema, Registered, StoreError, VersionRow};
 
+use super::contract::{Metadata, merge_metadata, merge_rule_sets, to_stored};
 use super::{CachedSchema, Mode, Registry, SchemaRequest, ServiceError, check_subject};
 
 /// How many times a registration reloads schemas registered meanwhile (by concurrent
@@ -48,13 +49,14 @@ enum Declined {
 
 impl Registry {
     /// Registers the request's schema under `subject` (or finds it registered there), by the
-    /// subject's mode and compatibility level.
+    /// subject's mode and compatibility level; returns the outcome and the registered schema
+    /// with its merged metadata and rule set.
     pub async fn register(
         &self,
         subject: &str,
         request: &SchemaRequest,
         options: Options,
-    ) -> Result<Registered, ServiceError> {
+    ) -> Result<(Registered, Arc<CachedSchema>), ServiceError> {
         check_subject(subject)?;
         let mode = self.ensure_writable(subject).await?;
         if (request.id.is_some() || request.version.is_some()) && mode != Mode::Import {
@@ -63,23 +65,55 @@ impl Registry {
             )));
         }
         let version = request.version.map(import_version).transpose()?;
-        let candidate = self.candidate(request, options.normalize).await?;
+        if let Some(rule_set) = &request.rule_set {
+            rule_set.validate()?;
+        }
+        let config = self.effective_config(subject).await?;
+        let normalize = options.normalize || config.normalize == Some(true);
+        let candidate = self.candidate(request, normalize).await?;
         let level = if mode == Mode::Import {
             CompatibilityLevel::None
         } else {
-            self.effective_level(Some(subject)).await?
+            config.compatibility_level.unwrap_or_default()
         };
+        // Confluent's merge: the config's default, then the request's own (else the latest
+        // version's), then the config's override.
+        let previous = self.latest_live(subject).await?;
+        let metadata = request
+            .metadata
+            .clone()
+            .or_else(|| previous.as_ref().and_then(|p| p.metadata.clone()));
+        let rule_set = request
+            .rule_set
+            .clone()
+            .or_else(|| previous.as_ref().and_then(|p| p.rule_set.clone()));
+        let metadata = merge_metadata(
+            merge_metadata(config.default_metadata, metadata),
+            config.override_metadata,
+        );
+        let rule_set = merge_rule_sets(
+            merge_rule_sets(config.default_rule_set, rule_set),
+            config.override_rule_set,
+        );
+        let candidate = candidate.with_contract(metadata, rule_set);
+        let group = config.compatibility_group;
         let new = NewSchema {
             schema_type: candidate.schema_type,
             text: candidate.text.clone(),
             key: candidate.key.clone(),
             references: candidate.references.clone(),
+            metadata: to_stored(candidate.metadata.as_ref()),
+            rule_set: to_stored(candidate.rule_set.as_ref()),
             id: request.id,
             version,
         };
         let declined = Mutex::new(None);
         let compat = |live: &[VersionRow]| -> bool {
-            match self.check_live(level, &candidate.schema, live) {
+            let grouped = Grouped {
+                key: group.as_deref(),
+                metadata: candidate.metadata.as_ref(),
+            };
+            match self.check_live(level, &candidate.schema, grouped, live) {
                 Ok(()) => true,
                 Err(reason) => {
                     *declined.lock().unwrap_or_else(|p| p.into_inner()) = Some(reason);
@@ -94,10 +128,12 @@ impl Registry {
                 .await
                 .map_err(|err| ServiceError::registering(err, subject))?;
             if let Some(registered) = written {
-                if registered.created {
-                    self.cache().insert(candidate.into_cached(registered.id));
-                }
-                return Ok(registered);
+                let schema = if registered.created {
+                    self.cache().insert(candidate.into_cached(registered.id))
+                } else {
+                    self.schema_by_id(registered.id).await?
+                };
+                return Ok((registered, schema));
             }
             let reason = declined.lock().unwrap_or_else(|p| p.into_inner()).take();
             match reason {
@@ -127,6 +163,7 @@ impl Registry {
         &self,
         level: CompatibilityLevel,
         schema: &Schema,
+        grouped: Grouped<'_>,
         live: &[VersionRow],
     ) -> Result<(), Declined> {
         if level == CompatibilityLevel::None {
@@ -143,6 +180,7 @@ impl Registry {
         if !missing.is_empty() {
             return Err(Declined::NotCached(missing));
         }
+        previous.retain(|(_, cached)| grouped.includes(cached.metadata.as_ref()));
         let report = compare(level, schema, &previous).map_err(Declined::Corrupt)?;
         if report.is_compatible {
             Ok(())
@@ -151,7 +189,9 @@ impl Registry {
         }
     }
 
-    /// The version of `subject` holding the request's schema, with that schema.
+    /// The version of `subject` holding the request's schema, with that schema: the latest
+    /// with the same text and references, and the same metadata and rule set where the
+    /// request gives them.
     pub async fn lookup(
         &self,
         subject: &str,
@@ -159,17 +199,56 @@ impl Registry {
         options: Options,
     ) -> Result<(VersionRow, Arc<CachedSchema>), ServiceError> {
         check_subject(subject)?;
-        let candidate = self.candidate(request, options.normalize).await?;
+        let normalize =
+            options.normalize || self.effective_config(subject).await?.normalize == Some(true);
+        let candidate = self.candidate(request, normalize).await?;
         let rows = self.versions(subject, options.deleted).await?;
-        for row in rows.iter().filter(|r| options.deleted || !r.deleted) {
+        for row in rows.iter().rev().filter(|r| options.deleted || !r.deleted) {
             let schema = self.schema_by_id(row.schema_id).await?;
-            if schema.key == candidate.key {
+            let same = schema.text_key == candidate.text_key
+                && (request.metadata.is_none() || schema.metadata == candidate.metadata)
+                && (request.rule_set.is_none() || schema.rule_set == candidate.rule_set);
+            if same {
                 return Ok((*row, schema));
             }
         }
         Err(ServiceError::SchemaNotFound(format!(
             "under subject {subject}"
         )))
+    }
+
+    /// The latest version of `subject` whose metadata properties hold every `(key, value)`
+    /// pair (`deleted`: soft-deleted versions count), as `use.latest.with.metadata` asks.
+    pub async fn latest_with_metadata(
+        &self,
+        subject: &str,
+        properties: &[(String, String)],
+        deleted: bool,
+    ) -> Result<(VersionRow, Arc<CachedSchema>), ServiceError> {
+        let rows = self.versions(subject, deleted).await?;
+        for row in rows.iter().rev().filter(|r| deleted || !r.deleted) {
+            let schema = self.schema_by_id(row.schema_id).await?;
+            let holds = schema.metadata.as_ref().is_some_and(|metadata| {
+                properties
+                    .iter()
+                    .all(|(key, value)| metadata.properties.get(key) == Some(value))
+            });
+            if holds {
+                return Ok((*row, schema));
+            }
+        }
+        Err(ServiceError::SchemaNotFound(format!(
+            "with the given metadata under subject {subject}"
+        )))
+    }
+
+    /// The latest live version's schema of `subject`, if any.
+    async fn latest_live(&self, subject: &str) -> Result<Option<Arc<CachedSchema>>, ServiceError> {
+        let rows = self.store().versions(subject).await?;
+        match rows.iter().rev().find(|r| !r.deleted) {
+            Some(row) => Ok(Some(self.schema_by_id(row.schema_id).await?)),
+            None => Ok(None),
+        }
     }
 
     /// Checks the request's schema against `subject`'s versions at the subject's level,
@@ -192,11 +271,40 @@ impl Registry {
             }
         };
         let level = self.effective_level(Some(subject)).await?;
+        let group = self.effective_config(subject).await?.compatibility_group;
+        let grouped = Grouped {
+            key: group.as_deref(),
+            metadata: candidate.metadata.as_ref(),
+        };
         let mut previous = Vec::with_capacity(rows.len());
         for row in &rows {
-            previous.push((row.version, self.schema_by_id(row.schema_id).await?));
+            let schema = self.schema_by_id(row.schema_id).await?;
+            if grouped.includes(schema.metadata.as_ref()) {
+                previous.push((row.version, schema));
+            }
         }
         Ok(compare(level, &candidate.schema, &previous)?)
+    }
+}
+
+/// Which earlier versions a new one is checked against under a compatibility group: those
+/// whose `metadata.properties[key]` equals the new one's (both absent counts as equal).
+#[derive(Debug, Clone, Copy)]
+struct Grouped<'a> {
+    /// The config's `compatibilityGroup`; `None`: every version counts.
+    key: Option<&'a str>,
+    /// The new version's metadata.
+    metadata: Option<&'a Metadata>,
+}
+
+impl Grouped<'_> {
+    fn includes(&self, other: Option<&Metadata>) -> bool {
+        let Some(key) = self.key else {
+            return true;
+        };
+        let value =
+            |metadata: Option<&Metadata>| metadata.and_then(|m| m.properties.get(key).cloned());
+        value(self.metadata) == value(other)
     }
 }
 

@@ -1,12 +1,16 @@
-//! The settings that steer registration: the mode and the compatibility level, per subject
-//! with a global fallback.
+//! The settings that steer registration: the mode, the compatibility level and the rest of
+//! `/config` (compatibility group, default and override data contracts, normalization), per
+//! subject with a global fallback.
 
 use std::fmt;
 use std::str::FromStr;
 
+use serde::{Deserialize, Serialize};
+
 use crate::schema::CompatibilityLevel;
 use crate::storage::SettingKind;
 
+use super::contract::{Metadata, RuleSet, parse_stored, to_stored};
 use super::{Registry, ServiceError};
 
 /// Confluent's registry modes.
@@ -95,5 +99,163 @@ impl Registry {
             )));
         }
         Ok(mode)
+    }
+}
+
+/// The `/config` of a subject or of the registry: every field optional, as stored.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Config {
+    /// The compatibility level.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compatibility_level: Option<CompatibilityLevel>,
+    /// The metadata property whose value splits versions into compatibility groups.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compatibility_group: Option<String>,
+    /// Metadata merged under a registration's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_metadata: Option<Metadata>,
+    /// Metadata merged over a registration's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub override_metadata: Option<Metadata>,
+    /// A rule set merged under a registration's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_rule_set: Option<RuleSet>,
+    /// A rule set merged over a registration's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub override_rule_set: Option<RuleSet>,
+    /// Whether schemas are normalized on register and lookup.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub normalize: Option<bool>,
+    /// Whether field names are validated (stored and returned; not enforced).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validate_fields: Option<bool>,
+}
+
+impl Config {
+    /// Whether no field is set.
+    pub fn is_empty(&self) -> bool {
+        *self == Config::default()
+    }
+
+    /// Each field of `self`, else of `fallback`.
+    fn or(self, fallback: Config) -> Config {
+        Config {
+            compatibility_level: self.compatibility_level.or(fallback.compatibility_level),
+            compatibility_group: self.compatibility_group.or(fallback.compatibility_group),
+            default_metadata: self.default_metadata.or(fallback.default_metadata),
+            override_metadata: self.override_metadata.or(fallback.override_metadata),
+            default_rule_set: self.default_rule_set.or(fallback.default_rule_set),
+            override_rule_set: self.override_rule_set.or(fallback.override_rule_set),
+            normalize: self.normalize.or(fallback.normalize),
+            validate_fields: self.validate_fields.or(fallback.validate_fields),
+        }
+    }
+
+    /// The stored text of each field that is set, by kind.
+    fn stored(&self) -> Vec<(SettingKind, String)> {
+        let mut out = Vec::new();
+        let mut push = |kind, value: Option<String>| {
+            if let Some(value) = value {
+                out.push((kind, value));
+            }
+        };
+        push(
+            SettingKind::Compatibility,
+            self.compatibility_level.map(|l| l.as_str().to_owned()),
+        );
+        push(
+            SettingKind::CompatibilityGroup,
+            self.compatibility_group.clone(),
+        );
+        push(
+            SettingKind::DefaultMetadata,
+            to_stored(self.default_metadata.as_ref()),
+        );
+        push(
+            SettingKind::OverrideMetadata,
+            to_stored(self.override_metadata.as_ref()),
+        );
+        push(
+            SettingKind::DefaultRuleSet,
+            to_stored(self.default_rule_set.as_ref()),
+        );
+        push(
+            SettingKind::OverrideRuleSet,
+            to_stored(self.override_rule_set.as_ref()),
+        );
+        push(
+            SettingKind::Normalize,
+            self.normalize.map(|b| b.to_string()),
+        );
+        push(
+            SettingKind::ValidateFields,
+            self.validate_fields.map(|b| b.to_string()),
+        );
+        out
+    }
+
+    /// Sets the field of `kind` from its stored text; unreadable values count as unset.
+    fn load(&mut self, kind: SettingKind, text: &str) -> Result<(), ServiceError> {
+        match kind {
+            SettingKind::Compatibility => self.compatibility_level = text.parse().ok(),
+            SettingKind::Mode => {}
+            SettingKind::CompatibilityGroup => self.compatibility_group = Some(text.to_owned()),
+            SettingKind::DefaultMetadata => self.default_metadata = parse_stored(Some(text))?,
+            SettingKind::OverrideMetadata => self.override_metadata = parse_stored(Some(text))?,
+            SettingKind::DefaultRuleSet => self.default_rule_set = parse_stored(Some(text))?,
+            SettingKind::OverrideRuleSet => self.override_rule_set = parse_stored(Some(text))?,
+            SettingKind::Normalize => self.normalize = text.parse().ok(),
+            SettingKind::ValidateFields => self.validate_fields = text.parse().ok(),
+        }
+        Ok(())
+    }
+}
+
+impl Registry {
+    /// The config stored for `subject` (the global one for `None`), without fallback.
+    pub async fn config(&self, subject: Option<&str>) -> Result<Config, ServiceError> {
+        let mut config = Config::default();
+        for kind in SettingKind::CONFIG {
+            if let Some(text) = self.store().setting(kind, subject).await? {
+                config.load(kind, &text)?;
+            }
+        }
+        Ok(config)
+    }
+
+    /// The config in force for `subject`: each field from the subject, else the global one.
+    pub async fn effective_config(&self, subject: &str) -> Result<Config, ServiceError> {
+        let own = self.config(Some(subject)).await?;
+        Ok(own.or(self.config(None).await?))
+    }
+
+    /// Sets the fields `update` gives (a partial update); the others keep their value.
+    pub async fn put_config(
+        &self,
+        subject: Option<&str>,
+        update: &Config,
+    ) -> Result<(), ServiceError> {
+        for rule_set in [&update.default_rule_set, &update.override_rule_set]
+            .into_iter()
+            .flatten()
+        {
+            rule_set.validate()?;
+        }
+        for (kind, value) in update.stored() {
+            self.store().put_setting(kind, subject, &value).await?;
+        }
+        Ok(())
+    }
+
+    /// Removes every config field of `subject` (the global ones for `None`); returns them.
+    pub async fn delete_config(&self, subject: Option<&str>) -> Result<Config, ServiceError> {
+        let mut previous = Config::default();
+        for kind in SettingKind::CONFIG {
+            if let Some(text) = self.store().delete_setting(kind, subject).await? {
+                previous.load(kind, &text)?;
+            }
+        }
+        Ok(previous)
     }
 }

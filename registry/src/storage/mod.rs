@@ -104,6 +104,10 @@ pub struct SchemaRow {
     pub text: String,
     /// Its references, in the order given.
     pub references: Vec<Reference>,
+    /// Its metadata, as JSON.
+    pub metadata: Option<String>,
+    /// Its rule set, as JSON.
+    pub rule_set: Option<String>,
 }
 
 /// One version of a subject.
@@ -135,10 +139,15 @@ pub struct NewSchema {
     pub schema_type: SchemaType,
     /// The text to store and return.
     pub text: String,
-    /// Identity across subjects: the schema's fingerprint combined with its references.
+    /// Identity across subjects: the schema's documented form combined with its references,
+    /// metadata and rule set.
     pub key: String,
     /// Its references.
     pub references: Vec<Reference>,
+    /// Its metadata, as JSON.
+    pub metadata: Option<String>,
+    /// Its rule set, as JSON.
+    pub rule_set: Option<String>,
     /// IMPORT mode: the id to use.
     pub id: Option<i64>,
     /// IMPORT mode: the version to use.
@@ -174,13 +183,46 @@ pub enum SettingKind {
     Compatibility,
     /// The mode (READWRITE, READONLY, IMPORT).
     Mode,
+    /// The metadata property whose value splits versions into compatibility groups.
+    CompatibilityGroup,
+    /// Metadata merged under a registration's own (JSON).
+    DefaultMetadata,
+    /// Metadata merged over a registration's own (JSON).
+    OverrideMetadata,
+    /// A rule set merged under a registration's own (JSON).
+    DefaultRuleSet,
+    /// A rule set merged over a registration's own (JSON).
+    OverrideRuleSet,
+    /// Whether schemas are normalized on register and lookup (`true`/`false`).
+    Normalize,
+    /// Whether field names are validated (`true`/`false`).
+    ValidateFields,
 }
 
 impl SettingKind {
+    /// The kinds `/config` holds, the compatibility level first.
+    pub const CONFIG: [SettingKind; 8] = [
+        SettingKind::Compatibility,
+        SettingKind::CompatibilityGroup,
+        SettingKind::DefaultMetadata,
+        SettingKind::OverrideMetadata,
+        SettingKind::DefaultRuleSet,
+        SettingKind::OverrideRuleSet,
+        SettingKind::Normalize,
+        SettingKind::ValidateFields,
+    ];
+
     pub(crate) fn as_str(self) -> &'static str {
         match self {
             SettingKind::Compatibility => "compatibility",
             SettingKind::Mode => "mode",
+            SettingKind::CompatibilityGroup => "compatibilityGroup",
+            SettingKind::DefaultMetadata => "defaultMetadata",
+            SettingKind::OverrideMetadata => "overrideMetadata",
+            SettingKind::DefaultRuleSet => "defaultRuleSet",
+            SettingKind::OverrideRuleSet => "overrideRuleSet",
+            SettingKind::Normalize => "normalize",
+            SettingKind::ValidateFields => "validateFields",
         }
     }
 }
@@ -270,6 +312,13 @@ pub trait SchemaStore: Send + Sync + 'static {
         kind: SettingKind,
         subject: Option<&'a str>,
     ) -> BoxFuture<'a, Result<Option<String>, StoreError>>;
+
+    /// Ids of schemas whose key was computed by an older identity (before a migration
+    /// changed it) and must be recomputed.
+    fn stale_keys(&self) -> BoxFuture<'_, Result<Vec<i64>, StoreError>>;
+
+    /// Replaces a schema's key with one computed by the current identity.
+    fn set_key<'a>(&'a self, id: i64, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>>;
 
     /// Counts for metrics.
     fn counts(&self) -> BoxFuture<'_, Result<Counts, StoreError>>;

@@ -24,9 +24,9 @@ impl Dialect for Postgres {
     const LOCK_SUBJECT: Option<&'static str> =
         Some("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))");
     // Another subject may insert the same schema concurrently: it keeps its id.
-    const INSERT_SCHEMA: &'static str = "INSERT INTO schemas (id, schema_type, schema_text, schema_key, refs) \
+    const INSERT_SCHEMA: &'static str = "INSERT INTO schemas (id, schema_type, schema_text, schema_key, refs, metadata, rule_set) \
          VALUES (COALESCE($1, nextval(pg_get_serial_sequence('schemas', 'id'))), \
-         $2, $3, $4, $5) ON CONFLICT (schema_key) DO NOTHING RETURNING id";
+         $2, $3, $4, $5, $6, $7) ON CONFLICT (schema_key) DO NOTHING RETURNING id";
     const SYNC_IDS: Option<&'static str> = Some(
         "SELECT setval(pg_get_serial_sequence('schemas', 'id'), \
          GREATEST($1, (SELECT last_value FROM schemas_id_seq)))",

@@ -23,7 +23,8 @@ pub trait Dialect: Database<Connection: Migrate> {
     /// Run first in every write transaction, bound to the subject, when beginning it does not
     /// serialize writers by itself.
     const LOCK_SUBJECT: Option<&'static str>;
-    /// Inserts a schema row from (`$1` given id or NULL, type, text, key, references) and
+    /// Inserts a schema row from (`$1` given id or NULL, type, text, key, references, metadata,
+    /// rule set) and
     /// returns its id, or no row when another transaction inserted the same key first.
     const INSERT_SCHEMA: &'static str;
     /// Run after a schema was inserted with a given id, bound to it, when the id allocator
@@ -36,6 +37,9 @@ pub trait Dialect: Database<Connection: Migrate> {
     /// Opens the writer and reader pools for `url`.
     fn open(url: &str, max_connections: u32) -> BoxFuture<'_, Result<Pools<Self>, StoreError>>;
 }
+
+/// A `schemas` row: id, type, text, references, metadata and rule set.
+type SchemaColumns = (i64, String, String, String, Option<String>, Option<String>);
 
 /// The writer and the reader pool of a store.
 pub type Pools<D> = (Pool<D>, Pool<D>);
@@ -69,6 +73,8 @@ where
     for<'q> Option<i64>: Encode<'q, D> + Type<D>,
     for<'q> String: Decode<'q, D> + Type<D>,
     for<'q> &'q str: Encode<'q, D> + Type<D>,
+    for<'q> Option<&'q str>: Encode<'q, D> + Type<D>,
+    for<'q> Option<String>: Decode<'q, D> + Type<D>,
 {
     /// Begins a write transaction that holds the subject's lock.
     async fn begin_write(&self, subject: &str) -> Result<Transaction<'static, D>, StoreError> {
@@ -145,6 +151,8 @@ where
             .bind(new.text.as_str())
             .bind(new.key.as_str())
             .bind(references_json(&new.references).as_str())
+            .bind(new.metadata.as_deref())
+            .bind(new.rule_set.as_deref())
             .fetch_optional(&mut *conn)
             .await?;
         let Some(id) = inserted else {
@@ -283,6 +291,8 @@ where
     for<'q> Option<i64>: Encode<'q, D> + Type<D>,
     for<'q> String: Decode<'q, D> + Type<D>,
     for<'q> &'q str: Encode<'q, D> + Type<D>,
+    for<'q> Option<&'q str>: Encode<'q, D> + Type<D>,
+    for<'q> Option<String>: Decode<'q, D> + Type<D>,
 {
     fn backend(&self) -> &'static str {
         D::BACKEND
@@ -313,19 +323,22 @@ where
 
     fn schema(&self, id: i64) -> BoxFuture<'_, Result<Option<SchemaRow>, StoreError>> {
         Box::pin(async move {
-            let row: Option<(i64, String, String, String)> = query_as(
-                "SELECT id, schema_type, schema_text, refs FROM schemas s WHERE id = $1 \
+            let row: Option<SchemaColumns> = query_as(
+                "SELECT id, schema_type, schema_text, refs, metadata, rule_set \
+                 FROM schemas s WHERE id = $1 \
                  AND EXISTS (SELECT 1 FROM subject_versions sv WHERE sv.schema_id = s.id)",
             )
             .bind(id)
             .fetch_optional(&self.reader)
             .await?;
-            row.map(|(id, schema_type, text, refs)| {
+            row.map(|(id, schema_type, text, refs, metadata, rule_set)| {
                 Ok(SchemaRow {
                     id,
                     schema_type: parse_type(&schema_type)?,
                     text,
                     references: parse_references(&refs)?,
+                    metadata,
+                    rule_set,
                 })
             })
             .transpose()
@@ -462,6 +475,27 @@ where
             .fetch_optional(&self.writer)
             .await?;
             Ok(value)
+        })
+    }
+
+    fn stale_keys(&self) -> BoxFuture<'_, Result<Vec<i64>, StoreError>> {
+        Box::pin(async move {
+            let ids: Vec<i64> =
+                query_scalar("SELECT id FROM schemas WHERE key_version < 2 ORDER BY id")
+                    .fetch_all(&self.reader)
+                    .await?;
+            Ok(ids)
+        })
+    }
+
+    fn set_key<'a>(&'a self, id: i64, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            query("UPDATE schemas SET schema_key = $1, key_version = 2 WHERE id = $2")
+                .bind(key)
+                .bind(id)
+                .execute(&self.writer)
+                .await?;
+            Ok(())
         })
     }
 

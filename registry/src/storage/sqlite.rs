@@ -23,8 +23,8 @@ impl Dialect for Sqlite {
     const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
     const LOCK_SUBJECT: Option<&'static str> = None;
     // A NULL id takes the next AUTOINCREMENT id, which also moves past given ids.
-    const INSERT_SCHEMA: &'static str = "INSERT INTO schemas (id, schema_type, schema_text, schema_key, refs) \
-         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (schema_key) DO NOTHING RETURNING id";
+    const INSERT_SCHEMA: &'static str = "INSERT INTO schemas (id, schema_type, schema_text, schema_key, refs, metadata, rule_set) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (schema_key) DO NOTHING RETURNING id";
     const SYNC_IDS: Option<&'static str> = None;
 
     fn migrator() -> &'static Migrator {

@@ -10,7 +10,19 @@ import json
 import struct
 import sys
 
-from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
+from confluent_kafka.schema_registry import (
+    Metadata,
+    MetadataProperties,
+    MetadataTags,
+    Rule,
+    RuleKind,
+    RuleMode,
+    RuleParams,
+    RuleSet,
+    Schema,
+    SchemaRegistryClient,
+    ServerConfig,
+)
 from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 from confluent_kafka.schema_registry.json_schema import JSONDeserializer, JSONSerializer
@@ -142,7 +154,74 @@ def main(url):
     assert jdeserializer(jdata, jctx) == shipment
     step(f"json serializer round trip (schema id {jwire_id})")
 
+    data_contracts(url)
+
     print("INTEROP OK", flush=True)
+
+
+def metadata(**properties):
+    return Metadata(MetadataTags({}), MetadataProperties(properties), [])
+
+
+def data_contracts(url):
+    """Metadata, rule sets, compatibility groups and `use.latest.with.metadata`."""
+    client = SchemaRegistryClient({"url": url})
+    rule = Rule("checkId", "ids are not empty", RuleKind.CONDITION, RuleMode.WRITE, "CEL",
+                ["PII"], RuleParams({"k": "v"}), "message.id != ''", None, "ERROR", True)
+    schema = Schema(json.dumps({
+        "type": "record", "name": "Contract", "fields": [{"name": "id", "type": "string"}],
+    }), "AVRO", [], metadata(owner="sales"), RuleSet(None, [rule]))
+    contract_id = client.register_schema("contracts-value", schema)
+    fetched = SchemaRegistryClient({"url": url}).get_schema(contract_id)
+    assert fetched.metadata.properties.properties == {"owner": "sales"}, fetched.metadata
+    fetched_rule = fetched.rule_set.domain_rules[0]
+    assert fetched_rule.name == "checkId" and fetched_rule.expr == "message.id != ''", fetched_rule
+    assert fetched_rule.mode == RuleMode.WRITE and fetched_rule.disabled, fetched_rule
+    latest = SchemaRegistryClient({"url": url}).get_latest_version("contracts-value")
+    assert latest.schema.metadata.properties.properties == {"owner": "sales"}, latest
+    step("register with metadata and rule set")
+
+    config = client.set_config("events-value", ServerConfig(compatibility_group="major"))
+    assert config["compatibilityGroup"] == "major", config
+    assert client.get_config("events-value").compatibility_group == "major"
+    v1 = json.dumps({"type": "record", "name": "Event", "namespace": "com.acme",
+                     "fields": [{"name": "id", "type": "string"}]})
+    v2 = json.dumps({"type": "record", "name": "Event", "namespace": "com.acme",
+                     "fields": [{"name": "id", "type": "string"},
+                                {"name": "kind", "type": "string"}]})
+    client.register_schema("events-value", Schema(v1, "AVRO", [], metadata(major="1")))
+    expect_error(40901, lambda: client.register_schema(
+        "events-value", Schema(v2, "AVRO", [], metadata(major="1"))))
+    client.register_schema("events-value", Schema(v2, "AVRO", [], metadata(major="2")))
+    step("set config compatibility group")
+
+    fresh = SchemaRegistryClient({"url": url})
+    one = fresh.get_latest_with_metadata("events-value", {"major": "1"})
+    assert one.version == 1 and one.schema.metadata.properties.properties == {"major": "1"}, one
+    two = fresh.get_latest_with_metadata("events-value", {"major": "2"})
+    assert two.version == 2, two
+    expect_error(40403, lambda: fresh.get_latest_with_metadata("events-value", {"major": "3"}))
+    step("get latest with metadata")
+
+    # A writer on major 1 and a reader pinned to major 2: the reader's schema has `kind`,
+    # the writer's data does not, so the reader needs the data written with major 2.
+    ctx = SerializationContext("events", MessageField.VALUE)
+    writer = AvroSerializer(fresh, None, conf={
+        "auto.register.schemas": False, "use.latest.with.metadata": {"major": "2"}})
+    event = {"id": "e-1", "kind": "created"}
+    data = writer(event, ctx)
+    assert struct.unpack(">I", data[1:5])[0] == two.schema_id
+    reader = AvroDeserializer(SchemaRegistryClient({"url": url}), conf={
+        "use.latest.with.metadata": {"major": "2"}})
+    assert reader(data, ctx) == event
+    old_writer = AvroSerializer(fresh, None, conf={
+        "auto.register.schemas": False, "use.latest.with.metadata": {"major": "1"}})
+    old = old_writer({"id": "e-0"}, ctx)
+    assert struct.unpack(">I", old[1:5])[0] == one.schema_id
+    old_reader = AvroDeserializer(SchemaRegistryClient({"url": url}), conf={
+        "use.latest.with.metadata": {"major": "1"}})
+    assert old_reader(old, ctx) == {"id": "e-0"}
+    step("avro serializer use.latest.with.metadata")
 
 
 if __name__ == "__main__":
