@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use axum::body::Bytes;
+use bytes::Bytes;
 
 use crate::schema::{Schema, SchemaType};
 use crate::storage::Reference;
