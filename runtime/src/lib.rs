@@ -69,6 +69,16 @@
 //! - `upcast_json = path::to::function`: for when the older types no longer exist; a
 //!   [`JsonUpcaster`] that turns a stored event of any older version into this version.
 //!   Works with JSON payloads only.
+//! - `breaking`, or `breaking = "currency is required"`: this version breaks compatibility
+//!   with the one before it and opens a new compatibility group ("major"): version 1 is in
+//!   major 1, each breaking version starts the next major, and the other versions stay in the
+//!   major of the version before them. Not allowed on version 1; a breaking version still
+//!   needs an upcaster. Read back as [`Event::MAJOR`] and [`Event::BREAKING`], and per version
+//!   in [`EventVersion`] (`major`, `breaking`).
+//! - `major = 2`: with `upcast_json` only, this version's major. The older types are gone, so
+//!   Herald cannot count the breaking versions before it: required together with `breaking`,
+//!   and 1 when omitted. With `upcast_from`/`try_upcast_from` the major is computed from the
+//!   chain when compiling, and `major` is an error.
 //!
 //! On a variant, `#[event(rename = "shipped")]` sets the part of the event type after the
 //! name (default: the variant's name in snake case), giving `order.shipped`.
