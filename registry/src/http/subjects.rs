@@ -12,6 +12,8 @@ use crate::storage::{DeleteTarget, VersionRow};
 use super::AppState;
 use super::body::{Body, Params, json_bytes, reply};
 use super::error::Error;
+use super::schemas::is_resolved;
+use crate::schema::SchemaType;
 
 pub(crate) use crate::service::check_subject;
 
@@ -59,19 +61,38 @@ pub(crate) async fn find_version(
 }
 
 /// The JSON of a subject version: subject, version, id and the schema.
-fn version_body(subject: &str, row: VersionRow, schema: &CachedSchema) -> Result<Response, Error> {
+pub(crate) fn version_json(subject: &str, row: VersionRow, schema: &CachedSchema) -> Value {
+    version_json_with(subject, row, schema, &schema.text)
+}
+
+/// [`version_json`] with the schema's text given (its `format=resolved` form).
+fn version_json_with(subject: &str, row: VersionRow, schema: &CachedSchema, text: &str) -> Value {
     let mut extra = Map::new();
     extra.insert("subject".to_owned(), json!(subject));
     extra.insert("version".to_owned(), json!(row.version));
     extra.insert("id".to_owned(), json!(row.schema_id));
-    reply(&schema_body(
+    schema_body(
         schema.schema_type,
-        &schema.text,
+        text,
         &schema.references,
         schema.metadata.as_ref(),
         schema.rule_set.as_ref(),
         Some(extra),
-    ))
+    )
+}
+
+/// The text `format` asks for: the resolved form of an AVRO schema for `resolved`, else the
+/// stored one (Confluent's providers ignore other formats, and JSON Schema every format).
+fn formatted<'a>(schema: &'a CachedSchema, params: &Params) -> &'a str {
+    if schema.schema_type == SchemaType::Avro && is_resolved(params) {
+        &schema.resolved
+    } else {
+        &schema.text
+    }
+}
+
+fn version_body(subject: &str, row: VersionRow, schema: &CachedSchema) -> Result<Response, Error> {
+    reply(&version_json(subject, row, schema))
 }
 
 async fn list(State(state): State<AppState>, params: Params) -> Result<Response, Error> {
@@ -110,7 +131,12 @@ async fn version(
 ) -> Result<Response, Error> {
     let row = find_version(&state, &subject, &version, params.flag("deleted")).await?;
     let schema = state.registry().schema_by_id(row.schema_id).await?;
-    version_body(&subject, row, &schema)
+    reply(&version_json_with(
+        &subject,
+        row,
+        &schema,
+        formatted(&schema, &params),
+    ))
 }
 
 async fn version_text(
@@ -120,7 +146,7 @@ async fn version_text(
 ) -> Result<Response, Error> {
     let row = find_version(&state, &subject, &version, params.flag("deleted")).await?;
     let schema = state.registry().schema_by_id(row.schema_id).await?;
-    Ok(json_bytes(schema.text.clone().into()))
+    Ok(json_bytes(formatted(&schema, &params).to_owned().into()))
 }
 
 async fn referenced_by(
