@@ -50,6 +50,7 @@ fn options(params: &Params) -> Options {
     Options {
         normalize: params.flag("normalize"),
         deleted: false,
+        force: false,
     }
 }
 

@@ -12,7 +12,7 @@ use super::AppState;
 use super::body::{Params, json_bytes, reply};
 use super::error::Error;
 use super::subjects::version_json;
-use crate::service::schema_body;
+use crate::service::{CachedSchema, schema_body};
 
 /// Routes under `/schemas`.
 pub fn router() -> Router<AppState> {
@@ -36,16 +36,7 @@ fn parse_id(id: &str) -> Result<i64, Error> {
 }
 
 /// Confluent's `schema.search.max.limit` (and default limit).
-const MAX_LIMIT: usize = 1000;
-
-/// An integer query parameter; one that does not parse is the framework's plain 404, as for
-/// Confluent's `int` parameters.
-fn int_param(params: &Params, name: &str, default: i64) -> Result<i64, Error> {
-    match params.get(name) {
-        None => Ok(default),
-        Some(text) => text.trim().parse::<i32>().map(i64::from).map_err(|_| Error::NotFound),
-    }
-}
+pub(crate) const SCHEMA_LIMIT: usize = 1000;
 
 /// `GET /schemas`: every version of the subjects under `subjectPrefix`, ordered by subject
 /// then version (`deleted`: soft-deleted ones too; `latestOnly`: the latest visible one of
@@ -56,11 +47,7 @@ async fn list(State(state): State<AppState>, params: Params) -> Result<Response,
     let deleted = params.flag("deleted");
     let latest_only = params.flag("latestOnly");
     let rule_type = params.get("ruleType").filter(|t| !t.is_empty());
-    let offset = usize::try_from(int_param(&params, "offset", 0)?).unwrap_or(0);
-    let limit = usize::try_from(int_param(&params, "limit", -1)?)
-        .ok()
-        .filter(|limit| (1..=MAX_LIMIT).contains(limit))
-        .unwrap_or(MAX_LIMIT);
+    let page = params.page(SCHEMA_LIMIT)?;
     let mut subjects: Vec<String> = state
         .store()
         .subjects()
@@ -70,7 +57,6 @@ async fn list(State(state): State<AppState>, params: Params) -> Result<Response,
         .filter(|name| name.starts_with(prefix))
         .collect();
     subjects.sort();
-    let wanted = offset.saturating_add(limit);
     let mut found = Vec::new();
     'subjects: for subject in &subjects {
         let mut rows = state.store().versions(subject).await?;
@@ -94,13 +80,12 @@ async fn list(State(state): State<AppState>, params: Params) -> Result<Response,
                 continue;
             }
             found.push(version_json(subject, row, &schema));
-            if found.len() >= wanted {
+            if found.len() >= page.end() {
                 break 'subjects;
             }
         }
     }
-    let page: Vec<_> = found.into_iter().skip(offset).take(limit).collect();
-    reply(&page)
+    reply(&page.of(found))
 }
 
 /// Whether `format=resolved` asks for the schema with its references inlined (Confluent
@@ -109,6 +94,16 @@ pub(crate) fn is_resolved(params: &Params) -> bool {
     params
         .get("format")
         .is_some_and(|format| format.trim().eq_ignore_ascii_case("resolved"))
+}
+
+/// The text `format` asks for: the resolved form of an AVRO schema for `resolved`, else the
+/// stored one (Confluent's providers ignore other formats, and JSON Schema every format).
+pub(crate) fn formatted<'a>(schema: &'a CachedSchema, params: &Params) -> &'a str {
+    if schema.schema_type == SchemaType::Avro && is_resolved(params) {
+        &schema.resolved
+    } else {
+        &schema.text
+    }
 }
 
 async fn types() -> Result<Response, Error> {
@@ -125,11 +120,16 @@ async fn by_id(
     // the id alone decides, so clients that pass the topic's subject for a schema
     // registered under another one still get it.
     let schema = state.registry().schema_by_id(id).await?;
-    if is_resolved(&params) && !schema.references.is_empty() {
+    // `format=resolved` inlines an AVRO schema's references (keeping the list, as
+    // Confluent does); JSON Schema ignores every format.
+    if schema.schema_type == SchemaType::Avro
+        && is_resolved(&params)
+        && !schema.references.is_empty()
+    {
         return reply(&schema_body(
             schema.schema_type,
             &schema.resolved,
-            &[],
+            &schema.references,
             schema.metadata.as_ref(),
             schema.rule_set.as_ref(),
             None,
@@ -141,9 +141,10 @@ async fn by_id(
 async fn text_by_id(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    params: Params,
 ) -> Result<Response, Error> {
     let schema = state.registry().schema_by_id(parse_id(&id)?).await?;
-    Ok(json_bytes(schema.text.clone().into()))
+    Ok(json_bytes(formatted(&schema, &params).to_owned().into()))
 }
 
 async fn subjects_by_id(
@@ -163,7 +164,7 @@ async fn subjects_by_id(
         .map(|u| u.subject.as_str())
         .collect();
     subjects.dedup();
-    reply(&subjects)
+    reply(&params.page(usize::MAX)?.of(subjects))
 }
 
 async fn versions_by_id(
@@ -177,10 +178,9 @@ async fn versions_by_id(
     if usages.is_empty() {
         return Err(Error::SchemaNotFound(id.to_string()));
     }
-    let versions: Vec<_> = usages
+    let versions = usages
         .iter()
         .filter(|u| deleted || !u.deleted)
-        .map(|u| json!({"subject": u.subject, "version": u.version}))
-        .collect();
-    reply(&versions)
+        .map(|u| json!({"subject": u.subject, "version": u.version}));
+    reply(&params.page(usize::MAX)?.of(versions))
 }

@@ -12,8 +12,7 @@ use crate::storage::{DeleteTarget, VersionRow};
 use super::AppState;
 use super::body::{Body, Params, json_bytes, reply};
 use super::error::Error;
-use super::schemas::is_resolved;
-use crate::schema::SchemaType;
+use super::schemas::{SCHEMA_LIMIT, formatted};
 
 pub(crate) use crate::service::check_subject;
 
@@ -81,32 +80,32 @@ fn version_json_with(subject: &str, row: VersionRow, schema: &CachedSchema, text
     )
 }
 
-/// The text `format` asks for: the resolved form of an AVRO schema for `resolved`, else the
-/// stored one (Confluent's providers ignore other formats, and JSON Schema every format).
-fn formatted<'a>(schema: &'a CachedSchema, params: &Params) -> &'a str {
-    if schema.schema_type == SchemaType::Avro && is_resolved(params) {
-        &schema.resolved
-    } else {
-        &schema.text
-    }
-}
-
 fn version_body(subject: &str, row: VersionRow, schema: &CachedSchema) -> Result<Response, Error> {
     reply(&version_json(subject, row, schema))
 }
 
+/// `GET /subjects`: subjects under `subjectPrefix`, live ones (`deleted`: soft-deleted ones
+/// too; `deletedOnly`: only those), paged by `offset` and `limit`.
 async fn list(State(state): State<AppState>, params: Params) -> Result<Response, Error> {
     let deleted = params.flag("deleted");
+    let deleted_only = params.flag("deletedOnly");
     let prefix = params.get("subjectPrefix").unwrap_or("");
-    let subjects: Vec<String> = state
+    let page = params.page(usize::MAX)?;
+    let subjects = state
         .store()
         .subjects()
         .await?
         .into_iter()
-        .filter(|(name, live)| (deleted || *live) && name.starts_with(prefix))
-        .map(|(name, _)| name)
-        .collect();
-    reply(&subjects)
+        .filter(|(name, live)| {
+            let shown = if deleted_only {
+                !*live
+            } else {
+                deleted || *live
+            };
+            shown && name.starts_with(prefix)
+        })
+        .map(|(name, _)| name);
+    reply(&page.of(subjects))
 }
 
 async fn versions(
@@ -114,14 +113,26 @@ async fn versions(
     Path(subject): Path<String>,
     params: Params,
 ) -> Result<Response, Error> {
+    // Confluent's filters: `deletedAsNegative` (every version, soft-deleted ones negated),
+    // else `deletedOnly`, else `deleted`.
+    let as_negative = params.flag("deletedAsNegative");
+    let deleted_only = params.flag("deletedOnly");
     let deleted = params.flag("deleted");
-    let rows = state.registry().versions(&subject, deleted).await?;
-    let versions: Vec<i32> = rows
-        .iter()
-        .filter(|r| deleted || !r.deleted)
-        .map(|r| r.version)
-        .collect();
-    reply(&versions)
+    let page = params.page(usize::MAX)?;
+    let rows = state
+        .registry()
+        .versions(&subject, deleted || deleted_only || as_negative)
+        .await?;
+    let versions = rows.iter().filter_map(|r| {
+        if as_negative {
+            Some(if r.deleted { -r.version } else { r.version })
+        } else if deleted_only {
+            r.deleted.then_some(r.version)
+        } else {
+            (deleted || !r.deleted).then_some(r.version)
+        }
+    });
+    reply(&page.of(versions))
 }
 
 async fn version(
@@ -152,16 +163,19 @@ async fn version_text(
 async fn referenced_by(
     State(state): State<AppState>,
     Path((subject, version)): Path<(String, String)>,
+    params: Params,
 ) -> Result<Response, Error> {
+    let page = params.page(SCHEMA_LIMIT)?;
     let row = find_version(&state, &subject, &version, false).await?;
     let ids = state.store().referenced_by(&subject, row.version).await?;
-    reply(&ids)
+    reply(&page.of(ids))
 }
 
 fn options(params: &Params) -> Options {
     Options {
         normalize: params.flag("normalize"),
         deleted: params.flag("deleted"),
+        force: params.flag("force"),
     }
 }
 

@@ -26,6 +26,8 @@ pub struct Options {
     pub normalize: bool,
     /// Let soft-deleted versions count (lookups).
     pub deleted: bool,
+    /// Skip the compatibility check of a registration (Confluent's `force=true`).
+    pub force: bool,
 }
 
 /// What a compatibility check compares the schema with.
@@ -87,7 +89,7 @@ impl Registry {
             _ => request,
         };
         let candidate = self.candidate(request, normalize).await?;
-        let level = if mode == Mode::Import {
+        let level = if mode == Mode::Import || options.force {
             CompatibilityLevel::None
         } else {
             config.compatibility_level.unwrap_or_default()
