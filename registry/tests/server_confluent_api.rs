@@ -32,6 +32,12 @@ impl Answer {
     }
 
     #[track_caller]
+    fn error_code(&self, status: u16, code: u64) {
+        assert_eq!(self.status, status, "status, body: {}", self.raw);
+        assert_eq!(self.body["error_code"].as_u64(), Some(code), "{}", self.raw);
+    }
+
+    #[track_caller]
     fn ok(&self) -> &Value {
         assert_eq!(self.status, 200, "status, body: {}", self.raw);
         assert_eq!(self.content_type, V1, "{}", self.raw);
@@ -135,9 +141,18 @@ async fn list_schemas(backend: Backend) {
     let c1 = json!({"type": "object", "properties": {"c": {"type": "string"}}}).to_string();
     let put_none = put(&srv, "/config", &json!({"compatibility": "NONE"})).await;
     put_none.ok();
-    let id_a1 = post(&srv, "/subjects/app-a/versions", &avro(&a1)).await.ok()["id"].clone();
-    let id_a2 = post(&srv, "/subjects/app-a/versions", &avro(&a2)).await.ok()["id"].clone();
-    let id_b1 = post(&srv, "/subjects/app-b/versions", &avro(&b1)).await.ok()["id"].clone();
+    let id_a1 = post(&srv, "/subjects/app-a/versions", &avro(&a1))
+        .await
+        .ok()["id"]
+        .clone();
+    let id_a2 = post(&srv, "/subjects/app-a/versions", &avro(&a2))
+        .await
+        .ok()["id"]
+        .clone();
+    let id_b1 = post(&srv, "/subjects/app-b/versions", &avro(&b1))
+        .await
+        .ok()["id"]
+        .clone();
     let id_c1 = post(
         &srv,
         "/subjects/other-c/versions",
@@ -163,7 +178,12 @@ async fn list_schemas(backend: Backend) {
         .as_array()
         .unwrap()
         .iter()
-        .map(|s| (s["subject"].as_str().unwrap(), s["version"].as_i64().unwrap()))
+        .map(|s| {
+            (
+                s["subject"].as_str().unwrap(),
+                s["version"].as_i64().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(subjects, [("app-a", 1), ("app-a", 2), ("app-b", 1)]);
 
@@ -173,7 +193,12 @@ async fn list_schemas(backend: Backend) {
         .as_array()
         .unwrap()
         .iter()
-        .map(|s| (s["subject"].as_str().unwrap(), s["version"].as_i64().unwrap()))
+        .map(|s| {
+            (
+                s["subject"].as_str().unwrap(),
+                s["version"].as_i64().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(versions, [("app-a", 2), ("app-b", 1)]);
 
@@ -181,7 +206,11 @@ async fn list_schemas(backend: Backend) {
     post(&srv, "/subjects/app-a/versions", &avro(&a1))
         .await
         .ok();
-    let deleted = send(srv.client.delete(format!("{}/subjects/app-a/versions/2", srv.base))).await;
+    let deleted = send(
+        srv.client
+            .delete(format!("{}/subjects/app-a/versions/2", srv.base)),
+    )
+    .await;
     assert_eq!(deleted.ok(), &json!(2));
     let live: Vec<i64> = get(&srv, "/schemas?subjectPrefix=app-a")
         .await
@@ -217,7 +246,12 @@ async fn list_schemas(backend: Backend) {
         .as_array()
         .unwrap()
         .iter()
-        .map(|s| (s["subject"].as_str().unwrap(), s["version"].as_i64().unwrap()))
+        .map(|s| {
+            (
+                s["subject"].as_str().unwrap(),
+                s["version"].as_i64().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(page, [("app-b", 1), ("other-c", 1)]);
     for limit in ["0", "-5", "5000"] {
@@ -326,7 +360,12 @@ async fn compatibility_levels(backend: Backend) {
     put(&srv, "/config/s", &json!({"compatibility": "sideways"}))
         .await
         .error(422, 42203, message);
-    let lower = put(&srv, "/config", &json!({"compatibility": "forward_transitive"})).await;
+    let lower = put(
+        &srv,
+        "/config",
+        &json!({"compatibility": "forward_transitive"}),
+    )
+    .await;
     assert_eq!(lower.ok()["compatibility"], "FORWARD_TRANSITIVE");
     let mixed = put(&srv, "/config/s", &json!({"compatibility": "Full"})).await;
     assert_eq!(mixed.ok()["compatibility"], "FULL");
@@ -345,8 +384,14 @@ async fn content_negotiation(backend: Backend) {
         ("*/*", V1),
         ("application/*", V1),
         ("text/html, application/json;q=0.8", JSON),
-        ("application/vnd.schemaregistry.v1+json;q=0.5, application/json", JSON),
-        ("application/json;q=0.5, application/vnd.schemaregistry+json;q=0.9", DEFAULT_JSON),
+        (
+            "application/vnd.schemaregistry.v1+json;q=0.5, application/json",
+            JSON,
+        ),
+        (
+            "application/json;q=0.5, application/vnd.schemaregistry+json;q=0.9",
+            DEFAULT_JSON,
+        ),
         ("text/html, */*;q=0.1", V1),
     ] {
         let answer = get_accept(&srv, "/subjects", accept).await;
@@ -465,7 +510,11 @@ async fn resolved_format(backend: Backend) {
     assert_eq!(plain.ok()["schema"], person);
     assert_eq!(plain.body["references"], references);
     for format in ["resolved", "RESOLVED"] {
-        let resolved = get(&srv, &format!("/subjects/person/versions/1?format={format}")).await;
+        let resolved = get(
+            &srv,
+            &format!("/subjects/person/versions/1?format={format}"),
+        )
+        .await;
         let text = resolved.ok()["schema"].as_str().unwrap();
         assert!(text.contains("\"street\""), "{text}");
         // The version keeps its references, as Confluent's answer does.
@@ -482,7 +531,73 @@ async fn resolved_format(backend: Backend) {
     assert_eq!(unknown.ok()["schema"], person);
 }
 
+async fn listing_parameters(backend: Backend) {
+    let srv = TestServer::start(backend).await;
+    put(&srv, "/config", &json!({"compatibility": "BACKWARD"}))
+        .await
+        .ok();
+    for subject in ["l-a", "l-b", "l-c"] {
+        post(
+            &srv,
+            &format!("/subjects/{subject}/versions"),
+            &avro(&avro_record("L", &["a"])),
+        )
+        .await
+        .ok();
+    }
+    send(srv.client.delete(format!("{}/subjects/l-b", srv.base)))
+        .await
+        .ok();
+    assert_eq!(
+        get(&srv, "/subjects?deletedOnly=true").await.ok(),
+        &json!(["l-b"])
+    );
+    assert_eq!(
+        get(&srv, "/subjects?deleted=true&offset=1&limit=1")
+            .await
+            .ok(),
+        &json!(["l-b"])
+    );
+    assert_eq!(get(&srv, "/subjects?offset=1").await.ok(), &json!(["l-c"]));
+    get(&srv, "/subjects?limit=many")
+        .await
+        .error(404, 404, "HTTP 404 Not Found");
+
+    // `force` registers what the level would refuse.
+    let incompatible = avro(&avro_record("L", &["a", "b"]));
+    post(&srv, "/subjects/l-a/versions", &incompatible)
+        .await
+        .error_code(409, 40901);
+    let forced = post(&srv, "/subjects/l-a/versions?force=true", &incompatible).await;
+    assert!(forced.ok()["id"].is_i64());
+    let third = avro(&avro_record("L", &["c"]));
+    post(&srv, "/subjects/l-a/versions?force=true", &third)
+        .await
+        .ok();
+    send(
+        srv.client
+            .delete(format!("{}/subjects/l-a/versions/2", srv.base)),
+    )
+    .await
+    .ok();
+    let versions = |query: &'static str| {
+        let srv = &srv;
+        async move {
+            get(srv, &format!("/subjects/l-a/versions{query}"))
+                .await
+                .ok()
+                .clone()
+        }
+    };
+    assert_eq!(versions("").await, json!([1, 3]));
+    assert_eq!(versions("?deleted=true").await, json!([1, 2, 3]));
+    assert_eq!(versions("?deletedOnly=true").await, json!([2]));
+    assert_eq!(versions("?deletedAsNegative=true").await, json!([1, -2, 3]));
+    assert_eq!(versions("?deleted=true&offset=1&limit=1").await, json!([2]));
+}
+
 backend_tests!(
+    listing_parameters,
     root,
     list_schemas,
     compatibility_versions,

@@ -180,7 +180,9 @@ mod tests {
     use super::*;
 
     fn pick(accept: &str) -> Option<usize> {
-        choose(Some(&HeaderValue::from_str(accept).unwrap_or(HeaderValue::from_static(""))))
+        choose(Some(
+            &HeaderValue::from_str(accept).unwrap_or(HeaderValue::from_static("")),
+        ))
     }
 
     #[test]

@@ -107,7 +107,11 @@ impl Registry {
         request: &SchemaRequest,
         normalize: bool,
     ) -> Result<Candidate, ServiceError> {
-        let Some(text) = request.schema.clone().filter(|text| !text.trim().is_empty()) else {
+        let Some(text) = request
+            .schema
+            .clone()
+            .filter(|text| !text.trim().is_empty())
+        else {
             return Err(ServiceError::EmptySchema);
         };
         let schema_type = match request.schema_type.as_deref() {
