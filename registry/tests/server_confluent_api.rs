@@ -315,6 +315,10 @@ async fn schema_ids(backend: Backend) {
     get(&srv, "/schemas/ids/12345")
         .await
         .error(404, 40403, "Schema 12345 not found");
+    // A known route with another method: the framework's 405, as a JSON error.
+    send(srv.client.delete(format!("{}/schemas/types", srv.base)))
+        .await
+        .error(405, 405, "HTTP 405 Method Not Allowed");
 }
 
 async fn empty_schema(backend: Backend) {
@@ -526,6 +530,32 @@ async fn resolved_format(backend: Backend) {
         .await;
         assert!(raw.raw.contains("\"street\""), "{}", raw.raw);
     }
+    let looked_up = post(
+        &srv,
+        "/subjects/person?format=resolved",
+        &json!({"schema": person, "references": references}),
+    )
+    .await;
+    assert!(
+        looked_up.ok()["schema"]
+            .as_str()
+            .unwrap()
+            .contains("\"street\""),
+        "{}",
+        looked_up.raw
+    );
+    let by_id = get(
+        &srv,
+        &format!("/schemas/ids/{}?format=resolved", looked_up.body["id"]),
+    )
+    .await;
+    assert!(
+        by_id.ok()["schema"]
+            .as_str()
+            .unwrap()
+            .contains("\"street\"")
+    );
+    assert_eq!(by_id.body["references"], references);
     // An unknown format is the stored text, never an error.
     let unknown = get(&srv, "/subjects/person/versions/1?format=serialized").await;
     assert_eq!(unknown.ok()["schema"], person);

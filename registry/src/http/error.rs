@@ -106,6 +106,9 @@ pub enum Error {
     /// HTTP 404 for an unknown route, or a path parameter of the wrong type.
     #[error("HTTP 404 Not Found")]
     NotFound,
+    /// HTTP 405: the route exists, the method does not.
+    #[error("HTTP 405 Method Not Allowed")]
+    MethodNotAllowed,
     /// HTTP 406: the `Accept` header allows none of the answer types.
     #[error("HTTP 406 Not Acceptable")]
     NotAcceptable,
@@ -146,6 +149,7 @@ impl Error {
             Unauthorized(_) => (StatusCode::UNAUTHORIZED, 401),
             Forbidden(_) => (StatusCode::FORBIDDEN, 403),
             NotFound => (StatusCode::NOT_FOUND, 404),
+            MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, 405),
             NotAcceptable => (StatusCode::NOT_ACCEPTABLE, 406),
             UnsupportedMediaType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, 415),
         }

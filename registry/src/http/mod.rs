@@ -86,6 +86,7 @@ pub fn app(state: AppState) -> Router {
         .merge(health::router())
         .route_layer(from_fn_with_state(state.clone(), metrics::track))
         .fallback(|| async { Error::NotFound })
+        .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })
         .layer(from_fn_with_state(state.clone(), auth::require))
         .layer(DefaultBodyLimit::max(state.max_body_bytes()))
         .layer(axum::middleware::from_fn(negotiate::negotiate))

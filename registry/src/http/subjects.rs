@@ -80,8 +80,19 @@ fn version_json_with(subject: &str, row: VersionRow, schema: &CachedSchema, text
     )
 }
 
-fn version_body(subject: &str, row: VersionRow, schema: &CachedSchema) -> Result<Response, Error> {
-    reply(&version_json(subject, row, schema))
+/// [`version_json`] with the text `format` asks for, as the answer.
+fn version_body(
+    subject: &str,
+    row: VersionRow,
+    schema: &CachedSchema,
+    params: &Params,
+) -> Result<Response, Error> {
+    reply(&version_json_with(
+        subject,
+        row,
+        schema,
+        formatted(schema, params),
+    ))
 }
 
 /// `GET /subjects`: subjects under `subjectPrefix`, live ones (`deleted`: soft-deleted ones
@@ -142,12 +153,7 @@ async fn version(
 ) -> Result<Response, Error> {
     let row = find_version(&state, &subject, &version, params.flag("deleted")).await?;
     let schema = state.registry().schema_by_id(row.schema_id).await?;
-    reply(&version_json_with(
-        &subject,
-        row,
-        &schema,
-        formatted(&schema, &params),
-    ))
+    version_body(&subject, row, &schema, &params)
 }
 
 async fn version_text(
@@ -209,6 +215,7 @@ async fn latest_with_metadata(
     State(state): State<AppState>,
     Path(subject): Path<String>,
     Query(pairs): Query<Vec<(String, String)>>,
+    params: Params,
 ) -> Result<Response, Error> {
     let keys = pairs.iter().filter(|(name, _)| name == "key");
     let values = pairs.iter().filter(|(name, _)| name == "value");
@@ -223,7 +230,7 @@ async fn latest_with_metadata(
         .registry()
         .latest_with_metadata(&subject, &properties, deleted)
         .await?;
-    version_body(&subject, row, &schema)
+    version_body(&subject, row, &schema, &params)
 }
 
 async fn lookup(
@@ -236,7 +243,7 @@ async fn lookup(
         .registry()
         .lookup(&subject, &request, options(&params))
         .await?;
-    version_body(&subject, row, &schema)
+    version_body(&subject, row, &schema, &params)
 }
 
 async fn delete_subject(
