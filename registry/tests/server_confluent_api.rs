@@ -259,6 +259,28 @@ async fn list_schemas(backend: Backend) {
         assert_eq!(answer.ok().as_array().unwrap().len(), 3, "limit={limit}");
     }
     assert_eq!(get(&srv, "/schemas?offset=10").await.ok(), &json!([]));
+
+    // ruleType keeps the versions with a rule of that type.
+    let rules = json!({"encodingRules": [{"name": "enc", "kind": "TRANSFORM", "mode": "WRITEREAD",
+        "type": "ENCRYPT"}]});
+    post(
+        &srv,
+        "/subjects/ruled/versions",
+        &json!({"schema": avro_record("R", &["r"]), "ruleSet": rules}),
+    )
+    .await
+    .ok();
+    let ruled = get(&srv, "/schemas?ruleType=ENCRYPT").await;
+    let subjects: Vec<&str> = ruled
+        .ok()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["subject"].as_str().unwrap())
+        .collect();
+    assert_eq!(subjects, ["ruled"]);
+    assert_eq!(ruled.body[0]["ruleSet"], rules);
+    assert_eq!(get(&srv, "/schemas?ruleType=CEL").await.ok(), &json!([]));
 }
 
 async fn compatibility_versions(backend: Backend) {

@@ -73,6 +73,7 @@ async fn list(State(state): State<AppState>, params: Params) -> Result<Response,
                         .migration_rules
                         .iter()
                         .chain(&rules.domain_rules)
+                        .chain(&rules.encoding_rules)
                         .any(|rule| rule.rule_type.as_deref() == Some(rule_type))
                 })
             };
