@@ -58,6 +58,53 @@ impl Params {
     }
 }
 
+impl Params {
+    /// An `int` parameter as Confluent's framework reads it: absent is `default`, one that
+    /// is not a 32-bit integer is a plain 404.
+    pub fn int(&self, name: &str, default: i32) -> Result<i32, Error> {
+        match self.get(name) {
+            None => Ok(default),
+            Some(text) => text.trim().parse().map_err(|_| Error::NotFound),
+        }
+    }
+
+    /// `offset` and `limit`, with a limit <= 0 or over `max` meaning `max` (Confluent's
+    /// `normalizeLimit` with equal default and maximum).
+    pub fn page(&self, max: usize) -> Result<Page, Error> {
+        let offset = usize::try_from(self.int("offset", 0)?).unwrap_or(0);
+        let limit = usize::try_from(self.int("limit", -1)?)
+            .ok()
+            .filter(|limit| (1..=max).contains(limit))
+            .unwrap_or(max);
+        Ok(Page { offset, limit })
+    }
+}
+
+/// A slice of a listing, by `offset` and `limit`.
+#[derive(Debug, Clone, Copy)]
+pub struct Page {
+    /// How many items to skip.
+    pub offset: usize,
+    /// How many to keep at most.
+    pub limit: usize,
+}
+
+impl Page {
+    /// The items of the page.
+    pub fn of<T>(self, items: impl IntoIterator<Item = T>) -> Vec<T> {
+        items
+            .into_iter()
+            .skip(self.offset)
+            .take(self.limit)
+            .collect()
+    }
+
+    /// How many items from the start the page needs.
+    pub fn end(self) -> usize {
+        self.offset.saturating_add(self.limit)
+    }
+}
+
 impl<S: Send + Sync> FromRequestParts<S> for Params {
     type Rejection = Error;
 

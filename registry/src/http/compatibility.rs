@@ -7,7 +7,7 @@ use axum::routing::post;
 use serde_json::json;
 
 use crate::schema::Report;
-use crate::service::{Against, Options, SchemaRequest};
+use crate::service::{Against, Options, SchemaRequest, ServiceError};
 
 use super::AppState;
 use super::body::{Body, Params, reply};
@@ -27,7 +27,18 @@ pub fn router() -> Router<AppState> {
         )
 }
 
-fn answer(report: Report, verbose: bool) -> Result<Response, Error> {
+/// The answer to a check; with `verbose`, an invalid schema is an incompatible one with the
+/// parser's message, as Confluent answers it.
+fn answer(report: Result<Report, ServiceError>, verbose: bool) -> Result<Response, Error> {
+    let report = match report {
+        Ok(report) => report,
+        Err(ServiceError::InvalidSchema(message)) if verbose => Report {
+            is_compatible: false,
+            messages: vec![message],
+            violations: Vec::new(),
+        },
+        Err(err) => return Err(err.into()),
+    };
     if verbose {
         reply(&json!({ "is_compatible": report.is_compatible, "messages": report.messages }))
     } else {
@@ -39,6 +50,7 @@ fn options(params: &Params) -> Options {
     Options {
         normalize: params.flag("normalize"),
         deleted: false,
+        force: false,
     }
 }
 
@@ -53,7 +65,7 @@ async fn against_one(
     let report = state
         .registry()
         .check_compatibility(&subject, against, &request, options(&params))
-        .await?;
+        .await;
     answer(report, params.flag("verbose"))
 }
 
@@ -66,6 +78,6 @@ async fn against_all(
     let report = state
         .registry()
         .check_compatibility(&subject, Against::Live, &request, options(&params))
-        .await?;
+        .await;
     answer(report, params.flag("verbose"))
 }

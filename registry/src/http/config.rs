@@ -51,7 +51,7 @@ impl ConfigRequest {
         let compatibility_level = match text {
             Some(text) => Some(
                 text.parse::<CompatibilityLevel>()
-                    .map_err(|_| Error::InvalidCompatibilityLevel(text.clone()))?,
+                    .map_err(|_| Error::InvalidCompatibilityLevel)?,
             ),
             None => None,
         };
@@ -66,7 +66,7 @@ impl ConfigRequest {
             validate_fields: self.validate_fields,
         };
         if update.is_empty() {
-            return Err(Error::InvalidCompatibilityLevel(String::new()));
+            return Err(Error::InvalidCompatibilityLevel);
         }
         Ok(update)
     }

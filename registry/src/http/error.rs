@@ -59,11 +59,14 @@ pub enum Error {
         "The specified version '{0}' is not a valid version id. Allowed values are between [1, 2^31-1] and the string \"latest\""
     )]
     InvalidVersion(String),
-    /// 42203.
+    /// 42201: no schema text, and no earlier version to take it from.
+    #[error("Empty schema")]
+    EmptySchema,
+    /// 42203, with Confluent's exact message (which does not repeat the level).
     #[error(
-        "Invalid compatibility level. Valid values are none, backward, forward, full, backward_transitive, forward_transitive, and full_transitive: {0}"
+        "Invalid compatibility level. Valid values are none, backward, forward, full, backward_transitive, forward_transitive, and full_transitive"
     )]
-    InvalidCompatibilityLevel(String),
+    InvalidCompatibilityLevel,
     /// 42204.
     #[error("Invalid mode. Valid values are READWRITE, READONLY, IMPORT: {0}")]
     InvalidMode(String),
@@ -100,9 +103,18 @@ pub enum Error {
     /// HTTP 403.
     #[error("Forbidden: {0}")]
     Forbidden(String),
-    /// HTTP 404 for an unknown route.
+    /// HTTP 404 for an unknown route, or a path parameter of the wrong type.
     #[error("HTTP 404 Not Found")]
     NotFound,
+    /// HTTP 405: the route exists, the method does not.
+    #[error("HTTP 405 Method Not Allowed")]
+    MethodNotAllowed,
+    /// HTTP 406: the `Accept` header allows none of the answer types.
+    #[error("HTTP 406 Not Acceptable")]
+    NotAcceptable,
+    /// HTTP 415: the request body's content type or charset is not one the API reads.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
 }
 
 impl Error {
@@ -122,7 +134,8 @@ impl Error {
             Incompatible { .. } => (StatusCode::CONFLICT, 40901),
             InvalidSchema(_) => (StatusCode::UNPROCESSABLE_ENTITY, 42201),
             InvalidVersion(_) => (StatusCode::UNPROCESSABLE_ENTITY, 42202),
-            InvalidCompatibilityLevel(_) => (StatusCode::UNPROCESSABLE_ENTITY, 42203),
+            EmptySchema => (StatusCode::UNPROCESSABLE_ENTITY, 42201),
+            InvalidCompatibilityLevel => (StatusCode::UNPROCESSABLE_ENTITY, 42203),
             InvalidMode(_) => (StatusCode::UNPROCESSABLE_ENTITY, 42204),
             OperationNotPermitted(_) => (StatusCode::UNPROCESSABLE_ENTITY, 42205),
             ReferenceExists(_) => (StatusCode::UNPROCESSABLE_ENTITY, 42206),
@@ -136,6 +149,9 @@ impl Error {
             Unauthorized(_) => (StatusCode::UNAUTHORIZED, 401),
             Forbidden(_) => (StatusCode::FORBIDDEN, 403),
             NotFound => (StatusCode::NOT_FOUND, 404),
+            MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, 405),
+            NotAcceptable => (StatusCode::NOT_ACCEPTABLE, 406),
+            UnsupportedMediaType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, 415),
         }
     }
 }
@@ -178,6 +194,7 @@ impl From<ServiceError> for Error {
             )),
             ServiceError::InvalidVersion(version) => Error::InvalidVersion(version),
             ServiceError::InvalidSchema(reason) => Error::InvalidSchema(reason),
+            ServiceError::EmptySchema => Error::EmptySchema,
             ServiceError::SchemaTooLarge(reason) => Error::SchemaTooLarge(reason),
             ServiceError::InvalidRuleSet(reason) => Error::InvalidRuleSet(reason),
             ServiceError::InvalidMode(mode) => Error::InvalidMode(mode),

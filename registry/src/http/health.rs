@@ -1,4 +1,4 @@
-//! `/health` (liveness), `/ready` (the database answers) and `/metrics` (Prometheus).
+//! `/` (Confluent's root, `{}`), `/health` (liveness), `/ready` (the database answers) and `/metrics` (Prometheus).
 
 use axum::Router;
 use axum::extract::State;
@@ -14,9 +14,15 @@ use super::error::Error;
 /// Operational routes.
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route("/", get(root).post(root))
         .route("/health", get(health))
         .route("/ready", get(ready))
         .route("/metrics", get(metrics))
+}
+
+/// Confluent's root resource: `{}` to GET and POST, whatever the `Accept` header says.
+async fn root() -> Result<Response, Error> {
+    reply(&json!({}))
 }
 
 async fn health() -> Result<Response, Error> {

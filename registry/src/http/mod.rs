@@ -1,6 +1,6 @@
 //! The Confluent-compatible HTTP API, with routes grouped by resource. Every module exposes
-//! `fn router() -> Router<AppState>`; [`app`] merges them and adds metrics, authentication
-//! and the body limit.
+//! `fn router() -> Router<AppState>`; [`app`] merges them and adds metrics, authentication,
+//! the body limit and content negotiation.
 
 mod auth;
 mod body;
@@ -11,6 +11,7 @@ mod error;
 mod health;
 mod metrics;
 mod mode;
+mod negotiate;
 mod schemas;
 mod state;
 mod subjects;
@@ -85,8 +86,10 @@ pub fn app(state: AppState) -> Router {
         .merge(health::router())
         .route_layer(from_fn_with_state(state.clone(), metrics::track))
         .fallback(|| async { Error::NotFound })
+        .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })
         .layer(from_fn_with_state(state.clone(), auth::require))
         .layer(DefaultBodyLimit::max(state.max_body_bytes()))
+        .layer(axum::middleware::from_fn(negotiate::negotiate))
         .with_state(state)
 }
 

@@ -11,11 +11,13 @@ use crate::schema::SchemaType;
 use super::AppState;
 use super::body::{Params, json_bytes, reply};
 use super::error::Error;
-use crate::service::schema_body;
+use super::subjects::version_json;
+use crate::service::{CachedSchema, schema_body};
 
 /// Routes under `/schemas`.
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route("/schemas", get(list))
         .route("/schemas/types", get(types))
         .route("/schemas/ids/{id}", get(by_id))
         .route("/schemas/ids/{id}/schema", get(text_by_id))
@@ -23,11 +25,86 @@ pub fn router() -> Router<AppState> {
         .route("/schemas/ids/{id}/versions", get(versions_by_id))
 }
 
+/// Parses an id path segment as Confluent's `Integer` parameter: anything that is not a
+/// 32-bit integer is the framework's plain 404, a number with no schema is 40403.
 fn parse_id(id: &str) -> Result<i64, Error> {
-    id.parse::<i64>()
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or_else(|| Error::SchemaNotFound(id.to_owned()))
+    let id = id.parse::<i32>().map_err(|_| Error::NotFound)?;
+    if id <= 0 {
+        return Err(Error::SchemaNotFound(id.to_string()));
+    }
+    Ok(i64::from(id))
+}
+
+/// Confluent's `schema.search.max.limit` (and default limit).
+pub(crate) const SCHEMA_LIMIT: usize = 1000;
+
+/// `GET /schemas`: every version of the subjects under `subjectPrefix`, ordered by subject
+/// then version (`deleted`: soft-deleted ones too; `latestOnly`: the latest visible one of
+/// each subject; `ruleType`: only those with a rule of that type), then `offset` and `limit`
+/// (<= 0 or over 1000: 1000).
+async fn list(State(state): State<AppState>, params: Params) -> Result<Response, Error> {
+    let prefix = params.get("subjectPrefix").unwrap_or("");
+    let deleted = params.flag("deleted");
+    let latest_only = params.flag("latestOnly");
+    let rule_type = params.get("ruleType").filter(|t| !t.is_empty());
+    let page = params.page(SCHEMA_LIMIT)?;
+    let mut subjects: Vec<String> = state
+        .store()
+        .subjects()
+        .await?
+        .into_iter()
+        .map(|(name, _)| name)
+        .filter(|name| name.starts_with(prefix))
+        .collect();
+    subjects.sort();
+    let mut found = Vec::new();
+    'subjects: for subject in &subjects {
+        let mut rows = state.store().versions(subject).await?;
+        rows.retain(|r| deleted || !r.deleted);
+        if latest_only {
+            let latest = rows.pop();
+            rows = latest.into_iter().collect();
+        }
+        for row in rows {
+            let schema = state.registry().schema_by_id(row.schema_id).await?;
+            let has_rule = |rule_type: &str| {
+                schema.rule_set.as_ref().is_some_and(|rules| {
+                    rules
+                        .migration_rules
+                        .iter()
+                        .chain(&rules.domain_rules)
+                        .chain(&rules.encoding_rules)
+                        .any(|rule| rule.rule_type.as_deref() == Some(rule_type))
+                })
+            };
+            if rule_type.is_some_and(|t| !has_rule(t)) {
+                continue;
+            }
+            found.push(version_json(subject, row, &schema));
+            if found.len() >= page.end() {
+                break 'subjects;
+            }
+        }
+    }
+    reply(&page.of(found))
+}
+
+/// Whether `format=resolved` asks for the schema with its references inlined (Confluent
+/// honours it for AVRO; JSON Schema ignores every format, and so does an unknown one).
+pub(crate) fn is_resolved(params: &Params) -> bool {
+    params
+        .get("format")
+        .is_some_and(|format| format.trim().eq_ignore_ascii_case("resolved"))
+}
+
+/// The text `format` asks for: the resolved form of an AVRO schema for `resolved`, else the
+/// stored one (Confluent's providers ignore other formats, and JSON Schema every format).
+pub(crate) fn formatted<'a>(schema: &'a CachedSchema, params: &Params) -> &'a str {
+    if schema.schema_type == SchemaType::Avro && is_resolved(params) {
+        &schema.resolved
+    } else {
+        &schema.text
+    }
 }
 
 async fn types() -> Result<Response, Error> {
@@ -44,11 +121,16 @@ async fn by_id(
     // the id alone decides, so clients that pass the topic's subject for a schema
     // registered under another one still get it.
     let schema = state.registry().schema_by_id(id).await?;
-    if params.get("format") == Some("resolved") && !schema.references.is_empty() {
+    // `format=resolved` inlines an AVRO schema's references (keeping the list, as
+    // Confluent does); JSON Schema ignores every format.
+    if schema.schema_type == SchemaType::Avro
+        && is_resolved(&params)
+        && !schema.references.is_empty()
+    {
         return reply(&schema_body(
             schema.schema_type,
             &schema.resolved,
-            &[],
+            &schema.references,
             schema.metadata.as_ref(),
             schema.rule_set.as_ref(),
             None,
@@ -60,9 +142,10 @@ async fn by_id(
 async fn text_by_id(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    params: Params,
 ) -> Result<Response, Error> {
     let schema = state.registry().schema_by_id(parse_id(&id)?).await?;
-    Ok(json_bytes(schema.text.clone().into()))
+    Ok(json_bytes(formatted(&schema, &params).to_owned().into()))
 }
 
 async fn subjects_by_id(
@@ -82,7 +165,7 @@ async fn subjects_by_id(
         .map(|u| u.subject.as_str())
         .collect();
     subjects.dedup();
-    reply(&subjects)
+    reply(&params.page(usize::MAX)?.of(subjects))
 }
 
 async fn versions_by_id(
@@ -96,10 +179,9 @@ async fn versions_by_id(
     if usages.is_empty() {
         return Err(Error::SchemaNotFound(id.to_string()));
     }
-    let versions: Vec<_> = usages
+    let versions = usages
         .iter()
         .filter(|u| deleted || !u.deleted)
-        .map(|u| json!({"subject": u.subject, "version": u.version}))
-        .collect();
-    reply(&versions)
+        .map(|u| json!({"subject": u.subject, "version": u.version}));
+    reply(&params.page(usize::MAX)?.of(versions))
 }

@@ -12,6 +12,7 @@ use crate::storage::{DeleteTarget, VersionRow};
 use super::AppState;
 use super::body::{Body, Params, json_bytes, reply};
 use super::error::Error;
+use super::schemas::{SCHEMA_LIMIT, formatted};
 
 pub(crate) use crate::service::check_subject;
 
@@ -59,33 +60,63 @@ pub(crate) async fn find_version(
 }
 
 /// The JSON of a subject version: subject, version, id and the schema.
-fn version_body(subject: &str, row: VersionRow, schema: &CachedSchema) -> Result<Response, Error> {
+pub(crate) fn version_json(subject: &str, row: VersionRow, schema: &CachedSchema) -> Value {
+    version_json_with(subject, row, schema, &schema.text)
+}
+
+/// [`version_json`] with the schema's text given (its `format=resolved` form).
+fn version_json_with(subject: &str, row: VersionRow, schema: &CachedSchema, text: &str) -> Value {
     let mut extra = Map::new();
     extra.insert("subject".to_owned(), json!(subject));
     extra.insert("version".to_owned(), json!(row.version));
     extra.insert("id".to_owned(), json!(row.schema_id));
-    reply(&schema_body(
+    schema_body(
         schema.schema_type,
-        &schema.text,
+        text,
         &schema.references,
         schema.metadata.as_ref(),
         schema.rule_set.as_ref(),
         Some(extra),
+    )
+}
+
+/// [`version_json`] with the text `format` asks for, as the answer.
+fn version_body(
+    subject: &str,
+    row: VersionRow,
+    schema: &CachedSchema,
+    params: &Params,
+) -> Result<Response, Error> {
+    reply(&version_json_with(
+        subject,
+        row,
+        schema,
+        formatted(schema, params),
     ))
 }
 
+/// `GET /subjects`: subjects under `subjectPrefix`, live ones (`deleted`: soft-deleted ones
+/// too; `deletedOnly`: only those), paged by `offset` and `limit`.
 async fn list(State(state): State<AppState>, params: Params) -> Result<Response, Error> {
     let deleted = params.flag("deleted");
+    let deleted_only = params.flag("deletedOnly");
     let prefix = params.get("subjectPrefix").unwrap_or("");
-    let subjects: Vec<String> = state
+    let page = params.page(usize::MAX)?;
+    let subjects = state
         .store()
         .subjects()
         .await?
         .into_iter()
-        .filter(|(name, live)| (deleted || *live) && name.starts_with(prefix))
-        .map(|(name, _)| name)
-        .collect();
-    reply(&subjects)
+        .filter(|(name, live)| {
+            let shown = if deleted_only {
+                !*live
+            } else {
+                deleted || *live
+            };
+            shown && name.starts_with(prefix)
+        })
+        .map(|(name, _)| name);
+    reply(&page.of(subjects))
 }
 
 async fn versions(
@@ -93,14 +124,26 @@ async fn versions(
     Path(subject): Path<String>,
     params: Params,
 ) -> Result<Response, Error> {
+    // Confluent's filters: `deletedAsNegative` (every version, soft-deleted ones negated),
+    // else `deletedOnly`, else `deleted`.
+    let as_negative = params.flag("deletedAsNegative");
+    let deleted_only = params.flag("deletedOnly");
     let deleted = params.flag("deleted");
-    let rows = state.registry().versions(&subject, deleted).await?;
-    let versions: Vec<i32> = rows
-        .iter()
-        .filter(|r| deleted || !r.deleted)
-        .map(|r| r.version)
-        .collect();
-    reply(&versions)
+    let page = params.page(usize::MAX)?;
+    let rows = state
+        .registry()
+        .versions(&subject, deleted || deleted_only || as_negative)
+        .await?;
+    let versions = rows.iter().filter_map(|r| {
+        if as_negative {
+            Some(if r.deleted { -r.version } else { r.version })
+        } else if deleted_only {
+            r.deleted.then_some(r.version)
+        } else {
+            (deleted || !r.deleted).then_some(r.version)
+        }
+    });
+    reply(&page.of(versions))
 }
 
 async fn version(
@@ -110,7 +153,7 @@ async fn version(
 ) -> Result<Response, Error> {
     let row = find_version(&state, &subject, &version, params.flag("deleted")).await?;
     let schema = state.registry().schema_by_id(row.schema_id).await?;
-    version_body(&subject, row, &schema)
+    version_body(&subject, row, &schema, &params)
 }
 
 async fn version_text(
@@ -120,22 +163,25 @@ async fn version_text(
 ) -> Result<Response, Error> {
     let row = find_version(&state, &subject, &version, params.flag("deleted")).await?;
     let schema = state.registry().schema_by_id(row.schema_id).await?;
-    Ok(json_bytes(schema.text.clone().into()))
+    Ok(json_bytes(formatted(&schema, &params).to_owned().into()))
 }
 
 async fn referenced_by(
     State(state): State<AppState>,
     Path((subject, version)): Path<(String, String)>,
+    params: Params,
 ) -> Result<Response, Error> {
+    let page = params.page(SCHEMA_LIMIT)?;
     let row = find_version(&state, &subject, &version, false).await?;
     let ids = state.store().referenced_by(&subject, row.version).await?;
-    reply(&ids)
+    reply(&page.of(ids))
 }
 
 fn options(params: &Params) -> Options {
     Options {
         normalize: params.flag("normalize"),
         deleted: params.flag("deleted"),
+        force: params.flag("force"),
     }
 }
 
@@ -169,6 +215,7 @@ async fn latest_with_metadata(
     State(state): State<AppState>,
     Path(subject): Path<String>,
     Query(pairs): Query<Vec<(String, String)>>,
+    params: Params,
 ) -> Result<Response, Error> {
     let keys = pairs.iter().filter(|(name, _)| name == "key");
     let values = pairs.iter().filter(|(name, _)| name == "value");
@@ -183,7 +230,7 @@ async fn latest_with_metadata(
         .registry()
         .latest_with_metadata(&subject, &properties, deleted)
         .await?;
-    version_body(&subject, row, &schema)
+    version_body(&subject, row, &schema, &params)
 }
 
 async fn lookup(
@@ -196,7 +243,7 @@ async fn lookup(
         .registry()
         .lookup(&subject, &request, options(&params))
         .await?;
-    version_body(&subject, row, &schema)
+    version_body(&subject, row, &schema, &params)
 }
 
 async fn delete_subject(

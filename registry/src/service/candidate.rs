@@ -107,10 +107,12 @@ impl Registry {
         request: &SchemaRequest,
         normalize: bool,
     ) -> Result<Candidate, ServiceError> {
-        let Some(text) = request.schema.clone() else {
-            return Err(ServiceError::InvalidSchema(
-                "the request has no schema".to_owned(),
-            ));
+        let Some(text) = request
+            .schema
+            .clone()
+            .filter(|text| !text.trim().is_empty())
+        else {
+            return Err(ServiceError::EmptySchema);
         };
         let schema_type = match request.schema_type.as_deref() {
             None => SchemaType::Avro,
@@ -160,7 +162,11 @@ impl Registry {
             .map_err(|err| ServiceError::InvalidSchema(err.to_string()))?;
         let documented = documented_form(schema_type, &value);
         let text_key = identity(schema_type, &documented, &references);
-        let text = if normalize { documented } else { text };
+        let text = if normalize {
+            documented
+        } else {
+            compact(&text)
+        };
         Ok(Candidate {
             schema_type,
             text,
@@ -173,6 +179,33 @@ impl Registry {
             text_key,
         })
     }
+}
+
+/// JSON `text` without insignificant whitespace, everything else as written: the form
+/// Confluent stores and answers (compact, keys in their order, docs and custom attributes
+/// kept), so two spellings of one schema answer byte-identically.
+pub(crate) fn compact(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut in_string = false;
+    let mut escaped = false;
+    for c in text.chars() {
+        if in_string {
+            out.push(c);
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_string = false;
+            }
+        } else if c == '"' {
+            in_string = true;
+            out.push(c);
+        } else if !matches!(c, ' ' | '\t' | '\n' | '\r') {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// The identity of a schema across subjects: its documented form (which keeps docs and
@@ -234,4 +267,18 @@ pub fn schema_body(
     }
     map.insert("schema".to_owned(), json!(text));
     Value::Object(map)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::compact;
+
+    #[test]
+    fn compact_keeps_strings_and_order() {
+        let text = "{ \"type\" : \"record\",\n  \"doc\": \"a \\\" b  c\", \"name\":\"R\" }";
+        assert_eq!(
+            compact(text),
+            "{\"type\":\"record\",\"doc\":\"a \\\" b  c\",\"name\":\"R\"}"
+        );
+    }
 }

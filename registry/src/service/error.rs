@@ -50,6 +50,9 @@ pub enum ServiceError {
     /// The request's schema does not parse or its references do not resolve.
     #[error("invalid schema: {0}")]
     InvalidSchema(String),
+    /// The request has no schema text and the subject no live version to take it from.
+    #[error("empty schema")]
+    EmptySchema,
     /// A rule set breaks Confluent's rules (names, types, modes, actions).
     #[error("invalid rule set: {0}")]
     InvalidRuleSet(String),

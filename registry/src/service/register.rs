@@ -26,6 +26,8 @@ pub struct Options {
     pub normalize: bool,
     /// Let soft-deleted versions count (lookups).
     pub deleted: bool,
+    /// Skip the compatibility check of a registration (Confluent's `force=true`).
+    pub force: bool,
 }
 
 /// What a compatibility check compares the schema with.
@@ -70,15 +72,30 @@ impl Registry {
         }
         let config = self.effective_config(subject).await?;
         let normalize = options.normalize || config.normalize == Some(true);
+        let previous = self.latest_live(subject).await?;
+        // Confluent's way to attach metadata or rules to the latest schema without sending it
+        // again: an empty schema takes the latest live version's text, type and references.
+        let filled;
+        let request = match &previous {
+            Some(previous) if is_empty(request) => {
+                filled = SchemaRequest {
+                    schema: Some(previous.text.clone()),
+                    schema_type: Some(previous.schema_type.as_str().to_owned()),
+                    references: Some(previous.references.clone()),
+                    ..request.clone()
+                };
+                &filled
+            }
+            _ => request,
+        };
         let candidate = self.candidate(request, normalize).await?;
-        let level = if mode == Mode::Import {
+        let level = if mode == Mode::Import || options.force {
             CompatibilityLevel::None
         } else {
             config.compatibility_level.unwrap_or_default()
         };
         // Confluent's merge: the config's default, then the request's own (else the latest
         // version's), then the config's override.
-        let previous = self.latest_live(subject).await?;
         let metadata = request
             .metadata
             .clone()
@@ -261,15 +278,30 @@ impl Registry {
         options: Options,
     ) -> Result<Report, ServiceError> {
         check_subject(subject)?;
-        let candidate = self.candidate(request, options.normalize).await?;
-        let rows = match against {
-            Against::Version(version) => vec![self.version(subject, version, false).await?],
-            Against::Live => {
-                let mut rows = self.store().versions(subject).await?;
-                rows.retain(|r| !r.deleted);
-                rows
+        // As Confluent: a numbered version that is not live in an existing subject is 40402;
+        // `latest` of a subject without live versions is compatible. (A subject never
+        // registered is 40401 for a numbered version, see CONFLUENT-DIFFERENCES.md.)
+        let mut rows = self.store().versions(subject).await?;
+        if rows.is_empty() && matches!(against, Against::Version(Some(_))) {
+            return Err(ServiceError::SubjectNotFound(subject.to_owned()));
+        }
+        rows.retain(|r| !r.deleted);
+        match against {
+            Against::Version(Some(version)) => {
+                rows.retain(|r| r.version == version);
+                if rows.is_empty() {
+                    return Err(ServiceError::VersionNotFound(version.to_string()));
+                }
             }
-        };
+            Against::Version(None) => {
+                let latest = rows.pop();
+                rows = latest.into_iter().collect();
+            }
+            Against::Live => {}
+        }
+        let normalize =
+            options.normalize || self.effective_config(subject).await?.normalize == Some(true);
+        let candidate = self.candidate(request, normalize).await?;
         let level = self.effective_level(Some(subject)).await?;
         let group = self.effective_config(subject).await?.compatibility_group;
         let grouped = Grouped {
@@ -325,6 +357,14 @@ fn compare(
 pub fn version_number(version: i32) -> Result<u32, StoreError> {
     u32::try_from(version)
         .map_err(|_| StoreError::Corrupt(format!("version {version} is not positive")))
+}
+
+/// Whether a request has no schema text (absent or blank).
+fn is_empty(request: &SchemaRequest) -> bool {
+    request
+        .schema
+        .as_deref()
+        .is_none_or(|text| text.trim().is_empty())
 }
 
 /// A version an IMPORT gives: in [1, 2^31-1].
