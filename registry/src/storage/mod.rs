@@ -6,6 +6,7 @@
 //! runs while the subject's lock is held, so no lost update can let an incompatible schema
 //! in. The deletion rules are one pure function ([`plan_delete`]) run inside the transaction.
 
+pub mod notifications;
 mod postgres;
 mod sql;
 mod sqlite;
