@@ -134,3 +134,51 @@ impl SchemaCache {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::Limits;
+    use crate::service::{Registry, SchemaRequest};
+
+    /// A cache entry for the schema `"string"` under `id`.
+    async fn entry(id: i64) -> CachedSchema {
+        let store = crate::storage::connect("sqlite::memory:", 1).await.unwrap();
+        let registry = Registry::new(store, Limits::default());
+        let request = SchemaRequest {
+            schema: Some("\"string\"".to_owned()),
+            ..SchemaRequest::default()
+        };
+        let candidate = registry.candidate(&request, false).await.unwrap();
+        candidate.into_cached(id)
+    }
+
+    #[tokio::test]
+    async fn a_load_that_raced_an_invalidation_is_not_cached() {
+        let cache = SchemaCache::default();
+        let since = cache.generation();
+        cache.remove(7);
+        cache.insert(entry(7).await, since);
+        assert!(cache.get(7).is_none());
+        cache.insert(entry(7).await, cache.generation());
+        assert!(cache.get(7).is_some());
+        cache.apply(Notice::Changed(Change::SchemaDeleted(7)));
+        assert!(cache.get(7).is_none());
+    }
+
+    #[tokio::test]
+    async fn nothing_is_cached_while_notifications_are_missed() {
+        let cache = SchemaCache::default();
+        cache.insert(entry(1).await, cache.generation());
+        let before = cache.generation();
+        cache.apply(Notice::Lost);
+        assert!(cache.is_empty());
+        cache.insert(entry(1).await, cache.generation());
+        assert!(cache.is_empty());
+        cache.apply(Notice::Listening);
+        cache.insert(entry(1).await, before);
+        assert!(cache.is_empty());
+        cache.insert(entry(1).await, cache.generation());
+        assert_eq!(cache.len(), 1);
+    }
+}

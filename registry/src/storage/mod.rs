@@ -5,6 +5,7 @@
 //! transaction, the compatibility check, is passed in as a callback ([`CompatCheck`]) that
 //! runs while the subject's lock is held, so no lost update can let an incompatible schema
 //! in. The deletion rules are one pure function ([`plan_delete`]) run inside the transaction.
+//! On PostgreSQL, [`notifications`] tells each process what others deleted.
 
 pub mod notifications;
 mod postgres;
