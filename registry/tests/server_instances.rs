@@ -171,7 +171,8 @@ async fn a_killed_listener_drops_the_cache() {
     // the notification may well be sent while B is not listening.
     let admin = sqlx::PgPool::connect(POSTGRES_URL).await.expect("connect");
     let killed: Vec<bool> = sqlx::query_scalar(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE application_name = $1 AND query LIKE 'LISTEN%'",
     )
     .bind(format!("herald listener {}", b_process.child.id()))
     .fetch_all(&admin)

@@ -84,13 +84,14 @@ impl ChangeListener {
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options)
             .await?;
+        let mut listener = PgListener::connect_with(&pool).await?;
         let namespace: Option<String> = query_scalar("SELECT current_schema()")
-            .fetch_one(&pool)
+            .fetch_one(&mut listener)
             .await?;
         let namespace = namespace.ok_or_else(|| {
             StoreError::Corrupt("the database URL's search_path names no schema".to_owned())
         })?;
-        let listener = subscribe(&pool).await?;
+        let listener = listen(listener).await?;
         Ok(ChangeListener {
             pool,
             namespace,
@@ -129,7 +130,11 @@ impl ChangeListener {
 
 /// A listener on [`CHANNEL`] over a connection of the pool.
 async fn subscribe(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
-    let mut listener = PgListener::connect_with(pool).await?;
+    listen(PgListener::connect_with(pool).await?).await
+}
+
+/// `listener`, listening on [`CHANNEL`].
+async fn listen(mut listener: PgListener) -> Result<PgListener, sqlx::Error> {
     listener.ignore_pool_close_event(true);
     // A lost connection is reported at once; `resubscribe` makes the next one.
     listener.eager_reconnect(false);
