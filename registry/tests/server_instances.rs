@@ -1,7 +1,8 @@
 //! Several `herald serve` processes on one PostgreSQL database answer as one registry: a
 //! schema permanently deleted on one is no longer served by another within a second (its
 //! cache is told through LISTEN/NOTIFY), never again afterwards, even when the other's
-//! listening connection was killed; config and mode changes are seen at once.
+//! listening connection was killed (it drops its whole cache then); config and mode
+//! changes are seen at once.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -9,7 +10,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Backend, Client, POSTGRES_URL, ServerProcess, TestDatabase, avro_record};
+use common::{Backend, Client, ServerProcess, TestDatabase, avro_record};
 use serde_json::{Value, json};
 
 /// How soon another instance must see a change.
@@ -40,6 +41,17 @@ fn not_found(answer: &(u16, Value), codes: &[u64]) -> bool {
         && answer.1["error_code"]
             .as_u64()
             .is_some_and(|code| codes.contains(&code))
+}
+
+/// How many parsed schemas an instance holds (its `/metrics`).
+async fn cached_schemas(client: &Client) -> u64 {
+    let (status, body) = client.get("/metrics").await;
+    assert_eq!(status, 200, "{body}");
+    let text = body.as_str().expect("metrics text");
+    text.lines()
+        .find_map(|line| line.strip_prefix("herald_cached_schemas "))
+        .and_then(|value| value.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no herald_cached_schemas in {text}"))
 }
 
 /// Two instances on one fresh PostgreSQL schema.
@@ -163,23 +175,33 @@ async fn config_and_mode_changes_reach_the_other_instance() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_listener_drops_the_cache() {
-    let (_db, a, b_process) = two_instances().await;
+    let (db, a, b_process) = two_instances().await;
     let (a, b) = (a.client(), b_process.client());
     let id = register_and_read_everywhere(&a, &b, "audit-value", "Audit").await;
+    register_and_read_everywhere(&a, &b, "kept-value", "Kept").await;
+    assert_eq!(cached_schemas(&b).await, 2);
 
-    // Kill B's listening connection from the database side, then delete on A at once, so
-    // the notification may well be sent while B is not listening.
-    let admin = sqlx::PgPool::connect(POSTGRES_URL).await.expect("connect");
+    // Soft delete on A; then, in one transaction, the permanent delete and the end of B's
+    // listening connection, which the transaction waits for: the notification goes out on
+    // commit, when B is not listening (unless it has already listened again).
+    let (status, body) = a.delete("/subjects/audit-value/versions/1").await;
+    assert_eq!(status, 200, "{body}");
+    let admin = sqlx::PgPool::connect(&db.url).await.expect("connect");
+    let mut tx = admin.begin().await.expect("begin");
+    sqlx::query("DELETE FROM subject_versions WHERE subject = 'audit-value'")
+        .execute(&mut *tx)
+        .await
+        .expect("delete");
     let killed: Vec<bool> = sqlx::query_scalar(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+        "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity \
          WHERE application_name = $1 AND query LIKE 'LISTEN%'",
     )
     .bind(format!("herald listener {}", b_process.child.id()))
-    .fetch_all(&admin)
+    .fetch_all(&mut *tx)
     .await
     .expect("terminate");
     assert_eq!(killed, [true], "B's listener connection was not found");
-    delete_permanently(&a, "audit-value").await;
+    tx.commit().await.expect("commit");
     assert_gone(&b, "audit-value", id).await;
 
     // B listens again and follows later deletes as before.
@@ -192,6 +214,8 @@ async fn a_killed_listener_drops_the_cache() {
         assert!(start.elapsed() < GIVE_UP, "{:?}", b_process.logs());
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+    // Everything was dropped, the schema nobody deleted too.
+    assert_eq!(cached_schemas(&b).await, 0);
     let id = register_and_read_everywhere(&a, &b, "later-value", "Later").await;
     delete_permanently(&a, "later-value").await;
     assert_gone(&b, "later-value", id).await;
