@@ -39,6 +39,9 @@ pub enum StoreError {
     /// The database URL names no supported backend.
     #[error("unsupported database URL `{0}` (expected sqlite://... or postgres://...)")]
     UnsupportedUrl(String),
+    /// The PostgreSQL search_path names no existing schema to keep the registry in.
+    #[error("the database URL's search_path names no existing schema")]
+    NoSchemaSelected,
     /// A row could not be decoded into the registry's types.
     #[error("corrupt row: {0}")]
     Corrupt(String),

@@ -88,9 +88,7 @@ impl ChangeListener {
         let namespace: Option<String> = query_scalar("SELECT current_schema()")
             .fetch_one(&mut listener)
             .await?;
-        let namespace = namespace.ok_or_else(|| {
-            StoreError::Corrupt("the database URL's search_path names no schema".to_owned())
-        })?;
+        let namespace = namespace.ok_or(StoreError::NoSchemaSelected)?;
         let listener = listen(listener).await?;
         Ok(ChangeListener {
             pool,
