@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use herald_registry::config::ServeConfig;
 use herald_registry::http;
+use herald_registry::storage::notifications::{ChangeListener, Notice};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
@@ -38,6 +39,15 @@ async fn serve(config: ServeConfig) -> Result<(), http::StartError> {
     let state = http::connect(&config).await?;
     let backend = state.store().backend();
     tracing::info!("migrations applied ({backend})");
+    if backend == "postgres" {
+        // Other processes may delete on this database: follow their changes. What was
+        // cached before listening may be stale already.
+        let changes = ChangeListener::connect(&config.database_url).await?;
+        state.registry().cache().apply(Notice::Listening);
+        let follower = state.clone();
+        tokio::spawn(changes.run(move |notice| follower.registry().cache().apply(notice)));
+        tracing::info!("listening for changes by other processes");
+    }
     let listener = TcpListener::bind(config.listen).await?;
     let address = listener.local_addr()?;
     tracing::info!("listening on http://{address} (backend: {backend})");

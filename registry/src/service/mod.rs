@@ -18,7 +18,7 @@ use std::sync::Arc;
 use crate::schema::Limits;
 use crate::storage::{BoxFuture, SchemaRow, SchemaStore, StoreError, VersionRow};
 
-pub use cache::{CachedSchema, SchemaCache};
+pub use cache::{CachedSchema, Generation, SchemaCache};
 pub use candidate::{Candidate, SchemaRequest, schema_body};
 pub use contract::{Metadata, Rule, RuleSet, merge_metadata, merge_rule_sets};
 pub use error::ServiceError;
@@ -81,6 +81,7 @@ impl Registry {
             if let Some(hit) = self.cache.get(id) {
                 return Ok(hit);
             }
+            let since = self.cache.generation();
             let Some(row) = self.store.schema(id).await? else {
                 return Err(ServiceError::SchemaNotFound(id.to_string()));
             };
@@ -98,7 +99,7 @@ impl Registry {
             let candidate = self
                 .build(schema_type, text, references, &referenced, false)?
                 .with_contract(metadata, rule_set);
-            Ok(self.cache.insert(candidate.into_cached(id)))
+            Ok(self.cache.insert(candidate.into_cached(id), since))
         })
     }
 

@@ -139,6 +139,7 @@ impl Registry {
             }
         };
         for _ in 0..REGISTER_ATTEMPTS {
+            let since = self.cache().generation();
             let written = self
                 .store()
                 .register(subject, &new, &compat)
@@ -146,7 +147,8 @@ impl Registry {
                 .map_err(|err| ServiceError::registering(err, subject))?;
             if let Some(registered) = written {
                 let schema = if registered.created {
-                    self.cache().insert(candidate.into_cached(registered.id))
+                    self.cache()
+                        .insert(candidate.into_cached(registered.id), since)
                 } else {
                     self.schema_by_id(registered.id).await?
                 };

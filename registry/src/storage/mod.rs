@@ -5,7 +5,9 @@
 //! transaction, the compatibility check, is passed in as a callback ([`CompatCheck`]) that
 //! runs while the subject's lock is held, so no lost update can let an incompatible schema
 //! in. The deletion rules are one pure function ([`plan_delete`]) run inside the transaction.
+//! On PostgreSQL, [`notifications`] tells each process what others deleted.
 
+pub mod notifications;
 mod postgres;
 mod sql;
 mod sqlite;
@@ -37,6 +39,9 @@ pub enum StoreError {
     /// The database URL names no supported backend.
     #[error("unsupported database URL `{0}` (expected sqlite://... or postgres://...)")]
     UnsupportedUrl(String),
+    /// The PostgreSQL search_path names no existing schema to keep the registry in.
+    #[error("the database URL's search_path names no existing schema")]
+    NoSchemaSelected,
     /// A row could not be decoded into the registry's types.
     #[error("corrupt row: {0}")]
     Corrupt(String),
