@@ -76,10 +76,12 @@ pub(super) fn compare(
                     kind: "REGISTRY_INCOMPATIBLE".to_owned(),
                     location: String::new(),
                     message,
-                    hint:
-                        "the registry's level for the subject decides; make the change compatible \
-                           or add a new event"
-                            .to_owned(),
+                    hint: format!(
+                        "the registry's level for the subject decides, within the version's \
+                         major: make the change compatible, or declare version {} breaking \
+                         (`#[event(..., breaking = \"why\")]`) and keep an upcaster",
+                        file.version
+                    ),
                     line: None,
                 });
             }
