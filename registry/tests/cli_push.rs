@@ -91,7 +91,7 @@ fn push_is_idempotent_and_check_registry_predicts_the_registry() {
         "{stdout}"
     );
     assert!(
-        stdout.contains("order-value: v3 (schemas/order/v3.avsc) registered, schema id 3, major 3"),
+        stdout.contains("order-value: v3 (schemas/order/v3.avsc) registered, schema id 4, major 3"),
         "{stdout}"
     );
     assert!(
