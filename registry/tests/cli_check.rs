@@ -450,11 +450,14 @@ fn github_annotations_point_at_the_line_of_a_compatibility_violation() {
     assert!(location.starts_with("/fields/3"), "{stdout}");
     // The fourth field's opening brace in the pretty-printed file.
     let text = std::fs::read_to_string(repo.file("customer/v3.avsc")).unwrap();
-    let email = text
+    let email = text.lines().position(|l| l.contains("\"email\"")).unwrap();
+    let opening = 1 + text
         .lines()
-        .position(|l| l.contains("\"email\""))
+        .take(email)
+        .collect::<Vec<_>>()
+        .iter()
+        .rposition(|l| l.trim() == "{")
         .unwrap();
-    let opening = 1 + text.lines().take(email).collect::<Vec<_>>().iter().rposition(|l| l.trim() == "{").unwrap();
     assert_eq!(violation["line"], opening as u64, "{stdout}\n{text}");
     let (_, stdout, _) = repo.check(&["--output", "github"]);
     assert!(
@@ -511,8 +514,14 @@ fn a_breaking_version_not_declared_breaking_fails_with_both_fixes() {
     repo.write("order/versions.json", &versions);
     let (code, stdout, _) = repo.check(&[]);
     assert_eq!(code, 1, "{stdout}");
-    assert!(stdout.contains("version 3 (schemas/order/v3.avsc)"), "{stdout}");
-    assert!(stdout.contains("under BACKWARD (against version 2"), "{stdout}");
+    assert!(
+        stdout.contains("version 3 (schemas/order/v3.avsc)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("under BACKWARD (against version 2"),
+        "{stdout}"
+    );
     assert!(
         stdout.contains("hint: make the change compatible under BACKWARD ("),
         "{stdout}"
@@ -557,7 +566,9 @@ fn an_unfetched_base_in_a_shallow_clone_says_how_to_fetch_it() {
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        stderr.contains("`HEAD~1` is not in this clone of the repository holding schemas: the clone is shallow"),
+        stderr.contains(
+            "`HEAD~1` is not in this clone of the repository holding schemas: the clone is shallow"
+        ),
         "{stderr}"
     );
     assert!(stderr.contains("git fetch --deepen="), "{stderr}");

@@ -166,12 +166,18 @@ fn push_is_idempotent_and_check_registry_predicts_the_registry() {
     std::fs::write(&versions_path, versions.to_string()).unwrap();
     let (code, stdout, _) = herald(&dir, &["check", "--registry", &base]);
     assert_eq!(code, 0, "{stdout}");
-    assert!(stdout.contains("v3 registered (version 3), v4 new, accepted"), "{stdout}");
+    assert!(
+        stdout.contains("v3 registered (version 3), v4 new, accepted"),
+        "{stdout}"
+    );
     versions["4"]["major"] = json!(3);
     std::fs::write(&versions_path, versions.to_string()).unwrap();
     let (code, stdout, _) = herald(&dir, &["check", "--registry", &base]);
     assert_eq!(code, 1, "{stdout}");
-    assert!(stdout.contains("v3 registered (version 3), v4 new, REJECTED"), "{stdout}");
+    assert!(
+        stdout.contains("v3 registered (version 3), v4 new, REJECTED"),
+        "{stdout}"
+    );
     assert!(stdout.contains("error[REGISTRY_INCOMPATIBLE]"), "{stdout}");
     assert!(stdout.contains("or declare version 4 breaking"), "{stdout}");
     std::fs::remove_file(order.join("v4.avsc")).unwrap();

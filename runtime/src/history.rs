@@ -387,7 +387,11 @@ fn record_versions<E: Event>(
         let generated = VersionEntry {
             major: version.major,
             breaking: version.breaking.map(str::to_owned),
-            event_types: version.event_types.iter().map(|t| (*t).to_owned()).collect(),
+            event_types: version
+                .event_types
+                .iter()
+                .map(|t| (*t).to_owned())
+                .collect(),
         };
         match entries.get(&version.version) {
             Some(committed) if *committed == generated => {}

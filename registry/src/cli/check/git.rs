@@ -181,7 +181,10 @@ fn check_versions_file(
         let change = match now {
             None => "its entry is gone".to_owned(),
             Some(now) if now.major != published.major => {
-                format!("its major changed from {} to {}", published.major, now.major)
+                format!(
+                    "its major changed from {} to {}",
+                    published.major, now.major
+                )
             }
             Some(_) => "its breaking reason or event types changed".to_owned(),
         };
