@@ -88,7 +88,8 @@ fn majors_are_recorded_and_a_published_major_cannot_change() {
     versions["3"]["major"] = serde_json::json!(2);
     versions["3"].as_object_mut().unwrap().remove("breaking");
     std::fs::write(&path, versions.to_string()).unwrap();
-    let Err(HistoryError::Mismatch(problems)) = check_history_in::<OrderEvent>(&dir, OnMismatch::Check)
+    let Err(HistoryError::Mismatch(problems)) =
+        check_history_in::<OrderEvent>(&dir, OnMismatch::Check)
     else {
         panic!("an edited major must fail");
     };
