@@ -322,11 +322,17 @@ fn github_output_prints_workflow_annotations() {
     repo.write("order/v3.json", &edited);
     let (code, stdout, _) = repo.check(&["--against", "HEAD", "--output", "github"]);
     assert_eq!(code, 1, "{stdout}");
+    // The annotation carries the line of the offending key in the pretty-printed file.
+    let text = std::fs::read_to_string(repo.file("order/v3.json")).unwrap();
+    let line = 1 + text
+        .lines()
+        .position(|l| l.starts_with("  \"title\":"))
+        .unwrap();
     let first = stdout.lines().next().unwrap();
     assert!(
-        first.starts_with(
-            "::error file=schemas/order/v3.json,title=herald check%3A PUBLISHED_VERSION_CHANGED::order v3 (PUBLISHED_VERSION_CHANGED): at /title: "
-        ),
+        first.starts_with(&format!(
+            "::error file=schemas/order/v3.json,line={line},title=herald check%3A PUBLISHED_VERSION_CHANGED::order v3 (PUBLISHED_VERSION_CHANGED): at /title: "
+        )),
         "{stdout}"
     );
     assert!(first.contains("%0Ahint: "), "{first}");
@@ -425,4 +431,146 @@ fn codegen_from_a_snapshot_file_and_its_errors() {
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(2), "--schema without --type");
+}
+
+#[test]
+fn github_annotations_point_at_the_line_of_a_compatibility_violation() {
+    let repo = Repo::new();
+    let mut v3 = repo.read("customer/v2.avsc");
+    v3["fields"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({"name": "email", "type": "string"}));
+    repo.write("customer/v3.avsc", &v3);
+    let (code, stdout, _) = repo.check(&["--output", "json"]);
+    assert_eq!(code, 1, "{stdout}");
+    let report: Value = serde_json::from_str(stdout.trim()).unwrap();
+    let violation = &report["violations"][0];
+    let location = violation["location"].as_str().unwrap();
+    assert!(location.starts_with("/fields/3"), "{stdout}");
+    // The fourth field's opening brace in the pretty-printed file.
+    let text = std::fs::read_to_string(repo.file("customer/v3.avsc")).unwrap();
+    let email = text.lines().position(|l| l.contains("\"email\"")).unwrap();
+    let opening = 1 + text
+        .lines()
+        .take(email)
+        .collect::<Vec<_>>()
+        .iter()
+        .rposition(|l| l.trim() == "{")
+        .unwrap();
+    assert_eq!(violation["line"], opening as u64, "{stdout}\n{text}");
+    let (_, stdout, _) = repo.check(&["--output", "github"]);
+    assert!(
+        stdout.starts_with(&format!(
+            "::error file=schemas/customer/v3.avsc,line={opening},title="
+        )),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_missing_golden_event_across_a_major_boundary_fails_naming_the_file() {
+    let repo = Repo::new();
+    let mut v1 = repo.read("order/v1.examples.json");
+    v1.as_array_mut()
+        .unwrap()
+        .retain(|sample| sample["event_type"] != "order.shipped");
+    repo.write("order/v1.examples.json", &v1);
+    let (code, stdout, _) = repo.check(&[]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stdout.contains("version 1 (schemas/order/v1.examples.json)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "error[GOLDEN_EVENT_MISSING]: `order.shipped` of version 1 has no golden event, and version 2 is breaking (major 2)"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "hint: add a sample `{\"event_type\": \"order.shipped\", \"payload\": ...}` as version 1 wrote it to schemas/order/v1.examples.json"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout
+            .lines()
+            .last()
+            .unwrap()
+            .starts_with("herald check: 1 violation(s) in 1 of 2 event(s)"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_breaking_version_not_declared_breaking_fails_with_both_fixes() {
+    let repo = Repo::new();
+    // Version 3 as if `breaking` had not been declared: it stays in version 2's major.
+    let mut versions = repo.read("order/versions.json");
+    versions["3"]["major"] = versions["2"]["major"].clone();
+    versions["3"].as_object_mut().unwrap().remove("breaking");
+    repo.write("order/versions.json", &versions);
+    let (code, stdout, _) = repo.check(&[]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stdout.contains("version 3 (schemas/order/v3.avsc)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("under BACKWARD (against version 2"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("hint: make the change compatible under BACKWARD ("),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "or declare version 3 breaking (`#[event(..., breaking = \"why\")]`, recorded as a new major in order/versions.json) and keep an upcaster from the version before it"
+        ),
+        "{stdout}"
+    );
+    // Version 2 still is breaking: nothing is reported against version 1.
+    assert!(!stdout.contains("against version 1"), "{stdout}");
+
+    // Against the published history, changing a published major is an edit in place.
+    let (code, stdout, _) = repo.check(&["--against", "HEAD"]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stdout.contains(
+            "error[PUBLISHED_VERSION_CHANGED] at /3: version 3 of `order` was published at HEAD and its entry in versions.json has been edited in place: its major changed from 3 to 2"
+        ),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn an_unfetched_base_in_a_shallow_clone_says_how_to_fetch_it() {
+    let repo = Repo::new();
+    repo.commit("second");
+    let clone = tempfile::tempdir().unwrap();
+    let status = Command::new("git")
+        .args(["clone", "-q", "--depth", "1"])
+        .arg(format!("file://{}", repo.path().display()))
+        .arg(clone.path().join("work"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = Command::new(env!("CARGO_BIN_EXE_herald"))
+        .current_dir(clone.path().join("work"))
+        .args(["check", "--schemas", "schemas", "--against", "HEAD~1"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(
+            "`HEAD~1` is not in this clone of the repository holding schemas: the clone is shallow"
+        ),
+        "{stderr}"
+    );
+    assert!(stderr.contains("git fetch --deepen="), "{stderr}");
+    assert!(stderr.contains("fetch-depth: 0"), "{stderr}");
 }

@@ -75,11 +75,15 @@ fn push_is_idempotent_and_check_registry_predicts_the_registry() {
     let dir = work.path().join("project");
     copy_dir(Path::new(SCHEMAS), &dir.join("schemas"));
 
-    // First push: every Avro snapshot, levels from herald.toml.
+    // First push: every Avro snapshot, levels from herald.toml, and on every subject the
+    // compatibility group that keeps the registry's checks within a major. Order's versions 2
+    // and 3 are declared breaking: the registry (BACKWARD by default) accepts them because
+    // each opens a new major.
     let (code, stdout, stderr) = herald(&dir, &["push", "--registry", &base]);
     assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(!stdout.contains("order-value: level set"), "{stdout}");
     assert!(
-        stdout.contains("order-value: level set to NONE"),
+        stdout.contains("order-value: compatibility group set to herald.major"),
         "{stdout}"
     );
     assert!(
@@ -87,8 +91,12 @@ fn push_is_idempotent_and_check_registry_predicts_the_registry() {
         "{stdout}"
     );
     assert!(
+        stdout.contains("order-value: v3 (schemas/order/v3.avsc) registered, schema id 4, major 3"),
+        "{stdout}"
+    );
+    assert!(
         stdout.ends_with(
-            "herald push: 4 version(s) registered, 0 already registered, 2 level(s) set\n"
+            "herald push: 4 version(s) registered, 0 already registered, 1 level(s) set, 2 compatibility group(s) set\n"
         ),
         "{stdout}"
     );
@@ -99,8 +107,19 @@ fn push_is_idempotent_and_check_registry_predicts_the_registry() {
     assert_eq!(get(&base, "/subjects/customer-value/versions"), json!([1]));
     assert_eq!(
         get(&base, "/config/order-value"),
-        json!({"compatibilityLevel": "NONE"})
+        json!({"compatibilityGroup": "herald.major"})
     );
+    assert_eq!(
+        get(&base, "/config/customer-value"),
+        json!({"compatibilityLevel": "BACKWARD", "compatibilityGroup": "herald.major"})
+    );
+    for (version, major) in [(1, "1"), (2, "2"), (3, "3")] {
+        assert_eq!(
+            get(&base, &format!("/subjects/order-value/versions/{version}"))["metadata"],
+            json!({"properties": {"herald.major": major}}),
+            "order-value version {version}"
+        );
+    }
     let v3: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("schemas/order/v3.avsc")).unwrap())
             .unwrap();
@@ -116,7 +135,7 @@ fn push_is_idempotent_and_check_registry_predicts_the_registry() {
     let (code, stdout, _) = herald(&dir, &["push", "--registry", &base]);
     assert_eq!(code, 0, "{stdout}");
     assert!(
-        stdout.ends_with("herald push: nothing to push, the registry is up to date (0 version(s) registered, 4 already registered, 0 level(s) set)\n"),
+        stdout.ends_with("herald push: nothing to push, the registry is up to date (0 version(s) registered, 4 already registered, 0 level(s) set, 0 compatibility group(s) set)\n"),
         "{stdout}"
     );
     assert_eq!(
@@ -135,6 +154,34 @@ fn push_is_idempotent_and_check_registry_predicts_the_registry() {
         stdout.ends_with(", 0 new version(s) for the registry\n"),
         "{stdout}"
     );
+
+    // An order v4 that breaks everything: accepted when declared breaking (a new major in
+    // versions.json, sent as the version's metadata), rejected when it is not.
+    let order = dir.join("schemas/order");
+    std::fs::copy(dir.join("schemas/customer/v2.avsc"), order.join("v4.avsc")).unwrap();
+    let versions_path = order.join("versions.json");
+    let published = std::fs::read_to_string(&versions_path).unwrap();
+    let mut versions: Value = serde_json::from_str(&published).unwrap();
+    versions["4"] = json!({"major": 4, "breaking": "a different event", "event_types": ["order"]});
+    std::fs::write(&versions_path, versions.to_string()).unwrap();
+    let (code, stdout, _) = herald(&dir, &["check", "--registry", &base]);
+    assert_eq!(code, 0, "{stdout}");
+    assert!(
+        stdout.contains("v3 registered (version 3), v4 new, accepted"),
+        "{stdout}"
+    );
+    versions["4"]["major"] = json!(3);
+    std::fs::write(&versions_path, versions.to_string()).unwrap();
+    let (code, stdout, _) = herald(&dir, &["check", "--registry", &base]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stdout.contains("v3 registered (version 3), v4 new, REJECTED"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("error[REGISTRY_INCOMPATIBLE]"), "{stdout}");
+    assert!(stdout.contains("or declare version 4 breaking"), "{stdout}");
+    std::fs::remove_file(order.join("v4.avsc")).unwrap();
+    std::fs::write(&versions_path, published).unwrap();
 
     // A compatible change: a new field with a default.
     customer_v3(

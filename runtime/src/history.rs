@@ -35,12 +35,33 @@
 //! Each sample is decoded as version N through the current type's upcast chain; the check
 //! fails with the file, the sample's index and the error when one no longer decodes. The
 //! optional `expect` is the current-version event the sample must become (compared as JSON).
+//!
+//! **Majors**: `<dir>/<name>/versions.json` records, for every version, its major (its
+//! compatibility group, [`Event::MAJOR`]), whether it was declared `breaking` and why, and its
+//! event types, so that `herald check`, which reads only files, knows them:
+//!
+//! ```json
+//! {
+//!   "1": { "major": 1, "event_types": ["order.placed", "order.shipped"] },
+//!   "2": { "major": 2, "breaking": "`items` renamed `lines`", "event_types": ["order.placed"] }
+//! }
+//! ```
+//!
+//! (The Avro snapshot of an enum is a top-level union, a JSON array, which has no room for an
+//! attribute, hence one small file per event.) A missing entry is written; a committed entry
+//! belongs to a published version and is checked like its snapshots: when the code now declares
+//! another major, breaking reason or set of event types, the check fails unless
+//! `HERALD_SNAPSHOTS=overwrite`. `herald check` compares versions within a major under the
+//! configured level and requires, at each major boundary, a golden event of every event type
+//! of every older version (they prove the upcasters); `herald push` registers each version with
+//! its major in `metadata.properties["herald.major"]`.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use herald_registry::schema::{differences, without_annotations};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::SchemaError;
@@ -48,6 +69,9 @@ use crate::event::Event;
 
 /// The environment variable that switches [`check_history`] to rewriting.
 pub const ON_MISMATCH_VARIABLE: &str = "HERALD_SNAPSHOTS";
+
+/// The file, in each event's folder, that records every version's major.
+pub const VERSIONS_FILE: &str = "versions.json";
 
 /// How many differing JSON pointers a [`Problem::Changed`] names at most.
 const MAX_DIFFERENCES: usize = 10;
@@ -61,6 +85,33 @@ pub struct History {
     pub unchanged: Vec<PathBuf>,
     /// Golden events decoded.
     pub golden_events: usize,
+    /// Versions whose entry was added to (or rewritten in) [`VERSIONS_FILE`].
+    pub recorded: Vec<u32>,
+}
+
+/// One version's entry in [`VERSIONS_FILE`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VersionEntry {
+    /// Its major ([`Event::MAJOR`]).
+    pub major: u32,
+    /// Why it was declared breaking ([`Event::BREAKING`]); absent when it was not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub breaking: Option<String>,
+    /// Its event types.
+    pub event_types: Vec<String>,
+}
+
+impl fmt::Display for VersionEntry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "major {}", self.major)?;
+        match &self.breaking {
+            Some(reason) if !reason.is_empty() => write!(f, ", breaking (\"{reason}\")")?,
+            Some(_) => write!(f, ", breaking")?,
+            None => {}
+        }
+        write!(f, ", event types [{}]", self.event_types.join(", "))
+    }
 }
 
 /// One sample of a golden events file.
@@ -98,6 +149,17 @@ pub enum Problem {
         /// JSON pointers where the two differ (at most ten).
         differences: Vec<String>,
     },
+    /// A committed entry of [`VERSIONS_FILE`] differs from what the code declares.
+    VersionChanged {
+        /// The versions file.
+        path: PathBuf,
+        /// The version.
+        version: u32,
+        /// The committed entry.
+        committed: VersionEntry,
+        /// The entry the code declares.
+        generated: VersionEntry,
+    },
     /// A schema is committed for a version newer than the code's current version.
     Unknown {
         /// The schema file.
@@ -130,6 +192,19 @@ impl fmt::Display for Problem {
                  or run with {ON_MISMATCH_VARIABLE}=overwrite if version {version} was never released",
                 path.display(),
                 differences.join(", ")
+            ),
+            Problem::VersionChanged {
+                path,
+                version,
+                committed,
+                generated,
+            } => write!(
+                f,
+                "{}: version {version} is published as {committed}, but the code now declares {generated}; \
+                 a published version keeps its major: restore its `#[event(...)]` declaration \
+                 (`breaking`, `major`) and event types, or run with {ON_MISMATCH_VARIABLE}=overwrite \
+                 if version {version} was never released",
+                path.display()
             ),
             Problem::Unknown { path } => write!(
                 f,
@@ -260,6 +335,7 @@ pub fn check_history_in<E: Event>(
             }
         }
     }
+    record_versions::<E>(&folder, overwrite, &mut done, &mut problems)?;
     let Scan { golden, newer } = scan::<E>(&folder)?;
     problems.extend(newer.into_iter().map(|path| Problem::Unknown { path }));
     for (version, path) in golden {
@@ -281,6 +357,78 @@ pub fn check_history_in<E: Event>(
     } else {
         Err(HistoryError::Mismatch(problems))
     }
+}
+
+/// The entries of [`VERSIONS_FILE`] in `folder` (empty when there is none).
+pub fn read_versions(folder: &Path) -> Result<BTreeMap<u32, VersionEntry>, HistoryError> {
+    let path = folder.join(VERSIONS_FILE);
+    match read_json(&path)? {
+        None => Ok(BTreeMap::new()),
+        Some(value) => serde_json::from_value(value).map_err(|err| HistoryError::Invalid {
+            path,
+            message: format!(
+                "expected {{\"<version>\": {{\"major\", \"breaking\"?, \"event_types\"}}}}: {err}"
+            ),
+        }),
+    }
+}
+
+/// Writes the missing entries of [`VERSIONS_FILE`], and reports (or, when `overwrite`,
+/// rewrites) the committed ones that differ from the code.
+fn record_versions<E: Event>(
+    folder: &Path,
+    overwrite: bool,
+    done: &mut History,
+    problems: &mut Vec<Problem>,
+) -> Result<(), HistoryError> {
+    let path = folder.join(VERSIONS_FILE);
+    let mut entries = read_versions(folder)?;
+    for version in E::history() {
+        let generated = VersionEntry {
+            major: version.major,
+            breaking: version.breaking.map(str::to_owned),
+            event_types: version
+                .event_types
+                .iter()
+                .map(|t| (*t).to_owned())
+                .collect(),
+        };
+        match entries.get(&version.version) {
+            Some(committed) if *committed == generated => {}
+            Some(committed) if !overwrite => problems.push(Problem::VersionChanged {
+                path: path.clone(),
+                version: version.version,
+                committed: committed.clone(),
+                generated,
+            }),
+            _ => {
+                entries.insert(version.version, generated);
+                done.recorded.push(version.version);
+            }
+        }
+    }
+    let newer: Vec<u32> = entries.range(E::VERSION + 1..).map(|(v, _)| *v).collect();
+    if !newer.is_empty() {
+        if overwrite {
+            for version in newer {
+                entries.remove(&version);
+            }
+            done.recorded.push(E::VERSION);
+        } else {
+            problems.push(Problem::Unknown { path: path.clone() });
+        }
+    }
+    if !done.recorded.is_empty() {
+        // Serialized from the map itself, so versions stay in numeric order.
+        let mut text =
+            serde_json::to_string_pretty(&entries).map_err(|err| HistoryError::Invalid {
+                path: path.clone(),
+                message: err.to_string(),
+            })?;
+        text.push('\n');
+        std::fs::write(&path, text).map_err(|source| HistoryError::Io { path, source })?;
+    }
+    Ok(())
 }
 
 /// [`check_history`] for tests: panics with every problem found.

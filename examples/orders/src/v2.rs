@@ -1,5 +1,9 @@
 //! Version 2: `items` renamed `lines`, prices and currency added, a cancel reason added, and
 //! `shipped` merged into a general `status_changed`.
+//!
+//! Version 1 readers cannot read it and it cannot read version 1 payloads as they are, so it is
+//! declared `breaking` (major 2): `herald check` does not ask it to be schema-compatible with
+//! version 1, only that golden events of every version 1 event type prove the upcaster.
 
 use herald::Event;
 use schemars::JsonSchema;
@@ -40,7 +44,12 @@ pub enum ShippingStatus {
 
 /// Order events, version 2.
 #[derive(Debug, Clone, PartialEq, Event, Serialize, Deserialize, JsonSchema)]
-#[event(name = "order", version = 2, upcast_from = OrderEventV1)]
+#[event(
+    name = "order",
+    version = 2,
+    upcast_from = OrderEventV1,
+    breaking = "`items` renamed `lines`, `shipped` merged into `status_changed`"
+)]
 pub enum OrderEventV2 {
     /// An order was placed.
     Placed {

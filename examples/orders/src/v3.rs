@@ -1,5 +1,7 @@
 //! Version 3, the current one: `status_changed` split into `shipped` (with a carrier) and
 //! `delivered`, and a placed order must have at least one line.
+//!
+//! Declared `breaking` (major 3): version 2's `status_changed` no longer exists.
 
 use herald::Event;
 use schemars::JsonSchema;
@@ -13,7 +15,12 @@ pub const UNKNOWN_CARRIER: &str = "unknown";
 
 /// Order events, version 3.
 #[derive(Debug, Clone, PartialEq, Event, Serialize, Deserialize, JsonSchema)]
-#[event(name = "order", version = 3, try_upcast_from = OrderEventV2)]
+#[event(
+    name = "order",
+    version = 3,
+    try_upcast_from = OrderEventV2,
+    breaking = "`status_changed` split into `shipped` and `delivered`"
+)]
 pub enum OrderEvent {
     /// An order was placed.
     Placed {

@@ -1,10 +1,14 @@
 //! `herald push`: register the new local snapshots with a registry.
 //!
 //! Events are pushed in name order and each event's versions oldest first, the snapshots of
-//! one schema type (`--type`, Avro by default) under the subject the strategy names. Before
-//! its versions, a subject's compatibility level is set to the one `herald.toml` gives the
-//! event, when it gives one and the subject does not already have it. A version the subject
-//! already holds is left alone, so a second push changes nothing. The first version the
+//! one schema type (`--type`, Avro by default) under the subject the strategy names. Each
+//! version is registered with its major (from `versions.json`) in `metadata.properties`
+//! under `herald.major`. Before its versions, a subject's config is updated (a partial
+//! update, other settings keep their value) where it differs: the compatibility level
+//! `herald.toml` gives the event, when it gives one, and `compatibilityGroup = herald.major`,
+//! so the registry checks a version only against earlier versions of the same major, the rule
+//! `herald check` applies. A version the subject already holds (with the same major) is left
+//! alone, so a second push changes nothing. The first version the
 //! registry refuses stops the push: it and everything after it stay unpushed.
 
 use std::path::PathBuf;
@@ -12,7 +16,7 @@ use std::process::ExitCode;
 
 use super::EXIT_USAGE;
 use super::check::TypeArg;
-use super::registry_client::{ClientError, RegistryClient};
+use super::registry_client::{ClientError, MAJOR_PROPERTY, RegistryClient, SubjectConfig};
 use super::snapshots;
 use super::subject::SubjectStrategy;
 
@@ -39,6 +43,7 @@ struct Tally {
     registered: usize,
     unchanged: usize,
     levels_set: usize,
+    groups_set: usize,
 }
 
 /// Why a push stopped.
@@ -59,11 +64,11 @@ pub(crate) fn run(args: Args) -> ExitCode {
     let mut tally = Tally::default();
     let result = push(&args, &mut tally);
     let summary = format!(
-        "{} version(s) registered, {} already registered, {} level(s) set",
-        tally.registered, tally.unchanged, tally.levels_set
+        "{} version(s) registered, {} already registered, {} level(s) set, {} compatibility group(s) set",
+        tally.registered, tally.unchanged, tally.levels_set, tally.groups_set
     );
     match result {
-        Ok(()) if tally.registered == 0 && tally.levels_set == 0 => {
+        Ok(()) if tally.registered == 0 && tally.levels_set == 0 && tally.groups_set == 0 => {
             println!("herald push: nothing to push, the registry is up to date ({summary})");
             ExitCode::SUCCESS
         }
@@ -92,23 +97,18 @@ fn push(args: &Args, tally: &mut Tally) -> Result<(), Stop> {
     let dir = snapshots::load(&args.schemas).map_err(|err| Stop::Failed(err.to_string()))?;
     let client = RegistryClient::new(&args.registry)?;
     let schema_type = args.schema_type.schema_type();
-    let mut levels_checked: Vec<String> = Vec::new();
+    let mut configured: Vec<String> = Vec::new();
     for event in &dir.events {
         for file in event.of_type(schema_type) {
             let subject = args
                 .subject_strategy
                 .subject(&event.name, schema_type, &file.text);
-            if event.level_configured && !levels_checked.contains(&subject) {
-                levels_checked.push(subject.clone());
-                let wanted = event.level.as_str();
-                let current = client.subject_level(&subject)?;
-                if current.as_deref() != Some(wanted) {
-                    client.set_subject_level(&subject, wanted)?;
-                    tally.levels_set += 1;
-                    println!("{subject}: level set to {wanted}");
-                }
+            if !configured.contains(&subject) {
+                configured.push(subject.clone());
+                configure(&client, &subject, event, tally)?;
             }
-            if let Some(version) = client.lookup(&subject, schema_type, &file.text)? {
+            let major = event.major(file.version);
+            if let Some(version) = client.lookup(&subject, schema_type, &file.text, major)? {
                 tally.unchanged += 1;
                 println!(
                     "{subject}: v{} ({}) already registered as version {version}",
@@ -117,11 +117,11 @@ fn push(args: &Args, tally: &mut Tally) -> Result<(), Stop> {
                 );
                 continue;
             }
-            match client.register(&subject, schema_type, &file.text)? {
+            match client.register(&subject, schema_type, &file.text, major)? {
                 Ok(id) => {
                     tally.registered += 1;
                     println!(
-                        "{subject}: v{} ({}) registered, schema id {id}",
+                        "{subject}: v{} ({}) registered, schema id {id}, major {major}",
                         file.version,
                         file.path.display()
                     );
@@ -139,6 +139,38 @@ fn push(args: &Args, tally: &mut Tally) -> Result<(), Stop> {
                 }
             }
         }
+    }
+    Ok(())
+}
+
+/// Sets the subject's level (when `herald.toml` gives one) and compatibility group where they
+/// differ from what the registry holds, in one partial update.
+fn configure(
+    client: &RegistryClient,
+    subject: &str,
+    event: &snapshots::EventSnapshots,
+    tally: &mut Tally,
+) -> Result<(), Stop> {
+    let current = client.subject_config(subject)?;
+    let mut update = SubjectConfig::default();
+    let level = event.level.as_str();
+    if event.level_configured && current.level.as_deref() != Some(level) {
+        update.level = Some(level.to_owned());
+    }
+    if current.group.as_deref() != Some(MAJOR_PROPERTY) {
+        update.group = Some(MAJOR_PROPERTY.to_owned());
+    }
+    if update == SubjectConfig::default() {
+        return Ok(());
+    }
+    client.update_subject_config(subject, &update)?;
+    if update.level.is_some() {
+        tally.levels_set += 1;
+        println!("{subject}: level set to {level}");
+    }
+    if update.group.is_some() {
+        tally.groups_set += 1;
+        println!("{subject}: compatibility group set to {MAJOR_PROPERTY}");
     }
     Ok(())
 }

@@ -6,6 +6,11 @@ use std::time::Duration;
 use herald_registry::schema::SchemaType;
 use serde_json::{Value, json};
 
+/// The `metadata.properties` key under which `herald push` records each version's major, and
+/// the `compatibilityGroup` it sets on every subject: the registry then checks a new version
+/// only against the earlier versions of the same major, as `herald check` does.
+pub(crate) const MAJOR_PROPERTY: &str = "herald.major";
+
 /// The media type of the Schema Registry API.
 const CONTENT_TYPE: &str = "application/vnd.schemaregistry.v1+json";
 
@@ -42,6 +47,15 @@ pub(crate) struct Rejection {
     pub status: u16,
     /// The registry's message(s).
     pub message: String,
+}
+
+/// The part of a subject's config Herald manages.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct SubjectConfig {
+    /// The compatibility level.
+    pub level: Option<String>,
+    /// The `compatibilityGroup` (a `metadata.properties` key).
+    pub group: Option<String>,
 }
 
 /// A blocking client for one registry.
@@ -95,8 +109,13 @@ fn segment(text: &str) -> String {
     out
 }
 
-fn schema_body(schema_type: SchemaType, text: &str) -> Value {
-    json!({ "schemaType": schema_type.as_str(), "schema": text })
+/// A schema request carrying the version's major in its metadata ([`MAJOR_PROPERTY`]).
+fn schema_body(schema_type: SchemaType, text: &str, major: u32) -> Value {
+    json!({
+        "schemaType": schema_type.as_str(),
+        "schema": text,
+        "metadata": { "properties": { MAJOR_PROPERTY: major.to_string() } },
+    })
 }
 
 impl RegistryClient {
@@ -161,11 +180,12 @@ impl RegistryClient {
         subject: &str,
         schema_type: SchemaType,
         text: &str,
+        major: u32,
     ) -> Result<Option<u32>, ClientError> {
         let answer = self.send(
             reqwest::Method::POST,
             &format!("/subjects/{}", segment(subject)),
-            Some(schema_body(schema_type, text)),
+            Some(schema_body(schema_type, text, major)),
         )?;
         match answer.status {
             200 => match answer.body.get("version").and_then(Value::as_u64) {
@@ -184,6 +204,7 @@ impl RegistryClient {
         subject: &str,
         schema_type: SchemaType,
         text: &str,
+        major: u32,
     ) -> Result<(bool, Vec<String>), ClientError> {
         let answer = self.send(
             reqwest::Method::POST,
@@ -191,7 +212,7 @@ impl RegistryClient {
                 "/compatibility/subjects/{}/versions?verbose=true",
                 segment(subject)
             ),
-            Some(schema_body(schema_type, text)),
+            Some(schema_body(schema_type, text, major)),
         )?;
         match answer.status {
             200 => {
@@ -224,11 +245,12 @@ impl RegistryClient {
         subject: &str,
         schema_type: SchemaType,
         text: &str,
+        major: u32,
     ) -> Result<Result<u64, Rejection>, ClientError> {
         let answer = self.send(
             reqwest::Method::POST,
             &format!("/subjects/{}/versions", segment(subject)),
-            Some(schema_body(schema_type, text)),
+            Some(schema_body(schema_type, text, major)),
         )?;
         match answer.status {
             200 => match answer.body.get("id").and_then(Value::as_u64) {
@@ -243,31 +265,45 @@ impl RegistryClient {
         }
     }
 
-    /// The level set on `subject` itself, if any.
-    pub(crate) fn subject_level(&self, subject: &str) -> Result<Option<String>, ClientError> {
+    /// The config set on `subject` itself: its level and compatibility group, if set.
+    pub(crate) fn subject_config(&self, subject: &str) -> Result<SubjectConfig, ClientError> {
         let answer = self.send(
             reqwest::Method::GET,
             &format!("/config/{}", segment(subject)),
             None,
         )?;
+        let text = |keys: &[&str]| {
+            keys.iter()
+                .find_map(|key| answer.body.get(key).and_then(Value::as_str))
+                .map(str::to_owned)
+        };
         match answer.status {
-            200 => Ok(answer
-                .body
-                .get("compatibilityLevel")
-                .or_else(|| answer.body.get("compatibility"))
-                .and_then(Value::as_str)
-                .map(str::to_owned)),
-            404 => Ok(None),
+            200 => Ok(SubjectConfig {
+                level: text(&["compatibilityLevel", "compatibility"]),
+                group: text(&["compatibilityGroup"]),
+            }),
+            404 => Ok(SubjectConfig::default()),
             _ => Err(answer.unexpected()),
         }
     }
 
-    /// Sets the level of `subject`.
-    pub(crate) fn set_subject_level(&self, subject: &str, level: &str) -> Result<(), ClientError> {
+    /// Updates the config of `subject` (a partial update: fields not given keep their value).
+    pub(crate) fn update_subject_config(
+        &self,
+        subject: &str,
+        update: &SubjectConfig,
+    ) -> Result<(), ClientError> {
+        let mut body = json!({});
+        if let Some(level) = &update.level {
+            body["compatibility"] = json!(level);
+        }
+        if let Some(group) = &update.group {
+            body["compatibilityGroup"] = json!(group);
+        }
         let answer = self.send(
             reqwest::Method::PUT,
             &format!("/config/{}", segment(subject)),
-            Some(json!({ "compatibility": level })),
+            Some(body),
         )?;
         match answer.status {
             200 => Ok(()),

@@ -1,7 +1,10 @@
 //! The committed snapshot directory: `<dir>/<event>/v<N>.json` (JSON Schema), `v<N>.avsc`
 //! (Avro) and the optional `<dir>/herald.toml` that sets per-event compatibility levels.
 //!
-//! `v<N>.examples.json` files are golden events, not schemas, and are skipped.
+//! Beside them, `<event>/versions.json` records each version's major (written by
+//! `herald::history::assert_history`: `{"1": {"major": 1, "event_types": [...]}, "2":
+//! {"major": 2, "breaking": "why", ...}}`), and `v<N>.examples.json` holds golden events
+//! (read only for their event types). Without `versions.json` every version is in major 1.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -11,6 +14,9 @@ use serde::Deserialize;
 
 /// The name of the configuration file inside the snapshot directory.
 pub(crate) const CONFIG_FILE: &str = "herald.toml";
+
+/// The file, in each event's folder, that records every version's major.
+pub(crate) const VERSIONS_FILE: &str = "versions.json";
 
 /// Why the snapshot directory could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -23,7 +29,7 @@ pub(crate) enum LoadError {
         /// Why it failed.
         source: std::io::Error,
     },
-    /// `herald.toml` is not valid.
+    /// `herald.toml`, a `versions.json` or a golden events file is not valid.
     #[error("{path}: {message}")]
     Config {
         /// The configuration file.
@@ -58,6 +64,25 @@ pub(crate) struct EventConfig {
     pub first_version: Option<u32>,
 }
 
+/// One version's entry in `versions.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub(crate) struct VersionEntry {
+    /// Its major: versions are compared with the earlier versions of the same major only.
+    pub major: u32,
+    /// Why it was declared breaking, when it was.
+    #[serde(default)]
+    pub breaking: Option<String>,
+    /// Its event types.
+    #[serde(default)]
+    pub event_types: Vec<String>,
+}
+
+/// One sample of a golden events file, as far as `herald check` reads it.
+#[derive(Debug, Clone, Deserialize)]
+struct GoldenSample {
+    event_type: String,
+}
+
 /// One snapshot file.
 #[derive(Debug, Clone)]
 pub(crate) struct SnapshotFile {
@@ -86,9 +111,27 @@ pub(crate) struct EventSnapshots {
     pub first_version: u32,
     /// Its snapshot files, by version then type (Avro first).
     pub files: Vec<SnapshotFile>,
+    /// The entries of its `versions.json`, by version (empty without one).
+    pub versions: BTreeMap<u32, VersionEntry>,
+    /// The event types of each version's golden events (`v<N>.examples.json`).
+    pub golden: BTreeMap<u32, Vec<String>>,
 }
 
 impl EventSnapshots {
+    /// The major of `version`: its `versions.json` entry's, else the major of the closest
+    /// earlier version that has one, else 1.
+    pub(crate) fn major(&self, version: u32) -> u32 {
+        self.versions
+            .range(..=version)
+            .next_back()
+            .map_or(1, |(_, entry)| entry.major)
+    }
+
+    /// The path of this event's `versions.json` or `v<N>.examples.json` under `root`.
+    pub(crate) fn path(&self, root: &Path, file_name: &str) -> PathBuf {
+        root.join(&self.name).join(file_name)
+    }
+
     /// The files of one schema type, oldest first.
     pub(crate) fn of_type(&self, schema_type: SchemaType) -> Vec<&SnapshotFile> {
         self.files
@@ -146,12 +189,15 @@ pub(crate) fn load(root: &Path) -> Result<SnapshotDir, LoadError> {
         if files.is_empty() {
             continue;
         }
+        let (versions, golden) = read_versions_and_golden(root, &name)?;
         events.push(EventSnapshots {
             name,
             level,
             level_configured,
             first_version: settings.first_version.unwrap_or(1),
             files,
+            versions,
+            golden,
         });
     }
     events.sort_by(|a, b| a.name.cmp(&b.name));
@@ -159,6 +205,58 @@ pub(crate) fn load(root: &Path) -> Result<SnapshotDir, LoadError> {
         root: root.to_path_buf(),
         events,
     })
+}
+
+/// The event's `versions.json` entries and the event types of its golden events.
+#[allow(clippy::type_complexity)] // Two maps by version, named where they are used.
+fn read_versions_and_golden(
+    root: &Path,
+    name: &str,
+) -> Result<(BTreeMap<u32, VersionEntry>, BTreeMap<u32, Vec<String>>), LoadError> {
+    let folder = root.join(name);
+    let versions = match read_optional(&folder.join(VERSIONS_FILE))? {
+        None => BTreeMap::new(),
+        Some(text) => serde_json::from_str(&text).map_err(|err| LoadError::Config {
+            path: folder.join(VERSIONS_FILE),
+            message: format!(
+                "expected {{\"<version>\": {{\"major\": N, \"breaking\"?, \"event_types\"}}}}: {err}"
+            ),
+        })?,
+    };
+    let mut golden = BTreeMap::new();
+    for path in read_dir(&folder)? {
+        let Some(version) = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_prefix('v')?.strip_suffix(".examples.json"))
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Some(text) = read_optional(&path)? else {
+            continue;
+        };
+        let samples: Vec<GoldenSample> =
+            serde_json::from_str(&text).map_err(|err| LoadError::Config {
+                path: path.clone(),
+                message: format!(
+                    "expected a JSON array of {{\"event_type\", \"payload\", ...}} objects: {err}"
+                ),
+            })?;
+        golden.insert(version, samples.into_iter().map(|s| s.event_type).collect());
+    }
+    Ok((versions, golden))
+}
+
+fn read_optional(path: &Path) -> Result<Option<String>, LoadError> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(Some(text)),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(LoadError::Io {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
 }
 
 fn read_config(root: &Path) -> Result<Config, LoadError> {

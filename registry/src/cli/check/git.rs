@@ -1,7 +1,8 @@
 //! `--against REF`: the snapshots committed at a git ref are published and must exist
 //! unchanged (compared as JSON values without Herald's annotations, so reformatting is not a
-//! change).
+//! change), and so must their entries in `versions.json` (a version's major).
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
@@ -9,7 +10,7 @@ use herald_registry::schema::{differences, without_annotations};
 use serde_json::Value;
 
 use super::Finding;
-use crate::cli::snapshots::{self, SnapshotDir};
+use crate::cli::snapshots::{self, SnapshotDir, VersionEntry};
 
 /// Runs git in `dir`; its stdout, or a message naming the command.
 fn git(dir: &Path, args: &[&str]) -> Result<Vec<u8>, String> {
@@ -46,12 +47,7 @@ pub(super) fn check_against(
             &format!("{reference}^{{commit}}"),
         ],
     )
-    .map_err(|_| {
-        format!(
-            "`{reference}` is not a git commit of the repository holding {}",
-            dir.root.display()
-        )
-    })?;
+    .map_err(|_| unknown_reference(dir, reference))?;
     let listing = git(
         &dir.root,
         &["ls-tree", "-r", "--name-only", reference, "--", "."],
@@ -62,6 +58,10 @@ pub(super) fn check_against(
             continue;
         };
         if file_name.contains('/') {
+            continue;
+        }
+        if file_name == snapshots::VERSIONS_FILE {
+            check_versions_file(dir, reference, event, relative, findings)?;
             continue;
         }
         let Some((version, schema_type)) = snapshots::parse_file_name(file_name) else {
@@ -79,6 +79,7 @@ pub(super) fn check_against(
                 location,
                 message,
                 hint: hint.to_owned(),
+                line: None,
             });
         };
         let local = dir
@@ -132,6 +133,78 @@ pub(super) fn check_against(
                 "published versions are immutable: restore the snapshot and add the change as a new version",
             );
         }
+    }
+    Ok(())
+}
+
+/// The error for a `--against` that names no commit here: in a shallow clone (what CI
+/// checkouts make by default) it most likely was not fetched, and the message says how.
+fn unknown_reference(dir: &SnapshotDir, reference: &str) -> String {
+    let shallow = git(&dir.root, &["rev-parse", "--is-shallow-repository"])
+        .is_ok_and(|out| String::from_utf8_lossy(&out).trim() == "true");
+    if shallow {
+        format!(
+            "`{reference}` is not in this clone of the repository holding {}: the clone is \
+             shallow, so the commits before its tip were not fetched. Fetch the base first \
+             (`git fetch --deepen=50`, or `git fetch origin <branch>` for a branch), or check out \
+             the full history (`fetch-depth: 0` with actions/checkout)",
+            dir.root.display()
+        )
+    } else {
+        format!(
+            "`{reference}` is not a git commit of the repository holding {}",
+            dir.root.display()
+        )
+    }
+}
+
+/// The `versions.json` entries committed at `reference` are published: each must still exist
+/// with the same major, breaking reason and event types.
+fn check_versions_file(
+    dir: &SnapshotDir,
+    reference: &str,
+    event: &str,
+    relative: &str,
+    findings: &mut Vec<Finding>,
+) -> Result<(), String> {
+    let old = git(&dir.root, &["show", &format!("{reference}:./{relative}")])?;
+    let Ok(old) = serde_json::from_slice::<BTreeMap<u32, VersionEntry>>(&old) else {
+        return Ok(());
+    };
+    let local = dir.events.iter().find(|e| e.name == event);
+    let path = dir.root.join(relative).display().to_string();
+    for (version, published) in old {
+        let now = local.and_then(|e| e.versions.get(&version));
+        if now == Some(&published) {
+            continue;
+        }
+        let change = match now {
+            None => "its entry is gone".to_owned(),
+            Some(now) if now.major != published.major => {
+                format!(
+                    "its major changed from {} to {}",
+                    published.major, now.major
+                )
+            }
+            Some(_) => "its breaking reason or event types changed".to_owned(),
+        };
+        findings.push(Finding {
+            event: event.to_owned(),
+            version,
+            file: path.clone(),
+            schema_type: "",
+            kind: "PUBLISHED_VERSION_CHANGED".to_owned(),
+            location: format!("/{version}"),
+            message: format!(
+                "version {version} of `{event}` was published at {reference} and its entry in \
+                 {} has been edited in place: {change}",
+                snapshots::VERSIONS_FILE
+            ),
+            hint: "a published version keeps its major: restore its `#[event(...)]` declaration \
+                   (`breaking`, `major`) and the entry, and declare the change on a new version"
+                .to_owned(),
+            line: None,
+        });
     }
     Ok(())
 }

@@ -11,6 +11,7 @@
 
 mod git;
 mod history;
+mod lines;
 mod registry;
 mod report;
 
@@ -91,7 +92,8 @@ pub(crate) struct Finding {
     pub version: u32,
     /// The snapshot file (as given on the command line, joined with the event path).
     pub file: String,
-    /// `AVRO` or `JSON`.
+    /// `AVRO` or `JSON`; empty for a file that is not a schema (golden events,
+    /// `versions.json`).
     pub schema_type: &'static str,
     /// A stable name for the kind of problem.
     pub kind: String,
@@ -101,6 +103,9 @@ pub(crate) struct Finding {
     pub message: String,
     /// How to fix it.
     pub hint: String,
+    /// The line of `location` in `file`, when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
 }
 
 /// Everything `herald check` found.
@@ -151,6 +156,7 @@ fn execute(args: &Args) -> Result<Outcome, String> {
         for schema_type in [SchemaType::Avro, SchemaType::Json] {
             history::check_event(event, schema_type, &mut outcome.findings);
         }
+        history::check_samples(event, &dir.root, &mut outcome.findings);
     }
     if let Some(reference) = &args.against {
         git::check_against(&dir, reference, &mut outcome.findings)?;
@@ -159,6 +165,13 @@ fn execute(args: &Args) -> Result<Outcome, String> {
         let client = RegistryClient::new(url).map_err(|err| err.to_string())?;
         outcome.registry = Some(client.base().to_owned());
         registry::compare(&dir, args, &client, &mut outcome).map_err(|err| err.to_string())?;
+    }
+    for finding in &mut outcome.findings {
+        if !finding.location.is_empty() {
+            finding.line = std::fs::read_to_string(&finding.file)
+                .ok()
+                .and_then(|text| lines::line_of(&text, &finding.location));
+        }
     }
     outcome
         .findings

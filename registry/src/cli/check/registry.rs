@@ -29,7 +29,9 @@ pub(super) struct SubjectPlan {
 }
 
 /// What pushing now would do: per subject, registered and new versions, and whether the
-/// registry accepts each new one (its compatibility endpoint, under its own level).
+/// registry accepts each new one (its compatibility endpoint, under its own level). Every
+/// request carries the version's major in `metadata.properties` as a push sends it, so under
+/// the compatibility group a push sets the registry compares it with its own major only.
 pub(super) fn compare(
     dir: &SnapshotDir,
     args: &Args,
@@ -43,12 +45,13 @@ pub(super) fn compare(
             let subject = args
                 .subject_strategy
                 .subject(&event.name, schema_type, &file.text);
-            let registered_as = client.lookup(&subject, schema_type, &file.text)?;
+            let major = event.major(file.version);
+            let registered_as = client.lookup(&subject, schema_type, &file.text, major)?;
             let (accepted, messages) = match registered_as {
                 Some(_) => (None, Vec::new()),
                 None => {
                     let (ok, messages) =
-                        client.test_compatibility(&subject, schema_type, &file.text)?;
+                        client.test_compatibility(&subject, schema_type, &file.text, major)?;
                     (Some(ok), messages)
                 }
             };
@@ -73,10 +76,13 @@ pub(super) fn compare(
                     kind: "REGISTRY_INCOMPATIBLE".to_owned(),
                     location: String::new(),
                     message,
-                    hint:
-                        "the registry's level for the subject decides; make the change compatible \
-                           or add a new event"
-                            .to_owned(),
+                    hint: format!(
+                        "the registry's level for the subject decides, within the version's \
+                         major: make the change compatible, or declare version {} breaking \
+                         (`#[event(..., breaking = \"why\")]`) and keep an upcaster",
+                        file.version
+                    ),
+                    line: None,
                 });
             }
             plans.entry(subject).or_default().push(PlannedVersion {

@@ -31,9 +31,10 @@ pub(super) fn print(outcome: &Outcome, output: Output) -> std::io::Result<()> {
                 if !f.hint.is_empty() {
                     text.push_str(&format!("\nhint: {}", f.hint));
                 }
+                let line = f.line.map(|l| format!(",line={l}")).unwrap_or_default();
                 writeln!(
                     out,
-                    "::error file={},title={}::{}",
+                    "::error file={}{line},title={}::{}",
                     escape_property(&f.file),
                     escape_property(&format!("herald check: {}", f.kind)),
                     escape_data(&text)
