@@ -44,7 +44,10 @@ fn names(record: &Value) -> Vec<&str> {
 fn avro_records_keep_the_declaration_order() {
     let avro = Account::export_avro_schema().unwrap();
     assert_eq!(names(&avro[0]), ["account", "owner", "currency"]);
-    assert_eq!(names(&avro[0]["fields"][1]["type"]), ["surname", "givenName", "age"]);
+    assert_eq!(
+        names(&avro[0]["fields"][1]["type"]),
+        ["surname", "givenName", "age"]
+    );
     // A newtype variant's record is its struct's.
     assert_eq!(names(&avro[1]), ["surname", "givenName", "age"]);
 }

@@ -234,7 +234,9 @@ impl<'de> Deserializer<'de> for Tracer<'_> {
         name: &'static str,
         visitor: V,
     ) -> Result<V::Value, Error> {
-        self.within(name, || visitor.visit_newtype_struct(self.deeper_keeping_top()?))
+        self.within(name, || {
+            visitor.visit_newtype_struct(self.deeper_keeping_top()?)
+        })
     }
 
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
@@ -379,7 +381,10 @@ struct FieldAccess<'t> {
 impl<'de> de::MapAccess<'de> for FieldAccess<'_> {
     type Error = Error;
 
-    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, Error> {
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, Error> {
         let trace = self.tracer.trace;
         let next = self
             .fields
@@ -447,7 +452,10 @@ struct Entries<'t> {
 impl<'de> de::MapAccess<'de> for Entries<'_> {
     type Error = Error;
 
-    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, Error> {
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, Error> {
         if self.left == 0 {
             return Ok(None);
         }
