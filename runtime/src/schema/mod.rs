@@ -112,10 +112,12 @@
 //! The JSON Schema's `properties` do not carry that order, so the export reads it from the
 //! types' `Deserialize` impls, which serde's derive gives the field names in declaration
 //! order (renamed). A struct only reachable through a value its type refuses to build from
-//! placeholders (an untagged enum's branch, say) keeps its fields sorted by name. Not mapped (the export fails with [`crate::SchemaError::NoAvroMapping`]
-//! naming the JSON pointer): `u64`/`u128`/`i128`/`usize`, tuples, externally tagged enums
-//! with data nested in a payload, `serde_json::Value`. Named types are defined once in the document; each event
-//! type's payload is written and read with its own self-contained record.
+//! placeholders (an untagged enum's branch, say) keeps its fields sorted by name.
+//!
+//! Not mapped (the export fails with [`crate::SchemaError::NoAvroMapping`] naming the JSON
+//! pointer): `u64`/`u128`/`i128`/`usize`, tuples, externally tagged enums with data nested
+//! in a payload, `serde_json::Value`. Named types are defined once in the document; each
+//! event type's payload is written and read with its own self-contained record.
 
 pub(crate) mod avro;
 pub(crate) mod json;
