@@ -519,3 +519,23 @@ impl<'de> de::VariantAccess<'de> for Variant<'_> {
         self.tracer.fields(fields, visitor)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::sort_keys;
+
+    #[test]
+    fn declared_keys_first_then_the_rest_by_name() {
+        let (a, b, c, d) = (
+            "a".to_owned(),
+            "b".to_owned(),
+            "c".to_owned(),
+            "d".to_owned(),
+        );
+        let mut keys = vec![&a, &b, &c, &d];
+        sort_keys(&mut keys, Some(&["c", "a"]));
+        assert_eq!(keys, [&c, &a, &b, &d]);
+        sort_keys(&mut keys, None);
+        assert_eq!(keys, [&a, &b, &c, &d]);
+    }
+}
