@@ -20,12 +20,12 @@
 //! }
 //!
 //! let avro = Upload::export_avro_schema()?;
-//! // Record fields are sorted by name.
+//! // Record fields keep their declaration order.
 //! assert_eq!(avro["fields"][0]["type"], "bytes");
-//! assert_eq!(avro["fields"][1]["type"]["logicalType"], "decimal");
-//! assert_eq!(avro["fields"][1]["type"]["precision"], 10);
-//! assert_eq!(avro["fields"][2]["type"]["type"], "fixed");
-//! assert_eq!(avro["fields"][2]["type"]["size"], 32);
+//! assert_eq!(avro["fields"][1]["type"]["type"], "fixed");
+//! assert_eq!(avro["fields"][1]["type"]["size"], 32);
+//! assert_eq!(avro["fields"][2]["type"]["logicalType"], "decimal");
+//! assert_eq!(avro["fields"][2]["type"]["precision"], 10);
 //!
 //! let price = Decimal::<10, 2>::from_unscaled(-1999);
 //! assert_eq!(price.to_unscaled(), Some(-1999));

@@ -5,7 +5,10 @@
 //! and holding that variant's payload schema; shared types under `$defs`. `anyOf` rather than
 //! `oneOf` because the event type, not the payload, tells the variants apart: two variants
 //! with the same fields are both valid for the same payload. A unit variant's payload is an
-//! empty object. For a struct, the struct's own schema.
+//! empty object. For a struct, the struct's own schema. `required` lists fields in
+//! declaration order; the keys of `properties` come out sorted by name (serde_json's `Map`
+//! is sorted in this workspace, which the registry's canonical forms rely on), which is
+//! harmless since the order of an object's keys means nothing in JSON Schema.
 //!
 //! **Avro**, mapped from that JSON Schema: for an enum, a union of one record per variant,
 //! named after the Rust variant, in namespace [`crate::Event::NAME`], each with its event
@@ -23,7 +26,7 @@
 //! | `f32` / `f64` (`number`)                            | `float` / `double`           |
 //! | `Vec<T>`, sets (`array`)                            | `array`                      |
 //! | `HashMap<String, T>` (`object` + `additionalProperties`) | `map`                   |
-//! | struct (`object` + `properties`)                    | `record`, named after the struct (`$defs` name), fields sorted by name |
+//! | struct (`object` + `properties`)                    | `record`, named after the struct (`$defs` name), fields in declaration order |
 //! | unit-only enum (`string` + `enum`)                  | `enum`                       |
 //! | `Option<T>` (`[T, null]` or `anyOf [T, null]`)      | `["null", T]`, default `null` when the field is optional |
 //! | [`Bytes`](crate::Bytes), [`Fixed<N>`](crate::Fixed), [`Decimal<P, S>`](crate::Decimal) (`x-avro`) | `bytes`, `fixed` of size N (named after its newtype, or the field), `bytes` with logical type `decimal` |
@@ -57,12 +60,12 @@
 //! }
 //!
 //! let avro = Invoice::export_avro_schema()?;
-//! assert_eq!(avro["fields"][0]["name"], "discount");
-//! assert_eq!(avro["fields"][0]["type"][0], "null");
-//! assert_eq!(avro["fields"][0]["type"][1]["name"], "Money");
-//! assert_eq!(avro["fields"][0]["type"][1]["logicalType"], "decimal");
-//! assert_eq!(avro["fields"][0]["type"][2], "string");
-//! assert_eq!(avro["fields"][1]["type"], serde_json::json!(["Money", "string"]));
+//! assert_eq!(avro["fields"][0]["name"], "total");
+//! assert_eq!(avro["fields"][0]["type"][0]["name"], "Money");
+//! assert_eq!(avro["fields"][0]["type"][0]["logicalType"], "decimal");
+//! assert_eq!(avro["fields"][0]["type"][1], "string");
+//! assert_eq!(avro["fields"][1]["name"], "discount");
+//! assert_eq!(avro["fields"][1]["type"], serde_json::json!(["null", "Money", "string"]));
 //!
 //! let invoice = Invoice {
 //!     total: Amount::Text("about 12".into()),
@@ -104,12 +107,17 @@
 //! object branches that one could read the other's value; `herald codegen` refuses a union
 //! that breaks this. Two branches of the same Avro type are an error.
 //!
-//! Record fields are sorted by name so that the document does not depend on whether
-//! serde_json preserves key order; Avro resolves fields by name, so the order does not
-//! affect decoding. Not mapped (the export fails with [`crate::SchemaError::NoAvroMapping`]
-//! naming the JSON pointer): `u64`/`u128`/`i128`/`usize`, tuples, externally tagged enums
-//! with data nested in a payload, `serde_json::Value`. Named types are defined once in the document; each event
-//! type's payload is written and read with its own self-contained record.
+//! Record fields keep their declaration order, as apache-avro's own derive writes them: the
+//! order of the fields in a record is the order of their values in Avro's binary encoding.
+//! The JSON Schema's `properties` do not carry that order, so the export reads it from the
+//! types' `Deserialize` impls, which serde's derive gives the field names in declaration
+//! order (renamed). A struct only reachable through a value its type refuses to build from
+//! placeholders (an untagged enum's branch, say) keeps its fields sorted by name.
+//!
+//! Not mapped (the export fails with [`crate::SchemaError::NoAvroMapping`] naming the JSON
+//! pointer): `u64`/`u128`/`i128`/`usize`, tuples, externally tagged enums with data nested
+//! in a payload, `serde_json::Value`. Named types are defined once in the document; each
+//! event type's payload is written and read with its own self-contained record.
 
 pub(crate) mod avro;
 pub(crate) mod json;

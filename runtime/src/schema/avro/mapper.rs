@@ -4,6 +4,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{Map, Value, json};
 
+use super::field_order::{FieldOrder, sort_keys};
 use super::names::{is_avro_name, pascal};
 use super::union::{avro_default, branch_key, is_nullable, null_first};
 use crate::binary::AVRO_KEYWORD;
@@ -15,17 +16,20 @@ pub(super) struct Mapper<'a> {
     name: &'static str,
     version: u32,
     defs: &'a Map<String, Value>,
+    /// The declaration order of record fields.
+    order: &'a FieldOrder,
     defined: BTreeSet<String>,
     /// The record of a struct event, which `{"$ref": "#"}` names.
     root: Option<String>,
 }
 
 impl<'a> Mapper<'a> {
-    pub(super) fn new<E: Event>(defs: &'a Map<String, Value>) -> Self {
+    pub(super) fn new<E: Event>(defs: &'a Map<String, Value>, order: &'a FieldOrder) -> Self {
         Mapper {
             name: E::NAME,
             version: E::VERSION,
             defs,
+            order,
             defined: BTreeSet::new(),
             root: (!E::__IS_ENUM)
                 .then(|| E::__RECORDS.first().map(|r| (*r).to_owned()))
@@ -42,12 +46,13 @@ impl<'a> Mapper<'a> {
         }
     }
 
-    /// A variant's payload as a record named `record`.
+    /// The payload of the variant at `variant` as a record named `record`.
     pub(super) fn top_record(
         &mut self,
         schema: &Value,
         record: &str,
         pointer: &str,
+        variant: usize,
     ) -> Result<Value, SchemaError> {
         let (schema, pointer) = self.follow_ref(schema, pointer)?;
         if schema.get("type").and_then(Value::as_str) != Some("object") {
@@ -55,7 +60,7 @@ impl<'a> Mapper<'a> {
             return self.map(schema, record, &pointer);
         }
         self.define(record, &pointer)?;
-        self.record(schema, record, &pointer)
+        self.record(schema, record, &pointer, self.order.payload(variant))
     }
 
     /// Resolves a `$ref` to `#/$defs/...` (once), returning the target and its pointer.
@@ -98,9 +103,15 @@ impl<'a> Mapper<'a> {
         Ok(())
     }
 
-    /// An object schema with `properties` as a record. Fields are sorted by name so the
-    /// schema does not depend on whether serde_json preserves key order.
-    fn record(&mut self, schema: &Value, name: &str, pointer: &str) -> Result<Value, SchemaError> {
+    /// An object schema with `properties` as a record, its fields in `declared` order (the
+    /// `properties` map is sorted by name); fields it does not list follow, sorted by name.
+    fn record(
+        &mut self,
+        schema: &Value,
+        name: &str,
+        pointer: &str,
+        declared: Option<&[&str]>,
+    ) -> Result<Value, SchemaError> {
         let empty = Map::new();
         let properties = schema
             .get("properties")
@@ -112,7 +123,7 @@ impl<'a> Mapper<'a> {
             .map(|items| items.iter().filter_map(Value::as_str).collect())
             .unwrap_or_default();
         let mut keys: Vec<&String> = properties.keys().collect();
-        keys.sort();
+        sort_keys(&mut keys, declared);
         let mut fields = Vec::with_capacity(keys.len());
         for key in keys {
             let field_pointer = format!("{pointer}/properties/{key}");
@@ -396,7 +407,8 @@ impl<'a> Mapper<'a> {
                     }
                     _ => {
                         self.define(hint, pointer)?;
-                        return self.record(schema, hint, pointer);
+                        let declared = self.order.named(hint);
+                        return self.record(schema, hint, pointer, declared);
                     }
                 }
             }

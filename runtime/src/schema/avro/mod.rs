@@ -1,9 +1,11 @@
 //! A version's Avro schema, mapped from its JSON Schema.
 //!
 //! [`AvroSchemas`] assembles the exported document and the per-variant records;
-//! `mapper` walks a JSON Schema and writes its Avro equivalent; `union` and `names` hold the
-//! Avro rules the mapping follows for unions and defaults, and for names.
+//! `mapper` walks a JSON Schema and writes its Avro equivalent, listing record fields in the
+//! order `field_order` finds them declared; `union` and `names` hold the Avro rules the
+//! mapping follows for unions and defaults, and for names.
 
+mod field_order;
 mod mapper;
 mod names;
 mod union;
@@ -12,6 +14,7 @@ use serde_json::{Map, Value};
 
 use crate::error::SchemaError;
 use crate::event::Event;
+use field_order::FieldOrder;
 use mapper::Mapper;
 
 /// The custom attribute of an event enum's variant records that holds the event type.
@@ -53,7 +56,8 @@ impl AvroSchemas {
             return Err(mapping::<E>("#", "one schema per variant expected"));
         }
         // The document defines each named type once; each record schema defines its own.
-        let mut shared = Mapper::new::<E>(defs);
+        let order = FieldOrder::of::<E>();
+        let mut shared = Mapper::new::<E>(defs, &order);
         let mut document = Vec::with_capacity(branches.len());
         let mut records = Vec::with_capacity(branches.len());
         // An enum's variant records carry their event type, which their names (the Rust
@@ -70,12 +74,12 @@ impl AvroSchemas {
             }
         };
         let variants = branches.iter().zip(E::__RECORDS).zip(E::EVENT_TYPES);
-        for (((branch, pointer), record), event_type) in variants {
-            let mut record_json = shared.top_record(branch, record, pointer)?;
+        for (variant, (((branch, pointer), record), event_type)) in variants.enumerate() {
+            let mut record_json = shared.top_record(branch, record, pointer, variant)?;
             label(&mut record_json, event_type);
             document.push(record_json);
-            let mut alone = Mapper::new::<E>(defs);
-            let mut alone_json = alone.top_record(branch, record, pointer)?;
+            let mut alone = Mapper::new::<E>(defs, &order);
+            let mut alone_json = alone.top_record(branch, record, pointer, variant)?;
             label(&mut alone_json, event_type);
             records.push(parse::<E>(&alone_json)?);
         }
