@@ -1,9 +1,9 @@
 //! `/compatibility`: test a schema against a subject's versions without registering it.
 
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::Response;
-use axum::routing::post;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use serde_json::json;
 
 use crate::schema::Report;
@@ -11,20 +11,15 @@ use crate::service::{Against, Options, SchemaRequest, ServiceError};
 
 use super::AppState;
 use super::body::{Body, Params, reply};
-use super::error::Error;
+use super::error::{Error, ErrorBody};
+use super::openapi::CompatibilityAnswer;
 use super::subjects::{check_subject, parse_version};
 
 /// Routes under `/compatibility`.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/compatibility/subjects/{subject}/versions",
-            post(against_all),
-        )
-        .route(
-            "/compatibility/subjects/{subject}/versions/{version}",
-            post(against_one),
-        )
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(against_all))
+        .routes(routes!(against_one))
 }
 
 /// The answer to a check; with `verbose`, an invalid schema is an incompatible one with the
@@ -54,6 +49,23 @@ fn options(params: &Params) -> Options {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/compatibility/subjects/{subject}/versions/{version}",
+    tag = "compatibility",
+    params(
+        ("subject" = String, Path, description = "The subject"),
+        ("version" = String, Path, description = "A version in [1, 2^31-1], `latest` or `-1`"),
+        ("normalize" = Option<bool>, Query, description = "Normalize the schema first"),
+        ("verbose" = Option<bool>, Query, description = "Say why not"),
+    ),
+    request_body = SchemaRequest,
+    responses(
+        (status = 200, description = "Whether the schema is compatible", body = CompatibilityAnswer),
+        (status = 404, description = "No such subject (40401) or version (40402)", body = ErrorBody),
+        (status = 422, description = "Invalid subject (42208), version (42202) or schema (42201)", body = ErrorBody),
+    ),
+)]
 async fn against_one(
     State(state): State<AppState>,
     Path((subject, version)): Path<(String, String)>,
@@ -69,6 +81,22 @@ async fn against_one(
     answer(report, params.flag("verbose"))
 }
 
+#[utoipa::path(
+    post,
+    path = "/compatibility/subjects/{subject}/versions",
+    tag = "compatibility",
+    params(
+        ("subject" = String, Path, description = "The subject"),
+        ("normalize" = Option<bool>, Query, description = "Normalize the schema first"),
+        ("verbose" = Option<bool>, Query, description = "Say why not"),
+    ),
+    request_body = SchemaRequest,
+    responses(
+        (status = 200, description = "Whether the schema is compatible", body = CompatibilityAnswer),
+        (status = 404, description = "No such subject (40401) or version (40402)", body = ErrorBody),
+        (status = 422, description = "Invalid subject (42208), version (42202) or schema (42201)", body = ErrorBody),
+    ),
+)]
 async fn against_all(
     State(state): State<AppState>,
     Path(subject): Path<String>,
