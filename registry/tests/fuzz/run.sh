@@ -58,15 +58,14 @@ for _ in $(seq 1 100); do
 done
 
 status=0
-"$venv/bin/schemathesis" run "http://127.0.0.1:$port/openapi.json" \
+"$venv/bin/schemathesis" --no-color run "http://127.0.0.1:$port/openapi.json" \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
   --max-examples "$examples" \
   --seed 1 \
   --workers 2 \
   --request-timeout 30 \
   --suppress-health-check all \
-  --report ndjson --report-ndjson-path "$work/events.ndjson" \
-  --no-color >"$work/out.txt" 2>&1 || status=$?
+  >"$work/out.txt" 2>&1 || status=$?
 cat "$work/out.txt"
 
 if ! kill -0 "$server" 2>/dev/null; then
