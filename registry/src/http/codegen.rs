@@ -33,8 +33,8 @@ fn event_name(subject: &str) -> &str {
     path = "/subjects/{subject}/versions/{version}/rust",
     tag = "codegen",
     params(
-        ("subject" = String, Path, description = "The subject"),
-        ("version" = String, Path, description = "A version in [1, 2^31-1], `latest` or `-1`"),
+        ("subject" = String, Path, description = "The subject", example = "orders-value"),
+        ("version" = String, Path, description = "A version in [1, 2^31-1], `latest` or `-1`", example = "1"),
     ),
     responses(
         (status = 200, description = "The Rust types", body = String, content_type = "text/x-rust; charset=utf-8"),

@@ -54,8 +54,8 @@ fn options(params: &Params) -> Options {
     path = "/compatibility/subjects/{subject}/versions/{version}",
     tag = "compatibility",
     params(
-        ("subject" = String, Path, description = "The subject"),
-        ("version" = String, Path, description = "A version in [1, 2^31-1], `latest` or `-1`"),
+        ("subject" = String, Path, description = "The subject", example = "orders-value"),
+        ("version" = String, Path, description = "A version in [1, 2^31-1], `latest` or `-1`", example = "1"),
         ("normalize" = Option<bool>, Query, description = "Normalize the schema first"),
         ("verbose" = Option<bool>, Query, description = "Say why not"),
     ),
@@ -86,7 +86,7 @@ async fn against_one(
     path = "/compatibility/subjects/{subject}/versions",
     tag = "compatibility",
     params(
-        ("subject" = String, Path, description = "The subject"),
+        ("subject" = String, Path, description = "The subject", example = "orders-value"),
         ("normalize" = Option<bool>, Query, description = "Normalize the schema first"),
         ("verbose" = Option<bool>, Query, description = "Say why not"),
     ),

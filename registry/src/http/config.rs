@@ -137,7 +137,7 @@ async fn delete_global(State(state): State<AppState>) -> Result<Response, Error>
     path = "/config/{subject}",
     tag = "config",
     params(
-        ("subject" = String, Path, description = "The subject"),
+        ("subject" = String, Path, description = "The subject", example = "orders-value"),
         ("defaultToGlobal" = Option<bool>, Query, description = "The global config when the subject has none"),
     ),
     responses(
@@ -167,7 +167,7 @@ async fn get_subject(
     path = "/config/{subject}",
     tag = "config",
     params(
-        ("subject" = String, Path, description = "The subject"),
+        ("subject" = String, Path, description = "The subject", example = "orders-value"),
     ),
     request_body = ConfigRequest,
     responses(
@@ -191,7 +191,7 @@ async fn put_subject(
     path = "/config/{subject}",
     tag = "config",
     params(
-        ("subject" = String, Path, description = "The subject"),
+        ("subject" = String, Path, description = "The subject", example = "orders-value"),
     ),
     responses(
         (status = 200, description = "The config before", body = Config),

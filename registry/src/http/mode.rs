@@ -122,7 +122,7 @@ async fn delete_global(State(state): State<AppState>) -> Result<Response, Error>
     path = "/mode/{subject}",
     tag = "mode",
     params(
-        ("subject" = String, Path, description = "The subject"),
+        ("subject" = String, Path, description = "The subject", example = "orders-value"),
         ("defaultToGlobal" = Option<bool>, Query, description = "The global mode when the subject has none"),
     ),
     responses(
@@ -155,7 +155,7 @@ async fn get_subject(
     path = "/mode/{subject}",
     tag = "mode",
     params(
-        ("subject" = String, Path, description = "The subject"),
+        ("subject" = String, Path, description = "The subject", example = "orders-value"),
         ("force" = Option<bool>, Query, description = "IMPORT even with existing subjects"),
     ),
     request_body = ModeRequest,
@@ -185,7 +185,7 @@ async fn put_subject(
     path = "/mode/{subject}",
     tag = "mode",
     params(
-        ("subject" = String, Path, description = "The subject"),
+        ("subject" = String, Path, description = "The subject", example = "orders-value"),
     ),
     responses(
         (status = 200, description = "The mode before", body = ModeAnswer),

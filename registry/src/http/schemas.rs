@@ -139,7 +139,7 @@ async fn types() -> Result<Response, Error> {
     path = "/schemas/ids/{id}",
     tag = "schemas",
     params(
-        ("id" = i32, Path, description = "The schema's global id"),
+        ("id" = i32, Path, description = "The schema's global id", example = 1),
         ("subject" = Option<String>, Query, description = "Ignored: one context"),
         ("format" = Option<String>, Query, description = "`resolved`: AVRO references inlined"),
     ),
@@ -181,7 +181,7 @@ async fn by_id(
     path = "/schemas/ids/{id}/schema",
     tag = "schemas",
     params(
-        ("id" = i32, Path, description = "The schema's global id"),
+        ("id" = i32, Path, description = "The schema's global id", example = 1),
         ("format" = Option<String>, Query, description = "`resolved`: AVRO references inlined"),
     ),
     responses(
@@ -203,7 +203,7 @@ async fn text_by_id(
     path = "/schemas/ids/{id}/subjects",
     tag = "schemas",
     params(
-        ("id" = i32, Path, description = "The schema's global id"),
+        ("id" = i32, Path, description = "The schema's global id", example = 1),
         ("deleted" = Option<bool>, Query, description = "Include soft-deleted versions"),
         ("offset" = Option<i32>, Query, description = "How many to skip"), ("limit" = Option<i32>, Query, description = "How many at most"),
     ),
@@ -237,7 +237,7 @@ async fn subjects_by_id(
     path = "/schemas/ids/{id}/versions",
     tag = "schemas",
     params(
-        ("id" = i32, Path, description = "The schema's global id"),
+        ("id" = i32, Path, description = "The schema's global id", example = 1),
         ("deleted" = Option<bool>, Query, description = "Include soft-deleted versions"),
         ("offset" = Option<i32>, Query, description = "How many to skip"), ("limit" = Option<i32>, Query, description = "How many at most"),
     ),

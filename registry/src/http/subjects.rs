@@ -132,7 +132,7 @@ async fn list(State(state): State<AppState>, params: Params) -> Result<Response,
     path = "/subjects/{subject}/versions",
     tag = "subjects",
     params(
-        ("subject" = String, Path, description = "The subject"),
+        ("subject" = String, Path, description = "The subject", example = "orders-value"),
         ("deleted" = Option<bool>, Query, description = "Include soft-deleted versions"),
         ("deletedOnly" = Option<bool>, Query, description = "Only soft-deleted versions"),
         ("deletedAsNegative" = Option<bool>, Query, description = "Every version, soft-deleted ones negated"),
@@ -176,8 +176,8 @@ async fn versions(
     path = "/subjects/{subject}/versions/{version}",
     tag = "subjects",
     params(
-        ("subject" = String, Path, description = "The subject"),
-        ("version" = String, Path, description = "A version in [1, 2^31-1], `latest` or `-1`"),
+        ("subject" = String, Path, description = "The subject", example = "orders-value"),
+        ("version" = String, Path, description = "A version in [1, 2^31-1], `latest` or `-1`", example = "1"),
         ("deleted" = Option<bool>, Query, description = "Include soft-deleted versions"),
         ("format" = Option<String>, Query, description = "`resolved`: AVRO references inlined"),
     ),
@@ -202,8 +202,8 @@ async fn version(
     path = "/subjects/{subject}/versions/{version}/schema",
     tag = "subjects",
     params(
-        ("subject" = String, Path, description = "The subject"),
-        ("version" = String, Path, description = "A version in [1, 2^31-1], `latest` or `-1`"),
+        ("subject" = String, Path, description = "The subject", example = "orders-value"),
+        ("version" = String, Path, description = "A version in [1, 2^31-1], `latest` or `-1`", example = "1"),
         ("deleted" = Option<bool>, Query, description = "Include soft-deleted versions"),
         ("format" = Option<String>, Query, description = "`resolved`: AVRO references inlined"),
     ),
@@ -228,8 +228,8 @@ async fn version_text(
     path = "/subjects/{subject}/versions/{version}/referencedby",
     tag = "subjects",
     params(
-        ("subject" = String, Path, description = "The subject"),
-        ("version" = String, Path, description = "A version in [1, 2^31-1], `latest` or `-1`"),
+        ("subject" = String, Path, description = "The subject", example = "orders-value"),
+        ("version" = String, Path, description = "A version in [1, 2^31-1], `latest` or `-1`", example = "1"),
         ("offset" = Option<i32>, Query, description = "How many to skip"), ("limit" = Option<i32>, Query, description = "How many at most"),
     ),
     responses(
@@ -262,7 +262,7 @@ fn options(params: &Params) -> Options {
     path = "/subjects/{subject}/versions",
     tag = "subjects",
     params(
-        ("subject" = String, Path, description = "The subject"),
+        ("subject" = String, Path, description = "The subject", example = "orders-value"),
         ("normalize" = Option<bool>, Query, description = "Normalize the schema first"),
         ("force" = Option<bool>, Query, description = "Skip the compatibility check"),
     ),
@@ -305,7 +305,7 @@ async fn register(
     path = "/subjects/{subject}/metadata",
     tag = "subjects",
     params(
-        ("subject" = String, Path, description = "The subject"),
+        ("subject" = String, Path, description = "The subject", example = "orders-value"),
         ("key" = Option<Vec<String>>, Query, description = "Metadata property names"),
         ("value" = Option<Vec<String>>, Query, description = "Their values, paired in order"),
         ("deleted" = Option<bool>, Query, description = "Include soft-deleted versions"),
@@ -344,7 +344,7 @@ async fn latest_with_metadata(
     path = "/subjects/{subject}",
     tag = "subjects",
     params(
-        ("subject" = String, Path, description = "The subject"),
+        ("subject" = String, Path, description = "The subject", example = "orders-value"),
         ("normalize" = Option<bool>, Query, description = "Normalize the schema first"),
         ("deleted" = Option<bool>, Query, description = "Include soft-deleted versions"),
         ("format" = Option<String>, Query, description = "`resolved`: AVRO references inlined"),
@@ -374,7 +374,7 @@ async fn lookup(
     path = "/subjects/{subject}",
     tag = "subjects",
     params(
-        ("subject" = String, Path, description = "The subject"),
+        ("subject" = String, Path, description = "The subject", example = "orders-value"),
         ("permanent" = Option<bool>, Query, description = "Delete for good (after a soft delete)"),
     ),
     responses(
@@ -400,8 +400,8 @@ async fn delete_subject(
     path = "/subjects/{subject}/versions/{version}",
     tag = "subjects",
     params(
-        ("subject" = String, Path, description = "The subject"),
-        ("version" = String, Path, description = "A version in [1, 2^31-1], `latest` or `-1`"),
+        ("subject" = String, Path, description = "The subject", example = "orders-value"),
+        ("version" = String, Path, description = "A version in [1, 2^31-1], `latest` or `-1`", example = "1"),
         ("permanent" = Option<bool>, Query, description = "Delete for good (after a soft delete)"),
     ),
     responses(

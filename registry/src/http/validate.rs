@@ -38,8 +38,8 @@ struct PayloadError {
     path = "/subjects/{subject}/versions/{version}/validate",
     tag = "subjects",
     params(
-        ("subject" = String, Path, description = "The subject"),
-        ("version" = String, Path, description = "A version in [1, 2^31-1], `latest` or `-1`"),
+        ("subject" = String, Path, description = "The subject", example = "orders-value"),
+        ("version" = String, Path, description = "A version in [1, 2^31-1], `latest` or `-1`", example = "1"),
         ("deleted" = Option<bool>, Query, description = "Soft-deleted versions too"),
     ),
     request_body = Value,

@@ -21,6 +21,9 @@
 #     an Allow header, as Confluent's own server answers it.
 #   response_headers_conformance: no response headers are declared.
 #
+# One worker: with several, CPython 3.11's ast.parse in Hypothesis' threads can fail with
+# "AST constructor recursion depth mismatch", an error of the tool, not of the server.
+#
 # Prints the number of operations, test cases and failures; exits non-zero on any failure.
 # Environment: CARGO_TARGET_DIR (default target), HERALD_VENV (default
 # $HOME/.cache/herald-venv), HERALD_FUZZ_EXAMPLES (test cases per operation, default 50).
@@ -57,16 +60,38 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 
+# Data for the documented examples (subject `orders-value`, version 1, schema id 1) so that
+# operations reach real versions, not only 404s: an Avro schema, and a JSON Schema that
+# references nothing.
+"$venv/bin/python" - "$port" <<'PY'
+import json, sys, urllib.request
+base = f"http://127.0.0.1:{sys.argv[1]}"
+def post(path, body):
+    request = urllib.request.Request(base + path, data=json.dumps(body).encode(), method="POST",
+                                     headers={"Content-Type": "application/vnd.schemaregistry.v1+json"})
+    with urllib.request.urlopen(request) as answer:
+        assert answer.status == 200, answer.status
+order = {"type": "record", "name": "Order", "namespace": "fuzz",
+         "fields": [{"name": "id", "type": "string"}, {"name": "amount", "type": "long"}]}
+post("/subjects/orders-value/versions", {"schema": json.dumps(order)})
+shipment = {"type": "object", "properties": {"id": {"type": "string"}}, "required": ["id"]}
+post("/subjects/shipments-value/versions", {"schema": json.dumps(shipment), "schemaType": "JSON"})
+PY
+
 status=0
 "$venv/bin/schemathesis" --no-color run "http://127.0.0.1:$port/openapi.json" \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
   --max-examples "$examples" \
   --seed 1 \
-  --workers 2 \
+  --workers 1 \
   --request-timeout 30 \
   --suppress-health-check all \
   >"$work/out.txt" 2>&1 || status=$?
 cat "$work/out.txt"
+# The numbers, on lines of their own.
+operations=$(grep -A2 '^API Operations:' "$work/out.txt" | sed -n 's/^ *Tested: *//p')
+cases=$(grep -A1 '^Test cases:' "$work/out.txt" | tail -1 | sed 's/^ *//')
+echo "fuzz: operations tested: ${operations:-?}; test cases: ${cases:-?}"
 
 if ! kill -0 "$server" 2>/dev/null; then
   echo "fuzz: the server died" >&2
