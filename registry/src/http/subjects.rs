@@ -405,7 +405,7 @@ async fn delete_subject(
         ("permanent" = Option<bool>, Query, description = "Delete for good (after a soft delete)"),
     ),
     responses(
-        (status = 200, description = "The version deleted", body = i32),
+        (status = 200, description = "The version deleted", body = i32, content_type = "application/json"),
         (status = 404, description = "No such subject (40401) or version (40402), soft-deleted (40404, 40406), or offset or limit not a 32-bit integer", body = ErrorBody),
         (status = 422, description = "Invalid subject (42208), version (42202) or schema (42201), or not permitted (42205)", body = ErrorBody),
     ),

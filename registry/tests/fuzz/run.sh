@@ -26,7 +26,8 @@
 #
 # Prints the number of operations, test cases and failures; exits non-zero on any failure.
 # Environment: CARGO_TARGET_DIR (default target), HERALD_VENV (default
-# $HOME/.cache/herald-venv), HERALD_FUZZ_EXAMPLES (test cases per operation, default 50).
+# $HOME/.cache/herald-venv), HERALD_FUZZ_EXAMPLES (test cases per operation, default 50),
+# HERALD_FUZZ_SEED (default 1, so that a CI run is reproducible).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -82,7 +83,7 @@ status=0
 "$venv/bin/schemathesis" --no-color run "http://127.0.0.1:$port/openapi.json" \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
   --max-examples "$examples" \
-  --seed 1 \
+  --seed "${HERALD_FUZZ_SEED:-1}" \
   --workers 1 \
   --request-timeout 30 \
   --suppress-health-check all \
