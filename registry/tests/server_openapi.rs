@@ -47,10 +47,16 @@ async fn document_parses_as_openapi_3_1() {
         .iter_errors(&doc)
         .map(|err| format!("{} at {}", err, err.instance_path()))
         .collect();
-    assert!(errors.is_empty(), "not an OpenAPI 3.1 document: {errors:#?}");
+    assert!(
+        errors.is_empty(),
+        "not an OpenAPI 3.1 document: {errors:#?}"
+    );
     let mut broken = doc.clone();
     broken["paths"]["/schemas/types"]["get"]["responses"]["200"] = Value::from(1);
-    assert!(!validator.is_valid(&broken), "the check rejects a broken document");
+    assert!(
+        !validator.is_valid(&broken),
+        "the check rejects a broken document"
+    );
     assert!(doc["info"]["title"].is_string() && doc["info"]["version"].is_string());
 
     // Every reference points at a component, operation ids are unique, and every error

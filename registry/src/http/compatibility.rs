@@ -2,9 +2,9 @@
 
 use axum::extract::{Path, State};
 use axum::response::Response;
+use serde_json::json;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use serde_json::json;
 
 use crate::schema::Report;
 use crate::service::{Against, Options, SchemaRequest, ServiceError};

@@ -5,9 +5,9 @@
 use axum::extract::{Path, State};
 use axum::response::Response;
 use serde::Deserialize;
+use serde_json::Value;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use serde_json::Value;
 
 use crate::schema::CompatibilityLevel;
 use crate::service::{Config, Metadata, RuleSet};

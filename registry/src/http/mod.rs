@@ -35,8 +35,8 @@ use crate::storage::{self, StoreError};
 pub use auth::{Credentials, CredentialsError, Role};
 pub use body::CONTENT_TYPE;
 pub use error::Error;
-pub use metrics::Metrics;
 pub use error::ErrorBody;
+pub use metrics::Metrics;
 pub use state::{AppState, Settings};
 
 /// Why the server could not start.

@@ -178,7 +178,10 @@ const COMMON: [(&str, &str); 5] = [
 /// What a request with a body can also be answered.
 const WITH_BODY: [(&str, &str); 2] = [
     ("413", "The body is over the configured limit"),
-    ("415", "The body's content type or charset is not one the API reads"),
+    (
+        "415",
+        "The body's content type or charset is not one the API reads",
+    ),
 ];
 
 /// The finished document, as JSON: the generated one, with the answers of the layers added

@@ -2,9 +2,9 @@
 
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
+use serde_json::{Map, Value, json};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use serde_json::{Map, Value, json};
 
 use crate::service::{CachedSchema, Options, SchemaRequest, schema_body, version_not_found};
 use crate::storage::{DeleteTarget, VersionRow};

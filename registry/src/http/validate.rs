@@ -6,9 +6,9 @@ use std::collections::HashMap;
 
 use axum::extract::{Path, State};
 use axum::response::Response;
+use serde_json::{Value, json};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use serde_json::{Value, json};
 
 use crate::schema::{Draft, SchemaType};
 use crate::service::CachedSchema;

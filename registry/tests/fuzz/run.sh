@@ -79,15 +79,16 @@ shipment = {"type": "object", "properties": {"id": {"type": "string"}}, "require
 post("/subjects/shipments-value/versions", {"schema": json.dumps(shipment), "schemaType": "JSON"})
 PY
 
+# Run from the scratch directory, where Schemathesis keeps its cache of past failures.
 status=0
-"$venv/bin/schemathesis" --no-color run "http://127.0.0.1:$port/openapi.json" \
+(cd "$work" && "$venv/bin/schemathesis" --no-color run "http://127.0.0.1:$port/openapi.json" \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
   --max-examples "$examples" \
   --seed "${HERALD_FUZZ_SEED:-1}" \
   --workers 1 \
   --request-timeout 30 \
   --suppress-health-check all \
-  >"$work/out.txt" 2>&1 || status=$?
+  >"$work/out.txt" 2>&1) || status=$?
 cat "$work/out.txt"
 # The numbers, on lines of their own.
 operations=$(grep -A2 '^API Operations:' "$work/out.txt" | sed -n 's/^ *Tested: *//p')
