@@ -160,3 +160,32 @@ async fn the_id_lookup_is_unchanged() {
     assert_eq!(status, 200);
     assert_eq!(by_id, serde_json::json!({ "schema": schema }));
 }
+
+/// Found by the fuzzer's kind of input: a path segment that is not UTF-8 once decoded was
+/// axum's plain-text 400, which no client of a Confluent API can read.
+#[tokio::test]
+async fn an_undecodable_path_segment_is_a_json_error() {
+    let srv = TestServer::start(Backend::Sqlite).await;
+    for path in [
+        "/subjects/%FF/versions",
+        "/config/%FF",
+        "/mode/%C3",
+        "/subjects/a/versions/%FF/schema",
+        "/schemas/ids/%FF",
+    ] {
+        let response = srv
+            .client
+            .get(format!("{}{path}", srv.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 400, "{path}");
+        assert_eq!(
+            response.headers()["content-type"],
+            common::CONTENT_TYPE,
+            "{path}"
+        );
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["error_code"], 400, "{path}: {body}");
+    }
+}

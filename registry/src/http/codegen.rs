@@ -1,7 +1,7 @@
 //! `GET /subjects/{subject}/versions/{version}/rust`: the Rust types `herald codegen` writes
 //! for a registered version.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use utoipa_axum::router::OpenApiRouter;
@@ -12,6 +12,7 @@ use crate::codegen::{Options, generate, recorded_event_name};
 use crate::service::version_number;
 
 use super::AppState;
+use super::body::Segments;
 use super::error::{Error, ErrorBody};
 use super::subjects::find_version;
 
@@ -44,7 +45,7 @@ fn event_name(subject: &str) -> &str {
 )]
 async fn rust_source(
     State(state): State<AppState>,
-    Path((subject, version)): Path<(String, String)>,
+    Segments((subject, version)): Segments<(String, String)>,
 ) -> Result<Response, Error> {
     let row = find_version(&state, &subject, &version, false).await?;
     let schema = state.registry().schema_by_id(row.schema_id).await?;

@@ -1,6 +1,6 @@
 //! `/compatibility`: test a schema against a subject's versions without registering it.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::Response;
 use serde_json::json;
 use utoipa_axum::router::OpenApiRouter;
@@ -10,7 +10,7 @@ use crate::schema::Report;
 use crate::service::{Against, Options, SchemaRequest, ServiceError};
 
 use super::AppState;
-use super::body::{Body, Params, reply};
+use super::body::{Body, Params, Segments, reply};
 use super::error::{Error, ErrorBody};
 use super::openapi::CompatibilityAnswer;
 use super::subjects::{check_subject, parse_version};
@@ -68,7 +68,7 @@ fn options(params: &Params) -> Options {
 )]
 async fn against_one(
     State(state): State<AppState>,
-    Path((subject, version)): Path<(String, String)>,
+    Segments((subject, version)): Segments<(String, String)>,
     params: Params,
     Body(request): Body<SchemaRequest>,
 ) -> Result<Response, Error> {
@@ -99,7 +99,7 @@ async fn against_one(
 )]
 async fn against_all(
     State(state): State<AppState>,
-    Path(subject): Path<String>,
+    Segments(subject): Segments<String>,
     params: Params,
     Body(request): Body<SchemaRequest>,
 ) -> Result<Response, Error> {

@@ -2,7 +2,7 @@
 //! (compatibility group, default and override metadata and rule sets, normalize,
 //! validateFields). A PUT is a partial update: fields absent from the body keep their value.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::Response;
 use serde::Deserialize;
 use serde_json::Value;
@@ -13,7 +13,7 @@ use crate::schema::CompatibilityLevel;
 use crate::service::{Config, Metadata, RuleSet};
 
 use super::AppState;
-use super::body::{Body, Params, reply};
+use super::body::{Body, Params, Segments, reply};
 use super::error::{Error, ErrorBody};
 use super::openapi::ConfigUpdateAnswer;
 use super::subjects::check_subject;
@@ -148,7 +148,7 @@ async fn delete_global(State(state): State<AppState>) -> Result<Response, Error>
 )]
 async fn get_subject(
     State(state): State<AppState>,
-    Path(subject): Path<String>,
+    Segments(subject): Segments<String>,
     params: Params,
 ) -> Result<Response, Error> {
     check_subject(&subject)?;
@@ -177,7 +177,7 @@ async fn get_subject(
 )]
 async fn put_subject(
     State(state): State<AppState>,
-    Path(subject): Path<String>,
+    Segments(subject): Segments<String>,
     Body(request): Body<ConfigRequest>,
 ) -> Result<Response, Error> {
     check_subject(&subject)?;
@@ -201,7 +201,7 @@ async fn put_subject(
 )]
 async fn delete_subject(
     State(state): State<AppState>,
-    Path(subject): Path<String>,
+    Segments(subject): Segments<String>,
 ) -> Result<Response, Error> {
     check_subject(&subject)?;
     let previous = state.registry().delete_config(Some(&subject)).await?;

@@ -1,6 +1,6 @@
 //! `/mode`: global and per-subject modes (READWRITE, READONLY, IMPORT).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::Response;
 use serde::Deserialize;
 use serde_json::json;
@@ -10,7 +10,7 @@ use utoipa_axum::routes;
 use crate::storage::SettingKind;
 
 use super::AppState;
-use super::body::{Body, Params, reply};
+use super::body::{Body, Params, Segments, reply};
 use super::error::{Error, ErrorBody};
 use super::openapi::ModeAnswer;
 use super::subjects::check_subject;
@@ -133,7 +133,7 @@ async fn delete_global(State(state): State<AppState>) -> Result<Response, Error>
 )]
 async fn get_subject(
     State(state): State<AppState>,
-    Path(subject): Path<String>,
+    Segments(subject): Segments<String>,
     params: Params,
 ) -> Result<Response, Error> {
     check_subject(&subject)?;
@@ -166,7 +166,7 @@ async fn get_subject(
 )]
 async fn put_subject(
     State(state): State<AppState>,
-    Path(subject): Path<String>,
+    Segments(subject): Segments<String>,
     params: Params,
     Body(request): Body<ModeRequest>,
 ) -> Result<Response, Error> {
@@ -195,7 +195,7 @@ async fn put_subject(
 )]
 async fn delete_subject(
     State(state): State<AppState>,
-    Path(subject): Path<String>,
+    Segments(subject): Segments<String>,
 ) -> Result<Response, Error> {
     check_subject(&subject)?;
     match state

@@ -1,6 +1,6 @@
 //! `/schemas`: schemas by global id, and the supported schema types.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::Response;
 use serde_json::json;
 use utoipa_axum::router::OpenApiRouter;
@@ -9,7 +9,7 @@ use utoipa_axum::routes;
 use crate::schema::SchemaType;
 
 use super::AppState;
-use super::body::{Params, json_bytes, reply};
+use super::body::{Params, Segments, json_bytes, reply};
 use super::error::{Error, ErrorBody};
 use super::openapi::{SchemaAnswer, SubjectVersion, VersionAnswer};
 use super::subjects::version_json;
@@ -150,7 +150,7 @@ async fn types() -> Result<Response, Error> {
 )]
 async fn by_id(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    Segments(id): Segments<String>,
     params: Params,
 ) -> Result<Response, Error> {
     let id = parse_id(&id)?;
@@ -191,7 +191,7 @@ async fn by_id(
 )]
 async fn text_by_id(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    Segments(id): Segments<String>,
     params: Params,
 ) -> Result<Response, Error> {
     let schema = state.registry().schema_by_id(parse_id(&id)?).await?;
@@ -214,7 +214,7 @@ async fn text_by_id(
 )]
 async fn subjects_by_id(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    Segments(id): Segments<String>,
     params: Params,
 ) -> Result<Response, Error> {
     let id = parse_id(&id)?;
@@ -248,7 +248,7 @@ async fn subjects_by_id(
 )]
 async fn versions_by_id(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    Segments(id): Segments<String>,
     params: Params,
 ) -> Result<Response, Error> {
     let id = parse_id(&id)?;

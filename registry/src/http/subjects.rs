@@ -1,6 +1,6 @@
 //! `/subjects`: registering, listing, looking up and deleting subject versions.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::response::Response;
 use serde_json::{Map, Value, json};
 use utoipa_axum::router::OpenApiRouter;
@@ -10,7 +10,7 @@ use crate::service::{CachedSchema, Options, SchemaRequest, schema_body, version_
 use crate::storage::{DeleteTarget, VersionRow};
 
 use super::AppState;
-use super::body::{Body, Params, json_bytes, reply};
+use super::body::{Body, Params, Segments, json_bytes, reply};
 use super::error::{Error, ErrorBody};
 use super::openapi::{RegisterAnswer, VersionAnswer};
 use super::schemas::{SCHEMA_LIMIT, formatted};
@@ -146,7 +146,7 @@ async fn list(State(state): State<AppState>, params: Params) -> Result<Response,
 )]
 async fn versions(
     State(state): State<AppState>,
-    Path(subject): Path<String>,
+    Segments(subject): Segments<String>,
     params: Params,
 ) -> Result<Response, Error> {
     // Confluent's filters: `deletedAsNegative` (every version, soft-deleted ones negated),
@@ -189,7 +189,7 @@ async fn versions(
 )]
 async fn version(
     State(state): State<AppState>,
-    Path((subject, version)): Path<(String, String)>,
+    Segments((subject, version)): Segments<(String, String)>,
     params: Params,
 ) -> Result<Response, Error> {
     let row = find_version(&state, &subject, &version, params.flag("deleted")).await?;
@@ -215,7 +215,7 @@ async fn version(
 )]
 async fn version_text(
     State(state): State<AppState>,
-    Path((subject, version)): Path<(String, String)>,
+    Segments((subject, version)): Segments<(String, String)>,
     params: Params,
 ) -> Result<Response, Error> {
     let row = find_version(&state, &subject, &version, params.flag("deleted")).await?;
@@ -240,7 +240,7 @@ async fn version_text(
 )]
 async fn referenced_by(
     State(state): State<AppState>,
-    Path((subject, version)): Path<(String, String)>,
+    Segments((subject, version)): Segments<(String, String)>,
     params: Params,
 ) -> Result<Response, Error> {
     let page = params.page(SCHEMA_LIMIT)?;
@@ -276,7 +276,7 @@ fn options(params: &Params) -> Options {
 )]
 async fn register(
     State(state): State<AppState>,
-    Path(subject): Path<String>,
+    Segments(subject): Segments<String>,
     params: Params,
     Body(request): Body<SchemaRequest>,
 ) -> Result<Response, Error> {
@@ -319,7 +319,7 @@ async fn register(
 )]
 async fn latest_with_metadata(
     State(state): State<AppState>,
-    Path(subject): Path<String>,
+    Segments(subject): Segments<String>,
     Query(pairs): Query<Vec<(String, String)>>,
     params: Params,
 ) -> Result<Response, Error> {
@@ -358,7 +358,7 @@ async fn latest_with_metadata(
 )]
 async fn lookup(
     State(state): State<AppState>,
-    Path(subject): Path<String>,
+    Segments(subject): Segments<String>,
     params: Params,
     Body(request): Body<SchemaRequest>,
 ) -> Result<Response, Error> {
@@ -385,7 +385,7 @@ async fn lookup(
 )]
 async fn delete_subject(
     State(state): State<AppState>,
-    Path(subject): Path<String>,
+    Segments(subject): Segments<String>,
     params: Params,
 ) -> Result<Response, Error> {
     let deleted = state
@@ -412,7 +412,7 @@ async fn delete_subject(
 )]
 async fn delete_version(
     State(state): State<AppState>,
-    Path((subject, version)): Path<(String, String)>,
+    Segments((subject, version)): Segments<(String, String)>,
     params: Params,
 ) -> Result<Response, Error> {
     check_subject(&subject)?;

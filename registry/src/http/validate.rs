@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::Response;
 use serde_json::{Value, json};
 use utoipa_axum::router::OpenApiRouter;
@@ -14,7 +14,7 @@ use crate::schema::{Draft, SchemaType};
 use crate::service::CachedSchema;
 
 use super::AppState;
-use super::body::{Body, Params, reply};
+use super::body::{Body, Params, Segments, reply};
 use super::error::{Error, ErrorBody};
 use super::openapi::ValidationAnswer;
 use super::subjects::find_version;
@@ -51,7 +51,7 @@ struct PayloadError {
 )]
 async fn validate(
     State(state): State<AppState>,
-    Path((subject, version)): Path<(String, String)>,
+    Segments((subject, version)): Segments<(String, String)>,
     params: Params,
     Body(payload): Body<Value>,
 ) -> Result<Response, Error> {
