@@ -28,7 +28,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(openapi_json))
 }
 
-/// The answer types a JSON request body may have besides [`CONTENT_TYPE`].
+/// The media types a JSON request body is declared with (the server reads others too).
 const REQUEST_TYPES: [&str; 2] = [CONTENT_TYPE, "application/json"];
 
 /// A schema as `GET /schemas/ids/{id}` answers it.
