@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -113,6 +113,26 @@ impl<S: Send + Sync> FromRequestParts<S> for Params {
             .await
             .map_err(|rejection| Error::BadRequest(rejection.body_text()))?;
         Ok(Params(map))
+    }
+}
+
+/// Path parameters, with one that does not decode (invalid UTF-8 once percent-decoded)
+/// answered 400 as a JSON error rather than axum's plain-text rejection.
+#[derive(Debug)]
+pub struct Segments<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for Segments<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Error> {
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(value)) => Ok(Segments(value)),
+            Err(rejection) => Err(Error::BadRequest(rejection.body_text())),
+        }
     }
 }
 

@@ -1,26 +1,24 @@
 //! `GET /subjects/{subject}/versions/{version}/rust`: the Rust types `herald codegen` writes
 //! for a registered version.
 
-use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::codegen::{Options, generate, recorded_event_name};
 
 use crate::service::version_number;
 
 use super::AppState;
-use super::error::Error;
+use super::body::Segments;
+use super::error::{Error, ErrorBody};
 use super::subjects::find_version;
 
 /// The code generation route.
-pub fn router() -> Router<AppState> {
-    Router::new().route(
-        "/subjects/{subject}/versions/{version}/rust",
-        get(rust_source),
-    )
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(rust_source))
 }
 
 /// The event name a subject stands for: without Confluent's `-value` / `-key` suffix.
@@ -31,9 +29,23 @@ fn event_name(subject: &str) -> &str {
         .unwrap_or(subject)
 }
 
+#[utoipa::path(
+    get,
+    path = "/subjects/{subject}/versions/{version}/rust",
+    tag = "codegen",
+    params(
+        ("subject" = String, Path, description = "The subject", example = "orders-value"),
+        ("version" = String, Path, description = "A version in [1, 2^31-1], `latest` or `-1`", example = "1"),
+    ),
+    responses(
+        (status = 200, description = "The Rust types", body = String, content_type = "text/x-rust; charset=utf-8"),
+        (status = 404, description = "No such subject (40401) or version (40402)", body = ErrorBody),
+        (status = 422, description = "Invalid subject (42208) or version (42202), or a schema Rust cannot be generated for (42201)", body = ErrorBody),
+    ),
+)]
 async fn rust_source(
     State(state): State<AppState>,
-    Path((subject, version)): Path<(String, String)>,
+    Segments((subject, version)): Segments<(String, String)>,
 ) -> Result<Response, Error> {
     let row = find_version(&state, &subject, &version, false).await?;
     let schema = state.registry().schema_by_id(row.schema_id).await?;

@@ -1,30 +1,25 @@
 //! `/compatibility`: test a schema against a subject's versions without registering it.
 
-use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::Response;
-use axum::routing::post;
 use serde_json::json;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::schema::Report;
 use crate::service::{Against, Options, SchemaRequest, ServiceError};
 
 use super::AppState;
-use super::body::{Body, Params, reply};
-use super::error::Error;
+use super::body::{Body, Params, Segments, reply};
+use super::error::{Error, ErrorBody};
+use super::openapi::CompatibilityAnswer;
 use super::subjects::{check_subject, parse_version};
 
 /// Routes under `/compatibility`.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/compatibility/subjects/{subject}/versions",
-            post(against_all),
-        )
-        .route(
-            "/compatibility/subjects/{subject}/versions/{version}",
-            post(against_one),
-        )
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(against_all))
+        .routes(routes!(against_one))
 }
 
 /// The answer to a check; with `verbose`, an invalid schema is an incompatible one with the
@@ -54,9 +49,26 @@ fn options(params: &Params) -> Options {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/compatibility/subjects/{subject}/versions/{version}",
+    tag = "compatibility",
+    params(
+        ("subject" = String, Path, description = "The subject", example = "orders-value"),
+        ("version" = String, Path, description = "A version in [1, 2^31-1], `latest` or `-1`", example = "1"),
+        ("normalize" = Option<bool>, Query, description = "Normalize the schema first"),
+        ("verbose" = Option<bool>, Query, description = "Say why not"),
+    ),
+    request_body = SchemaRequest,
+    responses(
+        (status = 200, description = "Whether the schema is compatible", body = CompatibilityAnswer),
+        (status = 404, description = "No such subject (40401) or version (40402)", body = ErrorBody),
+        (status = 422, description = "Invalid subject (42208), version (42202) or schema (42201)", body = ErrorBody),
+    ),
+)]
 async fn against_one(
     State(state): State<AppState>,
-    Path((subject, version)): Path<(String, String)>,
+    Segments((subject, version)): Segments<(String, String)>,
     params: Params,
     Body(request): Body<SchemaRequest>,
 ) -> Result<Response, Error> {
@@ -69,9 +81,25 @@ async fn against_one(
     answer(report, params.flag("verbose"))
 }
 
+#[utoipa::path(
+    post,
+    path = "/compatibility/subjects/{subject}/versions",
+    tag = "compatibility",
+    params(
+        ("subject" = String, Path, description = "The subject", example = "orders-value"),
+        ("normalize" = Option<bool>, Query, description = "Normalize the schema first"),
+        ("verbose" = Option<bool>, Query, description = "Say why not"),
+    ),
+    request_body = SchemaRequest,
+    responses(
+        (status = 200, description = "Whether the schema is compatible", body = CompatibilityAnswer),
+        (status = 404, description = "No such subject (40401) or version (40402)", body = ErrorBody),
+        (status = 422, description = "Invalid subject (42208), version (42202) or schema (42201)", body = ErrorBody),
+    ),
+)]
 async fn against_all(
     State(state): State<AppState>,
-    Path(subject): Path<String>,
+    Segments(subject): Segments<String>,
     params: Params,
     Body(request): Body<SchemaRequest>,
 ) -> Result<Response, Error> {

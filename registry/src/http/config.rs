@@ -2,35 +2,31 @@
 //! (compatibility group, default and override metadata and rule sets, normalize,
 //! validateFields). A PUT is a partial update: fields absent from the body keep their value.
 
-use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::Response;
-use axum::routing::get;
 use serde::Deserialize;
 use serde_json::Value;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::schema::CompatibilityLevel;
 use crate::service::{Config, Metadata, RuleSet};
 
 use super::AppState;
-use super::body::{Body, Params, reply};
-use super::error::Error;
+use super::body::{Body, Params, Segments, reply};
+use super::error::{Error, ErrorBody};
+use super::openapi::ConfigUpdateAnswer;
 use super::subjects::check_subject;
 
 /// Routes under `/config`.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/config",
-            get(get_global).put(put_global).delete(delete_global),
-        )
-        .route(
-            "/config/{subject}",
-            get(get_subject).put(put_subject).delete(delete_subject),
-        )
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(get_global, put_global, delete_global))
+        .routes(routes!(get_subject, put_subject, delete_subject))
 }
 
-#[derive(Debug, Deserialize)]
+/// The body of a config update: every field optional.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct ConfigRequest {
     compatibility: Option<String>,
@@ -88,12 +84,30 @@ fn update_body(update: &Config) -> Result<Response, Error> {
     reply(&body)
 }
 
+#[utoipa::path(
+    get,
+    path = "/config",
+    tag = "config",
+    responses(
+        (status = 200, description = "The config", body = Config),
+    ),
+)]
 async fn get_global(State(state): State<AppState>) -> Result<Response, Error> {
     let mut config = state.registry().config(None).await?;
     config.compatibility_level = Some(state.registry().effective_level(None).await?);
     config_body(&config)
 }
 
+#[utoipa::path(
+    put,
+    path = "/config",
+    tag = "config",
+    request_body = ConfigRequest,
+    responses(
+        (status = 200, description = "The fields set", body = ConfigUpdateAnswer),
+        (status = 422, description = "Invalid compatibility level, or no field (42203)", body = ErrorBody),
+    ),
+)]
 async fn put_global(
     State(state): State<AppState>,
     Body(request): Body<ConfigRequest>,
@@ -103,6 +117,14 @@ async fn put_global(
     update_body(&update)
 }
 
+#[utoipa::path(
+    delete,
+    path = "/config",
+    tag = "config",
+    responses(
+        (status = 200, description = "The config before", body = Config),
+    ),
+)]
 async fn delete_global(State(state): State<AppState>) -> Result<Response, Error> {
     let level = state.registry().effective_level(None).await?;
     let mut previous = state.registry().delete_config(None).await?;
@@ -110,9 +132,23 @@ async fn delete_global(State(state): State<AppState>) -> Result<Response, Error>
     config_body(&previous)
 }
 
+#[utoipa::path(
+    get,
+    path = "/config/{subject}",
+    tag = "config",
+    params(
+        ("subject" = String, Path, description = "The subject", example = "orders-value"),
+        ("defaultToGlobal" = Option<bool>, Query, description = "The global config when the subject has none"),
+    ),
+    responses(
+        (status = 200, description = "The config", body = Config),
+        (status = 404, description = "No subject-level config (40408)", body = ErrorBody),
+        (status = 422, description = "Invalid subject (42208)", body = ErrorBody),
+    ),
+)]
 async fn get_subject(
     State(state): State<AppState>,
-    Path(subject): Path<String>,
+    Segments(subject): Segments<String>,
     params: Params,
 ) -> Result<Response, Error> {
     check_subject(&subject)?;
@@ -126,9 +162,22 @@ async fn get_subject(
     Err(Error::SubjectConfigNotSet(subject))
 }
 
+#[utoipa::path(
+    put,
+    path = "/config/{subject}",
+    tag = "config",
+    params(
+        ("subject" = String, Path, description = "The subject", example = "orders-value"),
+    ),
+    request_body = ConfigRequest,
+    responses(
+        (status = 200, description = "The fields set", body = ConfigUpdateAnswer),
+        (status = 422, description = "Invalid subject (42208), invalid compatibility level or no field (42203)", body = ErrorBody),
+    ),
+)]
 async fn put_subject(
     State(state): State<AppState>,
-    Path(subject): Path<String>,
+    Segments(subject): Segments<String>,
     Body(request): Body<ConfigRequest>,
 ) -> Result<Response, Error> {
     check_subject(&subject)?;
@@ -137,9 +186,22 @@ async fn put_subject(
     update_body(&update)
 }
 
+#[utoipa::path(
+    delete,
+    path = "/config/{subject}",
+    tag = "config",
+    params(
+        ("subject" = String, Path, description = "The subject", example = "orders-value"),
+    ),
+    responses(
+        (status = 200, description = "The config before", body = Config),
+        (status = 404, description = "No subject-level config (40408)", body = ErrorBody),
+        (status = 422, description = "Invalid subject (42208)", body = ErrorBody),
+    ),
+)]
 async fn delete_subject(
     State(state): State<AppState>,
-    Path(subject): Path<String>,
+    Segments(subject): Segments<String>,
 ) -> Result<Response, Error> {
     check_subject(&subject)?;
     let previous = state.registry().delete_config(Some(&subject)).await?;

@@ -3,12 +3,21 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde::Serialize;
 
 use crate::service::ServiceError;
 use crate::storage::StoreError;
 
 use super::body::CONTENT_TYPE;
+
+/// Confluent's error body, the answer of every failed request.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// Confluent's error code: the HTTP status, or the status and two more digits (40401).
+    pub error_code: u32,
+    /// What went wrong.
+    pub message: String,
+}
 
 /// An API error, rendered as Confluent renders it.
 #[derive(Debug, thiserror::Error)]
@@ -219,7 +228,11 @@ impl From<ServiceError> for Error {
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let (status, code) = self.codes();
-        let body = json!({ "error_code": code, "message": self.to_string() }).to_string();
+        let body = ErrorBody {
+            error_code: code,
+            message: self.to_string(),
+        };
+        let body = serde_json::to_string(&body).unwrap_or_default();
         let mut response = (status, body).into_response();
         response
             .headers_mut()

@@ -1,34 +1,73 @@
 //! `/` (Confluent's root, `{}`), `/health` (liveness), `/ready` (the database answers) and `/metrics` (Prometheus).
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use serde_json::json;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::AppState;
 use super::body::reply;
-use super::error::Error;
+use super::error::{Error, ErrorBody};
+use super::openapi::StatusAnswer;
 
 /// Operational routes.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/", get(root).post(root))
-        .route("/health", get(health))
-        .route("/ready", get(ready))
-        .route("/metrics", get(metrics))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(root, root_post))
+        .routes(routes!(health))
+        .routes(routes!(ready))
+        .routes(routes!(metrics))
 }
 
 /// Confluent's root resource: `{}` to GET and POST, whatever the `Accept` header says.
+#[utoipa::path(
+    get,
+    path = "/",
+    tag = "operations",
+    responses(
+        (status = 200, description = "`{}`", body = Object),
+    ),
+)]
 async fn root() -> Result<Response, Error> {
     reply(&json!({}))
 }
 
+/// `POST /`: the same as `GET /`.
+#[utoipa::path(
+    post,
+    path = "/",
+    tag = "operations",
+    responses(
+        (status = 200, description = "`{}`", body = Object),
+    ),
+)]
+async fn root_post() -> Result<Response, Error> {
+    root().await
+}
+
+#[utoipa::path(
+    get,
+    path = "/health",
+    tag = "operations",
+    responses(
+        (status = 200, description = "The server is up", body = StatusAnswer),
+    ),
+)]
 async fn health() -> Result<Response, Error> {
     reply(&json!({ "status": "UP" }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/ready",
+    tag = "operations",
+    responses(
+        (status = 200, description = "The database answers", body = StatusAnswer),
+        (status = 503, description = "The database does not answer (50001)", body = ErrorBody),
+    ),
+)]
 async fn ready(State(state): State<AppState>) -> Response {
     match state.store().ping().await {
         Ok(()) => reply(&json!({ "status": "READY", "backend": state.store().backend() }))
@@ -41,6 +80,14 @@ async fn ready(State(state): State<AppState>) -> Response {
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "operations",
+    responses(
+        (status = 200, description = "Prometheus metrics", body = String, content_type = "text/plain; version=0.0.4"),
+    ),
+)]
 async fn metrics(State(state): State<AppState>) -> Result<Response, Error> {
     let counts = state.store().counts().await?;
     let text = state

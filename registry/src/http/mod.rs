@@ -1,6 +1,8 @@
 //! The Confluent-compatible HTTP API, with routes grouped by resource. Every module exposes
-//! `fn router() -> Router<AppState>`; [`app`] merges them and adds metrics, authentication,
-//! the body limit and content negotiation.
+//! `fn router() -> OpenApiRouter<AppState>`, registering its `#[utoipa::path]`-annotated
+//! handlers with `utoipa_axum::routes!`; [`api`] merges them (the one list of routes, which
+//! the router and the OpenAPI document both come from) and [`app`] adds metrics,
+//! authentication, the body limit and content negotiation.
 
 mod auth;
 mod body;
@@ -12,6 +14,7 @@ mod health;
 mod metrics;
 mod mode;
 mod negotiate;
+mod openapi;
 mod schemas;
 mod state;
 mod subjects;
@@ -23,6 +26,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware::from_fn_with_state;
 use tokio::net::TcpListener;
+use utoipa_axum::router::OpenApiRouter;
 
 use crate::config::ServeConfig;
 use crate::schema::Limits;
@@ -31,6 +35,7 @@ use crate::storage::{self, StoreError};
 pub use auth::{Credentials, CredentialsError, Role};
 pub use body::CONTENT_TYPE;
 pub use error::Error;
+pub use error::ErrorBody;
 pub use metrics::Metrics;
 pub use state::{AppState, Settings};
 
@@ -73,9 +78,9 @@ pub async fn connect(config: &ServeConfig) -> Result<AppState, StartError> {
     Ok(state)
 }
 
-/// The whole API over `state`.
-pub fn app(state: AppState) -> Router {
-    Router::new()
+/// Every route of the API with its OpenAPI description: the one place routes are listed.
+fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
         .merge(schemas::router())
         .merge(subjects::router())
         .merge(codegen::router())
@@ -84,6 +89,18 @@ pub fn app(state: AppState) -> Router {
         .merge(mode::router())
         .merge(validate::router())
         .merge(health::router())
+        .merge(openapi::router())
+}
+
+/// The OpenAPI 3.1 document of the API, as `GET /openapi.json` serves it.
+pub fn openapi_document() -> serde_json::Value {
+    openapi::document(api().into_openapi())
+}
+
+/// The whole API over `state`.
+pub fn app(state: AppState) -> Router {
+    let (routes, _) = api().split_for_parts();
+    routes
         .route_layer(from_fn_with_state(state.clone(), metrics::track))
         .fallback(|| async { Error::NotFound })
         .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })

@@ -1,34 +1,30 @@
 //! `/mode`: global and per-subject modes (READWRITE, READONLY, IMPORT).
 
-use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::Response;
-use axum::routing::get;
 use serde::Deserialize;
 use serde_json::json;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::storage::SettingKind;
 
 use super::AppState;
-use super::body::{Body, Params, reply};
-use super::error::Error;
+use super::body::{Body, Params, Segments, reply};
+use super::error::{Error, ErrorBody};
+use super::openapi::ModeAnswer;
 use super::subjects::check_subject;
 use crate::service::Mode;
 
 /// Routes under `/mode`.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/mode",
-            get(get_global).put(put_global).delete(delete_global),
-        )
-        .route(
-            "/mode/{subject}",
-            get(get_subject).put(put_subject).delete(delete_subject),
-        )
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(get_global, put_global, delete_global))
+        .routes(routes!(get_subject, put_subject, delete_subject))
 }
 
-#[derive(Debug, Deserialize)]
+/// The body of a mode update.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct ModeRequest {
     mode: Option<String>,
 }
@@ -65,10 +61,31 @@ async fn check_import(
     Ok(())
 }
 
+#[utoipa::path(
+    get,
+    path = "/mode",
+    tag = "mode",
+    responses(
+        (status = 200, description = "The mode", body = ModeAnswer),
+    ),
+)]
 async fn get_global(State(state): State<AppState>) -> Result<Response, Error> {
     mode_body(state.registry().effective_mode(None).await?)
 }
 
+#[utoipa::path(
+    put,
+    path = "/mode",
+    tag = "mode",
+    params(
+        ("force" = Option<bool>, Query, description = "IMPORT even with existing subjects"),
+    ),
+    request_body = ModeRequest,
+    responses(
+        (status = 200, description = "The mode", body = ModeAnswer),
+        (status = 422, description = "Invalid subject (42208) or mode (42204), or IMPORT over existing subjects (42205)", body = ErrorBody),
+    ),
+)]
 async fn put_global(
     State(state): State<AppState>,
     params: Params,
@@ -83,6 +100,14 @@ async fn put_global(
     mode_body(mode)
 }
 
+#[utoipa::path(
+    delete,
+    path = "/mode",
+    tag = "mode",
+    responses(
+        (status = 200, description = "The mode before", body = ModeAnswer),
+    ),
+)]
 async fn delete_global(State(state): State<AppState>) -> Result<Response, Error> {
     let previous = state.registry().effective_mode(None).await?;
     state
@@ -92,9 +117,23 @@ async fn delete_global(State(state): State<AppState>) -> Result<Response, Error>
     mode_body(previous)
 }
 
+#[utoipa::path(
+    get,
+    path = "/mode/{subject}",
+    tag = "mode",
+    params(
+        ("subject" = String, Path, description = "The subject", example = "orders-value"),
+        ("defaultToGlobal" = Option<bool>, Query, description = "The global mode when the subject has none"),
+    ),
+    responses(
+        (status = 200, description = "The mode", body = ModeAnswer),
+        (status = 404, description = "No subject-level mode (40409)", body = ErrorBody),
+        (status = 422, description = "Invalid subject (42208) or mode (42204), or IMPORT over existing subjects (42205)", body = ErrorBody),
+    ),
+)]
 async fn get_subject(
     State(state): State<AppState>,
-    Path(subject): Path<String>,
+    Segments(subject): Segments<String>,
     params: Params,
 ) -> Result<Response, Error> {
     check_subject(&subject)?;
@@ -111,9 +150,23 @@ async fn get_subject(
     }
 }
 
+#[utoipa::path(
+    put,
+    path = "/mode/{subject}",
+    tag = "mode",
+    params(
+        ("subject" = String, Path, description = "The subject", example = "orders-value"),
+        ("force" = Option<bool>, Query, description = "IMPORT even with existing subjects"),
+    ),
+    request_body = ModeRequest,
+    responses(
+        (status = 200, description = "The mode", body = ModeAnswer),
+        (status = 422, description = "Invalid subject (42208) or mode (42204), or IMPORT over existing subjects (42205)", body = ErrorBody),
+    ),
+)]
 async fn put_subject(
     State(state): State<AppState>,
-    Path(subject): Path<String>,
+    Segments(subject): Segments<String>,
     params: Params,
     Body(request): Body<ModeRequest>,
 ) -> Result<Response, Error> {
@@ -127,9 +180,22 @@ async fn put_subject(
     mode_body(mode)
 }
 
+#[utoipa::path(
+    delete,
+    path = "/mode/{subject}",
+    tag = "mode",
+    params(
+        ("subject" = String, Path, description = "The subject", example = "orders-value"),
+    ),
+    responses(
+        (status = 200, description = "The mode before", body = ModeAnswer),
+        (status = 404, description = "No subject-level mode (40409)", body = ErrorBody),
+        (status = 422, description = "Invalid subject (42208) or mode (42204), or IMPORT over existing subjects (42205)", body = ErrorBody),
+    ),
+)]
 async fn delete_subject(
     State(state): State<AppState>,
-    Path(subject): Path<String>,
+    Segments(subject): Segments<String>,
 ) -> Result<Response, Error> {
     check_subject(&subject)?;
     match state

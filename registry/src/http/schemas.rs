@@ -1,28 +1,29 @@
 //! `/schemas`: schemas by global id, and the supported schema types.
 
-use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::Response;
-use axum::routing::get;
 use serde_json::json;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::schema::SchemaType;
 
 use super::AppState;
-use super::body::{Params, json_bytes, reply};
-use super::error::Error;
+use super::body::{Params, Segments, json_bytes, reply};
+use super::error::{Error, ErrorBody};
+use super::openapi::{SchemaAnswer, SubjectVersion, VersionAnswer};
 use super::subjects::version_json;
 use crate::service::{CachedSchema, schema_body};
 
 /// Routes under `/schemas`.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/schemas", get(list))
-        .route("/schemas/types", get(types))
-        .route("/schemas/ids/{id}", get(by_id))
-        .route("/schemas/ids/{id}/schema", get(text_by_id))
-        .route("/schemas/ids/{id}/subjects", get(subjects_by_id))
-        .route("/schemas/ids/{id}/versions", get(versions_by_id))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(types))
+        .routes(routes!(by_id))
+        .routes(routes!(text_by_id))
+        .routes(routes!(subjects_by_id))
+        .routes(routes!(versions_by_id))
 }
 
 /// Parses an id path segment as Confluent's `Integer` parameter: anything that is not a
@@ -42,6 +43,22 @@ pub(crate) const SCHEMA_LIMIT: usize = 1000;
 /// then version (`deleted`: soft-deleted ones too; `latestOnly`: the latest visible one of
 /// each subject; `ruleType`: only those with a rule of that type), then `offset` and `limit`
 /// (<= 0 or over 1000: 1000).
+#[utoipa::path(
+    get,
+    path = "/schemas",
+    tag = "schemas",
+    params(
+        ("subjectPrefix" = Option<String>, Query, description = "Only subjects starting with this"),
+        ("deleted" = Option<bool>, Query, description = "Include soft-deleted versions"),
+        ("latestOnly" = Option<bool>, Query, description = "Only the latest version of each subject"),
+        ("ruleType" = Option<String>, Query, description = "Only schemas with a rule of this type"),
+        ("offset" = Option<i32>, Query, description = "How many to skip"), ("limit" = Option<i32>, Query, description = "How many at most"),
+    ),
+    responses(
+        (status = 200, description = "Subject versions with their schemas", body = Vec<VersionAnswer>),
+        (status = 404, description = "offset or limit is not a 32-bit integer", body = ErrorBody),
+    ),
+)]
 async fn list(State(state): State<AppState>, params: Params) -> Result<Response, Error> {
     let prefix = params.get("subjectPrefix").unwrap_or("");
     let deleted = params.flag("deleted");
@@ -107,13 +124,33 @@ pub(crate) fn formatted<'a>(schema: &'a CachedSchema, params: &Params) -> &'a st
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/schemas/types",
+    tag = "schemas",
+    responses((status = 200, description = "The supported schema types", body = Vec<String>)),
+)]
 async fn types() -> Result<Response, Error> {
     reply(&[SchemaType::Json.as_str(), SchemaType::Avro.as_str()])
 }
 
+#[utoipa::path(
+    get,
+    path = "/schemas/ids/{id}",
+    tag = "schemas",
+    params(
+        ("id" = i32, Path, description = "The schema's global id", example = 1),
+        ("subject" = Option<String>, Query, description = "Ignored: one context"),
+        ("format" = Option<String>, Query, description = "`resolved`: AVRO references inlined"),
+    ),
+    responses(
+        (status = 200, description = "The schema", body = SchemaAnswer),
+        (status = 404, description = "No such schema (40403), or an id that is not a 32-bit integer", body = ErrorBody),
+    ),
+)]
 async fn by_id(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    Segments(id): Segments<String>,
     params: Params,
 ) -> Result<Response, Error> {
     let id = parse_id(&id)?;
@@ -139,18 +176,45 @@ async fn by_id(
     Ok(json_bytes(schema.body.clone()))
 }
 
+#[utoipa::path(
+    get,
+    path = "/schemas/ids/{id}/schema",
+    tag = "schemas",
+    params(
+        ("id" = i32, Path, description = "The schema's global id", example = 1),
+        ("format" = Option<String>, Query, description = "`resolved`: AVRO references inlined"),
+    ),
+    responses(
+        (status = 200, description = "The schema text itself", body = Value),
+        (status = 404, description = "No such schema (40403), or an id that is not a 32-bit integer", body = ErrorBody),
+    ),
+)]
 async fn text_by_id(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    Segments(id): Segments<String>,
     params: Params,
 ) -> Result<Response, Error> {
     let schema = state.registry().schema_by_id(parse_id(&id)?).await?;
     Ok(json_bytes(formatted(&schema, &params).to_owned().into()))
 }
 
+#[utoipa::path(
+    get,
+    path = "/schemas/ids/{id}/subjects",
+    tag = "schemas",
+    params(
+        ("id" = i32, Path, description = "The schema's global id", example = 1),
+        ("deleted" = Option<bool>, Query, description = "Include soft-deleted versions"),
+        ("offset" = Option<i32>, Query, description = "How many to skip"), ("limit" = Option<i32>, Query, description = "How many at most"),
+    ),
+    responses(
+        (status = 200, description = "The subjects using the schema", body = Vec<String>),
+        (status = 404, description = "No such schema (40403), or an id that is not a 32-bit integer", body = ErrorBody),
+    ),
+)]
 async fn subjects_by_id(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    Segments(id): Segments<String>,
     params: Params,
 ) -> Result<Response, Error> {
     let id = parse_id(&id)?;
@@ -168,9 +232,23 @@ async fn subjects_by_id(
     reply(&params.page(usize::MAX)?.of(subjects))
 }
 
+#[utoipa::path(
+    get,
+    path = "/schemas/ids/{id}/versions",
+    tag = "schemas",
+    params(
+        ("id" = i32, Path, description = "The schema's global id", example = 1),
+        ("deleted" = Option<bool>, Query, description = "Include soft-deleted versions"),
+        ("offset" = Option<i32>, Query, description = "How many to skip"), ("limit" = Option<i32>, Query, description = "How many at most"),
+    ),
+    responses(
+        (status = 200, description = "The subject versions using the schema", body = Vec<SubjectVersion>),
+        (status = 404, description = "No such schema (40403), or an id that is not a 32-bit integer", body = ErrorBody),
+    ),
+)]
 async fn versions_by_id(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    Segments(id): Segments<String>,
     params: Params,
 ) -> Result<Response, Error> {
     let id = parse_id(&id)?;

@@ -1,40 +1,32 @@
 //! `/subjects`: registering, listing, looking up and deleting subject versions.
 
-use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::response::Response;
-use axum::routing::{get, post};
 use serde_json::{Map, Value, json};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::service::{CachedSchema, Options, SchemaRequest, schema_body, version_not_found};
 use crate::storage::{DeleteTarget, VersionRow};
 
 use super::AppState;
-use super::body::{Body, Params, json_bytes, reply};
-use super::error::Error;
+use super::body::{Body, Params, Segments, json_bytes, reply};
+use super::error::{Error, ErrorBody};
+use super::openapi::{RegisterAnswer, VersionAnswer};
 use super::schemas::{SCHEMA_LIMIT, formatted};
 
 pub(crate) use crate::service::check_subject;
 
 /// Routes under `/subjects`.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/subjects", get(list))
-        .route("/subjects/{subject}", post(lookup).delete(delete_subject))
-        .route("/subjects/{subject}/versions", get(versions).post(register))
-        .route("/subjects/{subject}/metadata", get(latest_with_metadata))
-        .route(
-            "/subjects/{subject}/versions/{version}",
-            get(version).delete(delete_version),
-        )
-        .route(
-            "/subjects/{subject}/versions/{version}/schema",
-            get(version_text),
-        )
-        .route(
-            "/subjects/{subject}/versions/{version}/referencedby",
-            get(referenced_by),
-        )
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(lookup, delete_subject))
+        .routes(routes!(versions, register))
+        .routes(routes!(latest_with_metadata))
+        .routes(routes!(version, delete_version))
+        .routes(routes!(version_text))
+        .routes(routes!(referenced_by))
 }
 
 /// Parses a version path segment: a number in [1, 2^31-1], or `latest` / `-1` (`None`).
@@ -97,6 +89,22 @@ fn version_body(
 
 /// `GET /subjects`: subjects under `subjectPrefix`, live ones (`deleted`: soft-deleted ones
 /// too; `deletedOnly`: only those), paged by `offset` and `limit`.
+#[utoipa::path(
+    get,
+    path = "/subjects",
+    tag = "subjects",
+    params(
+        ("deleted" = Option<bool>, Query, description = "Include soft-deleted versions"),
+        ("deletedOnly" = Option<bool>, Query, description = "Only soft-deleted subjects"),
+        ("subjectPrefix" = Option<String>, Query, description = "Only subjects starting with this"),
+        ("offset" = Option<i32>, Query, description = "How many to skip"), ("limit" = Option<i32>, Query, description = "How many at most"),
+    ),
+    responses(
+        (status = 200, description = "Subject names", body = Vec<String>),
+        (status = 404, description = "No such subject (40401) or version (40402), soft-deleted (40404, 40406), or offset or limit not a 32-bit integer", body = ErrorBody),
+        (status = 422, description = "Invalid subject (42208), version (42202) or schema (42201), or not permitted (42205)", body = ErrorBody),
+    ),
+)]
 async fn list(State(state): State<AppState>, params: Params) -> Result<Response, Error> {
     let deleted = params.flag("deleted");
     let deleted_only = params.flag("deletedOnly");
@@ -119,9 +127,26 @@ async fn list(State(state): State<AppState>, params: Params) -> Result<Response,
     reply(&page.of(subjects))
 }
 
+#[utoipa::path(
+    get,
+    path = "/subjects/{subject}/versions",
+    tag = "subjects",
+    params(
+        ("subject" = String, Path, description = "The subject", example = "orders-value"),
+        ("deleted" = Option<bool>, Query, description = "Include soft-deleted versions"),
+        ("deletedOnly" = Option<bool>, Query, description = "Only soft-deleted versions"),
+        ("deletedAsNegative" = Option<bool>, Query, description = "Every version, soft-deleted ones negated"),
+        ("offset" = Option<i32>, Query, description = "How many to skip"), ("limit" = Option<i32>, Query, description = "How many at most"),
+    ),
+    responses(
+        (status = 200, description = "Version numbers", body = Vec<i32>),
+        (status = 404, description = "No such subject (40401) or version (40402), soft-deleted (40404, 40406), or offset or limit not a 32-bit integer", body = ErrorBody),
+        (status = 422, description = "Invalid subject (42208), version (42202) or schema (42201), or not permitted (42205)", body = ErrorBody),
+    ),
+)]
 async fn versions(
     State(state): State<AppState>,
-    Path(subject): Path<String>,
+    Segments(subject): Segments<String>,
     params: Params,
 ) -> Result<Response, Error> {
     // Confluent's filters: `deletedAsNegative` (every version, soft-deleted ones negated),
@@ -146,9 +171,25 @@ async fn versions(
     reply(&page.of(versions))
 }
 
+#[utoipa::path(
+    get,
+    path = "/subjects/{subject}/versions/{version}",
+    tag = "subjects",
+    params(
+        ("subject" = String, Path, description = "The subject", example = "orders-value"),
+        ("version" = String, Path, description = "A version in [1, 2^31-1], `latest` or `-1`", example = "1"),
+        ("deleted" = Option<bool>, Query, description = "Include soft-deleted versions"),
+        ("format" = Option<String>, Query, description = "`resolved`: AVRO references inlined"),
+    ),
+    responses(
+        (status = 200, description = "The version with its schema", body = VersionAnswer),
+        (status = 404, description = "No such subject (40401) or version (40402), soft-deleted (40404, 40406), or offset or limit not a 32-bit integer", body = ErrorBody),
+        (status = 422, description = "Invalid subject (42208), version (42202) or schema (42201), or not permitted (42205)", body = ErrorBody),
+    ),
+)]
 async fn version(
     State(state): State<AppState>,
-    Path((subject, version)): Path<(String, String)>,
+    Segments((subject, version)): Segments<(String, String)>,
     params: Params,
 ) -> Result<Response, Error> {
     let row = find_version(&state, &subject, &version, params.flag("deleted")).await?;
@@ -156,9 +197,25 @@ async fn version(
     version_body(&subject, row, &schema, &params)
 }
 
+#[utoipa::path(
+    get,
+    path = "/subjects/{subject}/versions/{version}/schema",
+    tag = "subjects",
+    params(
+        ("subject" = String, Path, description = "The subject", example = "orders-value"),
+        ("version" = String, Path, description = "A version in [1, 2^31-1], `latest` or `-1`", example = "1"),
+        ("deleted" = Option<bool>, Query, description = "Include soft-deleted versions"),
+        ("format" = Option<String>, Query, description = "`resolved`: AVRO references inlined"),
+    ),
+    responses(
+        (status = 200, description = "The schema text itself", body = Value),
+        (status = 404, description = "No such subject (40401) or version (40402), soft-deleted (40404, 40406), or offset or limit not a 32-bit integer", body = ErrorBody),
+        (status = 422, description = "Invalid subject (42208), version (42202) or schema (42201), or not permitted (42205)", body = ErrorBody),
+    ),
+)]
 async fn version_text(
     State(state): State<AppState>,
-    Path((subject, version)): Path<(String, String)>,
+    Segments((subject, version)): Segments<(String, String)>,
     params: Params,
 ) -> Result<Response, Error> {
     let row = find_version(&state, &subject, &version, params.flag("deleted")).await?;
@@ -166,9 +223,24 @@ async fn version_text(
     Ok(json_bytes(formatted(&schema, &params).to_owned().into()))
 }
 
+#[utoipa::path(
+    get,
+    path = "/subjects/{subject}/versions/{version}/referencedby",
+    tag = "subjects",
+    params(
+        ("subject" = String, Path, description = "The subject", example = "orders-value"),
+        ("version" = String, Path, description = "A version in [1, 2^31-1], `latest` or `-1`", example = "1"),
+        ("offset" = Option<i32>, Query, description = "How many to skip"), ("limit" = Option<i32>, Query, description = "How many at most"),
+    ),
+    responses(
+        (status = 200, description = "Ids of the schemas referencing this version", body = Vec<i64>),
+        (status = 404, description = "No such subject (40401) or version (40402), soft-deleted (40404, 40406), or offset or limit not a 32-bit integer", body = ErrorBody),
+        (status = 422, description = "Invalid subject (42208), version (42202) or schema (42201), or not permitted (42205)", body = ErrorBody),
+    ),
+)]
 async fn referenced_by(
     State(state): State<AppState>,
-    Path((subject, version)): Path<(String, String)>,
+    Segments((subject, version)): Segments<(String, String)>,
     params: Params,
 ) -> Result<Response, Error> {
     let page = params.page(SCHEMA_LIMIT)?;
@@ -185,9 +257,26 @@ fn options(params: &Params) -> Options {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/subjects/{subject}/versions",
+    tag = "subjects",
+    params(
+        ("subject" = String, Path, description = "The subject", example = "orders-value"),
+        ("normalize" = Option<bool>, Query, description = "Normalize the schema first"),
+        ("force" = Option<bool>, Query, description = "Skip the compatibility check"),
+    ),
+    request_body = SchemaRequest,
+    responses(
+        (status = 200, description = "The id, and the version and data contract when there is one", body = RegisterAnswer),
+        (status = 404, description = "No such subject (40401) or version (40402), soft-deleted (40404, 40406), or offset or limit not a 32-bit integer", body = ErrorBody),
+        (status = 422, description = "Invalid subject (42208), version (42202) or schema (42201), or not permitted (42205)", body = ErrorBody),
+        (status = 409, description = "Incompatible with an earlier version (40901)", body = ErrorBody),
+    ),
+)]
 async fn register(
     State(state): State<AppState>,
-    Path(subject): Path<String>,
+    Segments(subject): Segments<String>,
     params: Params,
     Body(request): Body<SchemaRequest>,
 ) -> Result<Response, Error> {
@@ -211,9 +300,26 @@ async fn register(
 
 /// `GET /subjects/{subject}/metadata?key=K&value=V...`: the latest version whose metadata
 /// properties hold every pair (keys and values paired in order).
+#[utoipa::path(
+    get,
+    path = "/subjects/{subject}/metadata",
+    tag = "subjects",
+    params(
+        ("subject" = String, Path, description = "The subject", example = "orders-value"),
+        ("key" = Option<Vec<String>>, Query, description = "Metadata property names"),
+        ("value" = Option<Vec<String>>, Query, description = "Their values, paired in order"),
+        ("deleted" = Option<bool>, Query, description = "Include soft-deleted versions"),
+        ("format" = Option<String>, Query, description = "`resolved`: AVRO references inlined"),
+    ),
+    responses(
+        (status = 200, description = "The latest version with those properties", body = VersionAnswer),
+        (status = 404, description = "No such subject (40401) or version (40402), soft-deleted (40404, 40406), or offset or limit not a 32-bit integer", body = ErrorBody),
+        (status = 422, description = "Invalid subject (42208), version (42202) or schema (42201), or not permitted (42205)", body = ErrorBody),
+    ),
+)]
 async fn latest_with_metadata(
     State(state): State<AppState>,
-    Path(subject): Path<String>,
+    Segments(subject): Segments<String>,
     Query(pairs): Query<Vec<(String, String)>>,
     params: Params,
 ) -> Result<Response, Error> {
@@ -233,9 +339,26 @@ async fn latest_with_metadata(
     version_body(&subject, row, &schema, &params)
 }
 
+#[utoipa::path(
+    post,
+    path = "/subjects/{subject}",
+    tag = "subjects",
+    params(
+        ("subject" = String, Path, description = "The subject", example = "orders-value"),
+        ("normalize" = Option<bool>, Query, description = "Normalize the schema first"),
+        ("deleted" = Option<bool>, Query, description = "Include soft-deleted versions"),
+        ("format" = Option<String>, Query, description = "`resolved`: AVRO references inlined"),
+    ),
+    request_body = SchemaRequest,
+    responses(
+        (status = 200, description = "The version holding the schema", body = VersionAnswer),
+        (status = 404, description = "No such subject (40401) or version (40402), soft-deleted (40404, 40406), or offset or limit not a 32-bit integer", body = ErrorBody),
+        (status = 422, description = "Invalid subject (42208), version (42202) or schema (42201), or not permitted (42205)", body = ErrorBody),
+    ),
+)]
 async fn lookup(
     State(state): State<AppState>,
-    Path(subject): Path<String>,
+    Segments(subject): Segments<String>,
     params: Params,
     Body(request): Body<SchemaRequest>,
 ) -> Result<Response, Error> {
@@ -246,9 +369,23 @@ async fn lookup(
     version_body(&subject, row, &schema, &params)
 }
 
+#[utoipa::path(
+    delete,
+    path = "/subjects/{subject}",
+    tag = "subjects",
+    params(
+        ("subject" = String, Path, description = "The subject", example = "orders-value"),
+        ("permanent" = Option<bool>, Query, description = "Delete for good (after a soft delete)"),
+    ),
+    responses(
+        (status = 200, description = "The versions deleted", body = Vec<i32>),
+        (status = 404, description = "No such subject (40401) or version (40402), soft-deleted (40404, 40406), or offset or limit not a 32-bit integer", body = ErrorBody),
+        (status = 422, description = "Invalid subject (42208), version (42202) or schema (42201), or not permitted (42205)", body = ErrorBody),
+    ),
+)]
 async fn delete_subject(
     State(state): State<AppState>,
-    Path(subject): Path<String>,
+    Segments(subject): Segments<String>,
     params: Params,
 ) -> Result<Response, Error> {
     let deleted = state
@@ -258,9 +395,24 @@ async fn delete_subject(
     reply(&deleted)
 }
 
+#[utoipa::path(
+    delete,
+    path = "/subjects/{subject}/versions/{version}",
+    tag = "subjects",
+    params(
+        ("subject" = String, Path, description = "The subject", example = "orders-value"),
+        ("version" = String, Path, description = "A version in [1, 2^31-1], `latest` or `-1`", example = "1"),
+        ("permanent" = Option<bool>, Query, description = "Delete for good (after a soft delete)"),
+    ),
+    responses(
+        (status = 200, description = "The version deleted", body = i32, content_type = "application/json"),
+        (status = 404, description = "No such subject (40401) or version (40402), soft-deleted (40404, 40406), or offset or limit not a 32-bit integer", body = ErrorBody),
+        (status = 422, description = "Invalid subject (42208), version (42202) or schema (42201), or not permitted (42205)", body = ErrorBody),
+    ),
+)]
 async fn delete_version(
     State(state): State<AppState>,
-    Path((subject, version)): Path<(String, String)>,
+    Segments((subject, version)): Segments<(String, String)>,
     params: Params,
 ) -> Result<Response, Error> {
     check_subject(&subject)?;

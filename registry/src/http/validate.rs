@@ -4,28 +4,26 @@
 
 use std::collections::HashMap;
 
-use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::Response;
-use axum::routing::post;
 use serde_json::{Value, json};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::schema::{Draft, SchemaType};
 use crate::service::CachedSchema;
 
 use super::AppState;
-use super::body::{Body, Params, reply};
-use super::error::Error;
+use super::body::{Body, Params, Segments, reply};
+use super::error::{Error, ErrorBody};
+use super::openapi::ValidationAnswer;
 use super::subjects::find_version;
 
 const MAX_DEPTH: usize = 256;
 
 /// The validation route.
-pub fn router() -> Router<AppState> {
-    Router::new().route(
-        "/subjects/{subject}/versions/{version}/validate",
-        post(validate),
-    )
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(validate))
 }
 
 /// One reason a payload does not conform.
@@ -35,9 +33,25 @@ struct PayloadError {
     message: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/subjects/{subject}/versions/{version}/validate",
+    tag = "subjects",
+    params(
+        ("subject" = String, Path, description = "The subject", example = "orders-value"),
+        ("version" = String, Path, description = "A version in [1, 2^31-1], `latest` or `-1`", example = "1"),
+        ("deleted" = Option<bool>, Query, description = "Soft-deleted versions too"),
+    ),
+    request_body = Value,
+    responses(
+        (status = 200, description = "Whether the payload conforms, and why not", body = ValidationAnswer),
+        (status = 404, description = "No such subject (40401) or version (40402)", body = ErrorBody),
+        (status = 422, description = "Invalid subject (42208) or version (42202)", body = ErrorBody),
+    ),
+)]
 async fn validate(
     State(state): State<AppState>,
-    Path((subject, version)): Path<(String, String)>,
+    Segments((subject, version)): Segments<(String, String)>,
     params: Params,
     Body(payload): Body<Value>,
 ) -> Result<Response, Error> {

@@ -103,11 +103,12 @@ impl Registry {
 }
 
 /// The `/config` of a subject or of the registry: every field optional, as stored.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Config {
     /// The compatibility level.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
     pub compatibility_level: Option<CompatibilityLevel>,
     /// The metadata property whose value splits versions into compatibility groups.
     #[serde(default, skip_serializing_if = "Option::is_none")]

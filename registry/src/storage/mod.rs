@@ -88,7 +88,7 @@ pub enum StoreError {
 }
 
 /// A reference from one schema to a version of another subject.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Reference {
     /// The name the referencing schema uses: an Avro full name or a JSON `$ref` URI.
     pub name: String,
