@@ -526,6 +526,23 @@ async fn modes(backend: Backend) {
         42205,
     );
     srv.put("/mode/imp", json!({"mode": "IMPORT"})).await;
+    // An id that `GET /schemas/ids/{id}` could never serve is refused, not stored.
+    for id in [
+        json!(9_223_372_036_854_775_807_i64),
+        json!(2_147_483_648_i64),
+        json!(0),
+    ] {
+        assert_error(
+            &srv.post(
+                "/subjects/imp/versions",
+                json!({"schema": "\"int\"", "id": id, "version": 3}),
+            )
+            .await,
+            422,
+            42205,
+        );
+    }
+    assert_error(&srv.get("/subjects/imp/versions/3").await, 404, 40401);
     let (status, body) = srv
         .post(
             "/subjects/imp/versions",

@@ -67,6 +67,9 @@ impl Registry {
             )));
         }
         let version = request.version.map(import_version).transpose()?;
+        if let Some(id) = request.id {
+            import_id(id)?;
+        }
         if let Some(rule_set) = &request.rule_set {
             rule_set.validate()?;
         }
@@ -370,6 +373,17 @@ fn is_empty(request: &SchemaRequest) -> bool {
 }
 
 /// A version an IMPORT gives: in [1, 2^31-1].
+/// An imported schema id must be one that `GET /schemas/ids/{id}` can serve: Confluent's ids
+/// are 32-bit, from 1.
+fn import_id(id: i64) -> Result<i32, ServiceError> {
+    i32::try_from(id).ok().filter(|id| *id >= 1).ok_or_else(|| {
+        ServiceError::NotPermitted(format!(
+            "Schema id {id} is out of range: imported ids must be between 1 and {}",
+            i32::MAX
+        ))
+    })
+}
+
 fn import_version(version: i64) -> Result<i32, ServiceError> {
     i32::try_from(version)
         .ok()
