@@ -171,16 +171,7 @@ impl NewEvent {
     }
 }
 
-/// Microseconds since the Unix epoch, as the SQL backends store timestamps.
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
-pub(crate) fn to_micros(time: SystemTime) -> i64 {
-    match time.duration_since(UNIX_EPOCH) {
-        Ok(since) => i64::try_from(since.as_micros()).unwrap_or(i64::MAX),
-        Err(before) => -i64::try_from(before.duration().as_micros()).unwrap_or(i64::MAX),
-    }
-}
-
-/// The inverse of [`to_micros`].
+/// A timestamp as the SQL backends store it (microseconds since the Unix epoch) read back.
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) fn from_micros(micros: i64) -> SystemTime {
     if micros >= 0 {

@@ -144,6 +144,14 @@ async fn dead_letters_refuse_out_of_range<S: EventStore>(store: S) {
         "dead letter attempts",
         too_many.into(),
     );
+    // A failure time no BIGINT of microseconds can hold (2^62 s after 1970).
+    let mut far_future = dead_letter(1, 1);
+    far_future.failed_at = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1 << 62);
+    assert_out_of_range(
+        store.record_dead_letter(far_future).await,
+        "dead letter time",
+        u64::MAX,
+    );
     assert!(store.dead_letters("d").await.unwrap().is_empty());
     store
         .record_dead_letter(dead_letter(1, i32::MAX as u32))

@@ -6,7 +6,7 @@ use std::time::SystemTime;
 
 use crate::envelope::{NewEvent, RecordedEvent};
 use crate::store::append::{Admission, admit, check_retry, writable_version};
-use crate::store::numbers::{check_append, to_i32, to_i64};
+use crate::store::numbers::{check_append, to_i32, to_i64, to_micros};
 use crate::store::{
     Appended, DeadLetter, Direction, EventStore, Expected, Snapshot, StoreError, StreamInfo,
 };
@@ -253,6 +253,7 @@ impl EventStore for MemoryStore {
     async fn record_dead_letter(&self, dead_letter: DeadLetter) -> Result<(), StoreError> {
         to_i64(dead_letter.position, "dead letter position")?;
         to_i32(dead_letter.attempts, "dead letter attempts")?;
+        to_micros(dead_letter.failed_at, "dead letter time")?;
         self.state().dead_letters.insert(
             (dead_letter.projection.clone(), dead_letter.position),
             dead_letter,

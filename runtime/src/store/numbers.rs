@@ -5,6 +5,8 @@
 //! its column is [`StoreError::OutOfRange`] (in every backend, the memory one included, so
 //! they all refuse alike), and a stored value that is negative is [`StoreError::Corrupt`].
 
+use std::time::{SystemTime, UNIX_EPOCH};
+
 use crate::envelope::NewEvent;
 use crate::store::{Expected, StoreError};
 
@@ -16,6 +18,25 @@ pub(crate) fn to_i64(value: u64, what: &'static str) -> Result<i64, StoreError> 
 /// `value` as an `INTEGER`, or [`StoreError::OutOfRange`] naming `what`.
 pub(crate) fn to_i32(value: u32, what: &'static str) -> Result<i32, StoreError> {
     i32::try_from(value).map_err(|_| out_of_range(what, value.into(), i32::MAX as u64))
+}
+
+/// `time` as microseconds since the Unix epoch (how the SQL stores keep timestamps), or
+/// [`StoreError::OutOfRange`] naming `what` for a time more than `i64::MAX` microseconds
+/// (about 292,000 years) from 1970.
+pub(crate) fn to_micros(time: SystemTime, what: &'static str) -> Result<i64, StoreError> {
+    let (micros, before_epoch) = match time.duration_since(UNIX_EPOCH) {
+        Ok(since) => (since.as_micros(), false),
+        Err(before) => (before.duration().as_micros(), true),
+    };
+    match i64::try_from(micros) {
+        Ok(micros) if before_epoch => Ok(-micros),
+        Ok(micros) => Ok(micros),
+        Err(_) => Err(out_of_range(
+            what,
+            u64::try_from(micros).unwrap_or(u64::MAX),
+            i64::MAX as u64,
+        )),
+    }
 }
 
 /// A stored `BIGINT` read back, or [`StoreError::Corrupt`] if it is negative.

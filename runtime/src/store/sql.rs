@@ -10,8 +10,8 @@ use sqlx::types::Json;
 use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Row, SqlSafeStr, Type};
 use uuid::Uuid;
 
-use crate::envelope::{RecordedEvent, from_micros, to_micros};
-use crate::store::numbers::{from_i32, from_i64, limit, to_i32, to_i64};
+use crate::envelope::{RecordedEvent, from_micros};
+use crate::store::numbers::{from_i32, from_i64, limit, to_i32, to_i64, to_micros};
 use crate::store::sql_store::Page;
 use crate::store::{DeadLetter, Direction, Snapshot, StoreError, StoredPayload, StreamInfo};
 
@@ -310,7 +310,7 @@ where
         .bind(dead_letter.event_type.as_str())
         .bind(to_i32(dead_letter.attempts, "dead letter attempts")?)
         .bind(dead_letter.error.as_str())
-        .bind(to_micros(dead_letter.failed_at))
+        .bind(to_micros(dead_letter.failed_at, "dead letter time")?)
         .execute(executor)
         .await?;
         Ok(())

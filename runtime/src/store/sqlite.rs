@@ -13,8 +13,9 @@ use sqlx::migrate::Migrator;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteRow, SqliteSynchronous};
 use sqlx::{QueryBuilder, Sqlite};
 
-use crate::envelope::{NewEvent, to_micros};
+use crate::envelope::NewEvent;
 use crate::store::append::{Admission, admit, check_retry};
+use crate::store::numbers::to_micros;
 use crate::store::numbers::{to_i32, to_i64};
 use crate::store::sql::{Tables as SharedTables, checkpoint_functions, flagged_page_sql};
 use crate::store::sql_store::{Batch, Page, SqlBackend, SqlStore};
@@ -122,7 +123,7 @@ async fn insert_events(
     version: u64,
     events: Vec<NewEvent>,
 ) -> Result<(), StoreError> {
-    let recorded_at = to_micros(SystemTime::now());
+    let recorded_at = to_micros(SystemTime::now(), "recorded-at time")?;
     let mut rows = Vec::with_capacity(events.len());
     for (offset, event) in (1..).zip(events) {
         rows.push((

@@ -8,8 +8,9 @@ use uuid::Uuid;
 
 use super::PostgresStore;
 use super::group::Append;
-use crate::envelope::{NewEvent, to_micros};
+use crate::envelope::NewEvent;
 use crate::store::append::check_retry;
+use crate::store::numbers::to_micros;
 use crate::store::numbers::{from_i64, to_i32, to_i64};
 use crate::store::{Appended, Expected, StoreError};
 
@@ -125,6 +126,9 @@ impl PostgresStore {
                 payloads.push(event.payload.as_slice());
             }
         }
+        // A clock past the year 294,000 cannot be stored: an encoding error for the group.
+        let recorded_at = to_micros(SystemTime::now(), "recorded-at time")
+            .map_err(|error| sqlx::Error::Encode(Box::new(error)))?;
         let query = sqlx::query_as::<_, (i32, i32, i64, i64)>(
             "SELECT * FROM herald_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )
@@ -135,7 +139,7 @@ impl PostgresStore {
         .bind(&ids)
         .bind(&types)
         .bind(&schema_versions)
-        .bind(to_micros(SystemTime::now()))
+        .bind(recorded_at)
         .bind(&correlations)
         .bind(&causations)
         .bind(&metadata)
