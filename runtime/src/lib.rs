@@ -104,7 +104,8 @@
 //! decode and encode errors, and [`Envelope`] / [`NewEvent`] / [`RecordedEvent`]. Each
 //! subsystem is one module and the only path to its items: [`store`] (the [`store::EventStore`]
 //! trait, everything its methods return, and one module per backend), [`aggregate`],
-//! [`projection`], [`relay`] (feature `nats`), [`schema`] and [`history`].
+//! [`projection`], [`relay`] (feature `nats`), [`schema`], [`history`] and [`wire`] (the
+//! Confluent wire format).
 
 // Input-handling library code reports errors; it never unwraps or panics on them.
 #![cfg_attr(
@@ -127,6 +128,7 @@ pub mod projection;
 pub mod relay;
 pub mod schema;
 pub mod store;
+pub mod wire;
 
 pub use binary::{Bytes, Decimal, Fixed};
 pub use codec::{Avro, Codec, Json};

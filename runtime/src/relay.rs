@@ -10,7 +10,8 @@
 //! the stream's duplicate window (two minutes by default).
 //!
 //! Payloads can be framed in the Confluent wire format ([`ConfluentFraming`]): a zero byte,
-//! the schema's registry id as a big-endian `u32`, then the payload.
+//! the schema's registry id as a big-endian `u32`, then the payload (see [`crate::wire`], which
+//! also splits Protobuf messages with their message indexes).
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -94,20 +95,13 @@ impl ConfluentFraming {
 
     /// Frames `payload`: `0x00`, `id` as big-endian `u32`, payload.
     pub fn frame(id: u32, payload: &[u8]) -> Vec<u8> {
-        let mut framed = Vec::with_capacity(payload.len() + 5);
-        framed.push(0);
-        framed.extend_from_slice(&id.to_be_bytes());
-        framed.extend_from_slice(payload);
-        framed
+        crate::wire::frame(id, payload)
     }
 
     /// Splits a framed message into its registry id and payload; `None` if it is not in the
     /// wire format.
     pub fn unframe(message: &[u8]) -> Option<(u32, &[u8])> {
-        match message {
-            [0, a, b, c, d, payload @ ..] => Some((u32::from_be_bytes([*a, *b, *c, *d]), payload)),
-            _ => None,
-        }
+        crate::wire::unframe(message).ok()
     }
 }
 
