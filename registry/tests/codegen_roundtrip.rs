@@ -12,6 +12,9 @@
 //! - checks that the generated type's exported schema and the source schema are FULL
 //!   compatible both ways.
 //!
+//! The Protobuf fixtures under `tests/codegen/proto/` and the interop schema become `prost`
+//! types in the same scratch crate; see `codegen_roundtrip/protobuf.rs` for what is checked.
+//!
 //! The scratch crate lives in `CARGO_TARGET_TMPDIR` with its own target directory, so later
 //! runs only recompile the generated code.
 
@@ -24,6 +27,9 @@ use std::process::Command;
 use herald_registry::codegen::{Options, generate};
 use herald_registry::schema::SchemaType;
 use serde_json::{Map, Value, json};
+
+#[path = "codegen_roundtrip/protobuf.rs"]
+mod protobuf;
 
 const REPO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/codegen");
@@ -42,6 +48,10 @@ fn cases() -> Vec<Case> {
     let mut sources: Vec<(String, String, u32, PathBuf)> = Vec::new();
     for entry in std::fs::read_dir(FIXTURES).unwrap() {
         let path = entry.unwrap().path();
+        // The Protobuf fixtures (in `proto/`) are `protobuf::cases`.
+        if !path.is_file() {
+            continue;
+        }
         let stem = path.file_stem().unwrap().to_str().unwrap().to_owned();
         sources.push((stem.clone(), stem, 1, path));
     }
@@ -486,7 +496,7 @@ pub fn run<T: Event + PartialEq + std::fmt::Debug + serde::de::DeserializeOwned>
 }
 "#;
 
-fn scratch_crate(cases: &[Case]) -> PathBuf {
+fn scratch_crate(cases: &[Case], proto_cases: &[protobuf::Case]) -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("codegen-scratch");
     let src = dir.join("src");
     std::fs::create_dir_all(&src).unwrap();
@@ -503,6 +513,9 @@ publish = false
 apache-avro = "0.22"
 herald = {{ path = "{REPO}/runtime", default-features = false }}
 herald-registry = {{ path = "{REPO}/registry", default-features = false }}
+prost = "0.14"
+prost-reflect = "0.16"
+prost-types = "0.14"
 schemars = "1.2"
 serde = {{ version = "1", features = ["derive"] }}
 serde_json = "1"
@@ -527,11 +540,25 @@ serde_json = "1"
         )
         .unwrap();
     }
-    lib.push_str("#[allow(missing_docs)]\npub mod runner;\n");
+    for case in proto_cases {
+        writeln!(lib, "#[allow(missing_docs)]\npub mod {};", case.module).unwrap();
+        write_if_changed(&src.join(format!("{}.rs", case.module)), &case.code);
+    }
+    lib.push_str(
+        "#[allow(missing_docs)]\npub mod runner;\n#[allow(missing_docs)]\npub mod protobuf;\n",
+    );
     main.push_str("            other => Err(format!(\"unknown module {other}\")),\n        };\n");
-    main.push_str("        match result {\n            Ok((n, same)) => println!(\"ok {} {n} {same}\", case.module),\n            Err(e) => { failures += 1; println!(\"FAIL {}: {e}\", case.module); }\n        }\n    }\n    std::process::exit(if failures == 0 { 0 } else { 1 });\n}\n");
+    main.push_str("        match result {\n            Ok((n, same)) => println!(\"ok {} {n} {same}\", case.module),\n            Err(e) => { failures += 1; println!(\"FAIL {}: {e}\", case.module); }\n        }\n    }\n");
+    main.push_str("    let path = std::env::args().nth(2).expect(\"protobuf cases file\");\n");
+    main.push_str("    let cases: Vec<serde_json::Value> = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();\n");
+    main.push_str("    for case in &cases {\n        let module = case[\"module\"].as_str().unwrap();\n        match protobuf::run(case, protobuf::dispatch) {\n            Ok(n) => println!(\"ok {module} {n} 0\"),\n            Err(e) => { failures += 1; println!(\"FAIL {module}: {e}\"); }\n        }\n    }\n");
+    main.push_str("    std::process::exit(if failures == 0 { 0 } else { 1 });\n}\n");
     write_if_changed(&src.join("lib.rs"), &lib);
     write_if_changed(&src.join("runner.rs"), RUNNER);
+    write_if_changed(
+        &src.join("protobuf.rs"),
+        &format!("{}\n{}", protobuf::RUNNER, protobuf::dispatch(proto_cases)),
+    );
     write_if_changed(&src.join("main.rs"), &main);
     dir
 }
@@ -558,7 +585,12 @@ fn generated_types_compile_round_trip_and_are_fully_compatible() {
         8,
         "every snapshot of examples/orders"
     );
-    let dir = scratch_crate(&cases);
+    let proto_cases = protobuf::cases();
+    assert!(
+        proto_cases.len() >= 3,
+        "the interop schema and two fixtures"
+    );
+    let dir = scratch_crate(&cases, &proto_cases);
     let cases_file = dir.join("cases.json");
     let body: Vec<Value> = cases
         .iter()
@@ -573,6 +605,8 @@ fn generated_types_compile_round_trip_and_are_fully_compatible() {
         })
         .collect();
     std::fs::write(&cases_file, serde_json::to_string(&body).unwrap()).unwrap();
+    let proto_file = dir.join("protobuf.json");
+    std::fs::write(&proto_file, protobuf::to_json(&proto_cases).to_string()).unwrap();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let output = Command::new(cargo)
         .current_dir(&dir)
@@ -580,6 +614,7 @@ fn generated_types_compile_round_trip_and_are_fully_compatible() {
         .env_remove("RUSTFLAGS")
         .args(["run", "--offline", "--quiet", "--"])
         .arg(&cases_file)
+        .arg(&proto_file)
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -589,7 +624,7 @@ fn generated_types_compile_round_trip_and_are_fully_compatible() {
         "scratch crate failed:\n{stdout}\n{stderr}"
     );
     let ok = stdout.lines().filter(|l| l.starts_with("ok ")).count();
-    assert_eq!(ok, cases.len(), "{stdout}");
+    assert_eq!(ok, cases.len() + proto_cases.len(), "{stdout}");
     // Every case decoded at least two samples (all fields set, and the minimal one).
     for line in stdout.lines() {
         let mut parts = line.split(' ').skip(2);

@@ -33,12 +33,17 @@
 //!
 //! A construct with no faithful serde form (such a union, `allOf`, a `$ref` outside the
 //! document) is a [`CodegenError`] naming its location, never silently wrong code.
+//!
+//! A Protobuf file becomes `prost` message structs instead (see [`generate_protobuf`]): the
+//! wire format is Protobuf's own, so the types carry `prost`'s derives, not serde's and
+//! Herald's `Event`.
 
 mod avro;
 mod defaults;
 mod json;
 mod model;
 mod names;
+mod protobuf;
 
 use crate::schema::SchemaType;
 
@@ -115,7 +120,32 @@ pub fn generate(
         SchemaType::Avro => avro::items(&value, options)?,
         SchemaType::Json => json::items(&value, options)?,
     };
-    let source = model::render(&items, options);
-    let file = syn3::parse_file(&source).map_err(|err| CodegenError::Internal(err.to_string()))?;
+    format(&model::render(&items, options))
+}
+
+/// Generates formatted Rust source for a Protobuf file: a `prost` message struct or enum for
+/// each of its messages and enums and those of the files it imports (`google/protobuf/*` are
+/// `prost_types`), in one module per package, and `MESSAGE_INDEXES`, the messages by their
+/// message indexes in the Confluent wire format.
+///
+/// ```
+/// use herald_registry::codegen::generate_protobuf;
+///
+/// let text = "syntax = \"proto3\"; package acme; message Placed { string order_id = 1; }";
+/// let proto = protox::file::File::from_source("placed.proto", text)?;
+/// let mut pool = prost_reflect::DescriptorPool::new();
+/// let file = pool.add_file_descriptor_proto(proto.file_descriptor_proto().clone())?;
+/// let code = generate_protobuf(&file)?;
+/// assert!(code.contains("pub struct Placed"));
+/// assert!(code.contains("pub order_id: ::prost::alloc::string::String"));
+/// assert!(code.contains("(&[0], \"acme.Placed\")"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn generate_protobuf(file: &prost_reflect::FileDescriptor) -> Result<String, CodegenError> {
+    format(&protobuf::source(file)?)
+}
+
+fn format(source: &str) -> Result<String, CodegenError> {
+    let file = syn3::parse_file(source).map_err(|err| CodegenError::Internal(err.to_string()))?;
     Ok(prettyplease::unparse(&file))
 }
