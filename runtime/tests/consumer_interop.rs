@@ -120,7 +120,12 @@ async fn consume(
     let mut applied = 0;
     for _ in 0..50 {
         let stats = consumer.run_batch().await.unwrap();
-        assert_eq!(stats.dead_lettered, 0, "{:?}", consumer.dead_letters().await);
+        assert_eq!(
+            stats.dead_lettered,
+            0,
+            "{:?}",
+            consumer.dead_letters().await
+        );
         applied += stats.applied;
         if applied as usize == expected {
             break;

@@ -121,7 +121,11 @@ pub fn venv_python() -> PathBuf {
             .arg(&venv)
             .status()
             .expect("python3 must be installed to create the interop virtualenv");
-        assert!(status.success(), "python3 -m venv {} failed", venv.display());
+        assert!(
+            status.success(),
+            "python3 -m venv {} failed",
+            venv.display()
+        );
     }
     let output = Command::new(venv.join("bin/pip"))
         .args(["install", "--quiet", PACKAGE])
@@ -133,6 +137,9 @@ pub fn venv_python() -> PathBuf {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
-    assert!(ready(&python), "confluent-kafka was installed but cannot be imported");
+    assert!(
+        ready(&python),
+        "confluent-kafka was installed but cannot be imported"
+    );
     python
 }
