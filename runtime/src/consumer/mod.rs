@@ -428,7 +428,8 @@ where
         Ok(stats)
     }
 
-    /// Consumes until `shutdown` completes (checked between batches).
+    /// Consumes until `shutdown` completes. A batch in hand is abandoned: the message being
+    /// handled rolls back, and JetStream delivers again whatever was not acked.
     pub async fn run(
         &self,
         shutdown: impl Future<Output = ()> + Send,
