@@ -260,3 +260,81 @@ impl RegistryClient {
         }))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
+    use super::*;
+
+    /// A minimal HTTP server answering `/schemas/ids/7` with a schema (after a pause, so
+    /// that concurrent requests overlap) and anything else with 404; counts requests.
+    async fn server() -> (String, Arc<AtomicUsize>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let requests = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&requests);
+        tokio::spawn(async move {
+            loop {
+                let (mut socket, _) = listener.accept().await.unwrap();
+                let counter = Arc::clone(&counter);
+                tokio::spawn(async move {
+                    let mut buffer = vec![0; 4096];
+                    let read = socket.read(&mut buffer).await.unwrap();
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    let request = String::from_utf8_lossy(&buffer[..read]).into_owned();
+                    let (status, body) = if request.starts_with("GET /schemas/ids/7 ") {
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        ("200 OK", r#"{"schema":"\"string\""}"#)
+                    } else {
+                        (
+                            "404 Not Found",
+                            r#"{"error_code":40403,"message":"not found"}"#,
+                        )
+                    };
+                    let answer = format!(
+                        "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    socket.write_all(answer.as_bytes()).await.unwrap();
+                });
+            }
+        });
+        (base, requests)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_requests_for_one_id_share_one_fetch() {
+        let (base, requests) = server().await;
+        let client = RegistryClient::new(base).unwrap();
+        let fetches: Vec<_> = (0..20)
+            .map(|_| {
+                let client = client.clone();
+                tokio::spawn(async move { client.schema(7).await })
+            })
+            .collect();
+        for fetch in fetches {
+            let schema = fetch.await.unwrap().unwrap();
+            assert_eq!((schema.id, schema.schema_type), (7, SchemaType::Avro));
+            assert_eq!(schema.schema, "\"string\"");
+        }
+        assert_eq!(requests.load(Ordering::SeqCst), 1);
+        assert_eq!(client.cached(), 1);
+
+        // A failure is not cached: asking again asks the registry again.
+        for expected in [2, 3] {
+            assert!(matches!(
+                client.schema(8).await,
+                Err(RegistryError::NotFound { id: 8, .. })
+            ));
+            assert_eq!(requests.load(Ordering::SeqCst), expected);
+        }
+        assert!(matches!(
+            RegistryClient::new("localhost:8081"),
+            Err(RegistryError::InvalidUrl(_))
+        ));
+    }
+}
