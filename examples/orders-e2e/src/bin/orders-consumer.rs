@@ -202,11 +202,10 @@ async fn main() -> Result<(), Error> {
     .await?;
     if let Some(url) = &config.registry {
         let mut registry = RegistryClient::new(url)?;
-        if let Some((user, password)) = config
-            .registry_auth
-            .as_deref()
-            .and_then(|a| a.split_once(':'))
-        {
+        if let Some(auth) = &config.registry_auth {
+            let (user, password) = auth
+                .split_once(':')
+                .ok_or("--registry-auth takes `user:password`")?;
             registry = registry.with_basic_auth(user, password);
         }
         consumer = consumer.with_registry(registry);
