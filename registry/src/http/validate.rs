@@ -67,6 +67,7 @@ async fn validate(
             avro(&root, &payload, "#", None, &mut names, &mut errors, 0);
             errors
         }
+        SchemaType::Protobuf => Vec::new(),
     };
     reply(&json!({
         "subject": subject,
