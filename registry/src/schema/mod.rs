@@ -258,6 +258,20 @@ impl Schema {
         }
     }
 
+    /// For a Protobuf schema, the full names of its top-level messages in file order (the
+    /// first is the one Confluent's serializers and record-name strategies default to);
+    /// empty for other types.
+    pub fn protobuf_messages(&self) -> Vec<String> {
+        match &self.parsed {
+            Parsed::Protobuf(proto) => proto
+                .file()
+                .messages()
+                .map(|m| m.full_name().to_owned())
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
     /// For a Protobuf schema, its `FileDescriptorProto` base64-encoded (Confluent's
     /// `format=serialized`).
     pub fn protobuf_serialized(&self) -> Option<String> {

@@ -59,10 +59,19 @@ pub(crate) fn parse(
             (Root::Encoded(descriptor.encode_to_vec()), None)
         }
         None => {
-            let raw = protox_parse::parse(ROOT, text).map_err(|err| {
+            let mut raw = protox_parse::parse(ROOT, text).map_err(|err| {
                 let offset = err.span().map(|span| span.start);
                 located(ROOT, Some(text), offset, err.to_string())
             })?;
+            // A `syntax = "proto2";` statement leaves no value, only its source location
+            // (field 12 of the file), which Confluent's re-print keeps.
+            let declared = raw
+                .source_code_info
+                .as_ref()
+                .is_some_and(|info| info.location.iter().any(|l| l.path == [12]));
+            if declared && raw.syntax.is_none() {
+                raw.syntax = Some("proto2".to_owned());
+            }
             (Root::Text(text.to_owned()), Some(raw))
         }
     };

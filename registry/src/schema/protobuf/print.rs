@@ -29,7 +29,14 @@ pub(crate) fn print(
         normalize,
         proto3: file.file_descriptor_proto().syntax() == "proto3",
     };
-    printer.file(file, file.file_descriptor_proto(), raw)
+    let mut proto = file.file_descriptor_proto().clone();
+    // A declared `syntax = "proto2"` is not kept in the compiled file; the text has it.
+    if let Some(declared) = raw.and_then(|r| r.syntax.clone())
+        && proto.syntax.as_deref().is_none_or(str::is_empty)
+    {
+        proto.syntax = Some(declared);
+    }
+    printer.file(file, &proto, raw)
 }
 
 struct Printer<'a> {
