@@ -2,6 +2,7 @@
 //! compiled with protox against the schemas its references name and the well-known imports,
 //! and printed back the way Confluent Schema Registry stores and normalizes them.
 
+mod payload;
 mod print;
 mod resolver;
 mod wellknown;
