@@ -61,8 +61,9 @@ pub(crate) fn parse(
         }
         None => {
             let mut raw = protox_parse::parse(ROOT, text).map_err(|err| {
-                let offset = err.span().map(|span| span.start);
-                located(ROOT, Some(text), offset, err.to_string())
+                // An error without a span is one at the end of the text.
+                let offset = err.span().map_or(text.len(), |span| span.start);
+                located(ROOT, Some(text), Some(offset), err.to_string())
             })?;
             // A `syntax = "proto2";` statement leaves no value, only its source location
             // (field 12 of the file), which Confluent's re-print keeps.
