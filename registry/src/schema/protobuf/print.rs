@@ -781,7 +781,7 @@ fn literal(kind: &Kind, value: &Value, depth: usize) -> String {
         }
         Value::Map(map) => {
             let mut pairs: Vec<(&MapKey, &Value)> = map.iter().collect();
-            pairs.sort_by(|a, b| map_key(a.0).cmp(&map_key(b.0)));
+            pairs.sort_by_key(|(key, _)| map_key(key));
             let value_kind = kind
                 .as_message()
                 .and_then(|entry| entry.get_field(2))
