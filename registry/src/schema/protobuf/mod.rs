@@ -2,6 +2,8 @@
 //! compiled with protox against the schemas its references name and the well-known imports,
 //! and printed back the way Confluent Schema Registry stores and normalizes them.
 
+/// Payload validation serves `POST /subjects/{s}/versions/{v}/validate`.
+#[cfg(feature = "server")]
 mod payload;
 mod print;
 mod resolver;
