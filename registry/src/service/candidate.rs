@@ -40,7 +40,7 @@ pub struct SchemaRequest {
 /// A schema from a request, parsed with its references resolved.
 #[derive(Debug)]
 pub struct Candidate {
-    /// AVRO or JSON.
+    /// AVRO, JSON or PROTOBUF.
     pub schema_type: SchemaType,
     /// The text to store.
     pub text: String,
