@@ -227,6 +227,10 @@ fn the_proto2_fixture_prints_groups_defaults_extensions_and_custom_options() {
         );
     }
     assert!(!printed.contains("//"), "comments are dropped");
+    // Normalized, `default` and `json_name` sort among the field's options.
+    assert!(schema.canonical().contains(
+        "optional double value = 2 [\n    default = -1.5,\n    (herald.fixtures.v2.unit) = \"celsius\"\n  ];"
+    ), "{}", schema.canonical());
     assert!(
         !schema.canonical().contains("syntax"),
         "normalized proto2 has no syntax line"

@@ -225,6 +225,29 @@ mod tests {
     }
 
     #[test]
+    fn references_of_references_are_imported_too() {
+        let (unit, _) = parse(
+            "syntax = \"proto3\";\npackage m;\nenum Unit { U = 0; KG = 1; }",
+            &[],
+        )
+        .unwrap();
+        let (weight, _) = parse(
+            "syntax = \"proto3\";\npackage m;\nimport \"m/unit.proto\";\nmessage Weight { double v = 1; Unit unit = 2; }",
+            &[("m/unit.proto", &unit)],
+        )
+        .unwrap();
+        let (parcel, normalized) = parse(
+            "syntax = \"proto3\";\npackage p;\nimport \"m/weight.proto\";\nmessage Parcel { m.Weight weight = 1; }",
+            &[("m/weight.proto", &weight)],
+        )
+        .unwrap();
+        assert!(normalized.contains(".m.Weight weight = 1;"), "{normalized}");
+        let pool = parcel.file().parent_pool();
+        assert!(pool.get_file_by_name("m/unit.proto").is_some());
+        assert!(pool.get_enum_by_name("m.Unit").is_some());
+    }
+
+    #[test]
     fn a_serialized_descriptor_is_accepted_and_equals_the_text() {
         let text =
             "syntax = \"proto3\";\npackage p;\nmessage A { int32 a = 1; repeated string b = 2; }";

@@ -442,6 +442,10 @@ impl Printer<'_> {
         if let Some(json) = explicit_json {
             entries.push(format!("json_name = \"{}\"", escape(&json)));
         }
+        if self.normalize {
+            // Confluent sorts `default` and `json_name` among the field's options.
+            entries.sort_by_key(|entry| option_name(entry).to_owned());
+        }
         if !entries.is_empty() {
             out.push(' ');
             out.push_str(&bracketed(&entries));
@@ -838,6 +842,13 @@ fn aggregate(message: &DynamicMessage, depth: usize) -> String {
     indented(&mut out, &parts.join(",\n"));
     out.push('}');
     out
+}
+
+/// The name an option entry sets: `deprecated` for `deprecated = true`, `acme.unit` for
+/// `(acme.unit) = "m"`.
+fn option_name(entry: &str) -> &str {
+    let name = entry.split(" = ").next().unwrap_or(entry);
+    name.trim_start_matches('(').trim_end_matches(')')
 }
 
 /// `[a = 1]` or, for several, one per line.
