@@ -150,15 +150,15 @@ impl Differ<'_> {
             }
             (Shape::Scalar(group, _), Shape::Scalar(..)) => {
                 // Only labels written on both sides are compared.
-                if let (Some(was), Some(is)) = (original_label, update_label) {
-                    if was != is {
-                        let kind = if group.is_numeric() {
-                            Kind::FIELD_NUMERIC_LABEL_CHANGED
-                        } else {
-                            Kind::FIELD_STRING_OR_BYTES_LABEL_CHANGED
-                        };
-                        self.push_detail(kind, format!("`{}` → `{}`", was.as_str(), is.as_str()));
-                    }
+                if let (Some(was), Some(is)) = (original_label, update_label)
+                    && was != is
+                {
+                    let kind = if group.is_numeric() {
+                        Kind::FIELD_NUMERIC_LABEL_CHANGED
+                    } else {
+                        Kind::FIELD_STRING_OR_BYTES_LABEL_CHANGED
+                    };
+                    self.push_detail(kind, format!("`{}` → `{}`", was.as_str(), is.as_str()));
                 }
             }
             (Shape::Message(was), Shape::Message(is)) => self.compare_message_types(was, is),
