@@ -22,7 +22,7 @@ use sha2::{Digest, Sha256};
 pub use annotations::{ANNOTATION_PREFIX, differences, without_annotations};
 pub use compat::{
     CompatibilityLevel, Difference, Direction, Report, UnknownLevel, Violation, check,
-    json_differences,
+    json_differences, protobuf_differences,
 };
 pub use error::SchemaError;
 pub use json::Draft;

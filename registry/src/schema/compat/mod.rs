@@ -3,10 +3,12 @@
 mod avro;
 mod json;
 mod level;
+mod protobuf;
 mod report;
 
 pub use json::json_differences;
 pub use level::{CompatibilityLevel, UnknownLevel};
+pub use protobuf::protobuf_differences;
 pub use report::{Difference, Direction, Report, Violation};
 
 use super::{Parsed, Schema};
