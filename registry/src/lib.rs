@@ -1,7 +1,7 @@
 //! Herald's schema registry.
 //!
-//! The [`schema`] module is the pure core: it parses and validates Avro and JSON Schema
-//! documents, normalizes and fingerprints them, and decides compatibility between versions
+//! The [`schema`] module is the pure core: it parses and validates Avro, JSON Schema and
+//! Protobuf documents, normalizes and fingerprints them, and decides compatibility between versions
 //! with Confluent Schema Registry's semantics. It does no I/O and builds with
 //! `default-features = false`.
 //!

@@ -89,6 +89,7 @@ fn cases() -> Vec<Case> {
             let samples = match schema_type {
                 SchemaType::Avro => avro_samples(&value, &event),
                 SchemaType::Json => json_samples(&value, &event),
+                SchemaType::Protobuf => unreachable!("only .avsc and .json snapshots"),
             };
             Case {
                 module,

@@ -104,8 +104,9 @@
 //! decode and encode errors, and [`Envelope`] / [`NewEvent`] / [`RecordedEvent`]. Each
 //! subsystem is one module and the only path to its items: [`store`] (the [`store::EventStore`]
 //! trait, everything its methods return, and one module per backend), [`aggregate`],
-//! [`projection`], [`relay`] (feature `nats`), [`schema`], [`history`] and [`wire`] (the
-//! Confluent wire format).
+//! [`projection`], [`relay`] (feature `nats`), `registry_client` (feature `registry-client`),
+//! `consumer` (feature `consumer`), [`schema`], [`history`] and [`wire`] (the Confluent wire
+//! format).
 
 // Input-handling library code reports errors; it never unwraps or panics on them.
 #![cfg_attr(
@@ -119,11 +120,15 @@ pub mod __private;
 pub mod aggregate;
 mod binary;
 mod codec;
+#[cfg(all(feature = "consumer", any(feature = "sqlite", feature = "postgres")))]
+pub mod consumer;
 mod envelope;
 mod error;
 mod event;
 pub mod history;
 pub mod projection;
+#[cfg(feature = "registry-client")]
+pub mod registry_client;
 #[cfg(feature = "nats")]
 pub mod relay;
 pub mod schema;

@@ -36,6 +36,7 @@ fn committed(version: u32, schema_type: SchemaType) -> Option<Schema> {
     let extension = match schema_type {
         SchemaType::Json => "json",
         SchemaType::Avro => "avsc",
+        SchemaType::Protobuf => "proto",
     };
     let path = format!("{SCHEMAS_DIR}/order/v{version}.{extension}");
     let text = std::fs::read_to_string(path).ok()?;

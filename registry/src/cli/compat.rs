@@ -15,6 +15,7 @@ use super::EXIT_USAGE;
 enum TypeArg {
     Avro,
     Json,
+    Protobuf,
 }
 
 #[derive(Debug, Clone, Copy, Default, ValueEnum)]
@@ -48,6 +49,7 @@ pub(crate) fn run(args: Args) -> ExitCode {
     let schema_type = match args.schema_type {
         TypeArg::Avro => SchemaType::Avro,
         TypeArg::Json => SchemaType::Json,
+        TypeArg::Protobuf => SchemaType::Protobuf,
     };
     let mut previous = Vec::with_capacity(args.previous.len());
     for path in &args.previous {

@@ -36,6 +36,11 @@ impl SubjectStrategy {
 
 /// The full record name of a schema, when it has one.
 fn record_name(schema_type: SchemaType, text: &str) -> Option<String> {
+    if schema_type == SchemaType::Protobuf {
+        // Confluent's record name for Protobuf: the first message's full name.
+        let schema = herald_registry::schema::Schema::parse(schema_type, text).ok()?;
+        return schema.protobuf_messages().into_iter().next();
+    }
     let value: Value = serde_json::from_str(text).ok()?;
     match schema_type {
         SchemaType::Avro => {
@@ -48,7 +53,7 @@ fn record_name(schema_type: SchemaType, text: &str) -> Option<String> {
                 _ => Some(name.to_owned()),
             }
         }
-        SchemaType::Json => value.get("title")?.as_str().map(str::to_owned),
+        SchemaType::Json | SchemaType::Protobuf => value.get("title")?.as_str().map(str::to_owned),
     }
 }
 

@@ -114,11 +114,17 @@ pub fn generate(
     text: &str,
     options: &Options,
 ) -> Result<String, CodegenError> {
+    if schema_type == SchemaType::Protobuf {
+        return Err(CodegenError::unsupported(
+            "",
+            "code generation from PROTOBUF schemas is not available yet",
+        ));
+    }
     let value: serde_json::Value =
         serde_json::from_str(text).map_err(|err| CodegenError::NotJson(err.to_string()))?;
     let items = match schema_type {
         SchemaType::Avro => avro::items(&value, options)?,
-        SchemaType::Json => json::items(&value, options)?,
+        SchemaType::Json | SchemaType::Protobuf => json::items(&value, options)?,
     };
     format(&model::render(&items, options))
 }

@@ -1,5 +1,7 @@
 //! `/schemas`: schemas by global id, and the supported schema types.
 
+use std::borrow::Cow;
+
 use axum::extract::State;
 use axum::response::Response;
 use serde_json::json;
@@ -114,13 +116,24 @@ pub(crate) fn is_resolved(params: &Params) -> bool {
         .is_some_and(|format| format.trim().eq_ignore_ascii_case("resolved"))
 }
 
-/// The text `format` asks for: the resolved form of an AVRO schema for `resolved`, else the
-/// stored one (Confluent's providers ignore other formats, and JSON Schema every format).
-pub(crate) fn formatted<'a>(schema: &'a CachedSchema, params: &Params) -> &'a str {
+/// Whether `format=serialized` asks for a PROTOBUF schema as a base64 `FileDescriptorProto`.
+fn is_serialized(schema: &CachedSchema, params: &Params) -> bool {
+    schema.schema_type == SchemaType::Protobuf
+        && params
+            .get("format")
+            .is_some_and(|format| format.trim().eq_ignore_ascii_case("serialized"))
+}
+
+/// The text `format` asks for: the resolved form of an AVRO schema for `resolved`, the
+/// base64 `FileDescriptorProto` of a PROTOBUF schema for `serialized`, else the stored one
+/// (Confluent's providers ignore other formats, and JSON Schema every format).
+pub(crate) fn formatted<'a>(schema: &'a CachedSchema, params: &Params) -> Cow<'a, str> {
     if schema.schema_type == SchemaType::Avro && is_resolved(params) {
-        &schema.resolved
+        Cow::Borrowed(&schema.resolved)
+    } else if is_serialized(schema, params) {
+        Cow::Owned(schema.schema.protobuf_serialized().unwrap_or_default())
     } else {
-        &schema.text
+        Cow::Borrowed(&schema.text)
     }
 }
 
@@ -131,7 +144,12 @@ pub(crate) fn formatted<'a>(schema: &'a CachedSchema, params: &Params) -> &'a st
     responses((status = 200, description = "The supported schema types", body = Vec<String>)),
 )]
 async fn types() -> Result<Response, Error> {
-    reply(&[SchemaType::Json.as_str(), SchemaType::Avro.as_str()])
+    // Confluent's order.
+    reply(&[
+        SchemaType::Json.as_str(),
+        SchemaType::Protobuf.as_str(),
+        SchemaType::Avro.as_str(),
+    ])
 }
 
 #[utoipa::path(
@@ -141,7 +159,7 @@ async fn types() -> Result<Response, Error> {
     params(
         ("id" = i32, Path, description = "The schema's global id", example = 1),
         ("subject" = Option<String>, Query, description = "Ignored: one context"),
-        ("format" = Option<String>, Query, description = "`resolved`: AVRO references inlined"),
+        ("format" = Option<String>, Query, description = "`resolved`: AVRO references inlined; `serialized`: PROTOBUF as a base64 FileDescriptorProto"),
     ),
     responses(
         (status = 200, description = "The schema", body = SchemaAnswer),
@@ -173,6 +191,16 @@ async fn by_id(
             None,
         ));
     }
+    if is_serialized(&schema, &params) {
+        return reply(&schema_body(
+            schema.schema_type,
+            &formatted(&schema, &params),
+            &schema.references,
+            schema.metadata.as_ref(),
+            schema.rule_set.as_ref(),
+            None,
+        ));
+    }
     Ok(json_bytes(schema.body.clone()))
 }
 
@@ -182,7 +210,7 @@ async fn by_id(
     tag = "schemas",
     params(
         ("id" = i32, Path, description = "The schema's global id", example = 1),
-        ("format" = Option<String>, Query, description = "`resolved`: AVRO references inlined"),
+        ("format" = Option<String>, Query, description = "`resolved`: AVRO references inlined; `serialized`: PROTOBUF as a base64 FileDescriptorProto"),
     ),
     responses(
         (status = 200, description = "The schema text itself", body = Value),
@@ -195,7 +223,7 @@ async fn text_by_id(
     params: Params,
 ) -> Result<Response, Error> {
     let schema = state.registry().schema_by_id(parse_id(&id)?).await?;
-    Ok(json_bytes(formatted(&schema, &params).to_owned().into()))
+    Ok(json_bytes(formatted(&schema, &params).into_owned().into()))
 }
 
 #[utoipa::path(

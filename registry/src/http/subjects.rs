@@ -83,7 +83,7 @@ fn version_body(
         subject,
         row,
         schema,
-        formatted(schema, params),
+        &formatted(schema, params),
     ))
 }
 
@@ -179,7 +179,7 @@ async fn versions(
         ("subject" = String, Path, description = "The subject", example = "orders-value"),
         ("version" = String, Path, description = "A version in [1, 2^31-1], `latest` or `-1`", example = "1"),
         ("deleted" = Option<bool>, Query, description = "Include soft-deleted versions"),
-        ("format" = Option<String>, Query, description = "`resolved`: AVRO references inlined"),
+        ("format" = Option<String>, Query, description = "`resolved`: AVRO references inlined; `serialized`: PROTOBUF as a base64 FileDescriptorProto"),
     ),
     responses(
         (status = 200, description = "The version with its schema", body = VersionAnswer),
@@ -205,7 +205,7 @@ async fn version(
         ("subject" = String, Path, description = "The subject", example = "orders-value"),
         ("version" = String, Path, description = "A version in [1, 2^31-1], `latest` or `-1`", example = "1"),
         ("deleted" = Option<bool>, Query, description = "Include soft-deleted versions"),
-        ("format" = Option<String>, Query, description = "`resolved`: AVRO references inlined"),
+        ("format" = Option<String>, Query, description = "`resolved`: AVRO references inlined; `serialized`: PROTOBUF as a base64 FileDescriptorProto"),
     ),
     responses(
         (status = 200, description = "The schema text itself", body = Value),
@@ -220,7 +220,7 @@ async fn version_text(
 ) -> Result<Response, Error> {
     let row = find_version(&state, &subject, &version, params.flag("deleted")).await?;
     let schema = state.registry().schema_by_id(row.schema_id).await?;
-    Ok(json_bytes(formatted(&schema, &params).to_owned().into()))
+    Ok(json_bytes(formatted(&schema, &params).into_owned().into()))
 }
 
 #[utoipa::path(
@@ -309,7 +309,7 @@ async fn register(
         ("key" = Option<Vec<String>>, Query, description = "Metadata property names"),
         ("value" = Option<Vec<String>>, Query, description = "Their values, paired in order"),
         ("deleted" = Option<bool>, Query, description = "Include soft-deleted versions"),
-        ("format" = Option<String>, Query, description = "`resolved`: AVRO references inlined"),
+        ("format" = Option<String>, Query, description = "`resolved`: AVRO references inlined; `serialized`: PROTOBUF as a base64 FileDescriptorProto"),
     ),
     responses(
         (status = 200, description = "The latest version with those properties", body = VersionAnswer),
@@ -347,7 +347,7 @@ async fn latest_with_metadata(
         ("subject" = String, Path, description = "The subject", example = "orders-value"),
         ("normalize" = Option<bool>, Query, description = "Normalize the schema first"),
         ("deleted" = Option<bool>, Query, description = "Include soft-deleted versions"),
-        ("format" = Option<String>, Query, description = "`resolved`: AVRO references inlined"),
+        ("format" = Option<String>, Query, description = "`resolved`: AVRO references inlined; `serialized`: PROTOBUF as a base64 FileDescriptorProto"),
     ),
     request_body = SchemaRequest,
     responses(

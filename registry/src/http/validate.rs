@@ -1,6 +1,7 @@
 //! `POST /subjects/{s}/versions/{v}/validate`: checks a JSON payload against a registered
-//! JSON Schema, or an Avro datum in Avro's JSON encoding against a registered Avro schema,
-//! and returns every error with its location in the payload.
+//! JSON Schema, an Avro datum in Avro's JSON encoding against a registered Avro schema, or a
+//! message in the proto3 JSON mapping against a registered PROTOBUF schema (`message`: its
+//! name, default the first), and returns every error with its location in the payload.
 
 use std::collections::HashMap;
 
@@ -10,7 +11,7 @@ use serde_json::{Value, json};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::schema::{Draft, SchemaType};
+use crate::schema::{Draft, Parsed, SchemaType};
 use crate::service::CachedSchema;
 
 use super::AppState;
@@ -41,6 +42,7 @@ struct PayloadError {
         ("subject" = String, Path, description = "The subject", example = "orders-value"),
         ("version" = String, Path, description = "A version in [1, 2^31-1], `latest` or `-1`", example = "1"),
         ("deleted" = Option<bool>, Query, description = "Soft-deleted versions too"),
+        ("message" = Option<String>, Query, description = "PROTOBUF: the message to check against (full or package-relative name); default the first"),
     ),
     request_body = Value,
     responses(
@@ -66,6 +68,22 @@ async fn validate(
             let mut names = HashMap::new();
             avro(&root, &payload, "#", None, &mut names, &mut errors, 0);
             errors
+        }
+        SchemaType::Protobuf => {
+            let Parsed::Protobuf(proto) = schema.schema.parsed() else {
+                return Err(Error::Store(
+                    "a PROTOBUF schema did not parse as one".to_owned(),
+                ));
+            };
+            proto
+                .validate_json(params.get("message"), &payload)
+                .map_err(Error::BadRequest)?
+                .into_iter()
+                .map(|m| PayloadError {
+                    location: m.location,
+                    message: m.message,
+                })
+                .collect()
         }
     };
     reply(&json!({

@@ -20,7 +20,9 @@ const PRIMITIVES: [&str; 8] = [
 /// The documented form of `value`, a schema of type `schema_type` already validated.
 pub fn documented_form(schema_type: SchemaType, value: &Value) -> String {
     match schema_type {
-        SchemaType::Json => sorted(value).to_string(),
+        // A Protobuf schema is not JSON: its documented form is its printed text
+        // (`Schema::protobuf_text`); a JSON value here is only sorted.
+        SchemaType::Json | SchemaType::Protobuf => sorted(value).to_string(),
         SchemaType::Avro => sorted(&avro(value, "")).to_string(),
     }
 }

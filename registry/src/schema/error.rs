@@ -4,8 +4,8 @@ use thiserror::Error;
 #[derive(Debug, Clone, Error, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SchemaError {
-    /// The schema type is neither `AVRO` nor `JSON`.
-    #[error("unknown schema type `{0}` (expected AVRO or JSON)")]
+    /// The schema type is not `AVRO`, `JSON` or `PROTOBUF`.
+    #[error("unknown schema type `{0}` (expected AVRO, JSON or PROTOBUF)")]
     UnknownType(String),
     /// The text is larger than the configured limit.
     #[error("schema is {size} bytes, over the limit of {limit} bytes")]
@@ -49,4 +49,25 @@ pub enum SchemaError {
         /// What is wrong.
         message: String,
     },
+    /// The text is not a valid Protobuf schema (or one of its imports is not).
+    #[error("invalid Protobuf schema in {file}{}: {message}", position(*line, *column))]
+    Protobuf {
+        /// The file at fault: `default` for the schema itself, else an import path.
+        file: String,
+        /// 1-based line, when the error has a position.
+        line: Option<usize>,
+        /// 1-based column, when the error has a position.
+        column: Option<usize>,
+        /// What protox said.
+        message: String,
+    },
+}
+
+/// ` at line L, column C` when known.
+fn position(line: Option<usize>, column: Option<usize>) -> String {
+    match (line, column) {
+        (Some(line), Some(column)) => format!(" at line {line}, column {column}"),
+        (Some(line), None) => format!(" at line {line}"),
+        _ => String::new(),
+    }
 }

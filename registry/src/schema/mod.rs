@@ -11,6 +11,7 @@ pub mod documented;
 mod error;
 mod json;
 mod limits;
+mod protobuf;
 
 use std::fmt;
 use std::str::FromStr;
@@ -21,7 +22,7 @@ use sha2::{Digest, Sha256};
 pub use annotations::{ANNOTATION_PREFIX, differences, without_annotations};
 pub use compat::{
     CompatibilityLevel, Difference, Direction, Report, UnknownLevel, Violation, check,
-    json_differences,
+    json_differences, protobuf_differences,
 };
 pub use error::SchemaError;
 pub use json::Draft;
@@ -29,6 +30,7 @@ pub use limits::Limits;
 
 pub(crate) use avro::AvroSchema;
 pub(crate) use json::JsonSchema;
+pub(crate) use protobuf::ProtobufSchema;
 
 /// The kinds of schema Herald understands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -38,14 +40,18 @@ pub enum SchemaType {
     Avro,
     /// A JSON Schema document (drafts 4, 6, 7, 2019-09 and 2020-12).
     Json,
+    /// A Protocol Buffers file (proto2 or proto3), as `.proto` text or a base64
+    /// `FileDescriptorProto`.
+    Protobuf,
 }
 
 impl SchemaType {
-    /// The name Confluent Schema Registry uses for this type (`AVRO`, `JSON`).
+    /// The name Confluent Schema Registry uses for this type (`AVRO`, `JSON`, `PROTOBUF`).
     pub fn as_str(self) -> &'static str {
         match self {
             SchemaType::Avro => "AVRO",
             SchemaType::Json => "JSON",
+            SchemaType::Protobuf => "PROTOBUF",
         }
     }
 }
@@ -63,6 +69,7 @@ impl FromStr for SchemaType {
         match s.to_ascii_uppercase().as_str() {
             "AVRO" => Ok(SchemaType::Avro),
             "JSON" => Ok(SchemaType::Json),
+            "PROTOBUF" => Ok(SchemaType::Protobuf),
             _ => Err(SchemaError::UnknownType(s.to_owned())),
         }
     }
@@ -74,10 +81,21 @@ pub struct Fingerprint([u8; 32]);
 
 impl Fingerprint {
     fn of(schema_type: SchemaType, canonical: &str) -> Self {
+        Self::with_imports(schema_type, canonical, &[])
+    }
+
+    /// The digest of a canonical form and of the schemas it imports (by import path).
+    fn with_imports(schema_type: SchemaType, canonical: &str, imports: &[(&str, &Schema)]) -> Self {
         let mut hasher = Sha256::new();
         hasher.update(schema_type.as_str().as_bytes());
         hasher.update([0u8]);
         hasher.update(canonical.as_bytes());
+        for (name, schema) in imports {
+            hasher.update([0u8]);
+            hasher.update(name.as_bytes());
+            hasher.update([0u8]);
+            hasher.update(schema.fingerprint.0);
+        }
         Fingerprint(hasher.finalize().into())
     }
 
@@ -124,6 +142,7 @@ pub struct Schema {
 pub(crate) enum Parsed {
     Avro(AvroSchema),
     Json(JsonSchema),
+    Protobuf(ProtobufSchema),
 }
 
 impl Schema {
@@ -139,6 +158,9 @@ impl Schema {
         text: &str,
         limits: &Limits,
     ) -> Result<Self, SchemaError> {
+        if schema_type == SchemaType::Protobuf {
+            return Self::parse_protobuf(text, &[], limits);
+        }
         limits.check(text)?;
         let value: serde_json::Value =
             serde_json::from_str(text).map_err(|err| SchemaError::Json {
@@ -155,6 +177,7 @@ impl Schema {
                 let (schema, canonical) = json::parse(value)?;
                 (Parsed::Json(schema), canonical)
             }
+            SchemaType::Protobuf => return Self::parse_protobuf(text, &[], limits),
         };
         Ok(Schema {
             fingerprint: Fingerprint::of(schema_type, &canonical),
@@ -163,17 +186,105 @@ impl Schema {
         })
     }
 
+    /// Parses a Protobuf schema (`.proto` text or a base64 `FileDescriptorProto`) whose
+    /// `import`s name the given schemas (import path and parsed schema) besides the
+    /// well-known files (`google/protobuf/*`, `google/type/*`, `confluent/meta.proto`,
+    /// `confluent/type/*`), which resolve without references.
+    ///
+    /// ```
+    /// use herald_registry::schema::{Limits, Schema, SchemaType};
+    ///
+    /// let money = Schema::parse(SchemaType::Protobuf, "syntax = \"proto3\";\npackage shop;\n\
+    ///     message Money { string currency = 1; int64 units = 2; }")?;
+    /// let order = Schema::parse_protobuf(
+    ///     "syntax = \"proto3\";\npackage shop;\nimport \"shop/money.proto\";\n\
+    ///      // the total\nmessage Order { Money total = 1; }",
+    ///     &[("shop/money.proto", &money)],
+    ///     &Limits::default(),
+    /// )?;
+    /// assert_eq!(
+    ///     order.protobuf_text(),
+    ///     Some("syntax = \"proto3\";\npackage shop;\n\nimport \"shop/money.proto\";\n\nmessage Order {\n  Money total = 1;\n}\n")
+    /// );
+    /// assert!(order.canonical().contains(".shop.Money total = 1;"));
+    /// # Ok::<(), herald_registry::schema::SchemaError>(())
+    /// ```
+    pub fn parse_protobuf(
+        text: &str,
+        imports: &[(&str, &Schema)],
+        limits: &Limits,
+    ) -> Result<Self, SchemaError> {
+        limits.check_proto(text)?;
+        let mut compiled = Vec::with_capacity(imports.len());
+        for (name, schema) in imports {
+            match &schema.parsed {
+                Parsed::Protobuf(proto) => compiled.push((*name, proto)),
+                _ => {
+                    return Err(SchemaError::Protobuf {
+                        file: (*name).to_owned(),
+                        line: None,
+                        column: None,
+                        message: format!(
+                            "the reference `{name}` is a {} schema, not PROTOBUF",
+                            schema.schema_type()
+                        ),
+                    });
+                }
+            }
+        }
+        let (schema, canonical) = protobuf::parse(text, &compiled)?;
+        Ok(Schema {
+            fingerprint: Fingerprint::with_imports(SchemaType::Protobuf, &canonical, imports),
+            canonical,
+            parsed: Parsed::Protobuf(schema),
+        })
+    }
+
     /// The schema's type.
     pub fn schema_type(&self) -> SchemaType {
         match self.parsed {
             Parsed::Avro(_) => SchemaType::Avro,
             Parsed::Json(_) => SchemaType::Json,
+            Parsed::Protobuf(_) => SchemaType::Protobuf,
+        }
+    }
+
+    /// For a Protobuf schema, Confluent's re-print of the parsed file (comments dropped,
+    /// 2-space indent, type names as written): the form Confluent stores and answers.
+    pub fn protobuf_text(&self) -> Option<&str> {
+        match &self.parsed {
+            Parsed::Protobuf(proto) => Some(proto.printed()),
+            _ => None,
+        }
+    }
+
+    /// For a Protobuf schema, the full names of its top-level messages in file order (the
+    /// first is the one Confluent's serializers and record-name strategies default to);
+    /// empty for other types.
+    pub fn protobuf_messages(&self) -> Vec<String> {
+        match &self.parsed {
+            Parsed::Protobuf(proto) => proto
+                .file()
+                .messages()
+                .map(|m| m.full_name().to_owned())
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// For a Protobuf schema, its `FileDescriptorProto` base64-encoded (Confluent's
+    /// `format=serialized`).
+    pub fn protobuf_serialized(&self) -> Option<String> {
+        match &self.parsed {
+            Parsed::Protobuf(proto) => Some(proto.serialized()),
+            _ => None,
         }
     }
 
     /// The canonical form: Avro's Parsing Canonical Form extended with the attributes that
-    /// matter for schema resolution (defaults, aliases, logical types), or for JSON Schema the
-    /// document with sorted keys and no insignificant whitespace.
+    /// matter for schema resolution (defaults, aliases, logical types), for JSON Schema the
+    /// document with sorted keys and no insignificant whitespace, for Protobuf Confluent's
+    /// normalized print of the file.
     pub fn canonical(&self) -> &str {
         &self.canonical
     }
@@ -187,7 +298,7 @@ impl Schema {
     pub fn draft(&self) -> Option<Draft> {
         match &self.parsed {
             Parsed::Json(json) => Some(json.draft()),
-            Parsed::Avro(_) => None,
+            Parsed::Avro(_) | Parsed::Protobuf(_) => None,
         }
     }
 

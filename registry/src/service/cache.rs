@@ -18,7 +18,7 @@ use super::contract::{Metadata, RuleSet};
 pub struct CachedSchema {
     /// Global id.
     pub id: i64,
-    /// AVRO or JSON.
+    /// AVRO, JSON or PROTOBUF.
     pub schema_type: SchemaType,
     /// The text as registered.
     pub text: String,

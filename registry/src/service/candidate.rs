@@ -22,7 +22,7 @@ use super::{CachedSchema, Registry, ServiceError};
 pub struct SchemaRequest {
     /// The schema text.
     pub schema: Option<String>,
-    /// AVRO (default) or JSON.
+    /// AVRO (default), JSON or PROTOBUF.
     pub schema_type: Option<String>,
     /// References to other subjects' versions.
     #[serde(default)]
@@ -40,7 +40,7 @@ pub struct SchemaRequest {
 /// A schema from a request, parsed with its references resolved.
 #[derive(Debug)]
 pub struct Candidate {
-    /// AVRO or JSON.
+    /// AVRO, JSON or PROTOBUF.
     pub schema_type: SchemaType,
     /// The text to store.
     pub text: String,
@@ -118,7 +118,7 @@ impl Registry {
             None => SchemaType::Avro,
             Some(name) => name.parse().map_err(|_| {
                 ServiceError::InvalidSchema(format!(
-                    "unsupported schema type `{name}` (AVRO or JSON)"
+                    "unsupported schema type `{name}` (AVRO, JSON or PROTOBUF)"
                 ))
             })?,
         };
@@ -143,6 +143,35 @@ impl Registry {
                 text.len(),
                 limits.max_bytes
             )));
+        }
+        if schema_type == SchemaType::Protobuf {
+            // References stay separate files, imported by the reference's name.
+            let imports: Vec<(&str, &Schema)> = references
+                .iter()
+                .zip(referenced)
+                .map(|(reference, target)| (reference.name.as_str(), &target.schema))
+                .collect();
+            let schema = Schema::parse_protobuf(&text, &imports, limits)?;
+            // Identity follows the normalized print, as it follows the documented form of
+            // the other types: respellings of one schema (whitespace, comments, type names
+            // relative or qualified, a serialized descriptor) are one schema.
+            let text_key = identity(schema_type, schema.canonical(), &references);
+            let text = if normalize {
+                schema.canonical().to_owned()
+            } else {
+                schema.protobuf_text().unwrap_or_default().to_owned()
+            };
+            return Ok(Candidate {
+                schema_type,
+                resolved: text.clone(),
+                text,
+                references,
+                schema,
+                metadata: None,
+                rule_set: None,
+                key: text_key.clone(),
+                text_key,
+            });
         }
         let resolved = if referenced.is_empty() {
             text.clone()

@@ -103,7 +103,7 @@ pub struct Reference {
 pub struct SchemaRow {
     /// Global id.
     pub id: i64,
-    /// AVRO or JSON.
+    /// AVRO, JSON or PROTOBUF.
     pub schema_type: SchemaType,
     /// The text as it was registered.
     pub text: String,
@@ -140,7 +140,7 @@ pub struct Usage {
 /// A schema to register.
 #[derive(Debug, Clone)]
 pub struct NewSchema {
-    /// AVRO or JSON.
+    /// AVRO, JSON or PROTOBUF.
     pub schema_type: SchemaType,
     /// The text to store and return.
     pub text: String,

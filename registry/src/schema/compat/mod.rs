@@ -3,10 +3,12 @@
 mod avro;
 mod json;
 mod level;
+mod protobuf;
 mod report;
 
 pub use json::json_differences;
 pub use level::{CompatibilityLevel, UnknownLevel};
+pub use protobuf::protobuf_differences;
 pub use report::{Difference, Direction, Report, Violation};
 
 use super::{Parsed, Schema};
@@ -56,6 +58,8 @@ fn collect(
     let found = match (reader.parsed(), writer.parsed()) {
         (Parsed::Avro(r), Parsed::Avro(w)) => avro::can_read(r, w),
         (Parsed::Json(r), Parsed::Json(w)) => json::can_read(r, w),
+        // TODO(proto-compat): `protobuf::can_read(r.file(), w.file())` once the rules land.
+        (Parsed::Protobuf(_), Parsed::Protobuf(_)) => Vec::new(),
         _ => vec![Violation::new(
             "SCHEMA_TYPE_MISMATCH",
             "#/",

@@ -18,8 +18,8 @@ pub struct Violation {
     /// The kind of change, with the names Confluent and Apache Avro use
     /// (`READER_FIELD_MISSING_DEFAULT_VALUE`, `PROPERTY_REMOVED_FROM_CLOSED_CONTENT_MODEL`, ...).
     pub kind: String,
-    /// Where in the reading schema: an Avro path (`/fields/3/type`) or a JSON pointer
-    /// (`#/properties/id`).
+    /// Where in the reading schema: an Avro path (`/fields/3/type`), a JSON pointer
+    /// (`#/properties/id`) or a Protobuf message path with a field number (`#/Order/3`).
     pub location: String,
     /// The previous version this violation was found against.
     pub version: Option<u32>,
@@ -96,12 +96,14 @@ impl Report {
     }
 }
 
-/// One difference between two JSON Schemas, as Confluent's JSON Schema diff reports it.
+/// One difference between two JSON Schemas or two Protobuf files, as Confluent's diff for
+/// the format reports it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Difference {
-    /// Confluent's name for the change, e.g. `MAX_LENGTH_DECREASED`.
+    /// Confluent's name for the change, e.g. `MAX_LENGTH_DECREASED` or `FIELD_ADDED`.
     pub kind: String,
-    /// JSON pointer into the schemas, e.g. `#/properties/foo`.
+    /// Where: a JSON pointer into the schemas (`#/properties/foo`) or a Protobuf message
+    /// path with a field number (`#/Order/3`).
     pub location: String,
     /// Whether Confluent counts this change as backward compatible.
     pub compatible: bool,

@@ -1,0 +1,409 @@
+//! Another service consuming the orders service's events, as processes: `orders-e2e seed`
+//! appends commands, `orders-e2e relay` publishes them to a JetStream stream of the test's
+//! own, and `orders-consumer` consumes them into its own read model. The consumer is killed
+//! with SIGKILL mid-batch twice and restarted; a poison message (a correctly framed version 2
+//! `order.placed` without lines, which the version 3 upcaster refuses) waits in the stream
+//! before the orders' events. At the end the board equals one application of each event of
+//! the log, and the poison is the one dead letter.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::str::FromStr;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use herald::Event;
+use herald::relay::ConfluentFraming;
+use herald::store::EventStore;
+use herald::store::sqlite::SqliteStore;
+use herald_example_orders::OrderEvent;
+use herald_example_orders::v2::OrderEventV2;
+use sqlx::sqlite::SqliteConnectOptions;
+
+const ORDERS: &str = env!("CARGO_BIN_EXE_orders-e2e");
+const CONSUMER: &str = env!("CARGO_BIN_EXE_orders-consumer");
+const NATS_URL: &str = "127.0.0.1:4222";
+
+/// (order, status, lines, carrier, events).
+type BoardRow = (String, String, i64, Option<String>, i64);
+
+fn run(binary: &str, args: &[&str]) -> String {
+    let output = Command::new(binary).args(args).output().unwrap();
+    assert!(
+        output.status.success(),
+        "{binary} {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// Reads the child's stdout until `count` lines starting with `applied` were seen, then
+/// kills it with SIGKILL; returns the lines.
+fn kill_after_applied(mut child: Child, count: usize) -> Vec<String> {
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = Vec::new();
+    let mut applied = 0;
+    for line in BufReader::new(stdout).lines() {
+        let line = line.unwrap();
+        applied += usize::from(line.starts_with("applied "));
+        lines.push(line);
+        if applied == count {
+            break;
+        }
+    }
+    child.kill().unwrap();
+    let status = child.wait().unwrap();
+    assert!(
+        !status.success(),
+        "the consumer finished before it was killed: {lines:?}"
+    );
+    lines
+}
+
+/// Builds the `herald` binary (a no-op when it is up to date) and returns its path.
+fn herald_binary() -> PathBuf {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let output = Command::new(cargo)
+        .current_dir(&workspace)
+        .args(["build", "-q", "-p", "herald-registry", "--bin", "herald"])
+        .arg("--message-format=json")
+        .stderr(Stdio::inherit())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "cargo build of herald failed");
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|message| message["target"]["name"] == "herald")
+        .find_map(|message| message["executable"].as_str().map(PathBuf::from))
+        .expect("cargo reported no herald executable")
+}
+
+/// `herald serve` on SQLite, killed on drop.
+struct Registry {
+    child: Child,
+    base: String,
+}
+
+impl Registry {
+    fn start(dir: &Path) -> Registry {
+        let mut child = Command::new(herald_binary())
+            .arg("serve")
+            .env("HERALD_LISTEN", "127.0.0.1:0")
+            .env(
+                "HERALD_DATABASE_URL",
+                format!("sqlite://{}", dir.join("registry.db").display()),
+            )
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(rest) = line.split("listening on http://").nth(1) {
+                    let _ = tx.send(rest.split_whitespace().next().unwrap_or("").to_owned());
+                }
+            }
+        });
+        let address = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("herald serve did not start listening within 60 s");
+        Registry {
+            child,
+            base: format!("http://{address}"),
+        }
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A JetStream stream of the test's own, deleted on drop.
+struct Stream {
+    name: String,
+}
+
+impl Drop for Stream {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                if let Ok(client) = async_nats::connect(NATS_URL).await {
+                    let _ = async_nats::jetstream::new(client)
+                        .delete_stream(&name)
+                        .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// The board one application of each event of the log gives, and the counts per type.
+async fn expected_board(store: &SqliteStore) -> (Vec<BoardRow>, Vec<(String, i64)>) {
+    let mut board = BTreeMap::<String, BoardRow>::new();
+    let mut counts = BTreeMap::<String, i64>::new();
+    for event in store.read_all(1, usize::MAX).await.unwrap() {
+        let event = event.decode::<OrderEvent>().unwrap().payload;
+        *counts.entry(event.event_type().to_owned()).or_default() += 1;
+        match event {
+            OrderEvent::Placed {
+                order_id, lines, ..
+            } => {
+                let row = (
+                    order_id.clone(),
+                    "placed".into(),
+                    lines.len() as i64,
+                    None,
+                    1,
+                );
+                assert!(board.insert(order_id, row).is_none());
+            }
+            OrderEvent::Cancelled { order_id, .. } => {
+                let row = board.get_mut(&order_id).unwrap();
+                row.1 = "cancelled".into();
+                row.4 += 1;
+            }
+            OrderEvent::Dispatched { order_id, carrier } => {
+                let row = board.get_mut(&order_id).unwrap();
+                row.1 = "shipped".into();
+                row.3 = Some(carrier);
+                row.4 += 1;
+            }
+            OrderEvent::Delivered { order_id } => {
+                let row = board.get_mut(&order_id).unwrap();
+                row.1 = "delivered".into();
+                row.4 += 1;
+            }
+        }
+    }
+    (board.into_values().collect(), counts.into_iter().collect())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn consumer_killed_twice_applies_each_event_once_and_dead_letters_the_poison() {
+    let dir = tempfile::tempdir().unwrap();
+    let orders = format!("sqlite://{}", dir.path().join("orders.db").display());
+    let board = format!("sqlite://{}", dir.path().join("board.db").display());
+    run(ORDERS, &["--database", &orders, "seed", "--orders", "120"]);
+    let store = SqliteStore::connect_with(SqliteConnectOptions::from_str(&orders).unwrap())
+        .await
+        .unwrap();
+    let head = store.head_position().await.unwrap();
+
+    // The registry holds version 2's JSON Schema, which frames the poison.
+    let registry = Registry::start(dir.path());
+    let answer: serde_json::Value = reqwest::Client::new()
+        .post(format!("{}/subjects/order-value/versions", registry.base))
+        .json(&serde_json::json!({
+            "schemaType": "JSON",
+            "schema": OrderEventV2::export_json_schema().unwrap().to_string(),
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let schema_id = u32::try_from(answer["id"].as_u64().expect("a schema id")).unwrap();
+
+    // The poison goes first, then the relay publishes the log.
+    let stream = Stream {
+        name: format!(
+            "orders_consumer_{}_{}",
+            std::process::id(),
+            uuid::Uuid::now_v7().simple()
+        ),
+    };
+    let client = async_nats::ConnectOptions::new()
+        .connection_timeout(Duration::from_secs(5))
+        .connect(NATS_URL)
+        .await
+        .unwrap_or_else(|error| panic!("NATS with JetStream is required at {NATS_URL}: {error}"));
+    let jetstream = async_nats::jetstream::new(client);
+    jetstream
+        .create_stream(async_nats::jetstream::stream::Config {
+            name: stream.name.clone(),
+            subjects: vec![format!("{}.>", stream.name)],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let poison_id = uuid::Uuid::now_v7().to_string();
+    let mut headers = async_nats::HeaderMap::new();
+    headers.insert("Nats-Msg-Id", poison_id.as_str());
+    headers.insert("Herald-Event-Type", "order.placed");
+    headers.insert("Herald-Schema-Version", "2");
+    let payload = br#"{"order_id":"o-poison","lines":[],"currency":"EUR"}"#;
+    jetstream
+        .publish_with_headers(
+            format!("{}.order.placed", stream.name),
+            headers,
+            ConfluentFraming::frame(schema_id, payload).into(),
+        )
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    let relayed = run(
+        ORDERS,
+        &[
+            "--database",
+            &orders,
+            "relay",
+            "--stream",
+            &stream.name,
+            "--until-caught-up",
+        ],
+    );
+    assert!(relayed.contains(&format!("checkpoint {head}")), "{relayed}");
+
+    let consumer = |extra: &[&str]| {
+        let mut command = Command::new(CONSUMER);
+        command
+            .args([
+                "--database",
+                &board,
+                "--nats",
+                NATS_URL,
+                "--stream",
+                &stream.name,
+            ])
+            .args(["--name", "board", "--registry", &registry.base])
+            .args(extra);
+        command
+    };
+    let consume = [
+        "consume",
+        "--batch-size",
+        "25",
+        "--max-attempts",
+        "7",
+        "--ack-wait-ms",
+        "1500",
+        "--delay-ms",
+        "2",
+        "--pause-before-ack-ms",
+        "10",
+    ];
+    let mut lines = Vec::new();
+    for _ in 0..2 {
+        let child = consumer(&consume).stdout(Stdio::piped()).spawn().unwrap();
+        // Mid-batch: after a commit, while waiting to ack it, or inside the next transaction.
+        lines.extend(kill_after_applied(child, 90));
+    }
+    let last = consumer(&consume)
+        .args(["--until-idle", "6"])
+        .output()
+        .unwrap();
+    assert!(
+        last.status.success(),
+        "{}",
+        String::from_utf8_lossy(&last.stderr)
+    );
+    lines.extend(
+        String::from_utf8(last.stdout)
+            .unwrap()
+            .lines()
+            .map(str::to_owned),
+    );
+
+    let count = |prefix: &str| lines.iter().filter(|line| line.starts_with(prefix)).count();
+    println!(
+        "{head} events: {} applied, {} duplicates, {} retries, {} dead letters printed",
+        count("applied "),
+        count("duplicate "),
+        count("retry "),
+        count("dead-letter ")
+    );
+    assert!(
+        count("duplicate ") >= 1,
+        "a kill between commit and ack redelivers"
+    );
+    assert!(
+        count("retry ") >= 6,
+        "the poison is retried before it is buried"
+    );
+
+    // The board is one application of each event; the inbox holds each event and the poison.
+    let pool = sqlx::SqlitePool::connect(&board).await.unwrap();
+    let rows: Vec<BoardRow> = sqlx::query_as(
+        "SELECT order_id, status, lines, carrier, events FROM order_board ORDER BY order_id",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    let counts: Vec<(String, i64)> =
+        sqlx::query_as("SELECT event_type, events FROM order_board_counts ORDER BY event_type")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    let (expected_rows, expected_counts) = expected_board(&store).await;
+    assert_eq!(rows, expected_rows);
+    assert_eq!(counts, expected_counts);
+    let inbox: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM herald_inbox")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(inbox as u64, head + 1);
+
+    // The poison is the one dead letter, after 7 attempts; replaying it fails again.
+    let letters = run(
+        CONSUMER,
+        &consumer_args(&board, &stream.name, &registry.base, "dead-letters"),
+    );
+    let letters: Vec<&str> = letters.lines().collect();
+    assert_eq!(letters.len(), 1, "{letters:?}");
+    assert!(letters[0].starts_with(&poison_id), "{letters:?}");
+    assert!(letters[0].contains("attempts 7"), "{letters:?}");
+    assert!(letters[0].contains("without lines"), "{letters:?}");
+    let replay = run(
+        CONSUMER,
+        &[
+            consumer_args(&board, &stream.name, &registry.base, "replay"),
+            vec!["--all"],
+        ]
+        .concat(),
+    );
+    assert!(
+        replay.starts_with(&format!("failed {poison_id}")),
+        "{replay}"
+    );
+}
+
+fn consumer_args<'a>(
+    board: &'a str,
+    stream: &'a str,
+    registry: &'a str,
+    command: &'a str,
+) -> Vec<&'a str> {
+    vec![
+        "--database",
+        board,
+        "--nats",
+        NATS_URL,
+        "--stream",
+        stream,
+        "--name",
+        "board",
+        "--registry",
+        registry,
+        command,
+    ]
+}
