@@ -574,3 +574,115 @@ fn an_unfetched_base_in_a_shallow_clone_says_how_to_fetch_it() {
     assert!(stderr.contains("git fetch --deepen="), "{stderr}");
     assert!(stderr.contains("fetch-depth: 0"), "{stderr}");
 }
+
+const SHIPPED_V1: &str =
+    "syntax = \"proto3\";\npackage acme;\n\nmessage Shipped {\n  string id = 1;\n}\n";
+const SHIPPED_V2: &str = "syntax = \"proto3\";\npackage acme;\n\nmessage Shipped {\n  string id = 1;\n  int64 weight = 2;\n}\n";
+
+#[test]
+fn protobuf_snapshots_are_checked_beside_avro_and_json() {
+    let repo = Repo::new();
+    let write = |relative: &str, text: &str| {
+        let path = repo.file(relative);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    write("shipment/v1.proto", SHIPPED_V1);
+    write("shipment/v2.proto", SHIPPED_V2);
+    let (code, stdout, stderr) = repo.check(&[]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(
+        stdout
+            .lines()
+            .last()
+            .unwrap()
+            .starts_with("herald check: ok, 3 event(s), 10 snapshot(s)"),
+        "{stdout}"
+    );
+    repo.commit("shipment published");
+
+    // Comments and layout are not a change to a published .proto; a renamed field is.
+    write(
+        "shipment/v1.proto",
+        "// Shipped.\nsyntax = \"proto3\"; package acme;\nmessage Shipped { string id = 1; }",
+    );
+    let (code, stdout, _) = repo.check(&["--against", "HEAD"]);
+    assert_eq!(code, 0, "{stdout}");
+    write(
+        "shipment/v1.proto",
+        &SHIPPED_V1.replace(" id = 1", " ident = 1"),
+    );
+    let (code, stdout, _) = repo.check(&["--against", "HEAD", "--output", "json"]);
+    assert_eq!(code, 1, "{stdout}");
+    assert_eq!(
+        kinds(&stdout),
+        vec![(
+            "PUBLISHED_VERSION_CHANGED".to_owned(),
+            "schemas/shipment/v1.proto".to_owned(),
+            1
+        )]
+    );
+    write("shipment/v1.proto", SHIPPED_V1);
+
+    // A snapshot that does not compile is reported where it is.
+    write(
+        "shipment/v3.proto",
+        &SHIPPED_V2.replace("int64 weight", "Weight weight"),
+    );
+    let (code, stdout, _) = repo.check(&["--output", "json"]);
+    assert_eq!(code, 1, "{stdout}");
+    assert_eq!(
+        kinds(&stdout),
+        vec![(
+            "INVALID_SCHEMA".to_owned(),
+            "schemas/shipment/v3.proto".to_owned(),
+            3
+        )]
+    );
+    std::fs::remove_file(repo.file("shipment/v3.proto")).unwrap();
+
+    // A gap names the missing .proto file.
+    write("shipment/v4.proto", SHIPPED_V2);
+    let (code, stdout, _) = repo.check(&[]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stdout.contains("(shipment/v3.proto is missing)"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn codegen_from_a_proto_file_reads_its_imports() {
+    let interop = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/proto");
+    let order = format!("{interop}/acme/orders/order.proto");
+    let output = Command::new(env!("CARGO_BIN_EXE_herald"))
+        .args(["codegen", "--type", "PROTOBUF", "--schema", &order])
+        .args(["--proto-path", interop])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for item in [
+        "pub mod common",
+        "pub struct Money",
+        "pub struct Order",
+        "::prost_types::Timestamp",
+        "(&[1, 0, 2], \"acme.orders.Shipment.Route.Depot\")",
+    ] {
+        assert!(stdout.contains(item), "no `{item}` in:\n{stdout}");
+    }
+
+    // By default imports are read beside the file, where this one's is not.
+    let output = Command::new(env!("CARGO_BIN_EXE_herald"))
+        .args(["codegen", "--type", "PROTOBUF", "--schema", &order])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("acme/common/money.proto"), "{stderr}");
+}

@@ -339,3 +339,73 @@ fn text(base: &str, path: &str) -> (u16, String) {
         (response.status().as_u16(), response.text().await.unwrap())
     })
 }
+
+#[test]
+fn protobuf_snapshots_push_check_and_codegen() {
+    let work = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}", work.path().join("registry.db").display());
+    let server = ServerProcess::spawn(&database, &[]);
+    let base = server.base.clone();
+    let dir = work.path().join("project");
+    let shipment = dir.join("schemas/shipment");
+    std::fs::create_dir_all(&shipment).unwrap();
+    let v1 = "syntax = \"proto3\";\npackage acme;\n\nimport \"google/protobuf/timestamp.proto\";\n\n\
+              message Shipped {\n  string id = 1;\n  google.protobuf.Timestamp at = 2;\n}\n";
+    std::fs::write(shipment.join("v1.proto"), v1).unwrap();
+    std::fs::write(
+        shipment.join("v2.proto"),
+        v1.replace("at = 2;\n", "at = 2;\n  int64 weight = 3;\n"),
+    )
+    .unwrap();
+
+    let push = ["push", "--registry", &base, "--type", "PROTOBUF"];
+    let (code, stdout, stderr) = herald(&dir, &push);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(
+        stdout.contains("shipment-value: v2 (schemas/shipment/v2.proto) registered"),
+        "{stdout}"
+    );
+    assert_eq!(
+        get(&base, "/subjects/shipment-value/versions"),
+        json!([1, 2])
+    );
+    let v2 = get(&base, "/subjects/shipment-value/versions/2");
+    assert_eq!(v2["schemaType"], "PROTOBUF", "{v2}");
+    assert!(
+        v2["schema"].as_str().unwrap().contains("int64 weight = 3;"),
+        "{v2}"
+    );
+    // The Avro snapshots are another type: none here, nothing pushed.
+    let (code, stdout, _) = herald(&dir, &["push", "--registry", &base]);
+    assert_eq!(code, 0, "{stdout}");
+    assert!(stdout.contains("0 version(s) registered"), "{stdout}");
+
+    // A second push changes nothing, and check --registry agrees.
+    let (code, stdout, _) = herald(&dir, &push);
+    assert_eq!(code, 0, "{stdout}");
+    assert!(
+        stdout.contains("0 version(s) registered, 2 already registered"),
+        "{stdout}"
+    );
+    let (code, stdout, stderr) =
+        herald(&dir, &["check", "--registry", &base, "--type", "PROTOBUF"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+
+    // The registered version's Rust.
+    let (code, stdout, stderr) = herald(
+        &dir,
+        &[
+            "codegen",
+            "--registry",
+            &base,
+            "--subject",
+            "shipment-value",
+        ],
+    );
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("pub weight: i64"), "{stdout}");
+    assert!(
+        stdout.contains("::core::option::Option<::prost_types::Timestamp>"),
+        "{stdout}"
+    );
+}

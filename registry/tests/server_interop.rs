@@ -1,6 +1,7 @@
 //! Interoperability: Confluent's own Python client (`confluent-kafka`) drives `herald serve`
-//! unchanged. The virtualenv is created under `$HOME/.cache/herald-venv` when missing; if it
-//! cannot be created the test fails and says why.
+//! unchanged, with Avro, JSON Schema and Protobuf. The virtualenv is `$HERALD_VENV`, by
+//! default `$HOME/.cache/herald-venv`, created and filled with the pinned packages below when
+//! they are missing; if it cannot be, the test fails and says why.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -10,8 +11,22 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use common::{Backend, ServerProcess, TestDatabase};
+use serde_json::Value;
 
-const PACKAGE: &str = "confluent-kafka[avro,json,schemaregistry]";
+/// Confluent's client with its Avro, JSON Schema and Protobuf serializers, and grpcio-tools,
+/// whose `protoc` compiles the interop `.proto` files into Python classes.
+const PACKAGES: &[&str] = &[
+    "confluent-kafka[avro,json,protobuf,schemaregistry]==2.16.1",
+    "grpcio-tools==1.85.1",
+    "protobuf==7.36.2",
+];
+
+/// What the scripts import.
+const IMPORTS: &str = "import confluent_kafka.schema_registry.avro, \
+    confluent_kafka.schema_registry.json_schema, confluent_kafka.schema_registry.protobuf, \
+    grpc_tools.protoc";
+
+const INTEROP: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop");
 
 /// The virtualenv's python, created once per test process (both backends' tests ask for it
 /// at the same moment, and two `python3 -m venv` runs on one folder fail).
@@ -21,12 +36,16 @@ fn venv_python() -> PathBuf {
 }
 
 fn create_venv() -> PathBuf {
-    let home = std::env::var_os("HOME").expect("HOME is set");
-    let venv = PathBuf::from(home).join(".cache/herald-venv");
+    let venv = match std::env::var_os("HERALD_VENV") {
+        Some(venv) => PathBuf::from(venv),
+        None => {
+            PathBuf::from(std::env::var_os("HOME").expect("HOME is set")).join(".cache/herald-venv")
+        }
+    };
     let python = venv.join("bin/python");
     let ready = |python: &PathBuf| {
         Command::new(python)
-            .args(["-c", "import confluent_kafka.schema_registry.avro, confluent_kafka.schema_registry.json_schema"])
+            .args(["-c", IMPORTS])
             .status()
             .is_ok_and(|s| s.success())
     };
@@ -46,18 +65,19 @@ fn create_venv() -> PathBuf {
         );
     }
     let output = Command::new(venv.join("bin/pip"))
-        .args(["install", "--quiet", PACKAGE])
+        .args(["install", "--quiet"])
+        .args(PACKAGES)
         .output()
         .expect("run pip");
     assert!(
         output.status.success(),
-        "pip install \"{PACKAGE}\" failed:\n{}\n{}",
+        "pip install {PACKAGES:?} failed:\n{}\n{}",
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(
         ready(&python),
-        "confluent-kafka was installed but cannot be imported"
+        "{PACKAGES:?} were installed but cannot be imported"
     );
     python
 }
@@ -66,10 +86,7 @@ async fn confluent_python_client(backend: Backend) {
     let python = venv_python();
     let db = TestDatabase::new(backend).await;
     let server = ServerProcess::spawn(&db.url, &[]);
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/interop/confluent_client.py"
-    );
+    let script = format!("{INTEROP}/confluent_client.py");
     let output = tokio::task::spawn_blocking({
         let base = server.base.clone();
         move || Command::new(python).arg(script).arg(base).output()
@@ -106,3 +123,121 @@ async fn confluent_python_client(backend: Backend) {
 }
 
 backend_tests!(confluent_python_client);
+
+/// Confluent's Python `ProtobufSerializer` registers a schema with a reference and a
+/// well-known import, its `ProtobufDeserializer` reads it back from Herald, and the framed
+/// bytes are the committed `protobuf_messages.json` that `codegen_roundtrip` decodes with
+/// `herald codegen`'s types. The registered schema's Rust, served by Herald, holds them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn confluent_python_protobuf() {
+    let python = venv_python();
+    let db = TestDatabase::new(Backend::Sqlite).await;
+    let server = ServerProcess::spawn(&db.url, &[]);
+    let out = tempfile::tempdir().unwrap();
+    let written = out.path().join("messages.json");
+    let output = tokio::task::spawn_blocking({
+        let base = server.base.clone();
+        let written = written.clone();
+        move || {
+            Command::new(python)
+                .arg(format!("{INTEROP}/protobuf_client.py"))
+                .arg(base)
+                .arg(written)
+                .output()
+        }
+    })
+    .await
+    .unwrap()
+    .expect("run the Protobuf interop script");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "Protobuf interop script failed ({}):\n{stdout}\n{stderr}\nserver log:\n{}",
+        output.status,
+        server.logs().join("\n")
+    );
+    for step in [
+        "ok: protoc",
+        "ok: order: serializer auto-registered the schema and its reference",
+        "ok: order: deserializer read it back",
+        "ok: depot: serializer auto-registered the schema and its reference",
+        "ok: depot: deserializer read it back",
+        "ok: message indexes",
+        "PROTOBUF INTEROP OK",
+    ] {
+        assert!(stdout.contains(step), "missing `{step}` in:\n{stdout}");
+    }
+
+    let read = |path: PathBuf| -> Value {
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    };
+    let written = read(written);
+    let committed = read(PathBuf::from(format!("{INTEROP}/protobuf_messages.json")));
+    let http = reqwest::Client::new();
+    for (name, subject) in [("order", "orders-value"), ("depot", "depots-value")] {
+        let hex = |messages: &Value| messages[name]["hex"].as_str().unwrap().to_owned();
+        // The same message indexes and payload as the committed copy (the schema id is the
+        // one this registry gave).
+        assert_eq!(hex(&written)[10..], hex(&committed)[10..], "{name}");
+        let latest: Value = http
+            .get(format!(
+                "{}/subjects/{subject}/versions/latest",
+                server.base
+            ))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(latest["id"], written[name]["schema_id"], "{latest}");
+        assert_eq!(latest["schemaType"], "PROTOBUF", "{latest}");
+        assert_eq!(
+            latest["references"][0]["name"], "acme/common/money.proto",
+            "{latest}"
+        );
+    }
+    // Confluent's registry gives one id to one schema, whatever the subject.
+    assert_eq!(written["order"]["schema_id"], written["depot"]["schema_id"]);
+
+    // The Rust of the registered schemas: the reference alone, served, and the schema with
+    // its reference, from `herald codegen`, which fetches references.
+    let rust = http
+        .get(format!(
+            "{}/subjects/acme%2Fcommon%2Fmoney.proto/versions/1/rust",
+            server.base
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rust.status(), 200);
+    let code = rust.text().await.unwrap();
+    assert!(code.contains("pub struct Money"), "{code}");
+    let output = Command::new(env!("CARGO_BIN_EXE_herald"))
+        .args([
+            "codegen",
+            "--registry",
+            &server.base,
+            "--subject",
+            "orders-value",
+        ])
+        .output()
+        .unwrap();
+    let code = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{code}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for item in [
+        "pub struct Order",
+        "pub struct Depot",
+        "pub mod common",
+        "pub struct Money",
+        "::prost_types::Timestamp",
+        "(&[1, 0, 2], \"acme.orders.Shipment.Route.Depot\")",
+    ] {
+        assert!(code.contains(item), "no `{item}` in:\n{code}");
+    }
+}

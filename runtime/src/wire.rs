@@ -195,9 +195,10 @@ mod tests {
             .collect()
     }
 
-    /// Messages framed by Confluent's Python `ProtobufSerializer` (confluent-kafka 2.16.1),
-    /// written by `registry/tests/interop/protobuf_client.py`: an `acme.orders.Order`, the
-    /// file's first message, and an `acme.orders.Shipment.Route.Depot`, at `[1, 0, 2]`.
+    /// Messages framed by Confluent's Python `ProtobufSerializer` (confluent-kafka 2.16.1)
+    /// against `herald serve`, as `registry/tests/interop/protobuf_client.py` wrote them to
+    /// `registry/tests/interop/protobuf_messages.json`: an `acme.orders.Order`, the file's
+    /// first message, and an `acme.orders.Shipment.Route.Depot`, at `[1, 0, 2]`.
     #[test]
     fn messages_framed_by_confluents_python_serializer() {
         let order = hex(
@@ -213,13 +214,13 @@ mod tests {
         assert_eq!(frame_protobuf(2, &[0], frame.payload), order);
 
         let depot = hex(
-            "0000000003060200040a054245522d3112080a064265726c696e12090a0748616d627572671a060880a0f8fa05",
+            "0000000002060200040a054245522d3112080a064265726c696e12090a0748616d627572671a060880a0f8fa05",
         );
         let frame = unframe_protobuf(&depot).unwrap();
-        assert_eq!(frame.schema_id, 3);
+        assert_eq!(frame.schema_id, 2);
         assert_eq!(frame.message_indexes, [1, 0, 2]);
         assert_eq!(&frame.payload[..7], b"\x0a\x05BER-1");
-        assert_eq!(frame_protobuf(3, &[1, 0, 2], frame.payload), depot);
+        assert_eq!(frame_protobuf(2, &[1, 0, 2], frame.payload), depot);
     }
 
     #[test]

@@ -1,10 +1,16 @@
 //! `herald codegen`: Rust types from a schema file or a registry subject.
+//!
+//! A Protobuf schema is parsed with its imports first: a registered version's references are
+//! fetched from the registry (recursively), a file's imports are read from the
+//! `--proto-path` directories (by default the file's own), as `protoc -I` would.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use herald_registry::codegen::{CodegenError, Options, generate, recorded_event_name};
-use herald_registry::schema::SchemaType;
+use herald_registry::codegen::{
+    CodegenError, Options, generate, generate_protobuf, recorded_event_name,
+};
+use herald_registry::schema::{Limits, Schema, SchemaType};
 
 use super::EXIT_USAGE;
 use super::check::TypeArg;
@@ -34,6 +40,10 @@ pub(crate) struct Args {
     /// The schema file's type.
     #[arg(long = "type", value_enum, ignore_case = true)]
     schema_type: Option<TypeArg>,
+    /// Where a `.proto` file's imports are read from (repeatable; default: the file's
+    /// directory). Well-known imports (`google/protobuf/*`, ...) need none.
+    #[arg(long, value_name = "DIR", requires = "schema")]
+    proto_path: Vec<PathBuf>,
     /// The event name of `#[event(name = ...)]` (default: the one a Herald-exported Avro
     /// schema records, else the subject without `-value`, or the schema file's directory).
     #[arg(long)]
@@ -71,8 +81,16 @@ fn file_defaults(path: &Path) -> (String, u32) {
     (name, version)
 }
 
+/// A schema to generate code for.
+struct Loaded {
+    schema_type: SchemaType,
+    text: String,
+    /// A Protobuf schema, parsed with its imports.
+    protobuf: Option<Schema>,
+}
+
 pub(crate) fn run(args: Args) -> ExitCode {
-    let (schema_type, text, name, version) = match load(&args) {
+    let (loaded, name, version) = match load(&args) {
         Ok(loaded) => loaded,
         Err(message) => {
             eprintln!("herald codegen: {message}");
@@ -83,10 +101,14 @@ pub(crate) fn run(args: Args) -> ExitCode {
     let name = args
         .event_name
         .clone()
-        .or_else(|| recorded_event_name(schema_type, &text))
+        .or_else(|| recorded_event_name(loaded.schema_type, &loaded.text))
         .unwrap_or(name);
     let options = Options::new(name, args.event_version.unwrap_or(version));
-    let code = match generate(schema_type, &text, &options) {
+    let generated = match &loaded.protobuf {
+        Some(schema) => generate_protobuf(schema),
+        None => generate(loaded.schema_type, &loaded.text, &options),
+    };
+    let code = match generated {
         Ok(code) => code,
         Err(err @ CodegenError::Unsupported { .. }) => {
             eprintln!("herald codegen: cannot generate Rust for this schema: {err}");
@@ -112,26 +134,124 @@ pub(crate) fn run(args: Args) -> ExitCode {
     }
 }
 
-fn load(args: &Args) -> Result<(SchemaType, String, String, u32), String> {
+fn load(args: &Args) -> Result<(Loaded, String, u32), String> {
     if let (Some(url), Some(subject)) = (&args.registry, &args.subject) {
         let client = RegistryClient::new(url).map_err(|err| err.to_string())?;
-        let (version, schema_type, text) = client
+        let registered = client
             .version_schema(subject, &args.version)
             .map_err(|err| err.to_string())?;
+        let protobuf = if registered.schema_type == SchemaType::Protobuf {
+            Some(registered_protobuf(
+                &client,
+                &registered.text,
+                &registered.references,
+                0,
+            )?)
+        } else {
+            None
+        };
+        let loaded = Loaded {
+            schema_type: registered.schema_type,
+            text: registered.text,
+            protobuf,
+        };
         return Ok((
-            schema_type,
-            text,
+            loaded,
             event_name_of_subject(subject).to_owned(),
-            version,
+            registered.version,
         ));
     }
     let (Some(path), Some(schema_type)) = (&args.schema, args.schema_type) else {
         return Err(
-            "give --registry URL --subject S, or --schema FILE --type AVRO|JSON".to_owned(),
+            "give --registry URL --subject S, or --schema FILE --type AVRO|JSON|PROTOBUF"
+                .to_owned(),
         );
     };
-    let text = std::fs::read_to_string(path)
-        .map_err(|err| format!("cannot read {}: {err}", path.display()))?;
+    let schema_type = schema_type.schema_type();
+    let text = read(path)?;
+    let protobuf = if schema_type == SchemaType::Protobuf {
+        let include = if args.proto_path.is_empty() {
+            vec![path.parent().unwrap_or(Path::new(".")).to_path_buf()]
+        } else {
+            args.proto_path.clone()
+        };
+        Some(file_protobuf(&text, &include, 0)?)
+    } else {
+        None
+    };
     let (name, version) = file_defaults(path);
-    Ok((schema_type.schema_type(), text, name, version))
+    let loaded = Loaded {
+        schema_type,
+        text,
+        protobuf,
+    };
+    Ok((loaded, name, version))
+}
+
+fn read(path: &Path) -> Result<String, String> {
+    std::fs::read_to_string(path).map_err(|err| format!("cannot read {}: {err}", path.display()))
+}
+
+/// How deep references may nest (an import cycle on the registry would never end).
+const MAX_IMPORT_DEPTH: usize = 64;
+
+fn too_deep(depth: usize) -> Result<(), String> {
+    if depth > MAX_IMPORT_DEPTH {
+        return Err(format!(
+            "imports nest more than {MAX_IMPORT_DEPTH} deep (an import cycle?)"
+        ));
+    }
+    Ok(())
+}
+
+/// A registered Protobuf schema, parsed with the versions its references name.
+fn registered_protobuf(
+    client: &RegistryClient,
+    text: &str,
+    references: &[(String, String, u32)],
+    depth: usize,
+) -> Result<Schema, String> {
+    too_deep(depth)?;
+    let mut imports = Vec::with_capacity(references.len());
+    for (name, subject, version) in references {
+        let registered = client
+            .version_schema(subject, &version.to_string())
+            .map_err(|err| err.to_string())?;
+        let schema =
+            registered_protobuf(client, &registered.text, &registered.references, depth + 1)
+                .map_err(|err| {
+                    format!("reference `{name}` ({subject} version {version}): {err}")
+                })?;
+        imports.push((name.clone(), schema));
+    }
+    parse_protobuf(text, &imports)
+}
+
+/// A `.proto` file, parsed with the imports found under `include` (others must be
+/// well-known).
+fn file_protobuf(text: &str, include: &[PathBuf], depth: usize) -> Result<Schema, String> {
+    too_deep(depth)?;
+    // A file that does not parse has no imports to read: the parse below reports it.
+    let names = protox::file::File::from_source("schema.proto", text)
+        .map(|file| file.file_descriptor_proto().dependency.clone())
+        .unwrap_or_default();
+    let mut imports = Vec::new();
+    for name in names {
+        let Some(path) = include
+            .iter()
+            .map(|dir| dir.join(&name))
+            .find(|p| p.is_file())
+        else {
+            continue;
+        };
+        let schema = file_protobuf(&read(&path)?, include, depth + 1)
+            .map_err(|err| format!("{}: {err}", path.display()))?;
+        imports.push((name, schema));
+    }
+    parse_protobuf(text, &imports)
+}
+
+fn parse_protobuf(text: &str, imports: &[(String, Schema)]) -> Result<Schema, String> {
+    let imports: Vec<(&str, &Schema)> = imports.iter().map(|(n, s)| (n.as_str(), s)).collect();
+    Schema::parse_protobuf(text, &imports, &Limits::default()).map_err(|err| err.to_string())
 }

@@ -23,7 +23,8 @@ use super::subject::SubjectStrategy;
 /// Arguments of `herald push`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// The snapshot directory (`<event>/v<N>.json`, `v<N>.avsc`, optional `herald.toml`).
+    /// The snapshot directory (`<event>/v<N>.json`, `v<N>.avsc`, `v<N>.proto`, optional
+    /// `herald.toml`).
     #[arg(long, default_value = "schemas")]
     schemas: PathBuf,
     /// The schema registry.

@@ -49,6 +49,19 @@ pub(crate) struct Rejection {
     pub message: String,
 }
 
+/// A registered version, as `GET /subjects/{subject}/versions/{version}` answers it.
+#[derive(Debug, Clone)]
+pub(crate) struct RegisteredVersion {
+    /// The version number.
+    pub version: u32,
+    /// The schema type.
+    pub schema_type: SchemaType,
+    /// The schema text.
+    pub text: String,
+    /// Its references: import name (or Avro/JSON name), subject and version.
+    pub references: Vec<(String, String, u32)>,
+}
+
 /// The part of a subject's config Herald manages.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct SubjectConfig {
@@ -311,13 +324,12 @@ impl RegistryClient {
         }
     }
 
-    /// A registered version's number, schema type and text (`version` is a number or
-    /// `latest`).
+    /// A registered version (`version` is a number or `latest`).
     pub(crate) fn version_schema(
         &self,
         subject: &str,
         version: &str,
-    ) -> Result<(u32, SchemaType, String), ClientError> {
+    ) -> Result<RegisteredVersion, ClientError> {
         let answer = self.send(
             reqwest::Method::GET,
             &format!(
@@ -342,8 +354,34 @@ impl RegistryClient {
             .get("version")
             .and_then(Value::as_u64)
             .and_then(|v| u32::try_from(v).ok());
+        let mut references = Vec::new();
+        for reference in answer
+            .body
+            .get("references")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let name = reference.get("name").and_then(Value::as_str);
+            let subject = reference.get("subject").and_then(Value::as_str);
+            let version = reference
+                .get("version")
+                .and_then(Value::as_u64)
+                .and_then(|v| u32::try_from(v).ok());
+            match (name, subject, version) {
+                (Some(name), Some(subject), Some(version)) => {
+                    references.push((name.to_owned(), subject.to_owned(), version));
+                }
+                _ => return Err(answer.unexpected()),
+            }
+        }
         match (number, answer.body.get("schema").and_then(Value::as_str)) {
-            (Some(number), Some(text)) => Ok((number, schema_type, text.to_owned())),
+            (Some(version), Some(text)) => Ok(RegisteredVersion {
+                version,
+                schema_type,
+                text: text.to_owned(),
+                references,
+            }),
             _ => Err(answer.unexpected()),
         }
     }

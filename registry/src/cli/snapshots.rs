@@ -1,5 +1,6 @@
 //! The committed snapshot directory: `<dir>/<event>/v<N>.json` (JSON Schema), `v<N>.avsc`
-//! (Avro) and the optional `<dir>/herald.toml` that sets per-event compatibility levels.
+//! (Avro), `v<N>.proto` (Protobuf) and the optional `<dir>/herald.toml` that sets per-event
+//! compatibility levels.
 //!
 //! Beside them, `<event>/versions.json` records each version's major (written by
 //! `herald::history::assert_history`: `{"1": {"major": 1, "event_types": [...]}, "2":
@@ -109,7 +110,7 @@ pub(crate) struct EventSnapshots {
     pub level_configured: bool,
     /// The first version that must exist.
     pub first_version: u32,
-    /// Its snapshot files, by version then type (Avro first).
+    /// Its snapshot files, by version then type (Avro, JSON Schema, Protobuf).
     pub files: Vec<SnapshotFile>,
     /// The entries of its `versions.json`, by version (empty without one).
     pub versions: BTreeMap<u32, VersionEntry>,
@@ -295,16 +296,29 @@ fn read_dir(dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
     Ok(paths)
 }
 
-/// Parses `v<N>.json` / `v<N>.avsc`; `None` for anything else (golden events included).
+/// The snapshot file extension of each schema type, in the order a version's files sort.
+pub(crate) const EXTENSIONS: [(SchemaType, &str); 3] = [
+    (SchemaType::Avro, "avsc"),
+    (SchemaType::Json, "json"),
+    (SchemaType::Protobuf, "proto"),
+];
+
+/// The snapshot file extension of `schema_type` (`avsc`, `json`, `proto`).
+pub(crate) fn extension(schema_type: SchemaType) -> &'static str {
+    EXTENSIONS
+        .iter()
+        .find(|(t, _)| *t == schema_type)
+        .map_or("json", |(_, extension)| extension)
+}
+
+/// Parses `v<N>.avsc` / `v<N>.json` / `v<N>.proto`; `None` for anything else (golden events
+/// included).
 pub(crate) fn parse_file_name(file_name: &str) -> Option<(u32, SchemaType)> {
     let rest = file_name.strip_prefix('v')?;
-    let (number, schema_type) = if let Some(number) = rest.strip_suffix(".avsc") {
-        (number, SchemaType::Avro)
-    } else if let Some(number) = rest.strip_suffix(".json") {
-        (number, SchemaType::Json)
-    } else {
-        return None;
-    };
+    let (number, schema_type) = EXTENSIONS.iter().find_map(|(schema_type, extension)| {
+        let number = rest.strip_suffix(extension)?.strip_suffix('.')?;
+        Some((number, *schema_type))
+    })?;
     if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
@@ -332,6 +346,7 @@ fn read_event(root: &Path, name: &str) -> Result<Vec<SnapshotFile>, LoadError> {
             text,
         });
     }
-    files.sort_by_key(|f| (f.version, f.schema_type == SchemaType::Json));
+    let rank = |t: SchemaType| EXTENSIONS.iter().position(|(e, _)| *e == t);
+    files.sort_by_key(|f| (f.version, rank(f.schema_type)));
     Ok(files)
 }

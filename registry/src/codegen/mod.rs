@@ -45,7 +45,7 @@ mod model;
 mod names;
 mod protobuf;
 
-use crate::schema::SchemaType;
+use crate::schema::{Parsed, Schema, SchemaType};
 
 pub use model::Options;
 
@@ -55,6 +55,9 @@ pub enum CodegenError {
     /// The schema text is not JSON.
     #[error("the schema is not JSON: {0}")]
     NotJson(String),
+    /// The schema is not a valid schema of its type.
+    #[error("invalid schema: {0}")]
+    Invalid(String),
     /// A construct has no faithful Rust representation.
     #[error("{location}: {message}")]
     Unsupported {
@@ -108,47 +111,54 @@ pub fn recorded_event_name(schema_type: SchemaType, text: &str) -> Option<String
         .then(|| namespace.to_owned())
 }
 
-/// Generates formatted Rust source for `text`, a schema of `schema_type`.
+/// Generates formatted Rust source for `text`, a schema of `schema_type`; a Protobuf schema
+/// may import well-known files only (see [`generate_protobuf`] for one with references).
 pub fn generate(
     schema_type: SchemaType,
     text: &str,
     options: &Options,
 ) -> Result<String, CodegenError> {
-    if schema_type == SchemaType::Protobuf {
-        return Err(CodegenError::unsupported(
-            "",
-            "code generation from PROTOBUF schemas is not available yet",
-        ));
-    }
-    let value: serde_json::Value =
-        serde_json::from_str(text).map_err(|err| CodegenError::NotJson(err.to_string()))?;
+    let value = || {
+        serde_json::from_str::<serde_json::Value>(text)
+            .map_err(|err| CodegenError::NotJson(err.to_string()))
+    };
     let items = match schema_type {
-        SchemaType::Avro => avro::items(&value, options)?,
-        SchemaType::Json | SchemaType::Protobuf => json::items(&value, options)?,
+        SchemaType::Avro => avro::items(&value()?, options)?,
+        SchemaType::Json => json::items(&value()?, options)?,
+        SchemaType::Protobuf => {
+            let schema = Schema::parse(schema_type, text)
+                .map_err(|err| CodegenError::Invalid(err.to_string()))?;
+            return generate_protobuf(&schema);
+        }
     };
     format(&model::render(&items, options))
 }
 
-/// Generates formatted Rust source for a Protobuf file: a `prost` message struct or enum for
-/// each of its messages and enums and those of the files it imports (`google/protobuf/*` are
-/// `prost_types`), in one module per package, and `MESSAGE_INDEXES`, the messages by their
-/// message indexes in the Confluent wire format.
+/// Generates formatted Rust source for a Protobuf schema (parsed with its references, see
+/// [`Schema::parse_protobuf`]): a `prost` message struct or enum for each of its messages and
+/// enums and those of the files it imports (`google/protobuf/*` are `prost_types`), in one
+/// module per package, and `MESSAGE_INDEXES`, the messages by their message indexes in the
+/// Confluent wire format.
 ///
 /// ```
 /// use herald_registry::codegen::generate_protobuf;
+/// use herald_registry::schema::{Schema, SchemaType};
 ///
 /// let text = "syntax = \"proto3\"; package acme; message Placed { string order_id = 1; }";
-/// let proto = protox::file::File::from_source("placed.proto", text)?;
-/// let mut pool = prost_reflect::DescriptorPool::new();
-/// let file = pool.add_file_descriptor_proto(proto.file_descriptor_proto().clone())?;
-/// let code = generate_protobuf(&file)?;
+/// let code = generate_protobuf(&Schema::parse(SchemaType::Protobuf, text)?)?;
 /// assert!(code.contains("pub struct Placed"));
 /// assert!(code.contains("pub order_id: ::prost::alloc::string::String"));
 /// assert!(code.contains("(&[0], \"acme.Placed\")"));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub fn generate_protobuf(file: &prost_reflect::FileDescriptor) -> Result<String, CodegenError> {
-    format(&protobuf::source(file)?)
+pub fn generate_protobuf(schema: &Schema) -> Result<String, CodegenError> {
+    match schema.parsed() {
+        Parsed::Protobuf(proto) => format(&protobuf::source(proto.file())?),
+        _ => Err(CodegenError::unsupported(
+            "",
+            format!("a {} schema is not Protobuf", schema.schema_type()),
+        )),
+    }
 }
 
 fn format(source: &str) -> Result<String, CodegenError> {

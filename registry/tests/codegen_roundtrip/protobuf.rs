@@ -14,8 +14,9 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use herald_registry::codegen::generate_protobuf;
+use herald_registry::schema::{Limits, Schema};
 use prost::Message as _;
-use prost_reflect::{DynamicMessage, Kind, MapKey, MessageDescriptor, Value};
+use prost_reflect::{DynamicMessage, FileDescriptor, Kind, MapKey, MessageDescriptor, Value};
 use serde_json::{Value as Json, json};
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/codegen/proto");
@@ -67,7 +68,8 @@ fn case(module: &str, include: &str, root: &str) -> Case {
         .unwrap_or_else(|err| panic!("{root}: {err}"));
     let pool = compiler.descriptor_pool();
     let file = pool.get_file_by_name(root).unwrap();
-    let code = generate_protobuf(&file).unwrap_or_else(|err| panic!("{root}: {err}"));
+    let code =
+        generate_protobuf(&schema(&file, include)).unwrap_or_else(|err| panic!("{root}: {err}"));
     let mut types = Vec::new();
     let mut samples = Vec::new();
     let mut messages: Vec<MessageDescriptor> = file.messages().collect();
@@ -91,6 +93,20 @@ fn case(module: &str, include: &str, root: &str) -> Case {
         samples,
         framed: Json::Null,
     }
+}
+
+/// The file as Herald parses it: its text, with its imports (but the well-known ones) as
+/// references.
+fn schema(file: &FileDescriptor, include: &str) -> Schema {
+    let imports: Vec<(String, Schema)> = file
+        .dependencies()
+        .filter(|dependency| !dependency.name().starts_with("google/"))
+        .map(|dependency| (dependency.name().to_owned(), schema(&dependency, include)))
+        .collect();
+    let imports: Vec<(&str, &Schema)> = imports.iter().map(|(n, s)| (n.as_str(), s)).collect();
+    let text = std::fs::read_to_string(format!("{include}/{}", file.name())).unwrap();
+    Schema::parse_protobuf(&text, &imports, &Limits::default())
+        .unwrap_or_else(|err| panic!("{}: {err}", file.name()))
 }
 
 /// prost-build's path of a message's type: a module per package part and per enclosing

@@ -1,12 +1,13 @@
 //! `--against REF`: the snapshots committed at a git ref are published and must exist
-//! unchanged (compared as JSON values without Herald's annotations, so reformatting is not a
-//! change), and so must their entries in `versions.json` (a version's major).
+//! unchanged (compared as JSON values without Herald's annotations, and `.proto` files by
+//! their re-print, so reformatting and comments are not a change), and so must their entries
+//! in `versions.json` (a version's major).
 
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
-use herald_registry::schema::{differences, without_annotations};
+use herald_registry::schema::{Schema, SchemaType, differences, without_annotations};
 use serde_json::Value;
 
 use super::Finding;
@@ -100,16 +101,28 @@ pub(super) fn check_against(
         };
         let old = git(&dir.root, &["show", &format!("{reference}:./{relative}")])?;
         let old = String::from_utf8_lossy(&old);
-        let same = match (
-            serde_json::from_str::<Value>(&old),
-            serde_json::from_str::<Value>(&local.text),
-        ) {
-            (Ok(a), Ok(b)) => Some(differences(
-                &without_annotations(&a),
-                &without_annotations(&b),
-            ))
-            .filter(|pointers| !pointers.is_empty()),
-            _ => (old.trim() != local.text.trim()).then(Vec::new),
+        let same = if schema_type == SchemaType::Protobuf {
+            let printed = |text: &str| {
+                Schema::parse(SchemaType::Protobuf, text)
+                    .ok()
+                    .and_then(|schema| schema.protobuf_text().map(str::to_owned))
+            };
+            match (printed(&old), printed(&local.text)) {
+                (Some(a), Some(b)) => (a != b).then(Vec::new),
+                _ => (old.trim() != local.text.trim()).then(Vec::new),
+            }
+        } else {
+            match (
+                serde_json::from_str::<Value>(&old),
+                serde_json::from_str::<Value>(&local.text),
+            ) {
+                (Ok(a), Ok(b)) => Some(differences(
+                    &without_annotations(&a),
+                    &without_annotations(&b),
+                ))
+                .filter(|pointers| !pointers.is_empty()),
+                _ => (old.trim() != local.text.trim()).then(Vec::new),
+            }
         };
         if let Some(pointers) = same {
             let location = pointers.first().cloned().unwrap_or_default();

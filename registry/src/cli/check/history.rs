@@ -35,11 +35,7 @@ pub(super) fn check_event(
         line: None,
     };
     let present: Vec<u32> = files.iter().map(|f| f.version).collect();
-    let extension = if schema_type == SchemaType::Avro {
-        "avsc"
-    } else {
-        "json"
-    };
+    let extension = snapshots::extension(schema_type);
     for expected in event.first_version..last.version {
         if present.contains(&expected) {
             continue;

@@ -1,8 +1,8 @@
 //! `herald check`: the committed snapshots against their own history, a git ref and a
 //! registry.
 //!
-//! Locally, every event's Avro (`v<N>.avsc`) and JSON Schema (`v<N>.json`) snapshots are
-//! checked as two separate histories: each version must be compatible with the versions
+//! Locally, every event's Avro (`v<N>.avsc`), JSON Schema (`v<N>.json`) and Protobuf
+//! (`v<N>.proto`) snapshots are checked as separate histories: each version must be compatible with the versions
 //! before it under the event's level, and no version number may be missing. With
 //! `--against REF`, every snapshot committed at REF must still exist unchanged (compared as
 //! JSON values, so reformatting is not a change). With `--registry URL`, the snapshots of one
@@ -49,6 +49,8 @@ pub(crate) enum TypeArg {
     Avro,
     /// The `v<N>.json` snapshots.
     Json,
+    /// The `v<N>.proto` snapshots.
+    Protobuf,
 }
 
 impl TypeArg {
@@ -56,6 +58,7 @@ impl TypeArg {
         match self {
             TypeArg::Avro => SchemaType::Avro,
             TypeArg::Json => SchemaType::Json,
+            TypeArg::Protobuf => SchemaType::Protobuf,
         }
     }
 }
@@ -63,7 +66,8 @@ impl TypeArg {
 /// Arguments of `herald check`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// The snapshot directory (`<event>/v<N>.json`, `v<N>.avsc`, optional `herald.toml`).
+    /// The snapshot directory (`<event>/v<N>.json`, `v<N>.avsc`, `v<N>.proto`, optional
+    /// `herald.toml`).
     #[arg(long, default_value = "schemas")]
     schemas: PathBuf,
     /// A git ref whose committed snapshots are published: they must not have changed.
@@ -153,7 +157,7 @@ fn execute(args: &Args) -> Result<Outcome, String> {
         ..Outcome::default()
     };
     for event in &dir.events {
-        for schema_type in [SchemaType::Avro, SchemaType::Json] {
+        for (schema_type, _) in snapshots::EXTENSIONS {
             history::check_event(event, schema_type, &mut outcome.findings);
         }
         history::check_samples(event, &dir.root, &mut outcome.findings);
