@@ -6,6 +6,8 @@
 use std::future::Future;
 use std::time::Instant;
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+use crate::lease::{Ended, Fence, Lease, LeaseError, Leases};
 use crate::projection::{Progress, ProjectionError, RunnerOptions};
 
 /// The batch loop of [`ProjectionRunner`](crate::projection::ProjectionRunner) and
@@ -56,6 +58,38 @@ pub trait Runner: Batches {
     {
         run(self, shutdown)
     }
+
+    /// Follows the log while `lease` (this runner's checkpoint name) is held, every checkpoint
+    /// fenced by it; returns [`Ended::Lost`] once the lease is lost (the uncommitted batch is
+    /// rolled back), [`Ended::Shutdown`] when `shutdown` completes. A failed batch is retried
+    /// up to [`RunnerOptions::max_attempts`] times with backoff (a PostgreSQL deadlock between
+    /// partitions, a dropped connection), then returned.
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
+    fn run_held(
+        &mut self,
+        lease: &Lease,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> impl Future<Output = Result<Ended, ProjectionError>> + Send
+    where
+        Self: Sized,
+    {
+        run_held(self, lease, shutdown)
+    }
+
+    /// Runs on this replica whenever it holds the lease named after the runner's checkpoint
+    /// (waiting for it, following the log with [`Runner::run_held`], waiting again once it
+    /// is lost), until `shutdown` completes; then gives the lease back.
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
+    fn run_leased(
+        &mut self,
+        leases: &Leases,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> impl Future<Output = Result<(), ProjectionError>> + Send
+    where
+        Self: Sized,
+    {
+        run_leased(self, leases, shutdown)
+    }
 }
 
 impl<R: Batches> Runner for R {}
@@ -66,6 +100,13 @@ impl<R: Batches> Runner for R {}
 pub trait Batches: Send {
     /// The runner's options.
     fn options(&mut self) -> &mut RunnerOptions;
+
+    /// The name of its checkpoint (and lease): the projection's, `#k` for a partition.
+    fn checkpoint_name(&self) -> String;
+
+    /// Fences every checkpoint the runner writes from now on (`None`: unfenced).
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
+    fn set_fence(&mut self, fence: Option<Fence>);
 
     /// The projection's committed checkpoint and the store's head position.
     fn checkpoint_and_head(
@@ -115,6 +156,82 @@ async fn run<R: Batches>(
             tokio::select! {
                 () = &mut shutdown => return Ok(()),
                 () = tokio::time::sleep(poll_interval) => {}
+            }
+        }
+    }
+}
+
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+async fn run_held<R: Batches>(
+    runner: &mut R,
+    lease: &Lease,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<Ended, ProjectionError> {
+    runner.set_fence(Some(lease.fence().clone()));
+    let ended = follow_held(runner, lease, shutdown).await;
+    runner.set_fence(None);
+    ended
+}
+
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+async fn follow_held<R: Batches>(
+    runner: &mut R,
+    lease: &Lease,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<Ended, ProjectionError> {
+    tokio::pin!(shutdown);
+    let options = *runner.options();
+    let mut failures = 0;
+    loop {
+        if !lease.is_valid() {
+            return Ok(Ended::Lost);
+        }
+        let wait = match runner.next_batch().await {
+            Ok((read, _)) => {
+                failures = 0;
+                if read == 0 {
+                    options.poll_interval
+                } else {
+                    std::time::Duration::ZERO
+                }
+            }
+            Err(ProjectionError::Lease(LeaseError::Lost { .. })) => return Ok(Ended::Lost),
+            Err(error) if failures + 1 < options.max_attempts => {
+                failures += 1;
+                tracing::warn!(runner = lease.name(), failures, %error, "batch failed; retrying");
+                options.backoff(failures)
+            }
+            Err(error) => return Err(error),
+        };
+        tokio::select! {
+            biased;
+            () = &mut shutdown => return Ok(Ended::Shutdown),
+            () = tokio::time::sleep(wait) => {}
+        }
+    }
+}
+
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+async fn run_leased<R: Batches>(
+    runner: &mut R,
+    leases: &Leases,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), ProjectionError> {
+    tokio::pin!(shutdown);
+    let name = runner.checkpoint_name();
+    loop {
+        let Some(lease) = leases.acquire(&name, &mut shutdown).await? else {
+            return Ok(());
+        };
+        tracing::info!(runner = %name, token = lease.token(), "lease taken");
+        match run_held(runner, &lease, &mut shutdown).await {
+            Ok(Ended::Lost) => tracing::warn!(runner = %name, "lease lost"),
+            Ok(Ended::Shutdown) => return Ok(lease.release().await?),
+            Err(error) => {
+                if let Err(release) = lease.release().await {
+                    tracing::warn!(runner = %name, error = %release, "releasing the lease failed");
+                }
+                return Err(error);
             }
         }
     }
