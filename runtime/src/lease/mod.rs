@@ -27,6 +27,10 @@
 //! clock). A process stalled inside a write transaction blocks every writer of the file
 //! until it resumes, leases included.
 //!
+//! **Sharing.** A replica holding `n` leases tries for a free one every `(n + 1)` retry
+//! periods, and its runners take turns trying, so replicas holding fewer leases take the
+//! free ones first: the partitions of a projection spread over the replicas.
+//!
 //! **Cost:** one `UPDATE` per held lease per heartbeat, one `INSERT ... ON CONFLICT` per
 //! standby lease per [`LeaseOptions::retry`], and one locked row read per committed batch.
 //! Takeover after a crash takes at most `ttl + retry`.
@@ -34,6 +38,7 @@
 pub(crate) mod sql;
 
 use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -156,6 +161,10 @@ pub struct Leases {
     pool: LeasePool,
     holder: Arc<str>,
     options: LeaseOptions,
+    /// How many leases this replica holds.
+    held: Arc<AtomicUsize>,
+    /// Taken while trying, so that this replica's runners try one after another.
+    turn: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Leases {
@@ -166,6 +175,8 @@ impl Leases {
             pool: pool.into(),
             holder: holder.into().into(),
             options: LeaseOptions::default(),
+            held: Arc::default(),
+            turn: Arc::default(),
         }
     }
 
@@ -203,7 +214,13 @@ impl Leases {
         Ok(token.map(|token| Lease::start(self.clone(), name, token, asked)))
     }
 
-    /// Waits for lease `name`, trying every [`LeaseOptions::retry`]; `None` if `shutdown`
+    /// How many leases this replica (this `Leases` and its clones) holds.
+    pub fn held(&self) -> usize {
+        self.held.load(Ordering::Relaxed)
+    }
+
+    /// Waits for lease `name`, trying every [`LeaseOptions::retry`] while this replica
+    /// holds no lease and every `n + 1` retries while it holds `n`; `None` if `shutdown`
     /// completes first.
     pub async fn acquire(
         &self,
@@ -211,9 +228,20 @@ impl Leases {
         shutdown: impl Future<Output = ()> + Send,
     ) -> Result<Option<Lease>, LeaseError> {
         tokio::pin!(shutdown);
+        let retries = |held: usize| u32::try_from(held).unwrap_or(u32::MAX);
+        let mut due: Option<Instant> = None;
         loop {
-            if let Some(lease) = self.try_acquire(name).await? {
-                return Ok(Some(lease));
+            {
+                let _turn = self.turn.lock().await;
+                let held = self.held();
+                let now = Instant::now();
+                let next = *due.get_or_insert_with(|| now + self.options.retry * retries(held));
+                if held == 0 || now >= next {
+                    if let Some(lease) = self.try_acquire(name).await? {
+                        return Ok(Some(lease));
+                    }
+                    due = Some(now + self.options.retry * retries(held + 1));
+                }
             }
             tokio::select! {
                 () = &mut shutdown => return Ok(None),
@@ -289,6 +317,7 @@ impl Lease {
         };
         let valid_until = Arc::new(Mutex::new(asked + options.ttl));
         let heartbeat = tokio::spawn(renew(fence.clone(), valid_until.clone()));
+        fence.leases.held.fetch_add(1, Ordering::Relaxed);
         Lease {
             fence,
             valid_until,
@@ -345,6 +374,7 @@ impl Lease {
 impl Drop for Lease {
     fn drop(&mut self) {
         self.heartbeat.abort();
+        self.fence.leases.held.fetch_sub(1, Ordering::Relaxed);
     }
 }
 

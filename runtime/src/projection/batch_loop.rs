@@ -61,9 +61,10 @@ pub trait Runner: Batches {
 
     /// Follows the log while `lease` (this runner's checkpoint name) is held, every checkpoint
     /// fenced by it; returns [`Ended::Lost`] once the lease is lost (the uncommitted batch is
-    /// rolled back), [`Ended::Shutdown`] when `shutdown` completes. A failed batch is retried
-    /// up to [`RunnerOptions::max_attempts`] times with backoff (a PostgreSQL deadlock between
-    /// partitions, a dropped connection), then returned.
+    /// rolled back), [`Ended::Shutdown`] when `shutdown` completes. A batch the database
+    /// rolled back for a deadlock or a serialization failure (partitions updating the same
+    /// rows) is retried with jittered backoff as long as it takes; any other failure up to
+    /// [`RunnerOptions::max_attempts`] times with backoff, then returned.
     #[cfg(any(feature = "sqlite", feature = "postgres"))]
     fn run_held(
         &mut self,
@@ -181,14 +182,14 @@ async fn follow_held<R: Batches>(
 ) -> Result<Ended, ProjectionError> {
     tokio::pin!(shutdown);
     let options = *runner.options();
-    let mut failures = 0;
+    let (mut failures, mut transient) = (0, 0_u32);
     loop {
         if !lease.is_valid() {
             return Ok(Ended::Lost);
         }
         let wait = match runner.next_batch().await {
             Ok((read, _)) => {
-                failures = 0;
+                (failures, transient) = (0, 0);
                 if read == 0 {
                     options.poll_interval
                 } else {
@@ -196,6 +197,11 @@ async fn follow_held<R: Batches>(
                 }
             }
             Err(ProjectionError::Lease(LeaseError::Lost { .. })) => return Ok(Ended::Lost),
+            Err(error) if is_transient(&error) => {
+                transient = transient.saturating_add(1);
+                tracing::warn!(runner = lease.name(), %error, "batch rolled back; retrying");
+                jittered(options.backoff(transient))
+            }
             Err(error) if failures + 1 < options.max_attempts => {
                 failures += 1;
                 tracing::warn!(runner = lease.name(), failures, %error, "batch failed; retrying");
@@ -209,6 +215,32 @@ async fn follow_held<R: Batches>(
             () = tokio::time::sleep(wait) => {}
         }
     }
+}
+
+/// Whether the database rolled the batch back only because of another transaction (a
+/// deadlock or a serialization failure): retrying it is always right, and one of the
+/// transactions involved always went through.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+fn is_transient(error: &ProjectionError) -> bool {
+    let mut cause = std::error::Error::source(error);
+    while let Some(error) = cause {
+        if let Some(database) = error
+            .downcast_ref::<sqlx::Error>()
+            .and_then(sqlx::Error::as_database_error)
+        {
+            return matches!(database.code().as_deref(), Some("40P01" | "40001"));
+        }
+        cause = error.source();
+    }
+    false
+}
+
+/// `wait` scaled by a random factor in [0.5, 1.5), so that two runners that collided do
+/// not retry in step.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+fn jittered(wait: std::time::Duration) -> std::time::Duration {
+    let random = uuid::Uuid::now_v7().as_bytes()[15];
+    wait.mul_f64(0.5 + f64::from(random) / 256.0)
 }
 
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
