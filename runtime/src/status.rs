@@ -80,33 +80,27 @@ impl Status {
             "Head position of the event log.",
         );
         let _ = writeln!(out, "herald_head_position {}", self.head);
-        let per_runner: [(&str, &str, fn(&RunnerStatus) -> String); 3] = [
-            (
-                "herald_checkpoint_position",
-                "Last position processed by the runner.",
-                |runner| runner.lag.checkpoint.to_string(),
-            ),
-            (
-                "herald_lag_events",
-                "Positions between the runner's checkpoint and the head.",
-                |runner| runner.lag.positions.to_string(),
-            ),
-            (
-                "herald_lag_seconds",
-                "Age of the oldest event the runner has not processed.",
-                |runner| {
-                    let age = runner.lag.oldest_unprocessed_age.unwrap_or_default();
-                    format!("{:.3}", age.as_secs_f64())
-                },
-            ),
-        ];
-        for (metric, help, value) in per_runner {
-            gauge(&mut out, metric, help);
-            for runner in &self.runners {
-                let name = escape(&runner.name);
-                let _ = writeln!(out, "{metric}{{name=\"{name}\"}} {}", value(runner));
-            }
-        }
+        self.per_runner(
+            &mut out,
+            "herald_checkpoint_position",
+            "Last position processed by the runner.",
+            |runner| runner.lag.checkpoint.to_string(),
+        );
+        self.per_runner(
+            &mut out,
+            "herald_lag_events",
+            "Positions between the runner's checkpoint and the head.",
+            |runner| runner.lag.positions.to_string(),
+        );
+        self.per_runner(
+            &mut out,
+            "herald_lag_seconds",
+            "Age of the oldest event the runner has not processed.",
+            |runner| {
+                let age = runner.lag.oldest_unprocessed_age.unwrap_or_default();
+                format!("{:.3}", age.as_secs_f64())
+            },
+        );
         let leased = || self.runners.iter().filter_map(|r| r.lease.as_ref());
         gauge(
             &mut out,
@@ -126,6 +120,23 @@ impl Status {
             let _ = writeln!(out, "herald_lease_held{} {held}", labels(lease));
         }
         out
+    }
+}
+
+impl Status {
+    /// One gauge with a sample per runner, labelled with its name.
+    fn per_runner(
+        &self,
+        out: &mut String,
+        metric: &str,
+        help: &str,
+        value: impl Fn(&RunnerStatus) -> String,
+    ) {
+        gauge(out, metric, help);
+        for runner in &self.runners {
+            let name = escape(&runner.name);
+            let _ = writeln!(out, "{metric}{{name=\"{name}\"}} {}", value(runner));
+        }
     }
 }
 

@@ -240,13 +240,12 @@ where
     let projection = OrderSummary {
         delay_per_event: Duration::from_millis(delay_ms),
     };
-    SqlProjectionRunner::new(store.pool().clone(), store.clone(), projection).with_options(
-        RunnerOptions {
+    SqlProjectionRunner::new(store.pool().clone(), store.clone(), projection)
+        .with_options(RunnerOptions {
             batch_size,
-            partition,
             ..RunnerOptions::default()
-        },
-    )
+        })
+        .with_partition(partition)
 }
 
 /// A progress bar with rate and ETA on stderr; indicatif draws nothing when stderr is not a

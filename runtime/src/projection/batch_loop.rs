@@ -8,7 +8,7 @@ use std::time::Instant;
 
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 use crate::lease::{Ended, Fence, Lease, LeaseError, Leases};
-use crate::projection::{Progress, ProjectionError, RunnerOptions};
+use crate::projection::{Partition, Progress, ProjectionError, RunnerOptions};
 
 /// The batch loop of [`ProjectionRunner`](crate::projection::ProjectionRunner) and
 /// [`SqlProjectionRunner`](crate::projection::sql::SqlProjectionRunner), written once.
@@ -21,6 +21,16 @@ pub trait Runner: Batches {
         Self: Sized,
     {
         *self.options() = options;
+        self
+    }
+
+    /// Handles only `partition` of the log, with its own checkpoint (and lease) named
+    /// `<projection>#<index>` (default: [`Partition::ALL`]).
+    fn with_partition(mut self, partition: Partition) -> Self
+    where
+        Self: Sized,
+    {
+        self.set_partition(partition);
         self
     }
 
@@ -104,6 +114,9 @@ pub trait Batches: Send {
 
     /// The name of its checkpoint (and lease): the projection's, `#k` for a partition.
     fn checkpoint_name(&self) -> String;
+
+    /// Sets the partition it handles.
+    fn set_partition(&mut self, partition: Partition);
 
     /// Fences every checkpoint the runner writes from now on (`None`: unfenced).
     #[cfg(any(feature = "sqlite", feature = "postgres"))]

@@ -87,11 +87,9 @@ pub struct RunnerOptions {
     pub on_failure: OnFailure,
     /// Wait between polls when caught up (`run`).
     pub poll_interval: Duration,
-    /// The share of the log this runner handles (default: all of it).
-    pub partition: Partition,
 }
 
-/// One of `count` partitions of a projection: the events whose stream id hashes (64-bit
+/// One of `count` partitions of a projection (set with `Runner::with_partition`): the events whose stream id hashes (64-bit
 /// FNV-1a of its UTF-8 bytes, modulo `count`) to `index`. Each partition has its own
 /// checkpoint and lease, named `<projection>#<index>`; every event belongs to exactly one
 /// partition, and a stream's events stay in order within it.
@@ -165,7 +163,6 @@ impl Default for RunnerOptions {
             max_backoff: Duration::from_secs(10),
             on_failure: OnFailure::Halt,
             poll_interval: Duration::from_millis(100),
-            partition: Partition::ALL,
         }
     }
 }
@@ -292,9 +289,9 @@ pub async fn lag<S: EventStore>(store: &S, checkpoint: u64) -> Result<Lag, Store
     })
 }
 
-/// Whether a runner with `options` handles `event`: an `E`, in its partition.
-pub(crate) fn selects<E: Event>(options: &RunnerOptions, event: &RecordedEvent) -> bool {
-    is_event_of::<E>(&event.event_type) && options.partition.contains(&event.stream_id)
+/// Whether a runner of `partition` handles `event`: an `E`, in its partition.
+pub(crate) fn selects<E: Event>(partition: Partition, event: &RecordedEvent) -> bool {
+    is_event_of::<E>(&event.event_type) && partition.contains(&event.stream_id)
 }
 
 /// Runs a [`Projection`] over a store, with its checkpoint and dead letters in the store.
@@ -303,6 +300,7 @@ pub struct ProjectionRunner<S, P> {
     store: S,
     projection: P,
     options: RunnerOptions,
+    partition: Partition,
     #[cfg(any(feature = "sqlite", feature = "postgres"))]
     fence: Option<crate::lease::Fence>,
 }
@@ -314,6 +312,7 @@ impl<S: EventStore, P: Projection> ProjectionRunner<S, P> {
             store,
             projection,
             options: RunnerOptions::default(),
+            partition: Partition::ALL,
             #[cfg(any(feature = "sqlite", feature = "postgres"))]
             fence: None,
         }
@@ -336,9 +335,7 @@ impl<S: EventStore, P: Projection> ProjectionRunner<S, P> {
 
     /// The checkpoint's name: the projection's, `#k` for partition `k`.
     fn name(&self) -> String {
-        self.options
-            .partition
-            .checkpoint_name(self.projection.name())
+        self.partition.checkpoint_name(self.projection.name())
     }
 
     /// Saves the checkpoint, fenced by the lease while the runner runs leased.
@@ -417,6 +414,10 @@ impl<S: EventStore, P: Projection> Batches for ProjectionRunner<S, P> {
         self.name()
     }
 
+    fn set_partition(&mut self, partition: Partition) {
+        self.partition = partition;
+    }
+
     #[cfg(any(feature = "sqlite", feature = "postgres"))]
     fn set_fence(&mut self, fence: Option<crate::lease::Fence>) {
         self.fence = fence;
@@ -437,7 +438,7 @@ impl<S: EventStore, P: Projection> Batches for ProjectionRunner<S, P> {
             .await?;
         let mut done = checkpoint;
         for event in &events {
-            if selects::<P::Event>(&self.options, event)
+            if selects::<P::Event>(self.partition, event)
                 && let Err(error) = self.deliver(&name, event).await
             {
                 if done > checkpoint {

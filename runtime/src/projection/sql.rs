@@ -23,7 +23,9 @@ use crate::envelope::Envelope;
 use crate::event::Event;
 use crate::lease::{Fence, LeaseError};
 use crate::projection::batch_loop::Batches;
-use crate::projection::{HandlerError, Lag, ProjectionError, RunnerOptions, lag, selects};
+use crate::projection::{
+    HandlerError, Lag, Partition, ProjectionError, RunnerOptions, lag, selects,
+};
 use crate::store::{EventStore, StoreError};
 
 /// A database that can hold a read model with its checkpoint: SQLite or PostgreSQL.
@@ -166,6 +168,7 @@ pub struct SqlProjectionRunner<DB: Database, S, P> {
     store: S,
     projection: P,
     options: RunnerOptions,
+    partition: Partition,
     fence: Option<Fence>,
     checkpoint_exists: bool,
 }
@@ -184,6 +187,7 @@ where
             store,
             projection,
             options: RunnerOptions::default(),
+            partition: Partition::ALL,
             fence: None,
             checkpoint_exists: false,
         }
@@ -241,9 +245,11 @@ where
     }
 
     fn checkpoint_name(&self) -> String {
-        self.options
-            .partition
-            .checkpoint_name(self.projection.name())
+        self.partition.checkpoint_name(self.projection.name())
+    }
+
+    fn set_partition(&mut self, partition: Partition) {
+        self.partition = partition;
     }
 
     fn set_fence(&mut self, fence: Option<Fence>) {
@@ -276,7 +282,7 @@ where
         };
         let last = last.position;
         for event in &events {
-            if !selects::<P::Event>(&self.options, event) {
+            if !selects::<P::Event>(self.partition, event) {
                 continue;
             }
             let handler_error = |source: HandlerError| ProjectionError::Handler {
