@@ -3,11 +3,14 @@
 
 mod common;
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use herald::lease::{Ended, LeaseError, LeaseOptions, Leases};
 use herald::projection::sql::{SqlProjection, SqlProjectionRunner};
-use herald::projection::{HandlerError, Partition, Runner, RunnerOptions};
+use herald::projection::{
+    HandlerError, Partition, Projection, ProjectionRunner, Runner, RunnerOptions,
+};
 use herald::store::{EventStore, Expected};
 use herald::{Envelope, Event, NewEvent};
 use schemars::JsonSchema;
@@ -16,7 +19,7 @@ use serde::{Deserialize, Serialize};
 /// A lease that expires quickly and is never renewed in time: its holder acts as stalled.
 fn stalling() -> LeaseOptions {
     LeaseOptions {
-        ttl: Duration::from_millis(300),
+        ttl: Duration::from_millis(800),
         heartbeat: Duration::from_secs(60),
         retry: Duration::from_millis(20),
     }
@@ -44,7 +47,7 @@ macro_rules! lease_tests {
                 assert_eq!(a.held(), 1);
 
                 // a stalls past its TTL; b takes over with the next token.
-                tokio::time::sleep(Duration::from_millis(400)).await;
+                tokio::time::sleep(Duration::from_millis(1000)).await;
                 assert!(!first.is_valid());
                 let second = b.try_acquire("relay:x").await.unwrap().expect("expired");
                 assert_eq!(second.token(), 2);
@@ -59,7 +62,7 @@ macro_rules! lease_tests {
                 let states = b.states().await.unwrap();
                 assert_eq!(states.len(), 1);
                 assert_eq!((states[0].holder.as_str(), states[0].token), ("b", 2));
-                assert!(states[0].expires_in.is_some());
+                assert!(states[0].expires_in.is_some(), "{states:?}");
 
                 // Released, it is free at once; dropped, it no longer counts as held.
                 second.release().await.unwrap();
@@ -71,13 +74,53 @@ macro_rules! lease_tests {
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn side_effect_runner_checkpoint_is_fenced() {
+                let (store, _guard) = $backend().await;
+                seed(&store, 10).await;
+                let options = LeaseOptions::with_ttl(Duration::from_secs(30));
+                let a = Leases::new(store.pool().clone(), "a").with_options(options);
+                let b = Leases::new(store.pool().clone(), "b").with_options(options);
+                let lease = a.try_acquire("seen").await.unwrap().expect("a free lease");
+                // The database expires a's lease behind its back (as a clock jump or a
+                // missed renewal would); b takes it while a still believes it holds it.
+                sqlx::query("UPDATE herald_leases SET expires_at_micros = 0")
+                    .execute(store.pool())
+                    .await
+                    .unwrap();
+                let taken = b.try_acquire("seen").await.unwrap().expect("expired");
+                assert!(lease.is_valid());
+
+                let seen = Arc::new(Mutex::new(Vec::new()));
+                let mut runner = ProjectionRunner::new(store.clone(), Seen(seen.clone()));
+                let ended = runner
+                    .run_held(&lease, std::future::pending::<()>())
+                    .await
+                    .unwrap();
+                assert_eq!(ended, Ended::Lost);
+                assert_eq!(
+                    runner.checkpoint().await.unwrap(),
+                    0,
+                    "a's commit was refused"
+                );
+
+                let ended = runner
+                    .run_held(&taken, tokio::time::sleep(Duration::from_millis(300)))
+                    .await
+                    .unwrap();
+                assert_eq!(ended, Ended::Shutdown);
+                assert_eq!(runner.checkpoint().await.unwrap(), 10);
+                // At least once: a's batch ran before its commit was refused, and again.
+                assert_eq!(seen.lock().unwrap().len(), 20);
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn heartbeat_keeps_the_lease() {
                 let (store, _guard) = $backend().await;
-                let options = LeaseOptions::with_ttl(Duration::from_millis(300));
+                let options = LeaseOptions::with_ttl(Duration::from_millis(900));
                 let a = Leases::new(store.pool().clone(), "a").with_options(options);
                 let b = Leases::new(store.pool().clone(), "b").with_options(options);
                 let lease = a.try_acquire("p").await.unwrap().expect("a free lease");
-                tokio::time::sleep(Duration::from_millis(900)).await;
+                tokio::time::sleep(Duration::from_millis(2000)).await;
                 assert!(lease.is_valid(), "renewed by its heartbeat");
                 assert!(b.try_acquire("p").await.unwrap().is_none());
                 // A checkpoint row exists from the first acquisition on.
@@ -89,6 +132,22 @@ macro_rules! lease_tests {
 
 lease_tests!(sqlite, common::sqlite);
 lease_tests!(postgres, common::postgres);
+
+/// Records the positions it handled (a side effect outside the database).
+struct Seen(Arc<Mutex<Vec<u64>>>);
+
+impl Projection for Seen {
+    type Event = TallyEvent;
+
+    fn name(&self) -> &str {
+        "seen"
+    }
+
+    async fn handle(&mut self, event: &Envelope<TallyEvent>) -> Result<(), HandlerError> {
+        self.0.lock().unwrap().push(event.position);
+        Ok(())
+    }
+}
 
 #[derive(Event, Serialize, Deserialize, JsonSchema, Debug, Clone, PartialEq)]
 #[event(name = "tally", version = 1)]
@@ -124,7 +183,7 @@ impl SqlProjection<sqlx::Postgres> for Counts {
         if self.stall_at == Some(event.position) {
             // Busy in a statement, not idle: the session outlives the TTL, so only the
             // fencing token can stop the commit.
-            sqlx::query("SELECT pg_sleep(0.8)")
+            sqlx::query("SELECT pg_sleep(2)")
                 .execute(&mut *connection)
                 .await?;
         }
@@ -163,8 +222,8 @@ async fn postgres_holder_stalled_mid_batch_cannot_commit_it() {
         ..RunnerOptions::default()
     };
     let a = Leases::new(pool.clone(), "a").with_options(stalling());
-    let b = Leases::new(pool.clone(), "b")
-        .with_options(LeaseOptions::with_ttl(Duration::from_millis(300)));
+    let b =
+        Leases::new(pool.clone(), "b").with_options(LeaseOptions::with_ttl(Duration::from_secs(5)));
 
     // a stalls inside its second batch (positions 8..=14), past its lease.
     let lease = a
@@ -177,7 +236,7 @@ async fn postgres_holder_stalled_mid_batch_cannot_commit_it() {
             .with_options(options);
     let stalled =
         tokio::spawn(async move { stalled.run_held(&lease, std::future::pending::<()>()).await });
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
     let taken = b
         .try_acquire("counts")
         .await
@@ -195,10 +254,13 @@ async fn postgres_holder_stalled_mid_batch_cannot_commit_it() {
     let mut runner =
         SqlProjectionRunner::new(pool.clone(), store.clone(), Counts { stall_at: None })
             .with_options(options);
-    let ended = runner
-        .run_held(&taken, tokio::time::sleep(Duration::from_millis(500)))
-        .await
-        .unwrap();
+    let watched = store.clone();
+    let caught_up = async move {
+        while watched.load_checkpoint("counts").await.unwrap() < 35 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    let ended = runner.run_held(&taken, caught_up).await.unwrap();
     assert_eq!(ended, Ended::Shutdown);
     let applied: i64 = sqlx::query_scalar("SELECT CAST(SUM(events) AS BIGINT) FROM counts")
         .fetch_one(&pool)
