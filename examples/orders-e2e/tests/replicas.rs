@@ -181,9 +181,10 @@ impl Cluster {
         self.replicas[replica].as_ref().unwrap().id().to_string()
     }
 
+    /// Sends `signal` (`STOP`, `CONT`, `TERM`) with the shell's `kill`.
     fn signal(&self, replica: usize, signal: &str) {
-        let status = Command::new("kill")
-            .args([signal, &self.pid(replica)])
+        let status = Command::new("sh")
+            .args(["-c", &format!("kill -{signal} {}", self.pid(replica))])
             .status()
             .unwrap();
         assert!(status.success(), "kill {signal} failed");
@@ -200,7 +201,7 @@ impl Cluster {
     fn stop(&mut self) {
         for replica in 0..self.replicas.len() {
             if self.replicas[replica].is_some() {
-                self.signal(replica, "-TERM");
+                self.signal(replica, "TERM");
             }
         }
         for child in self
@@ -396,13 +397,13 @@ async fn leader_killed_three_times_and_stalled_once_loses_nothing_and_repeats_no
     // up and must notice it lost the lease (its uncommitted batch is rolled back by fencing).
     let (leader, _) = cluster.wait_for_leader(ORDER_SUMMARY, None);
     let stopped_at = Instant::now();
-    cluster.signal(leader, "-STOP");
+    cluster.signal(leader, "STOP");
     let (next, at) = cluster.wait_for_leader(ORDER_SUMMARY, Some(leader));
     let took = at.duration_since(stopped_at);
     println!("SIGSTOP: r{leader} stalled, r{next} took `{ORDER_SUMMARY}` over in {took:?}");
     takeovers.push(("SIGSTOP order_summary".to_owned(), took));
     cluster.pump(Duration::from_millis(500));
-    cluster.signal(leader, "-CONT");
+    cluster.signal(leader, "CONT");
     let lost = format!("lost {ORDER_SUMMARY} ");
     let deadline = Instant::now() + Duration::from_secs(10);
     while !cluster

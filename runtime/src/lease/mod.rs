@@ -208,8 +208,11 @@ impl Leases {
         let ttl = micros(self.options.ttl);
         let asked = Instant::now();
         let token = on_backend!(&self.pool, |pool, db| {
-            db::ensure_checkpoint(pool, name).await?;
-            db::acquire(pool, name, &self.holder, ttl).await?
+            let token = db::acquire(pool, name, &self.holder, ttl).await?;
+            if token.is_some() {
+                db::ensure_checkpoint(pool, name).await?;
+            }
+            token
         });
         Ok(token.map(|token| Lease::start(self.clone(), name, token, asked)))
     }
