@@ -89,15 +89,18 @@ pub struct RunnerOptions {
     pub poll_interval: Duration,
 }
 
-/// One of `count` partitions of a projection (set with `Runner::with_partition`): the events whose stream id hashes (64-bit
-/// FNV-1a of its UTF-8 bytes, modulo `count`) to `index`. Each partition has its own
-/// checkpoint and lease, named `<projection>#<index>`; every event belongs to exactly one
-/// partition, and a stream's events stay in order within it.
+/// One of `count` partitions of a projection, set with [`Runner::with_partition`]: the
+/// events whose stream id hashes (64-bit FNV-1a of its UTF-8 bytes, modulo `count`) to
+/// `index`. Each partition has its own checkpoint and lease, named `<projection>#<index>`;
+/// every event belongs to exactly one partition, and a stream's events stay in order within
+/// it.
 ///
 /// Partitions of one read model commit concurrently, so its writes must not depend on the
 /// order of events of different streams (increments commute; "last event wins" across
 /// streams does not), and under PostgreSQL two partitions updating the same rows may
-/// deadlock: a leased run retries the rolled-back batch.
+/// deadlock: a leased run retries the rolled-back batch. [`Runner::rebuild`] on a partition
+/// calls the projection's `reset` but resets only that partition's checkpoint: rebuild a
+/// partitioned read model only with a `reset` that clears that partition's rows alone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Partition {
     index: u32,

@@ -54,8 +54,9 @@ pub trait ReadModelDatabase: Database {
         name: &str,
     ) -> impl Future<Output = Result<(), LeaseError>> + Send;
 
-    /// Inside a write transaction: cuts it short if it stalls (PostgreSQL), then will check
-    /// `fence` before the commit with [`ReadModelDatabase::check_fence`].
+    /// At the start of a write transaction that `fence` will guard: on PostgreSQL, ends the
+    /// session if the transaction stays idle longer than the lease's TTL, so that a stalled
+    /// holder does not keep its row locks from the replica that took over.
     fn guard(
         connection: &mut Self::Connection,
         fence: &Fence,
