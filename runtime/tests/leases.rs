@@ -11,6 +11,7 @@ use herald::projection::sql::{SqlProjection, SqlProjectionRunner};
 use herald::projection::{
     HandlerError, Partition, Projection, ProjectionRunner, Runner, RunnerOptions,
 };
+use herald::relay::Relay;
 use herald::store::{EventStore, Expected};
 use herald::{Envelope, Event, NewEvent};
 use schemars::JsonSchema;
@@ -287,4 +288,49 @@ fn partitions_split_streams_disjointly_and_cover_them() {
     assert!(Partition::new(4, 4).is_none());
     // Stable: the hash is FNV-1a, not the process-seeded std hasher.
     assert!(Partition::new(1, 4).unwrap().contains("order-1"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relay_with_a_stale_lease_publishes_but_cannot_commit() {
+    let (store, _guard) = common::sqlite().await;
+    let jetstream = common::JetStreamGuard::create().await;
+    seed(&store, 12).await;
+    let relay = Relay::new(
+        store.clone(),
+        jetstream.context.clone(),
+        "relay",
+        jetstream.name.clone(),
+    )
+    .batch_size(5);
+    let options = LeaseOptions::with_ttl(Duration::from_secs(30));
+    let a = Leases::new(store.pool().clone(), "a").with_options(options);
+    let b = Leases::new(store.pool().clone(), "b").with_options(options);
+    let stale = a.try_acquire("relay").await.unwrap().expect("a free lease");
+    sqlx::query("UPDATE herald_leases SET expires_at_micros = 0")
+        .execute(store.pool())
+        .await
+        .unwrap();
+    let taken = b.try_acquire("relay").await.unwrap().expect("expired");
+
+    // a still believes it holds the lease: it publishes a batch, then its commit is refused.
+    let poll = Duration::from_millis(10);
+    let (ended, stats) = relay
+        .run_held(&stale, poll, std::future::pending::<()>())
+        .await
+        .unwrap();
+    assert_eq!((ended, stats.published), (Ended::Lost, 0));
+    assert_eq!(relay.checkpoint().await.unwrap(), 0);
+
+    // b re-sends that batch (JetStream drops the copies) and relays the rest.
+    let watched = relay.clone();
+    let caught_up = async move {
+        while watched.checkpoint().await.unwrap() < 12 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    let (ended, stats) = relay.run_held(&taken, poll, caught_up).await.unwrap();
+    assert_eq!(ended, Ended::Shutdown);
+    assert_eq!((stats.published, stats.duplicates), (12, 5));
+    let mut stream = jetstream.context.get_stream(&jetstream.name).await.unwrap();
+    assert_eq!(stream.info().await.unwrap().state.messages, 12);
 }
