@@ -29,7 +29,9 @@
 //!
 //! **Sharing.** A replica holding `n` leases tries for a free one every `(n + 1)` retry
 //! periods, and its runners take turns trying, so replicas holding fewer leases take the
-//! free ones first: the partitions of a projection spread over the replicas.
+//! free ones first: the partitions of a projection spread over replicas that start together,
+//! and move to the others when one fails. Nothing rebalances: a replica that joins later
+//! gets leases only as others stop or fail.
 //!
 //! **Cost:** one `UPDATE` per held lease per heartbeat, one `INSERT ... ON CONFLICT` per
 //! standby lease per [`LeaseOptions::retry`], and one locked row read per committed batch.
