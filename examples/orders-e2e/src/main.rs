@@ -129,7 +129,7 @@ async fn main() -> Result<(), Error> {
         let options = PgConnectOptions::from_str(&config.database)?;
         // Enough for the partitions, the relay, their heartbeats and the store's groups.
         let pool = PgPoolOptions::new()
-            .max_connections(12)
+            .max_connections(8)
             .connect_with(options)
             .await?;
         herald_example_orders_e2e::postgres::migrate_read_model(&pool).await?;
