@@ -32,41 +32,63 @@ const LEASE_TTL: Duration = Duration::from_millis(2000);
 /// The bound asserted on each takeover (the target is under 5 s).
 const TAKEOVER_BOUND: Duration = Duration::from_secs(10);
 
-/// A database of its own on the shared server, dropped at the end.
-struct Database {
-    name: String,
+/// A database of its own on the shared server and a JetStream stream name of its own, both
+/// removed when dropped (also when the test fails).
+struct Resources {
+    database: String,
     url: String,
+    stream: String,
 }
 
-impl Database {
-    async fn create(label: &str) -> Database {
-        let name = format!(
-            "herald_{label}_{}",
-            &uuid::Uuid::now_v7().simple().to_string()[16..]
-        );
+impl Resources {
+    async fn create(label: &str) -> Resources {
+        let unique = uuid::Uuid::now_v7().simple().to_string();
+        let database = format!("herald_{label}_{}", &unique[16..]);
         let admin = sqlx::PgPool::connect(POSTGRES_ADMIN)
             .await
             .unwrap_or_else(|error| {
                 panic!("PostgreSQL is required at {POSTGRES_ADMIN}: {error}. Start it; this test never skips.")
             });
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {database}")))
             .execute(&admin)
             .await
             .unwrap();
         admin.close().await;
-        let url = format!("postgres://postgres@127.0.0.1:5432/{name}");
-        Database { name, url }
+        let url = format!("postgres://postgres@127.0.0.1:5432/{database}");
+        let stream = format!("herald_{label}_{unique}");
+        Resources {
+            database,
+            url,
+            stream,
+        }
     }
+}
 
-    async fn drop_it(self) {
-        let admin = sqlx::PgPool::connect(POSTGRES_ADMIN).await.unwrap();
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "DROP DATABASE {} WITH (FORCE)",
-            self.name
-        )))
-        .execute(&admin)
-        .await
-        .unwrap();
+impl Drop for Resources {
+    fn drop(&mut self) {
+        let (database, stream) = (self.database.clone(), self.stream.clone());
+        // Async work cannot run in `drop`: a thread with a runtime of its own does it.
+        let cleanup = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async move {
+                if let Ok(client) = async_nats::connect(NATS_URL).await {
+                    let _ = async_nats::jetstream::new(client)
+                        .delete_stream(&stream)
+                        .await;
+                }
+                let admin = sqlx::PgPool::connect(POSTGRES_ADMIN).await.unwrap();
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "DROP DATABASE IF EXISTS {database} WITH (FORCE)"
+                )))
+                .execute(&admin)
+                .await
+                .unwrap();
+            });
+        });
+        let _ = cleanup.join();
     }
 }
 
@@ -217,6 +239,16 @@ impl Cluster {
     }
 }
 
+impl Drop for Cluster {
+    /// SIGKILLs the replicas a failed test left running.
+    fn drop(&mut self) {
+        for mut child in self.replicas.iter_mut().filter_map(Option::take) {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
 /// Appends the commands of `orders` orders through the aggregate, a little at a time.
 fn append_commands(
     store: &PostgresStore,
@@ -241,8 +273,8 @@ fn jitter(min: Duration, spread: Duration) -> Duration {
     min + spread.mul_f64(f64::from(nanos % 1000) / 1000.0)
 }
 
-async fn connect(database: &Database) -> PostgresStore {
-    let options = PgConnectOptions::from_str(&database.url).unwrap();
+async fn connect(resources: &Resources) -> PostgresStore {
+    let options = PgConnectOptions::from_str(&resources.url).unwrap();
     let pool = PgPoolOptions::new()
         .max_connections(6)
         .connect_with(options)
@@ -334,7 +366,6 @@ async fn assert_each_event_once_in(stream_name: &str, store: &PostgresStore) {
             .unwrap();
         ids.insert(id.as_str().to_owned());
     }
-    jetstream.delete_stream(stream_name).await.unwrap();
     let events = store.read_all(1, 100_000).await.unwrap();
     let expected: HashSet<String> = events.iter().map(|e| e.event_id.to_string()).collect();
     println!(
@@ -357,11 +388,11 @@ fn nats_required() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn leader_killed_three_times_and_stalled_once_loses_nothing_and_repeats_nothing() {
     nats_required();
-    let database = Database::create("replicas").await;
-    let store = connect(&database).await;
-    let stream = format!("herald_replicas_{}", uuid::Uuid::now_v7().simple());
+    let resources = Resources::create("replicas").await;
+    let store = connect(&resources).await;
+    let stream = resources.stream.clone();
     let relay = format!("relay:{stream}");
-    let mut cluster = Cluster::new(&database.url, &stream, 1);
+    let mut cluster = Cluster::new(&resources.url, &stream, 1);
     for _ in 0..3 {
         cluster.spawn();
     }
@@ -442,17 +473,16 @@ async fn leader_killed_three_times_and_stalled_once_loses_nothing_and_repeats_no
         assert!(*took < TAKEOVER_BOUND, "{what} took {took:?}");
     }
     store.pool().close().await;
-    database.drop_it().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn four_partitions_over_three_replicas_apply_each_event_once() {
     nats_required();
-    let database = Database::create("partitions").await;
-    let store = connect(&database).await;
-    let stream = format!("herald_partitions_{}", uuid::Uuid::now_v7().simple());
+    let resources = Resources::create("partitions").await;
+    let store = connect(&resources).await;
+    let stream = resources.stream.clone();
     let relay = format!("relay:{stream}");
-    let mut cluster = Cluster::new(&database.url, &stream, 4);
+    let mut cluster = Cluster::new(&resources.url, &stream, 4);
     for _ in 0..3 {
         cluster.spawn();
     }
@@ -508,5 +538,4 @@ async fn four_partitions_over_three_replicas_apply_each_event_once() {
     assert_single_pass(&store).await;
     assert_each_event_once_in(&stream, &store).await;
     store.pool().close().await;
-    database.drop_it().await;
 }
