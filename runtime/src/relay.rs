@@ -331,7 +331,7 @@ impl<S: EventStore> Relay<S> {
             total.duplicates += stats.duplicates;
             total.last_position = total.last_position.max(stats.last_position);
             match ended {
-                Ended::Lost => tracing::warn!(relay = %self.name, "lease lost"),
+                Ended::Lost | Ended::Yielded => tracing::warn!(relay = %self.name, "lease lost"),
                 Ended::Shutdown => {
                     lease.release().await?;
                     return Ok(total);

@@ -115,6 +115,55 @@ macro_rules! lease_tests {
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn partitions_are_handed_to_a_replica_that_asks_until_shares_are_even() {
+                let (store, _guard) = $backend().await;
+                let options = LeaseOptions::with_ttl(Duration::from_millis(900));
+                let a = Leases::new(store.pool().clone(), "a").with_options(options);
+                let b = Leases::new(store.pool().clone(), "b").with_options(options);
+                let mut held = std::collections::HashMap::new();
+                for k in 0..4 {
+                    let lease = a.try_acquire(&format!("p#{k}")).await.unwrap().unwrap();
+                    held.insert(k, lease);
+                }
+                // b waits for p#1, then p#2; a gives each back when asked.
+                let mut taken = Vec::new();
+                for wanted in [1, 2] {
+                    let asking = {
+                        let b = b.clone();
+                        tokio::spawn(async move {
+                            let name = format!("p#{wanted}");
+                            b.acquire(&name, std::future::pending())
+                                .await
+                                .unwrap()
+                                .unwrap()
+                        })
+                    };
+                    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+                    while !held[&wanted].should_yield() {
+                        assert!(
+                            std::time::Instant::now() < deadline,
+                            "p#{wanted} never asked for"
+                        );
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                    held.remove(&wanted).unwrap().release().await.unwrap();
+                    let lease = asking.await.unwrap();
+                    assert_eq!(lease.token(), 2);
+                    taken.push(lease);
+                    assert_eq!((a.held(), b.held()), (4 - taken.len(), taken.len()));
+                }
+                // Two each: b's request for p#3 is not granted.
+                let asking = {
+                    let b = b.clone();
+                    tokio::spawn(async move { b.acquire("p#3", std::future::pending()).await })
+                };
+                tokio::time::sleep(Duration::from_millis(2000)).await;
+                assert!(!held[&3].should_yield());
+                assert!(!asking.is_finished());
+                asking.abort();
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn heartbeat_keeps_the_lease() {
                 let (store, _guard) = $backend().await;
                 let options = LeaseOptions::with_ttl(Duration::from_millis(900));

@@ -90,8 +90,8 @@ enum Command {
     },
     /// Runs as one replica of the service: the order summary (or each of its partitions)
     /// and the relay, each only while this replica holds its lease, until SIGTERM or
-    /// Ctrl-C. Prints `lead <name> <token>` when it takes a lease and `lost <name> <token>`
-    /// when it loses one.
+    /// Ctrl-C. Prints `lead <name> <token>` when it takes a lease, `lost <name> <token>`
+    /// when it loses one and `yield <name> <token>` when it gives one to a replica that asked.
     Serve {
         /// The relay's JetStream stream.
         #[arg(long, default_value = "ORDERS")]
@@ -393,6 +393,10 @@ where
         println!("lead {name} {}", lease.token());
         match runner.run_held(&lease, stopped(&stop)).await? {
             Ended::Lost => println!("lost {name} {}", lease.token()),
+            Ended::Yielded => {
+                println!("yield {name} {}", lease.token());
+                lease.release().await?;
+            }
             Ended::Shutdown => {
                 lease.release().await?;
                 break;
@@ -412,7 +416,7 @@ async fn lead_relay<S: EventStore>(
     while let Some(lease) = leases.acquire(&name, stopped(&stop)).await? {
         println!("lead {name} {}", lease.token());
         match relay.run_held(&lease, poll, stopped(&stop)).await?.0 {
-            Ended::Lost => println!("lost {name} {}", lease.token()),
+            Ended::Lost | Ended::Yielded => println!("lost {name} {}", lease.token()),
             Ended::Shutdown => {
                 lease.release().await?;
                 break;

@@ -1,7 +1,7 @@
 //! Replicas: three `orders-e2e serve` processes share one PostgreSQL database and one
 //! JetStream stream while commands are appended. The leader is SIGKILLed three times and
 //! stalled once (SIGSTOP, then SIGCONT after its lease expired); then the projection is
-//! split into four partitions over three replicas. Each time, the read model must equal one
+//! split into four partitions, taken by a first replica and shared with two that join later. Each time, the read model must equal one
 //! pass over the log and JetStream must hold each event once.
 //!
 //! Needs PostgreSQL at 127.0.0.1:5432 (user `postgres`, database `test`, where the test
@@ -109,7 +109,7 @@ struct Cluster {
     sender: Sender<Line>,
     /// Per lease name, its holder (replica index) and when it took it.
     leaders: BTreeMap<String, (usize, Instant)>,
-    /// Every `lead`/`lost` line, in order.
+    /// Every `lead`, `lost` and `yield` line, in order.
     log: Vec<(usize, String)>,
 }
 
@@ -172,13 +172,21 @@ impl Cluster {
 
     fn record(&mut self, line: Line) {
         let words: Vec<&str> = line.text.split(' ').collect();
-        if let ["lead" | "lost", name, _token] = words[..] {
+        if let ["lead" | "lost" | "yield", name, _token] = words[..] {
             if words[0] == "lead" {
                 self.leaders
                     .insert(name.to_owned(), (line.replica, line.at));
             }
             self.log.push((line.replica, line.text.clone()));
         }
+    }
+
+    /// The replicas leading the named leases now.
+    fn partition_holders(&self, names: &[String]) -> HashSet<usize> {
+        names
+            .iter()
+            .filter_map(|name| self.leaders.get(name).map(|(replica, _)| *replica))
+            .collect()
     }
 
     /// Waits until a replica other than `not` leads `name`; returns it and when.
@@ -483,18 +491,33 @@ async fn four_partitions_over_three_replicas_apply_each_event_once() {
     let stream = resources.stream.clone();
     let relay = format!("relay:{stream}");
     let mut cluster = Cluster::new(&resources.url, &stream, 4);
-    for _ in 0..3 {
-        cluster.spawn();
-    }
     let appending = append_commands(&store, 400, Duration::from_millis(5));
     let names: Vec<String> = Partition::all(4)
         .map(|partition| partition.checkpoint_name(ORDER_SUMMARY))
         .collect();
+    // The first replica takes every partition; two more join and ask for their share.
+    let first = cluster.spawn();
     for name in &names {
-        cluster.wait_for_leader(name, None);
+        assert_eq!(cluster.wait_for_leader(name, None).0, first);
     }
+    let joined_at = Instant::now();
+    cluster.spawn();
+    cluster.spawn();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while cluster.partition_holders(&names).len() < 3 {
+        assert!(
+            Instant::now() < deadline,
+            "the partitions were not shared: {:?}",
+            cluster.log
+        );
+        cluster.pump(Duration::from_millis(50));
+    }
+    println!(
+        "three replicas share the partitions {:?} after they joined",
+        joined_at.elapsed()
+    );
     // Kill the replica running partition 0 mid-stream; its partitions move to the others.
-    cluster.pump(Duration::from_millis(800));
+    cluster.pump(Duration::from_millis(500));
     let (victim, _) = cluster.leaders[&names[0]];
     let killed_at = Instant::now();
     cluster.kill(victim);
@@ -511,17 +534,13 @@ async fn four_partitions_over_three_replicas_apply_each_event_once() {
     let status = wait_caught_up(&store, &expected).await;
     println!("{}", status.prometheus());
     cluster.pump(Duration::from_millis(200));
-    let holders: HashSet<usize> = cluster
-        .log
-        .iter()
-        .filter(|(_, text)| text.starts_with("lead order_summary#"))
-        .map(|(replica, _)| *replica)
-        .collect();
     println!("lease log: {:?}", cluster.log);
+    let holders = cluster.partition_holders(&names);
     cluster.stop();
-    assert!(
-        holders.len() >= 2,
-        "the partitions were not shared between replicas: {:?}",
+    assert_eq!(
+        holders.len(),
+        2,
+        "the two replicas left share the partitions: {:?}",
         cluster.log
     );
     // Every partition owns some of the orders, and each was processed to the head.

@@ -29,9 +29,12 @@
 //!
 //! **Sharing.** A replica holding `n` leases tries for a free one every `(n + 1)` retry
 //! periods, and its runners take turns trying, so replicas holding fewer leases take the
-//! free ones first: the partitions of a projection spread over replicas that start together,
-//! and move to the others when one fails. Nothing rebalances: a replica that joins later
-//! gets leases only as others stop or fail.
+//! free ones first. For the partitions of a projection (leases named `<name>#<k>`), a replica
+//! that waits for one asks for it (`wanted_by`) when its holder has at least two more of them
+//! than the asker; the holder's heartbeat sees the request, its runner ends the batch it is
+//! in with [`Ended::Yielded`] and gives the lease back (one lease per replica per TTL), and
+//! for one TTL only the asker may take it. So partitions spread over the replicas, including
+//! one that joins later.
 //!
 //! **Cost:** one `UPDATE` per held lease per heartbeat, one `INSERT ... ON CONFLICT` per
 //! standby lease per [`LeaseOptions::retry`], and one locked row read per committed batch.
@@ -40,7 +43,7 @@
 pub(crate) mod sql;
 
 use std::future::Future;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -167,6 +170,8 @@ pub struct Leases {
     held: Arc<AtomicUsize>,
     /// Taken while trying, so that this replica's runners try one after another.
     turn: Arc<tokio::sync::Mutex<()>>,
+    /// When this replica last gave a lease back on request.
+    last_yield: Arc<Mutex<Option<Instant>>>,
 }
 
 impl Leases {
@@ -179,6 +184,7 @@ impl Leases {
             options: LeaseOptions::default(),
             held: Arc::default(),
             turn: Arc::default(),
+            last_yield: Arc::default(),
         }
     }
 
@@ -245,6 +251,8 @@ impl Leases {
                     if let Some(lease) = self.try_acquire(name).await? {
                         return Ok(Some(lease));
                     }
+                    on_backend!(&self.pool, |pool, db| db::request(pool, name, &self.holder)
+                        .await)?;
                     due = Some(now + self.options.retry * retries(held + 1));
                 }
             }
@@ -309,6 +317,7 @@ impl Fence {
 pub struct Lease {
     fence: Fence,
     valid_until: Arc<Mutex<Instant>>,
+    wanted: Arc<AtomicBool>,
     heartbeat: tokio::task::JoinHandle<()>,
 }
 
@@ -321,11 +330,13 @@ impl Lease {
             token,
         };
         let valid_until = Arc::new(Mutex::new(asked + options.ttl));
-        let heartbeat = tokio::spawn(renew(fence.clone(), valid_until.clone()));
+        let wanted = Arc::new(AtomicBool::new(false));
+        let heartbeat = tokio::spawn(renew(fence.clone(), valid_until.clone(), wanted.clone()));
         fence.leases.held.fetch_add(1, Ordering::Relaxed);
         Lease {
             fence,
             valid_until,
+            wanted,
             heartbeat,
         }
     }
@@ -365,7 +376,31 @@ impl Lease {
         }
     }
 
-    /// Stops renewing and expires the lease now, so another replica takes over at once.
+    /// Whether to give the lease back now ([`Ended::Yielded`]): a replica holding at least two
+    /// fewer partitions of the same projection asked for it, and this replica has not given
+    /// one back within the last TTL. Answers `true` once per such request.
+    pub fn should_yield(&self) -> bool {
+        if !self.wanted.load(Ordering::Relaxed) {
+            return false;
+        }
+        let ttl = self.fence.leases.options.ttl;
+        let mut last = self
+            .fence
+            .leases
+            .last_yield
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let now = Instant::now();
+        if last.is_some_and(|at| now.duration_since(at) < ttl) {
+            return false;
+        }
+        *last = Some(now);
+        self.wanted.store(false, Ordering::Relaxed);
+        true
+    }
+
+    /// Stops renewing and expires the lease now, so another replica takes over at once (the
+    /// replica that asked for it, if one did).
     pub async fn release(self) -> Result<(), LeaseError> {
         self.heartbeat.abort();
         on_backend!(&self.fence.leases.pool, |pool, db| db::release(
@@ -385,7 +420,7 @@ impl Drop for Lease {
 
 /// The heartbeat: renews every `heartbeat`, extending the local deadline from the moment
 /// each renewal was sent; stops (and expires the deadline) once the token is gone.
-async fn renew(fence: Fence, valid_until: Arc<Mutex<Instant>>) {
+async fn renew(fence: Fence, valid_until: Arc<Mutex<Instant>>, wanted: Arc<AtomicBool>) {
     let options = fence.leases.options;
     loop {
         tokio::time::sleep(options.heartbeat).await;
@@ -398,8 +433,11 @@ async fn renew(fence: Fence, valid_until: Arc<Mutex<Instant>>) {
         .await);
         let mut deadline = valid_until.lock().unwrap_or_else(PoisonError::into_inner);
         match renewed {
-            Ok(true) => *deadline = asked + options.ttl,
-            Ok(false) => {
+            Ok(Some(asked_for)) => {
+                *deadline = asked + options.ttl;
+                wanted.store(asked_for, Ordering::Relaxed);
+            }
+            Ok(None) => {
                 *deadline = asked;
                 tracing::warn!(lease = %fence.name, token = fence.token, "lease lost");
                 return;
@@ -418,6 +456,9 @@ pub enum Ended {
     Shutdown,
     /// The lease was lost (expired or taken over): go back to waiting for it.
     Lost,
+    /// Another replica asked for the lease ([`Lease::should_yield`]): release it, then go
+    /// back to waiting for it.
+    Yielded,
 }
 
 /// `duration` in microseconds, as the lease table counts.

@@ -2,6 +2,23 @@
 //! backend supplies its clock, its row lock, how a write transaction starts and how a stalled
 //! transaction is cut short.
 
+/// How many unexpired leases `$holder` holds among those whose name starts with `$group`.
+macro_rules! held_in_group {
+    ($holder:literal, $group:literal, $now:literal) => {
+        concat!(
+            "(SELECT COUNT(*) FROM herald_leases g WHERE g.holder = ",
+            $holder,
+            " AND substr(g.name, 1, length(",
+            $group,
+            ")) = ",
+            $group,
+            " AND g.expires_at_micros >= ",
+            $now,
+            ")"
+        )
+    };
+}
+
 /// One module of lease statements for a backend.
 macro_rules! lease_sql {
     (
@@ -34,6 +51,12 @@ macro_rules! lease_sql {
                 })
             }
 
+            /// The name prefix shared by the partitions of `name`'s projection
+            /// (`order_summary#`), `None` for a lease that is not a partition's.
+            fn group(name: &str) -> Option<&str> {
+                name.rfind('#').map(|at| &name[..=at])
+            }
+
             /// Creates checkpoint `name` at 0 unless it exists.
             pub(crate) async fn ensure_checkpoint(
                 pool: &$pool,
@@ -62,10 +85,14 @@ macro_rules! lease_sql {
                     $now,
                     " + $3) ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, \
                      token = herald_leases.token + 1, \
-                     expires_at_micros = excluded.expires_at_micros \
+                     expires_at_micros = excluded.expires_at_micros, wanted_by = NULL \
                      WHERE herald_leases.expires_at_micros < ",
                     $now,
-                    " RETURNING token"
+                    " AND (herald_leases.wanted_by IS NULL \
+                     OR herald_leases.wanted_by = excluded.holder \
+                     OR herald_leases.expires_at_micros < ",
+                    $now,
+                    " - $3) RETURNING token"
                 ))
                 .bind(name)
                 .bind(holder)
@@ -76,30 +103,70 @@ macro_rules! lease_sql {
                     .transpose()
             }
 
-            /// Extends the lease if it still has the fence's token.
+            /// Extends the lease if it still has the fence's token (`None` otherwise), and
+            /// says whether another replica still fairly wants it: one holding at least two
+            /// leases fewer of the same partitioned projection (a stale request is cleared).
             pub(crate) async fn renew(
                 pool: &$pool,
                 fence: &Fence,
                 ttl_micros: i64,
-            ) -> Result<bool, LeaseError> {
-                let done = sqlx::query(concat!(
+            ) -> Result<Option<bool>, LeaseError> {
+                let row = sqlx::query(concat!(
                     "UPDATE herald_leases SET expires_at_micros = ",
                     $now,
-                    " + $3 WHERE name = $1 AND token = $2"
+                    " + $3, wanted_by = CASE WHEN wanted_by IS NOT NULL AND ",
+                    held_in_group!("herald_leases.holder", "$4", $now),
+                    " > ",
+                    held_in_group!("herald_leases.wanted_by", "$4", $now),
+                    " + 1 THEN wanted_by ELSE NULL END \
+                     WHERE name = $1 AND token = $2 RETURNING wanted_by"
                 ))
                 .bind(&*fence.name)
                 .bind(signed(fence.token, "lease token")?)
                 .bind(ttl_micros)
+                .bind(group(&fence.name))
+                .fetch_optional(pool)
+                .await?;
+                row.map(|row| Ok(row.try_get::<Option<String>, _>("wanted_by")?.is_some()))
+                    .transpose()
+            }
+
+            /// Asks for lease `name` of a partitioned projection on behalf of `holder`, if
+            /// its holder has at least two leases more of that projection than `holder`.
+            pub(crate) async fn request(
+                pool: &$pool,
+                name: &str,
+                holder: &str,
+            ) -> Result<(), LeaseError> {
+                let Some(group) = group(name) else {
+                    return Ok(());
+                };
+                sqlx::query(concat!(
+                    "UPDATE herald_leases SET wanted_by = $2 WHERE name = $1 \
+                     AND wanted_by IS NULL AND holder <> $2 AND expires_at_micros >= ",
+                    $now,
+                    " AND ",
+                    held_in_group!("herald_leases.holder", "$3", $now),
+                    " > ",
+                    held_in_group!("$2", "$3", $now),
+                    " + 1"
+                ))
+                .bind(name)
+                .bind(holder)
+                .bind(Some(group))
                 .execute(pool)
                 .await?;
-                Ok(done.rows_affected() == 1)
+                Ok(())
             }
 
             /// Expires the lease now if it still has the fence's token.
             pub(crate) async fn release(pool: &$pool, fence: &Fence) -> Result<(), LeaseError> {
-                sqlx::query(
-                    "UPDATE herald_leases SET expires_at_micros = 0 WHERE name = $1 AND token = $2",
-                )
+                sqlx::query(concat!(
+                    "UPDATE herald_leases SET expires_at_micros = CASE WHEN wanted_by IS NULL \
+                     THEN 0 ELSE ",
+                    $now,
+                    " END WHERE name = $1 AND token = $2"
+                ))
                 .bind(&*fence.name)
                 .bind(signed(fence.token, "lease token")?)
                 .execute(pool)

@@ -71,7 +71,8 @@ pub trait Runner: Batches {
 
     /// Follows the log while `lease` (this runner's checkpoint name) is held, every checkpoint
     /// fenced by it; returns [`Ended::Lost`] once the lease is lost (the uncommitted batch is
-    /// rolled back), [`Ended::Shutdown`] when `shutdown` completes. A batch the database
+    /// rolled back), [`Ended::Yielded`] when another replica asked for it (release it),
+    /// [`Ended::Shutdown`] when `shutdown` completes. A batch the database
     /// rolled back for a deadlock or a serialization failure (partitions updating the same
     /// rows) is retried with jittered backoff as long as it takes; any other failure up to
     /// [`RunnerOptions::max_attempts`] times with backoff, then returned.
@@ -200,6 +201,9 @@ async fn follow_held<R: Batches>(
         if !lease.is_valid() {
             return Ok(Ended::Lost);
         }
+        if lease.should_yield() {
+            return Ok(Ended::Yielded);
+        }
         let wait = match runner.next_batch().await {
             Ok((read, _)) => {
                 (failures, transient) = (0, 0);
@@ -271,6 +275,10 @@ async fn run_leased<R: Batches>(
         tracing::info!(runner = %name, token = lease.token(), "lease taken");
         match run_held(runner, &lease, &mut shutdown).await {
             Ok(Ended::Lost) => tracing::warn!(runner = %name, "lease lost"),
+            Ok(Ended::Yielded) => {
+                tracing::info!(runner = %name, "lease given back on request");
+                lease.release().await?;
+            }
             Ok(Ended::Shutdown) => return Ok(lease.release().await?),
             Err(error) => {
                 if let Err(release) = lease.release().await {
