@@ -36,8 +36,9 @@
 //! for one TTL only the asker may take it. So partitions spread over the replicas, including
 //! one that joins later.
 //!
-//! **Cost:** one `UPDATE` per held lease per heartbeat, one `INSERT ... ON CONFLICT` per
-//! standby lease per [`LeaseOptions::retry`], and one locked row read per committed batch.
+//! **Cost:** one `UPDATE` per held lease per heartbeat, one `INSERT ... ON CONFLICT` (and for
+//! a partition one `UPDATE` asking for it) per waiting lease per [`LeaseOptions::retry`] or
+//! longer, and one locked row read per committed batch.
 //! Takeover after a crash takes at most `ttl + retry`.
 
 pub(crate) mod sql;
