@@ -106,7 +106,9 @@
 //! trait, everything its methods return, and one module per backend), [`aggregate`],
 //! [`projection`], [`relay`] (feature `nats`), `registry_client` (feature `registry-client`),
 //! `consumer` (feature `consumer`), [`schema`], [`history`] and [`wire`] (the Confluent wire
-//! format).
+//! format), and for running several replicas of a service, `lease` (one runner per projection
+//! and relay, fenced checkpoints) and `status` (leases, checkpoints and lag, as Prometheus
+//! text).
 
 // Input-handling library code reports errors; it never unwraps or panics on them.
 #![cfg_attr(
@@ -126,12 +128,16 @@ mod envelope;
 mod error;
 mod event;
 pub mod history;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub mod lease;
 pub mod projection;
 #[cfg(feature = "registry-client")]
 pub mod registry_client;
 #[cfg(feature = "nats")]
 pub mod relay;
 pub mod schema;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub mod status;
 pub mod store;
 pub mod wire;
 

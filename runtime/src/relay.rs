@@ -9,6 +9,13 @@
 //! restart, and JetStream keeps one copy of each event as long as the restart happens within
 //! the stream's duplicate window (two minutes by default).
 //!
+//! **Several replicas.** [`Relay::run_leased`] publishes only while this replica holds the
+//! relay's [lease](crate::lease) (named like its checkpoint), checks the lease before each
+//! publish, and writes each checkpoint fenced by the lease's token: a replica that stalled
+//! and lost its lease stops at its next publish or commit, and what it published meanwhile
+//! is a re-send JetStream's duplicate window drops. Publishing stays at least once, and each
+//! event is stored once in the stream as long as takeovers happen within the window.
+//!
 //! Payloads can be framed in the Confluent wire format ([`ConfluentFraming`]): a zero byte,
 //! the schema's registry id as a big-endian `u32`, then the payload (see [`crate::wire`], which
 //! also splits Protobuf messages with their message indexes).
@@ -23,6 +30,8 @@ use bytes::Bytes;
 
 use crate::envelope::RecordedEvent;
 use crate::event::Event;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+use crate::lease::{Ended, Lease, LeaseError, Leases};
 use crate::projection::{Lag, lag};
 use crate::store::{EventStore, StoreError};
 
@@ -53,6 +62,10 @@ pub enum RelayError {
         /// The schema version.
         schema_version: u32,
     },
+    /// The lease failed, or was lost by a relay that wanted to publish or commit.
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
+    #[error(transparent)]
+    Lease(#[from] LeaseError),
 }
 
 /// Registry ids by event type and schema version, for the Confluent wire format.
@@ -175,10 +188,19 @@ impl<S: EventStore> Relay<S> {
     /// Publishes the next batch after the checkpoint without saving the checkpoint; call
     /// [`Relay::commit`] with the returned `last_position` afterwards.
     pub async fn publish_batch(&self) -> Result<RelayStats, RelayError> {
+        self.publish_checked(|| Ok(())).await
+    }
+
+    /// [`Relay::publish_batch`], calling `check` before each publish.
+    async fn publish_checked(
+        &self,
+        check: impl Fn() -> Result<(), RelayError>,
+    ) -> Result<RelayStats, RelayError> {
         let checkpoint = self.checkpoint().await?;
         let events = self.store.read_all(checkpoint + 1, self.batch_size).await?;
         let mut stats = RelayStats::default();
         for event in &events {
+            check()?;
             let duplicate = self.publish(event).await?;
             stats.published += 1;
             stats.duplicates += u64::from(duplicate);
@@ -218,6 +240,95 @@ impl<S: EventStore> Relay<S> {
                 tokio::select! {
                     () = &mut shutdown => return Ok(total),
                     () = tokio::time::sleep(poll_interval) => {}
+                }
+            }
+        }
+    }
+
+    /// The relay's checkpoint name, also the name of its lease.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Relays while `lease` (named [`Relay::name`]) is held, each checkpoint fenced by it;
+    /// returns [`Ended::Lost`] once it is lost and [`Ended::Shutdown`] when `shutdown`
+    /// completes, with what was published.
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
+    pub async fn run_held(
+        &self,
+        lease: &Lease,
+        poll_interval: Duration,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> Result<(Ended, RelayStats), RelayError> {
+        tokio::pin!(shutdown);
+        let mut total = RelayStats::default();
+        loop {
+            let published = self
+                .publish_checked(|| Ok(lease.check()?))
+                .await
+                .and_then(|stats| Ok((stats, lease.check()?)));
+            let stats = match published {
+                Ok((stats, ())) => stats,
+                Err(RelayError::Lease(LeaseError::Lost { .. })) => return Ok((Ended::Lost, total)),
+                Err(error) => return Err(error),
+            };
+            if stats.published > 0 {
+                match lease.fence().save_checkpoint(stats.last_position).await {
+                    Ok(()) => {}
+                    Err(LeaseError::Lost { .. }) => return Ok((Ended::Lost, total)),
+                    Err(error) => return Err(error.into()),
+                }
+                total.published += stats.published;
+                total.duplicates += stats.duplicates;
+                total.last_position = stats.last_position;
+            }
+            let wait = if stats.published == 0 {
+                poll_interval
+            } else {
+                Duration::ZERO
+            };
+            tokio::select! {
+                biased;
+                () = &mut shutdown => return Ok((Ended::Shutdown, total)),
+                () = tokio::time::sleep(wait) => {}
+            }
+        }
+    }
+
+    /// Relays on this replica whenever it holds the relay's lease (waiting for it, relaying
+    /// with [`Relay::run_held`], waiting again once it is lost), until `shutdown` completes;
+    /// then gives the lease back.
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
+    pub async fn run_leased(
+        &self,
+        leases: &Leases,
+        poll_interval: Duration,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> Result<RelayStats, RelayError> {
+        tokio::pin!(shutdown);
+        let mut total = RelayStats::default();
+        loop {
+            let Some(lease) = leases.acquire(&self.name, &mut shutdown).await? else {
+                return Ok(total);
+            };
+            tracing::info!(relay = %self.name, token = lease.token(), "lease taken");
+            let (ended, stats) = match self.run_held(&lease, poll_interval, &mut shutdown).await {
+                Ok(ended) => ended,
+                Err(error) => {
+                    if let Err(release) = lease.release().await {
+                        tracing::warn!(relay = %self.name, error = %release, "releasing the lease failed");
+                    }
+                    return Err(error);
+                }
+            };
+            total.published += stats.published;
+            total.duplicates += stats.duplicates;
+            total.last_position = total.last_position.max(stats.last_position);
+            match ended {
+                Ended::Lost | Ended::Yielded => tracing::warn!(relay = %self.name, "lease lost"),
+                Ended::Shutdown => {
+                    lease.release().await?;
+                    return Ok(total);
                 }
             }
         }

@@ -4,14 +4,10 @@
 
 use std::time::Duration;
 
-use herald::Envelope;
 use herald::aggregate::Aggregate;
-use herald::projection::HandlerError;
-use herald::projection::sql::SqlProjection;
 use herald_example_orders::OrderEvent;
 use herald_example_orders::v3::{Currency, Line};
 use serde::{Deserialize, Serialize};
-use sqlx::{SqliteConnection, SqlitePool};
 
 /// Where an order is in its life.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -164,7 +160,8 @@ impl Aggregate for Order {
     }
 }
 
-/// The order summary read model (tables `order_summary` and `order_counts`).
+/// The order summary read model (tables `order_summary` and `order_counts`), in SQLite
+/// ([`sqlite`]) or PostgreSQL ([`postgres`]).
 ///
 /// Its updates are increments, not idempotent upserts: an event applied twice would show,
 /// which is what the crash test checks.
@@ -177,135 +174,172 @@ pub struct OrderSummary {
 /// The read model's name (its checkpoint key).
 pub const ORDER_SUMMARY: &str = "order_summary";
 
-/// Creates the read model's tables (and Herald's checkpoint table) in `pool`.
-pub async fn migrate_read_model(pool: &SqlitePool) -> Result<(), herald::store::StoreError> {
-    herald::store::sqlite::SqliteStore::new(pool.clone())
-        .migrate()
-        .await?;
-    let mut migrator = sqlx::migrate!("migrations/sqlite");
-    migrator.dangerous_set_table_name("orders_e2e_migrations");
-    migrator.run(pool).await?;
-    Ok(())
-}
+/// The order summary on one backend: its migration, its projection and a reader.
+macro_rules! order_summary_on {
+    ($module:ident, $db:ty, $connection:ty, $store:ty, $migrations:literal) => {
+        /// The order summary read model on this backend.
+        pub mod $module {
+            use herald::Envelope;
+            use herald::projection::HandlerError;
+            use herald::projection::sql::SqlProjection;
+            use herald_example_orders::OrderEvent;
+            use sqlx::Pool;
 
-async fn count(
-    connection: &mut SqliteConnection,
-    status: Status,
-    delta: i64,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO order_counts (status, orders) VALUES ($1, $2) \
-         ON CONFLICT (status) DO UPDATE SET orders = order_counts.orders + excluded.orders",
-    )
-    .bind(status.as_str())
-    .bind(delta)
-    .execute(&mut *connection)
-    .await?;
-    Ok(())
-}
+            use crate::{ORDER_SUMMARY, OrderSummary, Status, SummaryRow};
 
-async fn transition(
-    connection: &mut SqliteConnection,
-    order_id: &str,
-    to: Status,
-    carrier: Option<&str>,
-) -> Result<(), HandlerError> {
-    let from: String = sqlx::query_scalar("SELECT status FROM order_summary WHERE order_id = $1")
-        .bind(order_id)
-        .fetch_one(&mut *connection)
-        .await?;
-    sqlx::query(
-        "UPDATE order_summary SET status = $2, carrier = COALESCE($3, carrier), \
-         events_applied = events_applied + 1 WHERE order_id = $1",
-    )
-    .bind(order_id)
-    .bind(to.as_str())
-    .bind(carrier)
-    .execute(&mut *connection)
-    .await?;
-    sqlx::query("UPDATE order_counts SET orders = orders - 1 WHERE status = $1")
-        .bind(from)
-        .execute(&mut *connection)
-        .await?;
-    count(connection, to, 1).await?;
-    Ok(())
-}
+            /// Creates Herald's tables (checkpoints, leases) and the read model's in `pool`.
+            pub async fn migrate_read_model(
+                pool: &Pool<$db>,
+            ) -> Result<(), herald::store::StoreError> {
+                <$store>::new(pool.clone()).migrate().await?;
+                let mut migrator = sqlx::migrate!($migrations);
+                migrator.dangerous_set_table_name("orders_e2e_migrations");
+                migrator.run(pool).await?;
+                Ok(())
+            }
 
-impl SqlProjection<sqlx::Sqlite> for OrderSummary {
-    type Event = OrderEvent;
-
-    fn name(&self) -> &str {
-        ORDER_SUMMARY
-    }
-
-    async fn apply(
-        &mut self,
-        connection: &mut SqliteConnection,
-        event: &Envelope<OrderEvent>,
-    ) -> Result<(), HandlerError> {
-        if !self.delay_per_event.is_zero() {
-            tokio::time::sleep(self.delay_per_event).await;
-        }
-        match &event.payload {
-            OrderEvent::Placed {
-                order_id, lines, ..
-            } => {
-                let total: i64 = lines
-                    .iter()
-                    .map(|line| line.unit_price_cents * i64::from(line.quantity))
-                    .sum();
-                sqlx::query(
-                    "INSERT INTO order_summary (order_id, status, lines, total_cents, events_applied) \
-                     VALUES ($1, 'placed', $2, $3, 1)",
+            /// The whole read model, ordered: summaries and counts.
+            pub async fn read_model(
+                pool: &Pool<$db>,
+            ) -> Result<(Vec<SummaryRow>, Vec<(String, i64)>), sqlx::Error> {
+                let summaries = sqlx::query_as(
+                    "SELECT order_id, status, lines, total_cents, carrier, events_applied \
+                     FROM order_summary ORDER BY order_id",
                 )
-                .bind(order_id)
-                .bind(lines.len() as i64)
-                .bind(total)
+                .fetch_all(pool)
+                .await?;
+                let counts =
+                    sqlx::query_as("SELECT status, orders FROM order_counts ORDER BY status")
+                        .fetch_all(pool)
+                        .await?;
+                Ok((summaries, counts))
+            }
+
+            async fn count(
+                connection: &mut $connection,
+                status: Status,
+                delta: i64,
+            ) -> Result<(), sqlx::Error> {
+                sqlx::query(
+                    "INSERT INTO order_counts (status, orders) VALUES ($1, $2) ON CONFLICT \
+                     (status) DO UPDATE SET orders = order_counts.orders + excluded.orders",
+                )
+                .bind(status.as_str())
+                .bind(delta)
                 .execute(&mut *connection)
                 .await?;
-                count(connection, Status::Placed, 1).await?;
+                Ok(())
             }
-            OrderEvent::Cancelled { order_id, .. } => {
-                transition(connection, order_id, Status::Cancelled, None).await?;
+
+            async fn transition(
+                connection: &mut $connection,
+                order_id: &str,
+                to: Status,
+                carrier: Option<&str>,
+            ) -> Result<(), HandlerError> {
+                let from: String =
+                    sqlx::query_scalar("SELECT status FROM order_summary WHERE order_id = $1")
+                        .bind(order_id)
+                        .fetch_one(&mut *connection)
+                        .await?;
+                sqlx::query(
+                    "UPDATE order_summary SET status = $2, carrier = COALESCE($3, carrier), \
+                     events_applied = events_applied + 1 WHERE order_id = $1",
+                )
+                .bind(order_id)
+                .bind(to.as_str())
+                .bind(carrier)
+                .execute(&mut *connection)
+                .await?;
+                sqlx::query("UPDATE order_counts SET orders = orders - 1 WHERE status = $1")
+                    .bind(from)
+                    .execute(&mut *connection)
+                    .await?;
+                count(connection, to, 1).await?;
+                Ok(())
             }
-            OrderEvent::Dispatched { order_id, carrier } => {
-                transition(connection, order_id, Status::Shipped, Some(carrier)).await?;
-            }
-            OrderEvent::Delivered { order_id } => {
-                transition(connection, order_id, Status::Delivered, None).await?;
+
+            impl SqlProjection<$db> for OrderSummary {
+                type Event = OrderEvent;
+
+                fn name(&self) -> &str {
+                    ORDER_SUMMARY
+                }
+
+                async fn apply(
+                    &mut self,
+                    connection: &mut $connection,
+                    event: &Envelope<OrderEvent>,
+                ) -> Result<(), HandlerError> {
+                    if !self.delay_per_event.is_zero() {
+                        tokio::time::sleep(self.delay_per_event).await;
+                    }
+                    match &event.payload {
+                        OrderEvent::Placed {
+                            order_id, lines, ..
+                        } => {
+                            let total: i64 = lines
+                                .iter()
+                                .map(|line| line.unit_price_cents * i64::from(line.quantity))
+                                .sum();
+                            sqlx::query(
+                                "INSERT INTO order_summary (order_id, status, lines, \
+                                 total_cents, events_applied) VALUES ($1, 'placed', $2, $3, 1)",
+                            )
+                            .bind(order_id)
+                            .bind(lines.len() as i64)
+                            .bind(total)
+                            .execute(&mut *connection)
+                            .await?;
+                            count(connection, Status::Placed, 1).await?;
+                        }
+                        OrderEvent::Cancelled { order_id, .. } => {
+                            transition(connection, order_id, Status::Cancelled, None).await?;
+                        }
+                        OrderEvent::Dispatched { order_id, carrier } => {
+                            transition(connection, order_id, Status::Shipped, Some(carrier))
+                                .await?;
+                        }
+                        OrderEvent::Delivered { order_id } => {
+                            transition(connection, order_id, Status::Delivered, None).await?;
+                        }
+                    }
+                    Ok(())
+                }
+
+                async fn reset(&mut self, connection: &mut $connection) -> Result<(), HandlerError> {
+                    sqlx::query("DELETE FROM order_summary")
+                        .execute(&mut *connection)
+                        .await?;
+                    sqlx::query("DELETE FROM order_counts")
+                        .execute(&mut *connection)
+                        .await?;
+                    Ok(())
+                }
             }
         }
-        Ok(())
-    }
-
-    async fn reset(&mut self, connection: &mut SqliteConnection) -> Result<(), HandlerError> {
-        sqlx::query("DELETE FROM order_summary")
-            .execute(&mut *connection)
-            .await?;
-        sqlx::query("DELETE FROM order_counts")
-            .execute(&mut *connection)
-            .await?;
-        Ok(())
-    }
+    };
 }
+
+order_summary_on!(
+    sqlite,
+    sqlx::Sqlite,
+    sqlx::SqliteConnection,
+    herald::store::sqlite::SqliteStore,
+    "migrations/sqlite"
+);
+order_summary_on!(
+    postgres,
+    sqlx::Postgres,
+    sqlx::PgConnection,
+    herald::store::postgres::PostgresStore,
+    "migrations/postgres"
+);
+
+pub use sqlite::{migrate_read_model, read_model};
 
 /// One row of `order_summary`, for comparisons.
 pub type SummaryRow = (String, String, i64, i64, Option<String>, i64);
-
-/// The whole read model, ordered: summaries and counts.
-pub async fn read_model(
-    pool: &SqlitePool,
-) -> Result<(Vec<SummaryRow>, Vec<(String, i64)>), sqlx::Error> {
-    let summaries = sqlx::query_as(
-        "SELECT order_id, status, lines, total_cents, carrier, events_applied FROM order_summary ORDER BY order_id",
-    )
-    .fetch_all(pool)
-    .await?;
-    let counts = sqlx::query_as("SELECT status, orders FROM order_counts ORDER BY status")
-        .fetch_all(pool)
-        .await?;
-    Ok((summaries, counts))
-}
 
 /// The commands of a sample day: `orders` orders, most shipped, some delivered, some
 /// cancelled. Deterministic.

@@ -5,28 +5,34 @@
 //! orders-e2e --database sqlite://orders.db project
 //! orders-e2e --database sqlite://orders.db rebuild
 //! orders-e2e --database sqlite://orders.db relay --stream ORDERS --until-caught-up
-//! orders-e2e --database sqlite://orders.db lag
+//! orders-e2e --database postgres://localhost/orders serve --stream ORDERS --partitions 4
+//! orders-e2e --database postgres://localhost/orders status
 //! ```
 
-use std::io::Write;
 use std::str::FromStr;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use herald::aggregate::Repository;
-use herald::projection::sql::SqlProjectionRunner;
-use herald::projection::{Progress, Runner, RunnerOptions};
+use herald::lease::{Ended, LeaseOptions, LeasePool, Leases};
+use herald::projection::sql::{ReadModelDatabase, SqlProjection, SqlProjectionRunner};
+use herald::projection::{Partition, Progress, Runner, RunnerOptions};
 use herald::relay::Relay;
+use herald::store::postgres::PostgresStore;
 use herald::store::sqlite::SqliteStore;
-use herald_example_orders_e2e::{
-    ORDER_SUMMARY, Order, OrderSummary, migrate_read_model, sample_commands,
-};
+use herald::store::{EventStore, SqlBackend, SqlStore};
+use herald_example_orders_e2e::{ORDER_SUMMARY, Order, OrderSummary, sample_commands};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use sqlx::Pool;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::SqliteConnectOptions;
+use tokio::sync::watch;
 
 /// Orders end to end with Herald.
 #[derive(Debug, Parser)]
 struct Config {
-    /// The SQLite database holding the event store and the read model.
+    /// The database holding the event store and the read model: `sqlite://file.db` or
+    /// `postgres://user@host/database`.
     #[arg(
         long,
         env = "ORDERS_DATABASE",
@@ -82,18 +88,36 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         pause_before_commit_ms: u64,
     },
+    /// Runs as one replica of the service: the order summary (or each of its partitions)
+    /// and the relay, each only while this replica holds its lease, until SIGTERM or
+    /// Ctrl-C. Prints `lead <name> <token>` when it takes a lease, `lost <name> <token>`
+    /// when it loses one and `yield <name> <token>` when it gives one to a replica that asked.
+    Serve {
+        /// The relay's JetStream stream.
+        #[arg(long, default_value = "ORDERS")]
+        stream: String,
+        /// Partitions of the order summary, each leased separately (1: not partitioned).
+        #[arg(long, default_value_t = 1)]
+        partitions: u32,
+        /// This replica's name in the lease table (default: host-pid).
+        #[arg(long)]
+        holder: Option<String>,
+        /// How long a lease lasts without renewal, in milliseconds.
+        #[arg(long, default_value_t = 2500)]
+        lease_ttl_ms: u64,
+        /// Events per transaction (read model) and per checkpoint (relay).
+        #[arg(long, default_value_t = 100)]
+        batch_size: usize,
+    },
     /// Deletes a JetStream stream (clean-up after a demo).
     DropStream {
         /// The stream.
         #[arg(long, default_value = "ORDERS")]
         stream: String,
     },
-    /// Shows how far the read model and the relay are behind.
-    Lag {
-        /// The relay's stream.
-        #[arg(long, default_value = "ORDERS")]
-        stream: String,
-    },
+    /// Prints who runs the order summary and the relay, their checkpoints and lag, as
+    /// Prometheus text.
+    Status,
 }
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
@@ -101,17 +125,40 @@ type Error = Box<dyn std::error::Error + Send + Sync>;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let config = Config::parse();
-    let options = SqliteConnectOptions::from_str(&config.database)?;
-    let store = SqliteStore::connect_with(options).await?;
-    migrate_read_model(store.pool()).await?;
+    if config.database.starts_with("postgres:") || config.database.starts_with("postgresql:") {
+        let options = PgConnectOptions::from_str(&config.database)?;
+        // Enough for the partitions, the relay, their heartbeats and the store's groups.
+        let pool = PgPoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await?;
+        herald_example_orders_e2e::postgres::migrate_read_model(&pool).await?;
+        run(config, PostgresStore::new(pool)).await
+    } else {
+        let options = SqliteConnectOptions::from_str(&config.database)?;
+        let store = SqliteStore::connect_with(options).await?;
+        herald_example_orders_e2e::migrate_read_model(store.pool()).await?;
+        run(config, store).await
+    }
+}
+
+async fn run<DB>(config: Config, store: SqlStore<DB>) -> Result<(), Error>
+where
+    DB: ReadModelDatabase + SqlBackend,
+    SqlStore<DB>: EventStore,
+    OrderSummary: SqlProjection<DB>,
+    LeasePool: From<Pool<DB>>,
+{
     match config.command {
         Command::Seed { orders } => seed(&store, orders).await,
         Command::Project {
             batch_size,
             delay_ms,
         } => {
-            let mut runner = runner(&store, batch_size, delay_ms);
-            let reached = runner.catch_up(print_progress).await?;
+            let mut runner = runner(&store, batch_size, delay_ms, Partition::ALL);
+            let bar = progress_bar()?;
+            let reached = runner.catch_up(|p| show_progress(&bar, p)).await?;
+            bar.finish();
             println!("caught up at {reached}");
             Ok(())
         }
@@ -119,9 +166,10 @@ async fn main() -> Result<(), Error> {
             batch_size,
             delay_ms,
         } => {
-            let mut runner = runner(&store, batch_size, delay_ms);
-            let reached = runner.rebuild(print_progress).await?;
-            eprintln!();
+            let mut runner = runner(&store, batch_size, delay_ms, Partition::ALL);
+            let bar = progress_bar()?;
+            let reached = runner.rebuild(|p| show_progress(&bar, p)).await?;
+            bar.finish();
             println!("rebuilt up to {reached}");
             Ok(())
         }
@@ -131,15 +179,21 @@ async fn main() -> Result<(), Error> {
             until_caught_up,
             pause_before_commit_ms,
         } => {
-            relay(
-                &config.nats,
-                store,
-                &stream,
-                batch_size,
-                until_caught_up,
-                pause_before_commit_ms,
-            )
-            .await
+            let relay = relay(&config.nats, store, &stream, batch_size).await?;
+            relay_once(relay, until_caught_up, pause_before_commit_ms).await
+        }
+        Command::Serve {
+            stream,
+            partitions,
+            holder,
+            lease_ttl_ms,
+            batch_size,
+        } => {
+            let holder = holder.unwrap_or_else(default_holder);
+            let options = LeaseOptions::with_ttl(Duration::from_millis(lease_ttl_ms));
+            let leases = Leases::new(store.pool().clone(), holder).with_options(options);
+            let relay = relay(&config.nats, store.clone(), &stream, batch_size).await?;
+            serve(store, leases, relay, partitions, batch_size).await
         }
         Command::DropStream { stream } => {
             let jetstream = async_nats::jetstream::new(async_nats::connect(&config.nats).await?);
@@ -147,30 +201,18 @@ async fn main() -> Result<(), Error> {
             println!("deleted {stream}");
             Ok(())
         }
-        Command::Lag { stream } => {
-            let projection = runner(&store, 1, 0).lag().await?;
-            println!(
-                "{ORDER_SUMMARY}: {} behind (head {}, checkpoint {}), oldest unprocessed {:?}",
-                projection.positions,
-                projection.head,
-                projection.checkpoint,
-                projection.oldest_unprocessed_age
-            );
-            let relay = herald::projection::lag(
-                &store,
-                herald::store::EventStore::load_checkpoint(&store, &relay_name(&stream)).await?,
-            )
-            .await?;
-            println!(
-                "relay {stream}: {} behind (checkpoint {}), oldest unprocessed {:?}",
-                relay.positions, relay.checkpoint, relay.oldest_unprocessed_age
+        Command::Status => {
+            let leases = Leases::new(store.pool().clone(), default_holder());
+            print!(
+                "{}",
+                herald::status::status(&store, &leases).await?.prometheus()
             );
             Ok(())
         }
     }
 }
 
-async fn seed(store: &SqliteStore, orders: usize) -> Result<(), Error> {
+async fn seed<S: EventStore>(store: &S, orders: usize) -> Result<(), Error> {
     let repository = Repository::<_, Order>::new(store.clone()).snapshot_every(50);
     let commands = sample_commands(orders);
     for (order_id, command) in &commands {
@@ -179,56 +221,64 @@ async fn seed(store: &SqliteStore, orders: usize) -> Result<(), Error> {
     println!(
         "{} commands for {orders} orders; head is now {}",
         commands.len(),
-        herald::store::EventStore::head_position(store).await?
+        store.head_position().await?
     );
     Ok(())
 }
 
-fn runner(
-    store: &SqliteStore,
+fn runner<DB>(
+    store: &SqlStore<DB>,
     batch_size: usize,
     delay_ms: u64,
-) -> SqlProjectionRunner<sqlx::Sqlite, SqliteStore, OrderSummary> {
+    partition: Partition,
+) -> SqlProjectionRunner<DB, SqlStore<DB>, OrderSummary>
+where
+    DB: ReadModelDatabase + SqlBackend,
+    SqlStore<DB>: EventStore,
+    OrderSummary: SqlProjection<DB>,
+{
     let projection = OrderSummary {
         delay_per_event: Duration::from_millis(delay_ms),
     };
-    SqlProjectionRunner::new(store.pool().clone(), store.clone(), projection).with_options(
-        RunnerOptions {
+    SqlProjectionRunner::new(store.pool().clone(), store.clone(), projection)
+        .with_options(RunnerOptions {
             batch_size,
             ..RunnerOptions::default()
-        },
-    )
+        })
+        .with_partition(partition)
 }
 
-/// Prints a progress bar on stderr and a machine-readable line on stdout per batch.
-fn print_progress(progress: &Progress) {
-    const WIDTH: usize = 30;
-    let filled = (progress.fraction() * WIDTH as f64).round() as usize;
-    eprint!(
-        "\r[{}{}] {}/{} ({:.1}%) {:.0} events/s ",
-        "#".repeat(filled),
-        ".".repeat(WIDTH - filled),
-        progress.done,
-        progress.total,
-        progress.fraction() * 100.0,
-        progress.rate()
+/// A progress bar with rate and ETA on stderr; indicatif draws nothing when stderr is not a
+/// terminal.
+fn progress_bar() -> Result<ProgressBar, Error> {
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template(
+            "[{bar:30}] {pos}/{len} ({percent}%) {per_sec} ETA {eta} elapsed {elapsed}",
+        )?
+        .progress_chars("#>."),
     );
+    Ok(bar)
+}
+
+/// Moves the bar and prints a machine-readable line on stdout per batch.
+fn show_progress(bar: &ProgressBar, progress: &Progress) {
+    bar.set_length(progress.total);
+    bar.set_position(progress.done);
     println!("progress {} {}", progress.done, progress.total);
-    let _ = std::io::stdout().flush();
 }
 
 fn relay_name(stream: &str) -> String {
     format!("relay:{stream}")
 }
 
-async fn relay(
+/// A relay to `stream`, created if needed.
+async fn relay<S: EventStore>(
     nats: &str,
-    store: SqliteStore,
+    store: S,
     stream: &str,
     batch_size: usize,
-    until_caught_up: bool,
-    pause_before_commit_ms: u64,
-) -> Result<(), Error> {
+) -> Result<Relay<S>, Error> {
     let client = async_nats::connect(nats).await?;
     let jetstream = async_nats::jetstream::new(client);
     jetstream
@@ -238,7 +288,16 @@ async fn relay(
             ..Default::default()
         })
         .await?;
-    let relay = Relay::new(store, jetstream, relay_name(stream), stream).batch_size(batch_size);
+    Ok(Relay::new(store, jetstream, relay_name(stream), stream).batch_size(batch_size))
+}
+
+/// Relays without a lease, printing `published N` between publishing a batch and saving its
+/// checkpoint.
+async fn relay_once<S: EventStore>(
+    relay: Relay<S>,
+    until_caught_up: bool,
+    pause_before_commit_ms: u64,
+) -> Result<(), Error> {
     let mut total = herald::relay::RelayStats::default();
     loop {
         let stats = relay.publish_batch().await?;
@@ -250,7 +309,6 @@ async fn relay(
             continue;
         }
         println!("published {}", stats.last_position);
-        let _ = std::io::stdout().flush();
         if pause_before_commit_ms > 0 {
             tokio::time::sleep(Duration::from_millis(pause_before_commit_ms)).await;
         }
@@ -263,5 +321,107 @@ async fn relay(
         "relayed {} events ({} duplicates dropped by JetStream), checkpoint {}",
         total.published, total.duplicates, total.last_position
     );
+    Ok(())
+}
+
+fn default_holder() -> String {
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "host".to_owned());
+    format!("{host}-{}", std::process::id())
+}
+
+/// Completes once `stop` turns true.
+fn stopped(stop: &watch::Receiver<bool>) -> impl Future<Output = ()> + Send + 'static {
+    let mut stop = stop.clone();
+    async move {
+        let _ = stop.wait_for(|stop| *stop).await;
+    }
+}
+
+/// Runs every partition of the order summary and the relay, each while its lease is held,
+/// until SIGTERM or Ctrl-C.
+async fn serve<DB>(
+    store: SqlStore<DB>,
+    leases: Leases,
+    relay: Relay<SqlStore<DB>>,
+    partitions: u32,
+    batch_size: usize,
+) -> Result<(), Error>
+where
+    DB: ReadModelDatabase + SqlBackend,
+    SqlStore<DB>: EventStore,
+    OrderSummary: SqlProjection<DB>,
+{
+    let (stop, stop_rx) = watch::channel(false);
+    let mut tasks = tokio::task::JoinSet::new();
+    for partition in Partition::all(partitions.max(1)) {
+        let runner = runner(&store, batch_size, 0, partition);
+        let name = partition.checkpoint_name(ORDER_SUMMARY);
+        tasks.spawn(lead_projection(
+            runner,
+            name,
+            leases.clone(),
+            stop_rx.clone(),
+        ));
+    }
+    tasks.spawn(lead_relay(relay, leases.clone(), stop_rx));
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        _ = terminate.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+        Some(ended) = tasks.join_next() => ended??,
+    }
+    let _ = stop.send(true);
+    while let Some(ended) = tasks.join_next().await {
+        ended??;
+    }
+    println!("stopped");
+    Ok(())
+}
+
+async fn lead_projection<DB>(
+    mut runner: SqlProjectionRunner<DB, SqlStore<DB>, OrderSummary>,
+    name: String,
+    leases: Leases,
+    stop: watch::Receiver<bool>,
+) -> Result<(), Error>
+where
+    DB: ReadModelDatabase + SqlBackend,
+    SqlStore<DB>: EventStore,
+    OrderSummary: SqlProjection<DB>,
+{
+    while let Some(lease) = leases.acquire(&name, stopped(&stop)).await? {
+        println!("lead {name} {}", lease.token());
+        match runner.run_held(&lease, stopped(&stop)).await? {
+            Ended::Lost => println!("lost {name} {}", lease.token()),
+            Ended::Yielded => {
+                println!("yield {name} {}", lease.token());
+                lease.release().await?;
+            }
+            Ended::Shutdown => {
+                lease.release().await?;
+                break;
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn lead_relay<S: EventStore>(
+    relay: Relay<S>,
+    leases: Leases,
+    stop: watch::Receiver<bool>,
+) -> Result<(), Error> {
+    let name = relay.name().to_owned();
+    let poll = Duration::from_millis(100);
+    while let Some(lease) = leases.acquire(&name, stopped(&stop)).await? {
+        println!("lead {name} {}", lease.token());
+        match relay.run_held(&lease, poll, stopped(&stop)).await?.0 {
+            Ended::Lost | Ended::Yielded => println!("lost {name} {}", lease.token()),
+            Ended::Shutdown => {
+                lease.release().await?;
+                break;
+            }
+        }
+    }
     Ok(())
 }

@@ -14,6 +14,11 @@
 //! [`Runner`] trait: [`Runner::catch_up`], [`Runner::rebuild`] (reset, then replay from
 //! position 1) with [`Progress`] reports, and [`Runner::run`] to follow the log. Both report
 //! [`Lag`].
+//!
+//! **Several replicas.** `Runner::run_leased` follows the log only while this replica holds
+//! the projection's [lease](crate::lease), and every checkpoint it writes is fenced by the
+//! lease's token. A busy projection can be split into [`Partition`]s (by a stable hash of the
+//! stream id), each with its own checkpoint and lease (`name#k`), so replicas share it.
 
 mod batch_loop;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
@@ -84,6 +89,74 @@ pub struct RunnerOptions {
     pub poll_interval: Duration,
 }
 
+/// One of `count` partitions of a projection, set with [`Runner::with_partition`]: the
+/// events whose stream id hashes (64-bit FNV-1a of its UTF-8 bytes, modulo `count`) to
+/// `index`. Each partition has its own checkpoint and lease, named `<projection>#<index>`;
+/// every event belongs to exactly one partition, and a stream's events stay in order within
+/// it.
+///
+/// Partitions of one read model commit concurrently, so its writes must not depend on the
+/// order of events of different streams (increments commute; "last event wins" across
+/// streams does not), and under PostgreSQL two partitions updating the same rows may
+/// deadlock: a leased run retries the rolled-back batch. [`Runner::rebuild`] on a partition
+/// calls the projection's `reset` but resets only that partition's checkpoint: rebuild a
+/// partitioned read model only with a `reset` that clears that partition's rows alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Partition {
+    index: u32,
+    count: u32,
+}
+
+impl Default for Partition {
+    fn default() -> Self {
+        Partition::ALL
+    }
+}
+
+impl Partition {
+    /// The whole log: no partitioning, the checkpoint is named after the projection.
+    pub const ALL: Partition = Partition { index: 0, count: 1 };
+
+    /// Partition `index` of `count`; `None` unless `index < count`.
+    pub fn new(index: u32, count: u32) -> Option<Partition> {
+        (index < count).then_some(Partition { index, count })
+    }
+
+    /// Every partition of `count` (none for 0).
+    pub fn all(count: u32) -> impl Iterator<Item = Partition> {
+        (0..count).map(move |index| Partition { index, count })
+    }
+
+    /// This partition's index.
+    pub fn index(self) -> u32 {
+        self.index
+    }
+
+    /// How many partitions there are.
+    pub fn count(self) -> u32 {
+        self.count
+    }
+
+    /// Whether events of `stream_id` belong to this partition.
+    pub fn contains(self, stream_id: &str) -> bool {
+        let hash = stream_id
+            .bytes()
+            .fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+                (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
+            });
+        hash % u64::from(self.count.max(1)) == u64::from(self.index)
+    }
+
+    /// The checkpoint (and lease) name of this partition of `projection`.
+    pub fn checkpoint_name(self, projection: &str) -> String {
+        if self.count <= 1 {
+            projection.to_owned()
+        } else {
+            format!("{projection}#{}", self.index)
+        }
+    }
+}
+
 impl Default for RunnerOptions {
     fn default() -> Self {
         RunnerOptions {
@@ -142,6 +215,10 @@ pub enum ProjectionError {
     #[cfg(any(feature = "sqlite", feature = "postgres"))]
     #[error("read model database: {0}")]
     Database(#[from] sqlx::Error),
+    /// The lease failed, or was lost by a runner that wanted to commit.
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
+    #[error(transparent)]
+    Lease(#[from] crate::lease::LeaseError),
 }
 
 impl ProjectionError {
@@ -215,12 +292,20 @@ pub async fn lag<S: EventStore>(store: &S, checkpoint: u64) -> Result<Lag, Store
     })
 }
 
+/// Whether a runner of `partition` handles `event`: an `E`, in its partition.
+pub(crate) fn selects<E: Event>(partition: Partition, event: &RecordedEvent) -> bool {
+    is_event_of::<E>(&event.event_type) && partition.contains(&event.stream_id)
+}
+
 /// Runs a [`Projection`] over a store, with its checkpoint and dead letters in the store.
 #[derive(Debug)]
 pub struct ProjectionRunner<S, P> {
     store: S,
     projection: P,
     options: RunnerOptions,
+    partition: Partition,
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
+    fence: Option<crate::lease::Fence>,
 }
 
 impl<S: EventStore, P: Projection> ProjectionRunner<S, P> {
@@ -230,6 +315,9 @@ impl<S: EventStore, P: Projection> ProjectionRunner<S, P> {
             store,
             projection,
             options: RunnerOptions::default(),
+            partition: Partition::ALL,
+            #[cfg(any(feature = "sqlite", feature = "postgres"))]
+            fence: None,
         }
     }
 
@@ -243,9 +331,23 @@ impl<S: EventStore, P: Projection> ProjectionRunner<S, P> {
         &mut self.projection
     }
 
-    /// The projection's checkpoint.
+    /// The projection's (or its partition's) checkpoint.
     pub async fn checkpoint(&self) -> Result<u64, StoreError> {
-        self.store.load_checkpoint(self.projection.name()).await
+        self.store.load_checkpoint(&self.name()).await
+    }
+
+    /// The checkpoint's name: the projection's, `#k` for partition `k`.
+    fn name(&self) -> String {
+        self.partition.checkpoint_name(self.projection.name())
+    }
+
+    /// Saves the checkpoint, fenced by the lease while the runner runs leased.
+    async fn save_checkpoint(&mut self, name: &str, position: u64) -> Result<(), ProjectionError> {
+        #[cfg(any(feature = "sqlite", feature = "postgres"))]
+        if let Some(fence) = &self.fence {
+            return Ok(fence.save_checkpoint(position).await?);
+        }
+        Ok(self.store.save_checkpoint(name, position).await?)
     }
 
     /// The projection's lag.
@@ -311,14 +413,27 @@ impl<S: EventStore, P: Projection> Batches for ProjectionRunner<S, P> {
         &mut self.options
     }
 
+    fn checkpoint_name(&self) -> String {
+        self.name()
+    }
+
+    fn set_partition(&mut self, partition: Partition) {
+        self.partition = partition;
+    }
+
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
+    fn set_fence(&mut self, fence: Option<crate::lease::Fence>) {
+        self.fence = fence;
+    }
+
     async fn checkpoint_and_head(&mut self) -> Result<(u64, u64), ProjectionError> {
-        let name = self.projection.name().to_owned();
+        let name = self.name();
         let checkpoint = self.store.load_checkpoint(&name).await?;
         Ok((checkpoint, self.store.head_position().await?))
     }
 
     async fn next_batch(&mut self) -> Result<(usize, u64), ProjectionError> {
-        let name = self.projection.name().to_owned();
+        let name = self.name();
         let checkpoint = self.store.load_checkpoint(&name).await?;
         let events = self
             .store
@@ -326,26 +441,26 @@ impl<S: EventStore, P: Projection> Batches for ProjectionRunner<S, P> {
             .await?;
         let mut done = checkpoint;
         for event in &events {
-            if is_event_of::<P::Event>(&event.event_type)
+            if selects::<P::Event>(self.partition, event)
                 && let Err(error) = self.deliver(&name, event).await
             {
                 if done > checkpoint {
-                    self.store.save_checkpoint(&name, done).await?;
+                    self.save_checkpoint(&name, done).await?;
                 }
                 return Err(error);
             }
             done = event.position;
         }
         if done > checkpoint {
-            self.store.save_checkpoint(&name, done).await?;
+            self.save_checkpoint(&name, done).await?;
         }
         Ok((events.len(), done))
     }
 
     async fn reset(&mut self) -> Result<(), ProjectionError> {
-        let name = self.projection.name().to_owned();
+        let name = self.name();
         let reset = self.projection.reset().await;
         reset.map_err(ProjectionError::reset(&name))?;
-        Ok(self.store.save_checkpoint(&name, 0).await?)
+        self.save_checkpoint(&name, 0).await
     }
 }

@@ -7,6 +7,13 @@
 //! last committed checkpoint and never applies an event twice. The read model's database
 //! needs Herald's migrations (for `herald_checkpoints`); it may be the store's database or
 //! another one.
+//!
+//! The checkpoint row is created (at 0) before the first batch, so that two runners starting
+//! on a fresh database both lock it and take turns instead of both applying the first batch.
+//! Run leased ([`Runner::run_leased`](crate::projection::Runner::run_leased), with
+//! [`Leases`](crate::lease::Leases) in the read model's database), the transaction also
+//! checks the lease's fencing token before it commits: a replica that lost its lease rolls
+//! its batch back.
 
 use std::future::Future;
 
@@ -14,9 +21,12 @@ use sqlx::{Database, Pool, Transaction};
 
 use crate::envelope::Envelope;
 use crate::event::Event;
+use crate::lease::{Fence, LeaseError};
 use crate::projection::batch_loop::Batches;
-use crate::projection::{HandlerError, Lag, ProjectionError, RunnerOptions, lag};
-use crate::store::{EventStore, StoreError, is_event_of};
+use crate::projection::{
+    HandlerError, Lag, Partition, ProjectionError, RunnerOptions, lag, selects,
+};
+use crate::store::{EventStore, StoreError};
 
 /// A database that can hold a read model with its checkpoint: SQLite or PostgreSQL.
 pub trait ReadModelDatabase: Database {
@@ -37,6 +47,47 @@ pub trait ReadModelDatabase: Database {
         name: &str,
         position: u64,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Creates checkpoint `name` at 0 unless it exists.
+    fn ensure_checkpoint(
+        pool: &Pool<Self>,
+        name: &str,
+    ) -> impl Future<Output = Result<(), LeaseError>> + Send;
+
+    /// At the start of a write transaction that `fence` will guard: on PostgreSQL, ends the
+    /// session if the transaction stays idle longer than the lease's TTL, so that a stalled
+    /// holder does not keep its row locks from the replica that took over.
+    fn guard(
+        connection: &mut Self::Connection,
+        fence: &Fence,
+    ) -> impl Future<Output = Result<(), LeaseError>> + Send;
+
+    /// Inside a write transaction: [`LeaseError::Lost`] unless the fence's lease still has
+    /// its token (locking the lease row until the transaction ends).
+    fn check_fence(
+        connection: &mut Self::Connection,
+        fence: &Fence,
+    ) -> impl Future<Output = Result<(), LeaseError>> + Send;
+}
+
+/// The lease functions of `ReadModelDatabase` for a backend module of `crate::lease::sql`.
+macro_rules! fence_functions {
+    ($module:ident) => {
+        async fn ensure_checkpoint(pool: &Pool<Self>, name: &str) -> Result<(), LeaseError> {
+            crate::lease::sql::$module::ensure_checkpoint(pool, name).await
+        }
+
+        async fn guard(connection: &mut Self::Connection, fence: &Fence) -> Result<(), LeaseError> {
+            crate::lease::sql::$module::guard(connection, fence.leases.options().ttl).await
+        }
+
+        async fn check_fence(
+            connection: &mut Self::Connection,
+            fence: &Fence,
+        ) -> Result<(), LeaseError> {
+            crate::lease::sql::$module::check(connection, fence).await
+        }
+    };
 }
 
 #[cfg(feature = "sqlite")]
@@ -59,6 +110,8 @@ impl ReadModelDatabase for sqlx::Sqlite {
     ) -> Result<(), StoreError> {
         crate::store::sqlite::save_checkpoint(connection, name, position).await
     }
+
+    fence_functions!(sqlite);
 }
 
 #[cfg(feature = "postgres")]
@@ -81,6 +134,8 @@ impl ReadModelDatabase for sqlx::Postgres {
     ) -> Result<(), StoreError> {
         crate::store::postgres::save_checkpoint(connection, name, position).await
     }
+
+    fence_functions!(postgres);
 }
 
 /// A read model in database `DB`, written inside the runner's transaction.
@@ -114,6 +169,9 @@ pub struct SqlProjectionRunner<DB: Database, S, P> {
     store: S,
     projection: P,
     options: RunnerOptions,
+    partition: Partition,
+    fence: Option<Fence>,
+    checkpoint_exists: bool,
 }
 
 impl<DB, S, P> SqlProjectionRunner<DB, S, P>
@@ -130,6 +188,9 @@ where
             store,
             projection,
             options: RunnerOptions::default(),
+            partition: Partition::ALL,
+            fence: None,
+            checkpoint_exists: false,
         }
     }
 
@@ -138,10 +199,27 @@ where
         &self.projection
     }
 
-    /// The committed checkpoint.
+    /// The committed checkpoint (of the runner's partition).
     pub async fn checkpoint(&self) -> Result<u64, ProjectionError> {
         let mut connection = self.pool.acquire().await?;
-        Ok(DB::load_checkpoint(&mut connection, self.projection.name()).await?)
+        Ok(DB::load_checkpoint(&mut connection, &self.checkpoint_name()).await?)
+    }
+
+    /// Starts a write transaction, guarded against stalls while fenced.
+    async fn begin(&mut self) -> Result<Transaction<'static, DB>, ProjectionError> {
+        let mut tx = DB::begin_write(&self.pool).await?;
+        if let Some(fence) = &self.fence {
+            DB::guard(&mut tx, fence).await?;
+        }
+        Ok(tx)
+    }
+
+    /// Checks the fence (if any), then commits.
+    async fn commit(&mut self, mut tx: Transaction<'static, DB>) -> Result<(), ProjectionError> {
+        if let Some(fence) = &self.fence {
+            DB::check_fence(&mut tx, fence).await?;
+        }
+        Ok(tx.commit().await?)
     }
 
     /// The projection's lag.
@@ -167,8 +245,20 @@ where
         &mut self.options
     }
 
+    fn checkpoint_name(&self) -> String {
+        self.partition.checkpoint_name(self.projection.name())
+    }
+
+    fn set_partition(&mut self, partition: Partition) {
+        self.partition = partition;
+    }
+
+    fn set_fence(&mut self, fence: Option<Fence>) {
+        self.fence = fence;
+    }
+
     async fn checkpoint_and_head(&mut self) -> Result<(u64, u64), ProjectionError> {
-        let name = self.projection.name().to_owned();
+        let name = self.checkpoint_name();
         let mut connection = self.pool.acquire().await?;
         let checkpoint = DB::load_checkpoint(&mut connection, &name).await?;
         Ok((checkpoint, self.store.head_position().await?))
@@ -176,8 +266,12 @@ where
 
     /// One transaction: the checkpoint, the batch's writes and the new checkpoint.
     async fn next_batch(&mut self) -> Result<(usize, u64), ProjectionError> {
-        let name = self.projection.name().to_owned();
-        let mut tx = DB::begin_write(&self.pool).await?;
+        let name = self.checkpoint_name();
+        if !self.checkpoint_exists {
+            DB::ensure_checkpoint(&self.pool, &name).await?;
+            self.checkpoint_exists = true;
+        }
+        let mut tx = self.begin().await?;
         let checkpoint = DB::load_checkpoint(&mut tx, &name).await?;
         let events = self
             .store
@@ -189,7 +283,7 @@ where
         };
         let last = last.position;
         for event in &events {
-            if !is_event_of::<P::Event>(&event.event_type) {
+            if !selects::<P::Event>(self.partition, event) {
                 continue;
             }
             let handler_error = |source: HandlerError| ProjectionError::Handler {
@@ -206,7 +300,7 @@ where
                 .map_err(handler_error)?;
         }
         DB::save_checkpoint(&mut tx, &name, last).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok((events.len(), last))
     }
 
@@ -215,11 +309,11 @@ where
     /// [`Runner::catch_up`](crate::projection::Runner::catch_up) from its last committed
     /// batch.
     async fn reset(&mut self) -> Result<(), ProjectionError> {
-        let name = self.projection.name().to_owned();
-        let mut tx = DB::begin_write(&self.pool).await?;
+        let name = self.checkpoint_name();
+        let mut tx = self.begin().await?;
         let reset = self.projection.reset(&mut tx).await;
         reset.map_err(ProjectionError::reset(&name))?;
         DB::save_checkpoint(&mut tx, &name, 0).await?;
-        Ok(tx.commit().await?)
+        self.commit(tx).await
     }
 }

@@ -58,8 +58,7 @@ fn collect(
     let found = match (reader.parsed(), writer.parsed()) {
         (Parsed::Avro(r), Parsed::Avro(w)) => avro::can_read(r, w),
         (Parsed::Json(r), Parsed::Json(w)) => json::can_read(r, w),
-        // TODO(proto-compat): `protobuf::can_read(r.file(), w.file())` once the rules land.
-        (Parsed::Protobuf(_), Parsed::Protobuf(_)) => Vec::new(),
+        (Parsed::Protobuf(r), Parsed::Protobuf(w)) => protobuf::can_read(r.file(), w.file()),
         _ => vec![Violation::new(
             "SCHEMA_TYPE_MISMATCH",
             "#/",

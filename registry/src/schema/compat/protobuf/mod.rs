@@ -26,8 +26,6 @@ fn differences(original: &FileDescriptor, update: &FileDescriptor) -> Vec<Found>
 
 /// What stops `reader` from reading data written with `writer`: the incompatible
 /// differences of the diff from `writer` (original) to `reader` (update).
-// Wired into `collect` once `Parsed::Protobuf` exists; until then only the tests call it.
-#[allow(dead_code)]
 pub(super) fn can_read(reader: &FileDescriptor, writer: &FileDescriptor) -> Vec<Violation> {
     differences(writer, reader)
         .into_iter()
