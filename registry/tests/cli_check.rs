@@ -641,6 +641,23 @@ fn protobuf_snapshots_are_checked_beside_avro_and_json() {
     );
     std::fs::remove_file(repo.file("shipment/v3.proto")).unwrap();
 
+    // A field whose type changes wire format breaks BACKWARD.
+    write(
+        "shipment/v3.proto",
+        &SHIPPED_V2.replace("string id = 1", "int64 id = 1"),
+    );
+    let (code, stdout, _) = repo.check(&["--output", "json"]);
+    assert_eq!(code, 1, "{stdout}");
+    assert_eq!(
+        kinds(&stdout),
+        vec![(
+            "FIELD_SCALAR_KIND_CHANGED".to_owned(),
+            "schemas/shipment/v3.proto".to_owned(),
+            3
+        )]
+    );
+    std::fs::remove_file(repo.file("shipment/v3.proto")).unwrap();
+
     // A gap names the missing .proto file.
     write("shipment/v4.proto", SHIPPED_V2);
     let (code, stdout, _) = repo.check(&[]);
