@@ -39,6 +39,17 @@ fn descriptor(schema: &Schema) -> FileDescriptorProto {
         .unwrap();
     let mut file = FileDescriptorProto::decode(bytes.as_slice()).unwrap();
     file.source_code_info = None;
+    // Normalizing sorts the imports.
+    let public: Vec<String> = file
+        .public_dependency
+        .iter()
+        .map(|&i| file.dependency[usize::try_from(i).unwrap()].clone())
+        .collect();
+    file.dependency.sort();
+    file.public_dependency = public
+        .iter()
+        .map(|name| i32::try_from(file.dependency.iter().position(|d| d == name).unwrap()).unwrap())
+        .collect();
     for message in &mut file.message_type {
         canonical_message(message);
     }
@@ -247,6 +258,8 @@ fn the_proto3_fixture_prints_optional_maps_and_services() {
         "oneof payment {\n    string card = 8;\n    google.type.Money cash = 9;\n  }",
         "service Orders {\n  rpc Place (Order) returns (Order);\n  rpc Watch (stream Order) returns (stream Order) {\n    option deprecated = true;\n  };\n}",
         "  option deprecated = false;\n",
+        "  option (confluent.message_meta) = {\n    doc: \"An order\",\n    params: [\n      {\n        key: \"owner\",\n        value: \"shop\"\n      }\n    ],\n    tags: [\n      \"pii\",\n      \"core\"\n    ]\n  };\n",
+        "  string id = 1 [(confluent.field_meta) = {\n    doc: \"the id\"\n  }];\n",
     ] {
         assert!(
             printed.contains(expected),

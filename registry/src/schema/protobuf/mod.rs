@@ -46,7 +46,7 @@ impl ProtobufSchema {
 
     /// The file as a `FileDescriptorProto`, base64-encoded: Confluent's `format=serialized`.
     pub(crate) fn serialized(&self) -> String {
-        STANDARD.encode(self.file.file_descriptor_proto().encode_to_vec())
+        STANDARD.encode(self.file.encode_to_vec())
     }
 }
 
@@ -57,10 +57,7 @@ pub(crate) fn parse(
     imports: &[(&str, &ProtobufSchema)],
 ) -> Result<(ProtobufSchema, String), SchemaError> {
     let (root, raw) = match decode_base64(text) {
-        Some(mut descriptor) => {
-            descriptor.name = Some(ROOT.to_owned());
-            (Root::Encoded(descriptor.encode_to_vec()), None)
-        }
+        Some(encoded) => (Root::Encoded(resolver::renamed(encoded, ROOT)), None),
         None => {
             let mut raw = protox_parse::parse(ROOT, text).map_err(|err| {
                 // An error without a span is one at the end of the text.
@@ -81,10 +78,10 @@ pub(crate) fn parse(
     };
     let mut resolver = MemoryResolver::new(root);
     for (name, schema) in imports {
-        resolver.add(name, schema.file.file_descriptor_proto().clone());
+        resolver.add(name, schema.file.encode_to_vec());
         for file in schema.file.parent_pool().files() {
             if file.name() != schema.file.name() {
-                resolver.add(file.name(), file.file_descriptor_proto().clone());
+                resolver.add(file.name(), file.encode_to_vec());
             }
         }
     }
@@ -102,8 +99,9 @@ pub(crate) fn parse(
     Ok((ProtobufSchema { file, printed }, normalized))
 }
 
-/// A base64 `FileDescriptorProto`, if `text` is one (it never parses as `.proto` text).
-fn decode_base64(text: &str) -> Option<FileDescriptorProto> {
+/// The bytes of a base64 `FileDescriptorProto`, if `text` is one (it never parses as `.proto`
+/// text).
+fn decode_base64(text: &str) -> Option<Vec<u8>> {
     let trimmed = text.trim();
     let plausible = !trimmed.is_empty()
         && trimmed
@@ -113,7 +111,8 @@ fn decode_base64(text: &str) -> Option<FileDescriptorProto> {
         return None;
     }
     let bytes = STANDARD.decode(trimmed).ok()?;
-    FileDescriptorProto::decode(bytes.as_slice()).ok()
+    FileDescriptorProto::decode(bytes.as_slice()).ok()?;
+    Some(bytes)
 }
 
 /// A protox error as a [`SchemaError`] with the position it points at, when it has one.
@@ -249,10 +248,13 @@ mod tests {
 
     #[test]
     fn a_serialized_descriptor_is_accepted_and_equals_the_text() {
-        let text =
-            "syntax = \"proto3\";\npackage p;\nmessage A { int32 a = 1; repeated string b = 2; }";
+        let text = "syntax = \"proto3\";\npackage p;\nimport \"confluent/meta.proto\";\n\
+                    message A { option (confluent.message_meta).doc = \"An order\"; int32 a = 1; }";
         let (schema, normalized) = parse(text, &[]).unwrap();
-        let (again, again_normalized) = parse(&schema.serialized(), &[]).unwrap();
+        let serialized = schema.serialized();
+        let bytes = STANDARD.decode(&serialized).unwrap();
+        assert!(String::from_utf8_lossy(&bytes).contains("An order"));
+        let (again, again_normalized) = parse(&serialized, &[]).unwrap();
         assert_eq!(normalized, again_normalized);
         assert_eq!(schema.printed(), again.printed());
     }

@@ -37,14 +37,25 @@ impl MemoryResolver {
         }
     }
 
-    /// Makes `file` importable as `name` (first one wins).
-    pub(super) fn add(&mut self, name: &str, mut file: FileDescriptorProto) {
+    /// Makes `encoded` (a `FileDescriptorProto`) importable as `name` (first one wins).
+    pub(super) fn add(&mut self, name: &str, encoded: Vec<u8>) {
         if name == ROOT || self.imports.contains_key(name) {
             return;
         }
-        file.name = Some(name.to_owned());
-        self.imports.insert(name.to_owned(), file.encode_to_vec());
+        self.imports.insert(name.to_owned(), renamed(encoded, name));
     }
+}
+
+/// `encoded` (a `FileDescriptorProto`) named `name`: the name field appended, since the last
+/// occurrence of a field wins. Decoding and re-encoding would drop custom options, which
+/// `prost_types` does not know.
+pub(super) fn renamed(mut encoded: Vec<u8>, name: &str) -> Vec<u8> {
+    let name = FileDescriptorProto {
+        name: Some(name.to_owned()),
+        ..FileDescriptorProto::default()
+    };
+    encoded.extend(name.encode_to_vec());
+    encoded
 }
 
 impl FileResolver for MemoryResolver {
