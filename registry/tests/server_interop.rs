@@ -214,6 +214,20 @@ async fn confluent_python_protobuf() {
     assert_eq!(rust.status(), 200);
     let code = rust.text().await.unwrap();
     assert!(code.contains("pub struct Money"), "{code}");
+    // A version with a reference: the served Rust holds the imported types too.
+    let rust = http
+        .get(format!(
+            "{}/subjects/orders-value/versions/latest/rust",
+            server.base
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rust.status(), 200);
+    let code = rust.text().await.unwrap();
+    for item in ["pub struct Order", "pub struct Money", "::prost_types::Timestamp"] {
+        assert!(code.contains(item), "missing `{item}` in:\n{code}");
+    }
     let output = Command::new(env!("CARGO_BIN_EXE_herald"))
         .args([
             "codegen",

@@ -7,7 +7,8 @@ use axum::response::{IntoResponse, Response};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::codegen::{Options, generate, recorded_event_name};
+use crate::codegen::{Options, generate, generate_protobuf, recorded_event_name};
+use crate::schema::SchemaType;
 
 use crate::service::version_number;
 
@@ -54,7 +55,11 @@ async fn rust_source(
     let name = recorded_event_name(schema.schema_type, &schema.text)
         .unwrap_or_else(|| event_name(&subject).to_owned());
     let options = Options::new(name, number);
-    let code = generate(schema.schema_type, &schema.text, &options)
-        .map_err(|err| Error::InvalidSchema(format!("cannot generate Rust: {err}")))?;
+    // A Protobuf schema's imports are its references, already resolved in the parsed schema.
+    let code = match schema.schema_type {
+        SchemaType::Protobuf => generate_protobuf(&schema.schema),
+        other => generate(other, &schema.text, &options),
+    }
+    .map_err(|err| Error::InvalidSchema(format!("cannot generate Rust: {err}")))?;
     Ok(([(header::CONTENT_TYPE, "text/x-rust; charset=utf-8")], code).into_response())
 }

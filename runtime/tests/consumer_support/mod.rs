@@ -97,7 +97,7 @@ impl Drop for Registry {
 }
 
 /// Confluent's Python client, as the registry's interop test installs it.
-const PACKAGE: &str = "confluent-kafka[avro,json,schemaregistry]";
+const PACKAGE: &str = "confluent-kafka[avro,json,schemaregistry]==2.16.1";
 
 /// The python of the virtualenv `$HOME/.cache/herald-venv` (the registry's interop tests
 /// use the same one), created with confluent-kafka when missing; fails saying why when it
