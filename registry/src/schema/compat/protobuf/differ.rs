@@ -72,9 +72,9 @@ impl Scope {
 }
 
 /// The names of `original` then those only in `update`, each with its position on either side.
-fn union<'n, T>(
-    original: &'n [T],
-    update: &'n [T],
+fn union<T>(
+    original: &[T],
+    update: &[T],
     name: impl Fn(&T) -> &str,
 ) -> Vec<(String, Option<usize>, Option<usize>)> {
     let in_update: HashMap<&str, usize> = update
@@ -102,31 +102,29 @@ fn union<'n, T>(
     names
 }
 
-impl<'a> Differ<'a> {
-    pub(super) fn new(original: &'a FileDescriptor, update: &'a FileDescriptor) -> Self {
-        Differ {
-            roots: (original.name(), update.name()),
-            path: Vec::new(),
-            active: Vec::new(),
-            followed: HashMap::new(),
-            found: Vec::new(),
-        }
+/// Every difference from `original` to `update`, in the order found: the package, then
+/// every type.
+pub(super) fn differences(original: &FileDescriptor, update: &FileDescriptor) -> Vec<Found> {
+    let mut differ = Differ {
+        roots: (original.name(), update.name()),
+        path: Vec::new(),
+        active: Vec::new(),
+        followed: HashMap::new(),
+        found: Vec::new(),
+    };
+    if original.package_name() != update.package_name() {
+        let detail = format!(
+            "`{}` → `{}`",
+            original.package_name(),
+            update.package_name()
+        );
+        differ.push_detail(Kind::PACKAGE_CHANGED, detail);
     }
+    differ.compare_scopes(&Scope::of_file(original), &Scope::of_file(update));
+    differ.found
+}
 
-    /// Compares the files: the package, then every type.
-    pub(super) fn run(mut self, original: &FileDescriptor, update: &FileDescriptor) -> Vec<Found> {
-        if original.package_name() != update.package_name() {
-            let detail = format!(
-                "`{}` → `{}`",
-                original.package_name(),
-                update.package_name()
-            );
-            self.push_detail(Kind::PACKAGE_CHANGED, detail);
-        }
-        self.compare_scopes(&Scope::of_file(original), &Scope::of_file(update));
-        self.found
-    }
-
+impl Differ<'_> {
     pub(super) fn push(&mut self, kind: Kind) {
         self.found.push(Found {
             kind,

@@ -17,12 +17,7 @@ mod message;
 use prost_reflect::FileDescriptor;
 
 use super::{Difference, Violation};
-use differ::{Differ, Found};
-
-/// Every difference from `original` to `update`, in the order they were found.
-fn differences(original: &FileDescriptor, update: &FileDescriptor) -> Vec<Found> {
-    Differ::new(original, update).run(original, update)
-}
+use differ::differences;
 
 /// What stops `reader` from reading data written with `writer`: the incompatible
 /// differences of the diff from `writer` (original) to `reader` (update).
