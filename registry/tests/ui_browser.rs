@@ -110,8 +110,11 @@ impl Harness {
         let currency = json!({"name": "currency", "type": "string"});
         self.register("orders-value", json!({"schema": avro(json!([id, amount]))}))
             .await;
-        self.register("orders-value", json!({"schema": avro(json!([id, amount, note]))}))
-            .await;
+        self.register(
+            "orders-value",
+            json!({"schema": avro(json!([id, amount, note]))}),
+        )
+        .await;
         // Version 3 is registered under NONE, so under BACKWARD its verdict is a violation.
         self.api(
             reqwest::Method::PUT,
@@ -157,8 +160,12 @@ impl Harness {
         .await;
         self.register("retired-value", json!({"schema": "\"string\""}))
             .await;
-        self.api(reqwest::Method::DELETE, "/subjects/retired-value", json!({}))
-            .await;
+        self.api(
+            reqwest::Method::DELETE,
+            "/subjects/retired-value",
+            json!({}),
+        )
+        .await;
     }
 
     /// A browser signed in as `user`.
@@ -193,7 +200,10 @@ impl Harness {
     /// Checks the page the browser shows now (the answer to a form) and saves a screenshot.
     async fn check_current(&self, browser: &Browser, name: &str) {
         let html = browser
-            .script("return '<!DOCTYPE html>' + document.documentElement.outerHTML;", json!([]))
+            .script(
+                "return '<!DOCTYPE html>' + document.documentElement.outerHTML;",
+                json!([]),
+            )
             .await;
         assert_valid_html(name, html.as_str().unwrap_or_default());
         browser.assert_accessible(name).await;
@@ -209,8 +219,16 @@ async fn list_and_search_subjects() {
     h.visit(&browser, "/ui", "list").await;
     assert_eq!(browser.count("#subjects tbody tr").await, 5);
     let table = browser.find("#subjects").await.text().await;
-    for expected in ["orders-value", "customers-value", "payments-value", "money-value"] {
-        assert!(table.contains(expected), "{expected} missing from:\n{table}");
+    for expected in [
+        "orders-value",
+        "customers-value",
+        "payments-value",
+        "money-value",
+    ] {
+        assert!(
+            table.contains(expected),
+            "{expected} missing from:\n{table}"
+        );
     }
     assert!(
         table.contains("retired-value AVRO 1 1 BACKWARD (global) READWRITE (global) soft-deleted"),
@@ -221,9 +239,19 @@ async fn list_and_search_subjects() {
     let search = browser.find("#q").await;
     search.type_text("CUST").await;
     browser.submit("form[aria-label=Subjects] button").await;
-    assert!(browser.url().await.contains("q=CUST"), "the search is in the URL");
+    assert!(
+        browser.url().await.contains("q=CUST"),
+        "the search is in the URL"
+    );
     assert_eq!(browser.count("#subjects tbody tr").await, 1);
-    assert!(browser.find("#count").await.text().await.starts_with("1 subject matching"));
+    assert!(
+        browser
+            .find("#count")
+            .await
+            .text()
+            .await
+            .starts_with("1 subject matching")
+    );
     h.check_current(&browser, "list-search").await;
     // The phone layout.
     browser.resize(390, 844).await;
@@ -243,25 +271,42 @@ async fn subject_page_shows_timeline_verdicts_and_references() {
     assert_eq!(browser.count("ol.timeline li").await, 3);
     let timeline = browser.find("ol.timeline").await.text().await;
     assert_eq!(timeline.matches("compatible").count(), 3, "{timeline}");
-    assert!(timeline.contains("incompatible (1 violation)"), "{timeline}");
+    assert!(
+        timeline.contains("incompatible (1 violation)"),
+        "{timeline}"
+    );
     let why = browser.find("ol.violations").await.text().await;
     assert!(why.contains("READER_FIELD_MISSING_DEFAULT_VALUE"), "{why}");
     assert!(why.contains("/fields/3"), "{why}");
     assert!(why.contains("Hint:"), "{why}");
     // The violation's line is marked in the highlighted schema.
     let marked = browser.find("pre.code .l.hit").await.text().await;
-    assert!(marked.trim() == "{", "the marked line opens field 3: {marked:?}");
-    assert!(browser.count("pre.code .tk").await > 0, "keys are highlighted");
+    assert!(
+        marked.trim() == "{",
+        "the marked line opens field 3: {marked:?}"
+    );
+    assert!(
+        browser.count("pre.code .tk").await > 0,
+        "keys are highlighted"
+    );
     // References are links, and the referenced version lists who references it.
-    h.visit(&browser, "/ui/subjects/payments-value", "subject-references").await;
-    browser.submit("a[href='/ui/subjects/money-value?version=1']").await;
+    h.visit(
+        &browser,
+        "/ui/subjects/payments-value",
+        "subject-references",
+    )
+    .await;
+    browser
+        .submit("a[href='/ui/subjects/money-value?version=1']")
+        .await;
     let text = browser.text().await;
     assert!(text.contains("Referenced by"), "{text}");
     browser.submit("a[href='/ui/schemas/5']").await;
     h.check_current(&browser, "schema-by-id").await;
     assert!(browser.text().await.contains("payments-value version 1"));
     browser.resize(390, 844).await;
-    h.visit(&browser, "/ui/subjects/orders-value", "subject-phone").await;
+    h.visit(&browser, "/ui/subjects/orders-value", "subject-phone")
+        .await;
     browser.quit().await;
 }
 
@@ -270,14 +315,31 @@ async fn diff_of_two_versions_anchors_violations() {
     let _one = ONE_AT_A_TIME.lock().await;
     let h = Harness::start().await;
     let browser = h.browser(WRITER).await;
-    h.visit(&browser, "/ui/subjects/orders-value", "diff-from-subject").await;
-    browser.submit("a[href='/ui/subjects/orders-value/diff?from=2&to=3']").await;
+    h.visit(&browser, "/ui/subjects/orders-value", "diff-from-subject")
+        .await;
+    browser
+        .submit("a[href='/ui/subjects/orders-value/diff?from=2&to=3']")
+        .await;
     h.check_current(&browser, "diff").await;
     let text = browser.text().await;
-    assert!(text.contains("Version 3 is not compatible with version 2."), "{text}");
-    assert!(browser.count("table.diff td.add").await >= 4, "added lines are highlighted");
-    assert_eq!(browser.count("table.diff td.del").await, 0, "nothing was removed");
-    assert_eq!(browser.count("table.diff tr.hit").await, 1, "the violation's row is marked");
+    assert!(
+        text.contains("Version 3 is not compatible with version 2."),
+        "{text}"
+    );
+    assert!(
+        browser.count("table.diff td.add").await >= 4,
+        "added lines are highlighted"
+    );
+    assert_eq!(
+        browser.count("table.diff td.del").await,
+        0,
+        "nothing was removed"
+    );
+    assert_eq!(
+        browser.count("table.diff tr.hit").await,
+        1,
+        "the violation's row is marked"
+    );
     // The violation links to its line on the right.
     browser.find("ol.violations a").await.click().await;
     let anchored = browser
@@ -288,7 +350,11 @@ async fn diff_of_two_versions_anchors_violations() {
             json!([]),
         )
         .await;
-    assert_eq!(anchored, json!(true), "the violation links to field 3's line on the right");
+    assert_eq!(
+        anchored,
+        json!(true),
+        "the violation links to field 3's line on the right"
+    );
     // Any two versions: 1 against 3, chosen in the form.
     browser.find("#from").await.choose("1").await;
     browser.submit("form.inline button").await;
@@ -296,8 +362,18 @@ async fn diff_of_two_versions_anchors_violations() {
     assert!(browser.count("table.diff td.add").await >= 8);
     h.check_current(&browser, "diff-1-3").await;
     // JSON Schema versions.
-    h.visit(&browser, "/ui/subjects/customers-value/diff?from=1&to=2", "diff-json").await;
-    assert!(browser.text().await.contains("Version 2 is compatible with version 1."));
+    h.visit(
+        &browser,
+        "/ui/subjects/customers-value/diff?from=1&to=2",
+        "diff-json",
+    )
+    .await;
+    assert!(
+        browser
+            .text()
+            .await
+            .contains("Version 2 is compatible with version 1.")
+    );
     browser.quit().await;
 }
 
@@ -306,7 +382,8 @@ async fn check_shows_why_a_schema_would_be_refused() {
     let _one = ONE_AT_A_TIME.lock().await;
     let h = Harness::start().await;
     let browser = h.browser(WRITER).await;
-    h.visit(&browser, "/ui/subjects/orders-value/check", "check-form").await;
+    h.visit(&browser, "/ui/subjects/orders-value/check", "check-form")
+        .await;
     let refused = avro(json!([
         {"name": "id", "type": "string"},
         {"name": "amount", "type": "long"},
@@ -319,13 +396,23 @@ async fn check_shows_why_a_schema_would_be_refused() {
     area.type_text(&refused).await;
     browser.submit("form.stack button").await;
     let verdict = browser.find("#verdict").await.text().await;
-    assert!(verdict.contains("registering it would be refused (409)"), "{verdict}");
-    assert!(verdict.contains("READER_FIELD_MISSING_DEFAULT_VALUE"), "{verdict}");
+    assert!(
+        verdict.contains("registering it would be refused (409)"),
+        "{verdict}"
+    );
+    assert!(
+        verdict.contains("READER_FIELD_MISSING_DEFAULT_VALUE"),
+        "{verdict}"
+    );
     assert!(verdict.contains("channel"), "{verdict}");
     h.check_current(&browser, "check-refused").await;
     // Nothing was stored.
     let versions = h
-        .api(reqwest::Method::GET, "/subjects/orders-value/versions", json!(null))
+        .api(
+            reqwest::Method::GET,
+            "/subjects/orders-value/versions",
+            json!(null),
+        )
         .await;
     assert_eq!(versions, json!([1, 2, 3]));
     // A schema that does not parse.
@@ -344,8 +431,17 @@ async fn validate_a_payload_against_a_version() {
     let _one = ONE_AT_A_TIME.lock().await;
     let h = Harness::start().await;
     let browser = h.browser(WRITER).await;
-    h.visit(&browser, "/ui/subjects/orders-value/versions/1/validate", "validate-form").await;
-    browser.find("#payload").await.type_text("{\"id\": 5}").await;
+    h.visit(
+        &browser,
+        "/ui/subjects/orders-value/versions/1/validate",
+        "validate-form",
+    )
+    .await;
+    browser
+        .find("#payload")
+        .await
+        .type_text("{\"id\": 5}")
+        .await;
     browser.submit("form.stack button").await;
     let errors = browser.find("#errors").await.text().await;
     assert!(errors.contains("#/id"), "{errors}");
@@ -356,10 +452,26 @@ async fn validate_a_payload_against_a_version() {
     area.clear().await;
     area.type_text("{\"id\": \"o-1\", \"amount\": 12}").await;
     browser.submit("form.stack button").await;
-    assert!(browser.find("#outcome").await.text().await.contains("Valid"));
+    assert!(
+        browser
+            .find("#outcome")
+            .await
+            .text()
+            .await
+            .contains("Valid")
+    );
     // JSON Schema.
-    h.visit(&browser, "/ui/subjects/customers-value/versions/2/validate", "validate-json").await;
-    browser.find("#payload").await.type_text("{\"name\": 3}").await;
+    h.visit(
+        &browser,
+        "/ui/subjects/customers-value/versions/2/validate",
+        "validate-json",
+    )
+    .await;
+    browser
+        .find("#payload")
+        .await
+        .type_text("{\"name\": 3}")
+        .await;
     browser.submit("form.stack button").await;
     let errors = browser.find("#errors").await.text().await;
     assert!(errors.contains("#/name"), "{errors}");
@@ -372,7 +484,12 @@ async fn rust_code_with_a_copy_button() {
     let _one = ONE_AT_A_TIME.lock().await;
     let h = Harness::start().await;
     let browser = h.browser(WRITER).await;
-    h.visit(&browser, "/ui/subjects/orders-value?version=2", "rust-from-subject").await;
+    h.visit(
+        &browser,
+        "/ui/subjects/orders-value?version=2",
+        "rust-from-subject",
+    )
+    .await;
     browser
         .submit("a[href='/ui/subjects/orders-value/versions/2/rust']")
         .await;
@@ -407,22 +524,39 @@ async fn config_is_changed_by_writers_and_refused_to_readers() {
     assert!(anonymous.headers().contains_key("www-authenticate"));
     // A writer changes the subject's level.
     let writer = h.browser(WRITER).await;
-    h.visit(&writer, "/ui/subjects/customers-value", "config-writer").await;
+    h.visit(&writer, "/ui/subjects/customers-value", "config-writer")
+        .await;
     writer.find("#compatibility").await.choose("FULL").await;
     writer.find("#mode").await.choose("READONLY").await;
-    writer.submit("section[aria-labelledby=settings-title] button").await;
-    assert!(writer.url().await.ends_with("/ui/subjects/customers-value?saved=1"));
+    writer
+        .submit("section[aria-labelledby=settings-title] button")
+        .await;
+    assert!(
+        writer
+            .url()
+            .await
+            .ends_with("/ui/subjects/customers-value?saved=1")
+    );
     assert!(writer.text().await.contains("Settings saved."));
     h.check_current(&writer, "config-saved").await;
-    let config = h.api(reqwest::Method::GET, "/config/customers-value", json!(null)).await;
+    let config = h
+        .api(reqwest::Method::GET, "/config/customers-value", json!(null))
+        .await;
     assert_eq!(config["compatibilityLevel"], "FULL");
-    let mode = h.api(reqwest::Method::GET, "/mode/customers-value", json!(null)).await;
+    let mode = h
+        .api(reqwest::Method::GET, "/mode/customers-value", json!(null))
+        .await;
     assert_eq!(mode["mode"], "READONLY");
     writer.quit().await;
     // A reader sees the form, and is refused.
     let reader = h.browser(READER).await;
     h.visit(&reader, "/ui/settings", "config-reader").await;
-    assert!(reader.text().await.contains("read role: saving will be refused"));
+    assert!(
+        reader
+            .text()
+            .await
+            .contains("read role: saving will be refused")
+    );
     reader.find("#compatibility").await.choose("NONE").await;
     reader.submit("form.stack button").await;
     let text = reader.text().await;
@@ -493,7 +627,13 @@ async fn browsers_land_on_the_ui_and_assets_are_cached() {
     assert!(asset.headers().contains_key("etag"));
     assert!(asset.text().await.expect("css").contains("--fg"));
     // Every page without JavaScript: the browser test pages above use it, this one does not.
-    let driver_free = h.http.get(h.url("/ui/subjects/nope")).header("authorization", basic(WRITER)).send().await.expect("GET");
+    let driver_free = h
+        .http
+        .get(h.url("/ui/subjects/nope"))
+        .header("authorization", basic(WRITER))
+        .send()
+        .await
+        .expect("GET");
     assert_eq!(driver_free.status(), 404);
     let text = driver_free.text().await.expect("page");
     assert_valid_html("/ui/subjects/nope", &text);

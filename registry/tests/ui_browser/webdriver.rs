@@ -71,7 +71,10 @@ impl Driver {
             {
                 break;
             }
-            assert!(Instant::now() < deadline, "chromedriver did not start on {base}");
+            assert!(
+                Instant::now() < deadline,
+                "chromedriver did not start on {base}"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         Driver { child, base }
@@ -115,9 +118,7 @@ impl Driver {
             base: format!("{}/session/{id}", self.base),
         };
         if let Some(authorization) = authorization {
-            browser
-                .cdp("Network.enable", json!({}))
-                .await;
+            browser.cdp("Network.enable", json!({})).await;
             browser
                 .cdp(
                     "Network.setExtraHTTPHeaders",
@@ -262,7 +263,10 @@ impl Browser {
             if loaded == json!(true) {
                 return;
             }
-            assert!(Instant::now() < deadline, "no page loaded after clicking {css}");
+            assert!(
+                Instant::now() < deadline,
+                "no page loaded after clicking {css}"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -352,7 +356,11 @@ impl Element<'_> {
     /// Its visible text.
     pub async fn text(&self) -> String {
         self.browser
-            .call(reqwest::Method::GET, &format!("/element/{}/text", self.id), None)
+            .call(
+                reqwest::Method::GET,
+                &format!("/element/{}/text", self.id),
+                None,
+            )
             .await
             .as_str()
             .unwrap_or_default()
