@@ -48,7 +48,11 @@ async fn main() {
         };
         state
             .registry()
-            .register(&format!("subject-{i:05}-value"), &request, Options::default())
+            .register(
+                &format!("subject-{i:05}-value"),
+                &request,
+                Options::default(),
+            )
             .await
             .expect("register");
     }
@@ -56,7 +60,9 @@ async fn main() {
         "seeded {subjects} subjects through the registry service in {:.1} s",
         started.elapsed().as_secs_f64()
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("address"));
     tokio::spawn(serve(listener, state, std::future::pending()));
     let client = reqwest::Client::new();
@@ -74,7 +80,11 @@ async fn main() {
         let mut times = Vec::with_capacity(requests);
         for _ in 0..requests {
             let start = Instant::now();
-            let answer = client.get(format!("{base}{path}")).send().await.expect("GET");
+            let answer = client
+                .get(format!("{base}{path}"))
+                .send()
+                .await
+                .expect("GET");
             assert!(answer.status().is_success(), "{path}: {}", answer.status());
             let body = answer.bytes().await.expect("body");
             times.push(start.elapsed());

@@ -218,6 +218,27 @@ async fn list_and_search_subjects() {
     let browser = h.browser(WRITER).await;
     h.visit(&browser, "/ui", "list").await;
     assert_eq!(browser.count("#subjects tbody tr").await, 5);
+    // Keyboard: the first Tab reaches the skip link, Enter jumps to the content, and the
+    // next Tab reaches the search box.
+    browser.press("\u{E004}").await;
+    let focused = browser
+        .script("return document.activeElement.textContent;", json!([]))
+        .await;
+    assert_eq!(focused, json!("Skip to content"));
+    browser.press("\u{E007}").await;
+    assert!(browser.url().await.ends_with("#main"));
+    browser.press("\u{E004}").await;
+    let focused = browser
+        .script(
+            "return document.activeElement.id || document.activeElement.textContent;",
+            json!([]),
+        )
+        .await;
+    assert_eq!(
+        focused,
+        json!("q"),
+        "Tab after the skip link reaches the search box"
+    );
     let table = browser.find("#subjects").await.text().await;
     for expected in [
         "orders-value",

@@ -412,7 +412,7 @@ where
                 "SELECT v.subject, \
                  (SELECT s.schema_type FROM subject_versions w JOIN schemas s ON s.id = w.schema_id \
                   WHERE w.subject = v.subject ORDER BY w.deleted, w.version DESC LIMIT 1), \
-                 COALESCE(MAX(CASE WHEN v.deleted THEN NULL ELSE v.version END), MAX(v.version)), \
+                 CAST(COALESCE(MAX(CASE WHEN v.deleted THEN NULL ELSE v.version END), MAX(v.version)) AS BIGINT), \
                  COUNT(*), SUM(CASE WHEN v.deleted THEN 0 ELSE 1 END), \
                  (SELECT value FROM settings WHERE kind = 'compatibility' AND subject = v.subject), \
                  (SELECT value FROM settings WHERE kind = 'mode' AND subject = v.subject) \

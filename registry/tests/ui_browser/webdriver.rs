@@ -247,6 +247,19 @@ impl Browser {
         .await;
     }
 
+    /// Presses a key (a WebDriver key code such as `\u{E004}`, Tab) on the focused element.
+    pub async fn press(&self, key: &str) {
+        self.call(
+            reqwest::Method::POST,
+            "/actions",
+            Some(
+                json!({"actions": [{"type": "key", "id": "keyboard", "actions": [
+                {"type": "keyDown", "value": key}, {"type": "keyUp", "value": key}]}]}),
+            ),
+        )
+        .await;
+    }
+
     /// Clicks what `css` selects and waits until the next page has loaded.
     pub async fn submit(&self, css: &str) {
         self.script("window.heraldOldPage = true; return null;", json!([]))
