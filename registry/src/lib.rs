@@ -37,3 +37,5 @@ pub mod schema;
 pub mod service;
 #[cfg(feature = "server")]
 pub mod storage;
+#[cfg(feature = "server")]
+mod ui;

@@ -10,7 +10,8 @@ use utoipa_axum::routes;
 use crate::codegen::{Options, generate, generate_protobuf, recorded_event_name};
 use crate::schema::SchemaType;
 
-use crate::service::version_number;
+use crate::service::{CachedSchema, version_number};
+use crate::storage::VersionRow;
 
 use super::AppState;
 use super::body::Segments;
@@ -50,16 +51,25 @@ async fn rust_source(
 ) -> Result<Response, Error> {
     let row = find_version(&state, &subject, &version, false).await?;
     let schema = state.registry().schema_by_id(row.schema_id).await?;
+    let code = rust_code(&subject, row, &schema)?;
+    Ok(([(header::CONTENT_TYPE, "text/x-rust; charset=utf-8")], code).into_response())
+}
+
+/// The Rust types `herald codegen` writes for a version of `subject`.
+pub(crate) fn rust_code(
+    subject: &str,
+    row: VersionRow,
+    schema: &CachedSchema,
+) -> Result<String, Error> {
     let number = version_number(row.version)?;
     // A schema Herald exported names its event; otherwise the subject stands for it.
     let name = recorded_event_name(schema.schema_type, &schema.text)
-        .unwrap_or_else(|| event_name(&subject).to_owned());
+        .unwrap_or_else(|| event_name(subject).to_owned());
     let options = Options::new(name, number);
     // A Protobuf schema's imports are its references, already resolved in the parsed schema.
-    let code = match schema.schema_type {
+    match schema.schema_type {
         SchemaType::Protobuf => generate_protobuf(&schema.schema),
         other => generate(other, &schema.text, &options),
     }
-    .map_err(|err| Error::InvalidSchema(format!("cannot generate Rust: {err}")))?;
-    Ok(([(header::CONTENT_TYPE, "text/x-rust; charset=utf-8")], code).into_response())
+    .map_err(|err| Error::InvalidSchema(format!("cannot generate Rust: {err}")))
 }

@@ -1,8 +1,8 @@
 //! `/` (Confluent's root, `{}`), `/health` (liveness), `/ready` (the database answers) and `/metrics` (Prometheus).
 
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::json;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -21,16 +21,21 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(metrics))
 }
 
-/// Confluent's root resource: `{}` to GET and POST, whatever the `Accept` header says.
+/// Confluent's root resource: `{}` to GET and POST, whatever the `Accept` header says; a
+/// browser (`Accept: text/html`) asking with GET is sent to the web UI.
 #[utoipa::path(
     get,
     path = "/",
     tag = "operations",
     responses(
         (status = 200, description = "`{}`", body = Object),
+        (status = 303, description = "A browser (`Accept: text/html`) is sent to the web UI at `/ui`"),
     ),
 )]
-async fn root() -> Result<Response, Error> {
+async fn root(headers: HeaderMap) -> Result<Response, Error> {
+    if crate::ui::wants_html(&headers) {
+        return Ok(Redirect::to("/ui").into_response());
+    }
     reply(&json!({}))
 }
 
@@ -44,7 +49,7 @@ async fn root() -> Result<Response, Error> {
     ),
 )]
 async fn root_post() -> Result<Response, Error> {
-    root().await
+    reply(&json!({}))
 }
 
 #[utoipa::path(

@@ -34,10 +34,12 @@ use crate::storage::{self, StoreError};
 
 pub use auth::{Credentials, CredentialsError, Role};
 pub use body::CONTENT_TYPE;
+pub(crate) use codegen::rust_code;
 pub use error::Error;
 pub use error::ErrorBody;
 pub use metrics::Metrics;
 pub use state::{AppState, Settings};
+pub(crate) use validate::validate_payload;
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -101,6 +103,7 @@ pub fn openapi_document() -> serde_json::Value {
 pub fn app(state: AppState) -> Router {
     let (routes, _) = api().split_for_parts();
     routes
+        .merge(crate::ui::router())
         .route_layer(from_fn_with_state(state.clone(), metrics::track))
         .fallback(|| async { Error::NotFound })
         .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })

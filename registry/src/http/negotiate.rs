@@ -56,10 +56,14 @@ pub async fn negotiate(request: Request, next: Next) -> Response {
     response
 }
 
-/// Routes that do not answer Confluent JSON: `/` (Confluent exempts it, so a browser gets its
-/// `{}`), Prometheus metrics and generated Rust source.
+/// Routes that do not answer Confluent JSON: `/` (Confluent exempts it; a browser is sent to
+/// the UI), Prometheus metrics, generated Rust source and the web UI's pages.
 fn exempt(path: &str) -> bool {
-    path == "/" || path == "/metrics" || (path.ends_with("/rust") && path.contains("/versions/"))
+    path == "/"
+        || path == "/metrics"
+        || (path.ends_with("/rust") && path.contains("/versions/"))
+        || path == "/ui"
+        || path.starts_with("/ui/")
 }
 
 fn has_body(method: &Method) -> bool {

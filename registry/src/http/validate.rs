@@ -29,9 +29,11 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// One reason a payload does not conform.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-struct PayloadError {
-    location: String,
-    message: String,
+pub(crate) struct PayloadError {
+    /// A JSON pointer into the payload.
+    pub(crate) location: String,
+    /// What is wrong there.
+    pub(crate) message: String,
 }
 
 #[utoipa::path(
@@ -59,33 +61,7 @@ async fn validate(
 ) -> Result<Response, Error> {
     let row = find_version(&state, &subject, &version, params.flag("deleted")).await?;
     let schema = state.registry().schema_by_id(row.schema_id).await?;
-    let errors = match schema.schema_type {
-        SchemaType::Json => validate_json(&schema, &payload)?,
-        SchemaType::Avro => {
-            let root: Value = serde_json::from_str(&schema.resolved)
-                .map_err(|err| Error::Store(format!("stored schema is not JSON: {err}")))?;
-            let mut errors = Vec::new();
-            let mut names = HashMap::new();
-            avro(&root, &payload, "#", None, &mut names, &mut errors, 0);
-            errors
-        }
-        SchemaType::Protobuf => {
-            let Parsed::Protobuf(proto) = schema.schema.parsed() else {
-                return Err(Error::Store(
-                    "a PROTOBUF schema did not parse as one".to_owned(),
-                ));
-            };
-            proto
-                .validate_json(params.get("message"), &payload)
-                .map_err(Error::BadRequest)?
-                .into_iter()
-                .map(|m| PayloadError {
-                    location: m.location,
-                    message: m.message,
-                })
-                .collect()
-        }
-    };
+    let errors = validate_payload(&schema, params.get("message"), &payload)?;
     reply(&json!({
         "subject": subject,
         "version": row.version,
@@ -93,6 +69,41 @@ async fn validate(
         "is_valid": errors.is_empty(),
         "errors": errors,
     }))
+}
+
+/// Every reason `payload` does not conform to `schema` (none: it conforms).
+pub(crate) fn validate_payload(
+    schema: &CachedSchema,
+    message: Option<&str>,
+    payload: &Value,
+) -> Result<Vec<PayloadError>, Error> {
+    match schema.schema_type {
+        SchemaType::Json => validate_json(schema, payload),
+        SchemaType::Avro => {
+            let root: Value = serde_json::from_str(&schema.resolved)
+                .map_err(|err| Error::Store(format!("stored schema is not JSON: {err}")))?;
+            let mut errors = Vec::new();
+            let mut names = HashMap::new();
+            avro(&root, payload, "#", None, &mut names, &mut errors, 0);
+            Ok(errors)
+        }
+        SchemaType::Protobuf => {
+            let Parsed::Protobuf(proto) = schema.schema.parsed() else {
+                return Err(Error::Store(
+                    "a PROTOBUF schema did not parse as one".to_owned(),
+                ));
+            };
+            Ok(proto
+                .validate_json(message, payload)
+                .map_err(Error::BadRequest)?
+                .into_iter()
+                .map(|m| PayloadError {
+                    location: m.location,
+                    message: m.message,
+                })
+                .collect())
+        }
+    }
 }
 
 fn validate_json(schema: &CachedSchema, payload: &Value) -> Result<Vec<PayloadError>, Error> {

@@ -8,6 +8,7 @@ mod candidate;
 mod contract;
 mod delete;
 mod error;
+mod history;
 mod references;
 mod register;
 mod settings;
@@ -22,6 +23,7 @@ pub use cache::{CachedSchema, Generation, SchemaCache};
 pub use candidate::{Candidate, SchemaRequest, schema_body};
 pub use contract::{Metadata, Rule, RuleSet, merge_metadata, merge_rule_sets};
 pub use error::ServiceError;
+pub use history::{History, VersionVerdict};
 pub use register::{Against, Options, version_number};
 pub use settings::{Config, Mode};
 

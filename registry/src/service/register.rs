@@ -327,15 +327,15 @@ impl Registry {
 /// Which earlier versions a new one is checked against under a compatibility group: those
 /// whose `metadata.properties[key]` equals the new one's (both absent counts as equal).
 #[derive(Debug, Clone, Copy)]
-struct Grouped<'a> {
+pub(super) struct Grouped<'a> {
     /// The config's `compatibilityGroup`; `None`: every version counts.
-    key: Option<&'a str>,
+    pub(super) key: Option<&'a str>,
     /// The new version's metadata.
-    metadata: Option<&'a Metadata>,
+    pub(super) metadata: Option<&'a Metadata>,
 }
 
 impl Grouped<'_> {
-    fn includes(&self, other: Option<&Metadata>) -> bool {
+    pub(super) fn includes(&self, other: Option<&Metadata>) -> bool {
         let Some(key) = self.key else {
             return true;
         };
@@ -346,7 +346,7 @@ impl Grouped<'_> {
 }
 
 /// Runs the compatibility engine against numbered versions.
-fn compare(
+pub(super) fn compare(
     level: CompatibilityLevel,
     schema: &Schema,
     previous: &[(i32, Arc<CachedSchema>)],

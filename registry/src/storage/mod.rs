@@ -232,6 +232,34 @@ impl SettingKind {
     }
 }
 
+/// One subject as a list of subjects shows it, read in one query with its versions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubjectSummary {
+    /// The subject.
+    pub subject: String,
+    /// The type of its latest version (the latest live one, else the latest).
+    pub schema_type: SchemaType,
+    /// The latest live version, else the latest soft-deleted one.
+    pub latest: i32,
+    /// How many versions it keeps, soft-deleted ones included.
+    pub versions: i64,
+    /// Whether some version is live (otherwise the subject is soft-deleted).
+    pub live: bool,
+    /// Its own compatibility level, when it has one.
+    pub compatibility: Option<String>,
+    /// Its own mode, when it has one.
+    pub mode: Option<String>,
+}
+
+/// A page of [`SubjectSummary`]s and how many subjects matched in all.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SubjectPage {
+    /// Subjects whose name contains the search text (ignoring ASCII case).
+    pub total: i64,
+    /// The page asked for, by name.
+    pub subjects: Vec<SubjectSummary>,
+}
+
 /// Counts for the metrics endpoint.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Counts {
@@ -274,6 +302,15 @@ pub trait SchemaStore: Send + Sync + 'static {
 
     /// Every subject name, with whether it has a live version.
     fn subjects(&self) -> BoxFuture<'_, Result<Vec<(String, bool)>, StoreError>>;
+
+    /// A page of subjects, soft-deleted ones included, whose name contains `search` (ASCII
+    /// case ignored), ordered by name: two queries however many subjects there are.
+    fn subject_page<'a>(
+        &'a self,
+        search: &'a str,
+        offset: i64,
+        limit: i64,
+    ) -> BoxFuture<'a, Result<SubjectPage, StoreError>>;
 
     /// Every version of the subject, soft-deleted ones included, oldest first.
     fn versions<'a>(
@@ -413,6 +450,20 @@ pub(crate) fn parse_type(text: &str) -> Result<SchemaType, StoreError> {
         .map_err(|_| StoreError::Corrupt(format!("unknown schema type `{text}`")))
 }
 
+/// A `LIKE` pattern matching names that contain `search`, escaped with a backslash.
+pub(crate) fn contains_pattern(search: &str) -> String {
+    let mut pattern = String::with_capacity(search.len() + 2);
+    pattern.push('%');
+    for c in search.to_ascii_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
 /// Parses stored references.
 pub(crate) fn parse_references(text: &str) -> Result<Vec<Reference>, StoreError> {
     serde_json::from_str(text).map_err(|err| StoreError::Corrupt(format!("references: {err}")))
@@ -481,6 +532,12 @@ mod tests {
             plan_delete(&[], DeleteTarget::Version(Some(1)), false),
             Err(StoreError::SubjectNotFound)
         ));
+    }
+
+    #[test]
+    fn search_patterns_escape_wildcards() {
+        assert_eq!(contains_pattern("Orders"), "%orders%");
+        assert_eq!(contains_pattern("a_b%c\\"), "%a\\_b\\%c\\\\%");
     }
 
     #[test]

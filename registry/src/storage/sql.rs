@@ -10,8 +10,8 @@ use sqlx::{
 
 use super::{
     BoxFuture, CompatCheck, Counts, DeleteTarget, NewSchema, Registered, SchemaRow, SchemaStore,
-    SettingKind, StoreError, Usage, VersionRow, decide_version, parse_references, parse_type,
-    plan_delete, references_json,
+    SettingKind, StoreError, SubjectPage, SubjectSummary, Usage, VersionRow, contains_pattern,
+    decide_version, parse_references, parse_type, plan_delete, references_json,
 };
 
 /// What one database does differently from another.
@@ -40,6 +40,18 @@ pub trait Dialect: Database<Connection: Migrate> {
 
 /// A `schemas` row: id, type, text, references, metadata and rule set.
 type SchemaColumns = (i64, String, String, String, Option<String>, Option<String>);
+
+/// A row of [`SchemaStore::subject_page`]: subject, type, latest version, versions, live
+/// versions, compatibility level and mode.
+type SummaryColumns = (
+    String,
+    String,
+    i64,
+    i64,
+    i64,
+    Option<String>,
+    Option<String>,
+);
 
 /// The writer and the reader pool of a store.
 pub type Pools<D> = (Pool<D>, Pool<D>);
@@ -378,6 +390,65 @@ where
                 .into_iter()
                 .map(|(subject, live)| (subject, live > 0))
                 .collect())
+        })
+    }
+
+    fn subject_page<'a>(
+        &'a self,
+        search: &'a str,
+        offset: i64,
+        limit: i64,
+    ) -> BoxFuture<'a, Result<SubjectPage, StoreError>> {
+        Box::pin(async move {
+            let pattern = contains_pattern(search);
+            let total: i64 = query_scalar(
+                "SELECT COUNT(DISTINCT subject) FROM subject_versions \
+                 WHERE LOWER(subject) LIKE $1 ESCAPE '\\'",
+            )
+            .bind(pattern.as_str())
+            .fetch_one(&self.reader)
+            .await?;
+            let rows: Vec<SummaryColumns> = query_as(
+                "SELECT v.subject, \
+                 (SELECT s.schema_type FROM subject_versions w JOIN schemas s ON s.id = w.schema_id \
+                  WHERE w.subject = v.subject ORDER BY w.deleted, w.version DESC LIMIT 1), \
+                 CAST(COALESCE(MAX(CASE WHEN v.deleted THEN NULL ELSE v.version END), MAX(v.version)) AS BIGINT), \
+                 COUNT(*), SUM(CASE WHEN v.deleted THEN 0 ELSE 1 END), \
+                 (SELECT value FROM settings WHERE kind = 'compatibility' AND subject = v.subject), \
+                 (SELECT value FROM settings WHERE kind = 'mode' AND subject = v.subject) \
+                 FROM subject_versions v WHERE LOWER(v.subject) LIKE $1 ESCAPE '\\' \
+                 GROUP BY v.subject ORDER BY v.subject LIMIT $2 OFFSET $3",
+            )
+            .bind(pattern.as_str())
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(&self.reader)
+            .await?;
+            let subjects = rows
+                .into_iter()
+                .map(
+                    |(subject, schema_type, latest, versions, live, compatibility, mode)| {
+                        let latest = i32::try_from(latest)
+                            .ok()
+                            .and_then(|v| stored_version(&subject, v).ok())
+                            .ok_or_else(|| {
+                                StoreError::Corrupt(format!(
+                                    "subject `{subject}` has version {latest}"
+                                ))
+                            })?;
+                        Ok(SubjectSummary {
+                            schema_type: parse_type(&schema_type)?,
+                            latest,
+                            versions,
+                            live: live > 0,
+                            compatibility,
+                            mode,
+                            subject,
+                        })
+                    },
+                )
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            Ok(SubjectPage { total, subjects })
         })
     }
 

@@ -1,0 +1,33 @@
+// Progressive enhancement: "Copy" buttons for code blocks. Pages work without it.
+(function () {
+  "use strict";
+  function fallback(text) {
+    var area = document.createElement("textarea");
+    area.value = text;
+    area.setAttribute("readonly", "");
+    area.style.position = "absolute";
+    area.style.left = "-9999px";
+    document.body.appendChild(area);
+    area.select();
+    var done = false;
+    try { done = document.execCommand("copy"); } catch (e) { done = false; }
+    document.body.removeChild(area);
+    return done;
+  }
+  function copy(button) {
+    var target = document.getElementById(button.getAttribute("data-copy"));
+    if (!target) { return; }
+    var text = target.getAttribute("data-text") !== null ? target.getAttribute("data-text") : target.innerText;
+    var status = document.getElementById(button.getAttribute("data-status"));
+    function report(ok) { if (status) { status.textContent = ok ? "Copied." : "Copy failed: select the code and copy it."; } }
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(function () { report(true); }, function () { report(fallback(text)); });
+    } else {
+      report(fallback(text));
+    }
+  }
+  document.querySelectorAll("button[data-copy]").forEach(function (button) {
+    button.hidden = false;
+    button.addEventListener("click", function () { copy(button); });
+  });
+})();

@@ -1,0 +1,179 @@
+//! The page shell (header, navigation, footer) and the pieces several pages share: links to
+//! subjects, highlighted code and lists of violations.
+
+use std::collections::BTreeSet;
+
+use axum::http::{HeaderValue, header};
+use axum::response::{Html, IntoResponse, Response};
+use maud::{DOCTYPE, Markup, html};
+
+use crate::schema::Violation;
+
+use super::assets::{script_url, style_url};
+use super::highlight::{Line, line_of};
+
+/// A whole page: `title`, breadcrumbs (name and link) and the main content.
+pub(crate) fn page(title: &str, crumbs: &[(&str, Option<String>)], main: Markup) -> Response {
+    let markup = html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · Herald registry" }
+                link rel="stylesheet" href=(style_url());
+                script src=(script_url()) defer {}
+            }
+            body {
+                a.skip href="#main" { "Skip to content" }
+                header {
+                    div.bar {
+                        a.brand href="/ui" { "Herald registry" }
+                        nav aria-label="Main" {
+                            ul {
+                                li { a href="/ui" { "Subjects" } }
+                                li { a href="/ui/settings" { "Config and mode" } }
+                                li { a href="/openapi.json" { "API" } }
+                            }
+                        }
+                        form method="get" action="/ui/schemas" role="search" aria-label="Schema by id" {
+                            label for="schema-id" { "Schema id" }
+                            input #schema-id type="number" name="id" min="1" required;
+                            button type="submit" { "Open" }
+                        }
+                    }
+                }
+                main #main {
+                    @if !crumbs.is_empty() {
+                        nav aria-label="Breadcrumbs" {
+                            ol.crumbs {
+                                @for (name, link) in crumbs {
+                                    li {
+                                        @match link {
+                                            Some(href) => a href=(href) { (name) },
+                                            None => span aria-current="page" { (name) },
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    (main)
+                }
+                footer { "Herald schema registry · the same service as the JSON API" }
+            }
+        }
+    };
+    let mut response = Html(markup.into_string()).into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// Percent-encodes a path segment (everything but unreserved characters).
+pub(crate) fn encode(segment: &str) -> String {
+    let mut out = String::with_capacity(segment.len());
+    for byte in segment.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+/// The page of a subject.
+pub(crate) fn subject_url(subject: &str) -> String {
+    format!("/ui/subjects/{}", encode(subject))
+}
+
+/// The page of a subject showing one version.
+pub(crate) fn version_url(subject: &str, version: i32) -> String {
+    format!("/ui/subjects/{}?version={version}", encode(subject))
+}
+
+/// Highlighted lines with numbers; lines in `marked` are highlighted, each line has the id
+/// `{prefix}{n}` (1-based) for links.
+pub(crate) fn code(lines: &[Line], prefix: &str, marked: &BTreeSet<usize>) -> Markup {
+    html! {
+        pre.code { code {
+            @for (index, line) in lines.iter().enumerate() {
+                span.l.hit[marked.contains(&index)] id={(prefix) (index + 1)} data-n=(index + 1) {
+                    (pieces(line))
+                }
+            }
+        } }
+    }
+}
+
+/// The coloured pieces of one line.
+pub(crate) fn pieces(line: &Line) -> Markup {
+    html! {
+        @for (class, text) in &line.pieces {
+            @match class.css() {
+                Some(css) => span class=(css) { (text) },
+                None => (text),
+            }
+        }
+    }
+}
+
+/// The lines that `violations` point at in `lines`.
+pub(crate) fn marked_lines(lines: &[Line], violations: &[&Violation]) -> BTreeSet<usize> {
+    violations
+        .iter()
+        .filter_map(|v| line_of(lines, &v.location))
+        .collect()
+}
+
+/// The engine's violations: kind, location (a link to its line when `lines` has it), message
+/// and hint.
+pub(crate) fn violations(list: &[&Violation], lines: &[Line], prefix: &str) -> Markup {
+    html! {
+        ol.violations {
+            @for violation in list {
+                li {
+                    strong { code { (violation.kind) } }
+                    " at "
+                    @match line_of(lines, &violation.location) {
+                        Some(line) => {
+                            a href={"#" (prefix) (line + 1)} { code { (location(&violation.location)) } }
+                            " (line " (line + 1) ")"
+                        }
+                        None => code { (location(&violation.location)) },
+                    }
+                    @if let Some(version) = violation.version {
+                        " against version " (version)
+                    }
+                    @if let Some(direction) = violation.direction {
+                        " (" (format!("{direction:?}").to_lowercase()) ")"
+                    }
+                    br;
+                    (violation.message)
+                    @if !violation.hint.is_empty() {
+                        br;
+                        span.muted { "Hint: " (violation.hint) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn location(text: &str) -> &str {
+    if text.is_empty() { "/" } else { text }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn segments_are_percent_encoded() {
+        assert_eq!(encode("orders-value"), "orders-value");
+        assert_eq!(encode("a/b c"), "a%2Fb%20c");
+        assert_eq!(encode("é"), "%C3%A9");
+    }
+}

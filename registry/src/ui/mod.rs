@@ -1,0 +1,195 @@
+//! The web UI, under `/ui`: server-rendered pages (maud) over the same registry service as the
+//! JSON API. Pages work without JavaScript; a small embedded script adds copy buttons.
+//!
+//! Authentication is the API's: the `auth` middleware asks anonymous visitors for
+//! credentials when the server has them, and the pages that change settings also need the
+//! `write` role. Every form that changes something is a POST from this origin (`Origin` or
+//! `Sec-Fetch-Site` checked), so another site cannot make a signed-in browser submit one.
+
+mod assets;
+mod check;
+mod diff;
+mod highlight;
+mod layout;
+mod schemas;
+mod settings;
+mod subjects;
+
+use axum::Router;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use maud::html;
+
+use crate::http::{AppState, Error, Role};
+use crate::service::ServiceError;
+use crate::storage::StoreError;
+
+/// The UI's routes.
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/ui", get(subjects::list))
+        .route("/ui/", get(subjects::list))
+        .route("/ui/assets/{name}", get(assets::asset))
+        .route("/ui/subjects/{subject}", get(subjects::subject))
+        .route("/ui/subjects/{subject}/diff", get(diff::show))
+        .route(
+            "/ui/subjects/{subject}/check",
+            get(check::check_form).post(check::check),
+        )
+        .route(
+            "/ui/subjects/{subject}/versions/{version}/validate",
+            get(check::validate_form).post(check::validate),
+        )
+        .route(
+            "/ui/subjects/{subject}/versions/{version}/rust",
+            get(schemas::rust),
+        )
+        .route(
+            "/ui/subjects/{subject}/settings",
+            axum::routing::post(settings::save_subject),
+        )
+        .route("/ui/schemas", get(schemas::find))
+        .route("/ui/schemas/{id}", get(schemas::by_id))
+        .route(
+            "/ui/settings",
+            get(settings::global).post(settings::save_global),
+        )
+}
+
+/// Whether a request is for the UI: a browser asking for `/` with `Accept: text/html`.
+pub(crate) fn wants_html(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"))
+}
+
+/// A page that could not be shown: the API's error, rendered as HTML with its status.
+#[derive(Debug)]
+pub(crate) struct Failure(Error);
+
+impl From<Error> for Failure {
+    fn from(err: Error) -> Self {
+        Failure(err)
+    }
+}
+
+impl From<ServiceError> for Failure {
+    fn from(err: ServiceError) -> Self {
+        Failure(err.into())
+    }
+}
+
+impl From<StoreError> for Failure {
+    fn from(err: StoreError) -> Self {
+        Failure(err.into())
+    }
+}
+
+impl IntoResponse for Failure {
+    fn into_response(self) -> Response {
+        let (status, _) = self.0.codes();
+        let title = match status {
+            StatusCode::NOT_FOUND => "Not found",
+            StatusCode::FORBIDDEN => "Not allowed",
+            StatusCode::UNPROCESSABLE_ENTITY | StatusCode::BAD_REQUEST => "Cannot do that",
+            _ => "Something went wrong",
+        };
+        let body = html! {
+            h1 { (title) }
+            p.notice.bad role="alert" { (self.0.to_string()) }
+            p { a href="/ui" { "Back to the subjects" } }
+        };
+        (status, layout::page(title, &[], body)).into_response()
+    }
+}
+
+/// What the visitor may do: `None` when the server has no credentials (everyone writes).
+pub(crate) fn role(state: &AppState, headers: &HeaderMap) -> Option<Role> {
+    let credentials = state.credentials()?;
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    // The auth middleware let the request in, so the credentials are valid; a failure here
+    // can only mean a read-only visitor.
+    Some(
+        credentials
+            .authenticate(authorization)
+            .unwrap_or(Role::Read),
+    )
+}
+
+/// Refuses a form POST that did not come from a page of this server (CSRF), or from a user
+/// who may only read.
+pub(crate) fn allow_write(state: &AppState, headers: &HeaderMap) -> Result<(), Failure> {
+    if !same_origin(headers) {
+        return Err(Error::Forbidden(
+            "the form was not sent from this registry's own pages".to_owned(),
+        )
+        .into());
+    }
+    if role(state, headers) == Some(Role::Read) {
+        return Err(Error::Forbidden(
+            "this user may only read: changing settings needs the write role".to_owned(),
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// Whether a POST came from this origin: its `Origin` names this host, or (browsers that send
+/// no `Origin`) `Sec-Fetch-Site` says same-origin.
+fn same_origin(headers: &HeaderMap) -> bool {
+    let text = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
+    match (text(header::ORIGIN), text(header::HOST)) {
+        (Some(origin), Some(host)) => {
+            let authority = origin
+                .strip_prefix("http://")
+                .or_else(|| origin.strip_prefix("https://"));
+            authority == Some(host)
+        }
+        (Some(_), None) => false,
+        (None, _) => text(header::HeaderName::from_static("sec-fetch-site")) == Some("same-origin"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.insert(*name, HeaderValue::from_static(value));
+        }
+        map
+    }
+
+    #[test]
+    fn only_same_origin_posts_pass() {
+        assert!(same_origin(&headers(&[
+            ("origin", "http://127.0.0.1:8081"),
+            ("host", "127.0.0.1:8081")
+        ])));
+        assert!(!same_origin(&headers(&[
+            ("origin", "http://evil.example"),
+            ("host", "127.0.0.1:8081")
+        ])));
+        assert!(!same_origin(&headers(&[("origin", "null"), ("host", "h")])));
+        assert!(same_origin(&headers(&[("sec-fetch-site", "same-origin")])));
+        assert!(!same_origin(&headers(&[("sec-fetch-site", "cross-site")])));
+        assert!(!same_origin(&headers(&[])));
+    }
+
+    #[test]
+    fn browsers_want_html() {
+        assert!(wants_html(&headers(&[(
+            "accept",
+            "text/html,application/xhtml+xml,*/*;q=0.8"
+        )])));
+        assert!(!wants_html(&headers(&[("accept", "application/json")])));
+        assert!(!wants_html(&headers(&[])));
+    }
+}

@@ -1,0 +1,195 @@
+//! Config and mode: shown to everyone, changed by a form POST that needs the `write` role
+//! when authentication is on. Levels go through the service's `put_config`, as `PUT /config`
+//! does; IMPORT mode, which has its own checks, is only set through the API.
+
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use crate::http::{AppState, Error, Role};
+use crate::schema::CompatibilityLevel;
+use crate::service::{Config, Mode};
+use crate::storage::SettingKind;
+
+use super::layout::{page, subject_url};
+use super::{Failure, allow_write, role};
+
+/// The modes the form offers (IMPORT is set through the API, with its own checks).
+const MODES: [Mode; 2] = [Mode::ReadWrite, Mode::ReadOnly];
+
+/// The settings form: empty fields fall back to the global value (or the default).
+#[derive(Debug, Deserialize)]
+pub(crate) struct SettingsForm {
+    compatibility: String,
+    mode: String,
+}
+
+/// The query of a page a form redirected to.
+#[derive(Debug, Deserialize)]
+pub(crate) struct Saved {
+    saved: Option<String>,
+}
+
+/// The form for a subject (`Some`) or the global settings, with the current values selected.
+fn form(
+    action: &str,
+    own_level: Option<&str>,
+    own_mode: Option<&str>,
+    inherited: (&str, &str),
+    read_only_user: bool,
+) -> Markup {
+    html! {
+        form.stack method="post" action=(action) {
+            @if read_only_user {
+                p.notice { "You are signed in with the read role: saving will be refused." }
+            }
+            div {
+                label for="compatibility" { "Compatibility level" } br;
+                select #compatibility name="compatibility" {
+                    option value="" selected[own_level.is_none()] { "Not set (" (inherited.0) ")" }
+                    @for level in CompatibilityLevel::ALL {
+                        option value=(level.as_str()) selected[own_level == Some(level.as_str())] { (level.as_str()) }
+                    }
+                }
+            }
+            div {
+                label for="mode" { "Mode" } br;
+                select #mode name="mode" {
+                    option value="" selected[own_mode.is_none()] { "Not set (" (inherited.1) ")" }
+                    @for mode in MODES {
+                        option value=(mode.as_str()) selected[own_mode == Some(mode.as_str())] { (mode.as_str()) }
+                    }
+                    @if own_mode == Some(Mode::Import.as_str()) {
+                        option value="IMPORT" selected { "IMPORT" }
+                    }
+                }
+            }
+            div { button type="submit" { "Save settings" } }
+        }
+    }
+}
+
+/// The settings section of a subject's page.
+pub(crate) fn subject_form(
+    subject: &str,
+    own: &Config,
+    own_mode: Option<&str>,
+    role: Option<Role>,
+    global: (&str, &str),
+    saved: bool,
+) -> Markup {
+    html! {
+        section aria-labelledby="settings-title" {
+            h2 #settings-title { "Config and mode" }
+            @if saved { p.notice.ok role="status" { "Settings saved." } }
+            (form(
+                &format!("{}/settings", subject_url(subject)),
+                own.compatibility_level.map(CompatibilityLevel::as_str),
+                own_mode,
+                global,
+                role == Some(Role::Read),
+            ))
+        }
+    }
+}
+
+/// `GET /ui/settings`: the global config and mode.
+pub(crate) async fn global(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<Saved>,
+) -> Result<Response, Failure> {
+    let own = state.registry().config(None).await?;
+    let own_mode = state.store().setting(SettingKind::Mode, None).await?;
+    let config = serde_json::to_string_pretty(&own).unwrap_or_default();
+    let main = html! {
+        h1 { "Config and mode" }
+        @if query.saved.is_some() { p.notice.ok role="status" { "Settings saved." } }
+        p { "The global settings; a subject's own settings override them." }
+        (form(
+            "/ui/settings",
+            own.compatibility_level.map(CompatibilityLevel::as_str),
+            own_mode.as_deref(),
+            ("BACKWARD", "READWRITE"),
+            role(&state, &headers) == Some(Role::Read),
+        ))
+        h2 { "Global config as stored" }
+        pre.code.plain { code { (config) } }
+    };
+    Ok(page(
+        "Config and mode",
+        &[
+            ("Subjects", Some("/ui".to_owned())),
+            ("Config and mode", None),
+        ],
+        main,
+    ))
+}
+
+/// `POST /ui/settings`.
+pub(crate) async fn save_global(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<SettingsForm>,
+) -> Result<Response, Failure> {
+    allow_write(&state, &headers)?;
+    save(&state, None, &form).await?;
+    Ok(Redirect::to("/ui/settings?saved=1").into_response())
+}
+
+/// `POST /ui/subjects/{subject}/settings`.
+pub(crate) async fn save_subject(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(subject): Path<String>,
+    Form(form): Form<SettingsForm>,
+) -> Result<Response, Failure> {
+    allow_write(&state, &headers)?;
+    crate::service::check_subject(&subject)?;
+    save(&state, Some(&subject), &form).await?;
+    Ok(Redirect::to(&format!("{}?saved=1", subject_url(&subject))).into_response())
+}
+
+async fn save(state: &AppState, subject: Option<&str>, form: &SettingsForm) -> Result<(), Failure> {
+    let registry = state.registry();
+    let store = state.store();
+    match form.compatibility.as_str() {
+        "" => {
+            store
+                .delete_setting(SettingKind::Compatibility, subject)
+                .await?;
+        }
+        text => {
+            let level = text
+                .parse::<CompatibilityLevel>()
+                .map_err(|_| Error::InvalidCompatibilityLevel)?;
+            let update = Config {
+                compatibility_level: Some(level),
+                ..Config::default()
+            };
+            registry.put_config(subject, &update).await?;
+        }
+    }
+    let current = store.setting(SettingKind::Mode, subject).await?;
+    match form.mode.as_str() {
+        "" => {
+            store.delete_setting(SettingKind::Mode, subject).await?;
+        }
+        text => {
+            let mode: Mode = text.parse()?;
+            if mode == Mode::Import && current.as_deref() != Some(Mode::Import.as_str()) {
+                return Err(Error::Forbidden(
+                    "IMPORT mode is set through the API (PUT /mode), which checks it".to_owned(),
+                )
+                .into());
+            }
+            store
+                .put_setting(SettingKind::Mode, subject, mode.as_str())
+                .await?;
+        }
+    }
+    Ok(())
+}

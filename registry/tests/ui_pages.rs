@@ -1,0 +1,111 @@
+//! The web UI's pages over HTTP (no browser) on SQLite and PostgreSQL: the subject list's
+//! one-query page (search ignoring ASCII case, `_` and `%` taken literally, paging, soft-deleted
+//! subjects, own and global settings), and the pages of a subject, a diff and a schema.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+#[path = "ui_browser/webdriver.rs"]
+#[allow(dead_code)]
+mod webdriver;
+
+use common::{Backend, TestServer, avro_record};
+use serde_json::json;
+
+async fn page(server: &TestServer, path: &str) -> String {
+    let answer = server
+        .client
+        .get(format!("{}{path}", server.base))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(answer.status(), 200, "GET {path}");
+    let html = answer.text().await.expect("page");
+    webdriver::assert_valid_html(path, &html);
+    html
+}
+
+/// The rows of the subjects table.
+fn rows(html: &str) -> usize {
+    html.matches("<tr><td><a href=\"/ui/subjects/").count()
+}
+
+async fn list_pages(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let client = server.client();
+    let register = |subject: String, schema: String| {
+        let client = client.clone();
+        async move {
+            let (status, body) = client
+                .post(
+                    &format!("/subjects/{subject}/versions"),
+                    json!({"schema": schema}),
+                )
+                .await;
+            assert_eq!(status, 200, "{subject}: {body}");
+        }
+    };
+    for i in 0..55 {
+        register(format!("s-{i:03}"), avro_record(&format!("S{i}"), &["id"])).await;
+    }
+    for name in ["Orders-value", "a_b-value", "axb-value", "50%-value"] {
+        register(name.to_owned(), avro_record("Named", &["id"])).await;
+    }
+    // Version 2 goes in under NONE; under the global BACKWARD its verdict is a violation.
+    client
+        .put("/config/Orders-value", json!({"compatibility": "NONE"}))
+        .await;
+    register(
+        "Orders-value".to_owned(),
+        avro_record("Named", &["id", "x"]),
+    )
+    .await;
+    client.delete("/config/Orders-value").await;
+    client.delete("/subjects/axb-value").await;
+    client
+        .put("/config/a_b-value", json!({"compatibility": "FULL"}))
+        .await;
+    client
+        .put("/mode/a_b-value", json!({"mode": "READONLY"}))
+        .await;
+
+    let first = page(&server, "/ui").await;
+    assert!(first.contains("59 subjects."), "total count");
+    assert_eq!(rows(&first), 50, "a page holds 50 subjects");
+    assert!(first.contains("Page 1 of 2"));
+    let second = page(&server, "/ui?page=2").await;
+    assert_eq!(rows(&second), 9);
+
+    let search = page(&server, "/ui?q=ORDERS").await;
+    assert_eq!(rows(&search), 1, "search ignores ASCII case");
+    assert!(search.contains("<td>AVRO</td><td class=\"num\">2</td><td class=\"num\">2</td>"));
+    let literal = page(&server, "/ui?q=a_b").await;
+    assert_eq!(rows(&literal), 1, "`_` is not a wildcard");
+    assert!(
+        literal.contains("<td>FULL</td><td>READONLY</td>"),
+        "own settings"
+    );
+    assert_eq!(
+        rows(&page(&server, "/ui?q=50%25").await),
+        1,
+        "`%` is not a wildcard"
+    );
+    let deleted = page(&server, "/ui?q=axb").await;
+    assert_eq!(rows(&deleted), 1, "soft-deleted subjects are listed");
+    assert!(deleted.contains("soft-deleted"));
+    assert!(deleted.contains("BACKWARD (global)"));
+    assert_eq!(rows(&page(&server, "/ui?q=nothing-like-it").await), 0);
+
+    let subject = page(&server, "/ui/subjects/Orders-value").await;
+    assert!(
+        subject.contains("incompatible (1 violation)"),
+        "version 2 adds a field without default"
+    );
+    let diff = page(&server, "/ui/subjects/Orders-value/diff?from=1&to=2").await;
+    assert!(diff.contains("Version 2 is not compatible with version 1."));
+    page(&server, "/ui/schemas/1").await;
+    page(&server, "/ui/settings").await;
+}
+
+backend_tests!(list_pages);
