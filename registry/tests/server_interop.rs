@@ -225,7 +225,11 @@ async fn confluent_python_protobuf() {
         .unwrap();
     assert_eq!(rust.status(), 200);
     let code = rust.text().await.unwrap();
-    for item in ["pub struct Order", "pub struct Money", "::prost_types::Timestamp"] {
+    for item in [
+        "pub struct Order",
+        "pub struct Money",
+        "::prost_types::Timestamp",
+    ] {
         assert!(code.contains(item), "missing `{item}` in:\n{code}");
     }
     let output = Command::new(env!("CARGO_BIN_EXE_herald"))

@@ -1,6 +1,6 @@
 //! The web UI in a real browser: headless Chromium (Debian's `chromium` and `chromium-driver`)
 //! driven through WebDriver against `herald serve` on SQLite with basic authentication,
-//! seeded with AVRO and JSON subjects (references, an incompatible version, a soft-deleted
+//! seeded with AVRO, JSON and PROTOBUF subjects (references, an incompatible version, a soft-deleted
 //! subject). Every page visited is checked for HTML validity (html5ever) and accessibility
 //! (axe-core in the page), and each test saves screenshots to the folder it prints.
 //!
@@ -158,6 +158,22 @@ impl Harness {
             json!({"schemaType": "JSON", "schema": customer(json!({"email": {"type": "string"}}))}),
         )
         .await;
+        let shipment = |extra: &str| {
+            format!(
+                "syntax = \"proto3\";\npackage shop;\nimport \"google/protobuf/timestamp.proto\";\n\
+                 message Shipment {{\n  string id = 1;\n  google.protobuf.Timestamp at = 2;\n{extra}}}\n"
+            )
+        };
+        self.register(
+            "shipments-value",
+            json!({"schemaType": "PROTOBUF", "schema": shipment("")}),
+        )
+        .await;
+        self.register(
+            "shipments-value",
+            json!({"schemaType": "PROTOBUF", "schema": shipment("  int32 parcels = 3;\n")}),
+        )
+        .await;
         self.register("retired-value", json!({"schema": "\"string\""}))
             .await;
         self.api(
@@ -217,7 +233,7 @@ async fn list_and_search_subjects() {
     let h = Harness::start().await;
     let browser = h.browser(WRITER).await;
     h.visit(&browser, "/ui", "list").await;
-    assert_eq!(browser.count("#subjects tbody tr").await, 5);
+    assert_eq!(browser.count("#subjects tbody tr").await, 6);
     // Keyboard: the first Tab reaches the skip link, Enter jumps to the content, and the
     // next Tab reaches the search box.
     browser.press("\u{E004}").await;
@@ -257,6 +273,7 @@ async fn list_and_search_subjects() {
     );
     assert!(table.contains("orders-value AVRO 3 3"), "{table}");
     assert!(table.contains("customers-value JSON 2 2"), "{table}");
+    assert!(table.contains("shipments-value PROTOBUF 2 2"), "{table}");
     let search = browser.find("#q").await;
     search.type_text("CUST").await;
     browser.submit("form[aria-label=Subjects] button").await;
@@ -532,6 +549,31 @@ async fn rust_code_with_a_copy_button() {
         )
         .await;
     assert_eq!(status, json!("Copied."), "the copy button works");
+    browser.quit().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn protobuf_subject_and_its_rust_code() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let h = Harness::start().await;
+    let browser = h.browser(WRITER).await;
+    h.visit(&browser, "/ui/subjects/shipments-value", "protobuf-subject")
+        .await;
+    let timeline = browser.find("ol.timeline").await.text().await;
+    assert!(!timeline.contains("incompatible"), "{timeline}");
+    let page = browser.find("main").await.text().await;
+    assert!(page.contains("int32 parcels = 3;"), "{page}");
+    assert!(page.contains("PROTOBUF"), "{page}");
+    h.visit(
+        &browser,
+        "/ui/subjects/shipments-value/versions/2/rust",
+        "protobuf-rust",
+    )
+    .await;
+    let code = browser.find("#rust-code").await.text().await;
+    assert!(code.contains("pub struct Shipment"), "{code}");
+    assert!(code.contains("pub parcels: i32"), "{code}");
+    assert!(code.contains("::prost_types::Timestamp"), "{code}");
     browser.quit().await;
 }
 
