@@ -3,38 +3,50 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::sync::oneshot;
+
 use super::backoff::Backoff;
 use super::cache::StateCache;
-use super::queue::Queues;
+use super::queue::{Held, Pending, Queues};
 use super::{Aggregate, CommandError, Executed, Loaded};
 use crate::envelope::{Cause, NewEvent};
+use crate::error::EncodeError;
 use crate::event::Event;
 use crate::store::{EventStore, Expected, Snapshot, StoreError};
+
+/// The most commands of one aggregate that one append takes.
+const MAX_COMMANDS: usize = 128;
 
 /// Loads aggregates from a store, runs commands and appends their events.
 ///
 /// # Hot aggregates
 ///
 /// Commands on one aggregate id run one after another, in arrival order, while commands on
-/// different ids run in parallel; clones share these queues, so in one process commands
-/// never race each other for a stream version. A queue only exists while commands hold or
-/// wait for it, and each command hands the state it leaves on to the next, which skips
-/// loading it: a burst of commands on one aggregate costs one load, then one append each.
+/// different ids run in parallel; clones share this, so in one process commands never race
+/// each other for a stream version. The commands of an id are queued, and a task (spawned by
+/// the first command to find the queue empty, ended when it is empty again: nothing stays
+/// behind for idle ids) runs them: it takes every command queued so far, runs them in order
+/// on the state, each seeing the events of the ones before it, appends all their events in
+/// one append, answers each command with its own events and version, and keeps the state
+/// for the next commands. A burst of commands on one aggregate therefore costs one load,
+/// then one append per group of commands. A command whose caller stops waiting still runs.
 ///
 /// A version conflict can then only come from another process (or another repository on the
-/// same store). The command is then re-run on the state loaded from the store, after a wait
-/// that doubles with each conflict, with jitter, until
-/// [`conflict_deadline`](Repository::conflict_deadline) has passed; then the conflict is the
-/// error. A command the aggregate refuses is never retried (if it was refused on a state kept
-/// in memory, it is first re-run once on the state loaded from the store).
-pub struct Repository<S, A> {
+/// same store). The commands are then run again on the state loaded from the store, after a
+/// wait that doubles with each conflict, with jitter, until
+/// [`conflict_deadline`](Repository::conflict_deadline) has passed; then the conflict is each
+/// command's error. A command the aggregate refuses is never retried; it is answered once the
+/// commands before it are appended (if it was refused on a state kept in memory, all are
+/// first run again on the state loaded from the store). When the store fails otherwise, the
+/// commands are run again one by one, so that one command's error never becomes another's.
+pub struct Repository<S, A: Aggregate> {
     store: S,
     snapshot_every: Option<u64>,
     backoff: Backoff,
     queues: Arc<Queues<A>>,
 }
 
-impl<S: Clone, A> Clone for Repository<S, A> {
+impl<S: Clone, A: Aggregate> Clone for Repository<S, A> {
     fn clone(&self) -> Self {
         Repository {
             store: self.store.clone(),
@@ -45,7 +57,7 @@ impl<S: Clone, A> Clone for Repository<S, A> {
     }
 }
 
-impl<S: std::fmt::Debug, A> std::fmt::Debug for Repository<S, A> {
+impl<S: std::fmt::Debug, A: Aggregate> std::fmt::Debug for Repository<S, A> {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         formatter
             .debug_struct("Repository")
@@ -179,90 +191,312 @@ impl<S: EventStore, A: Aggregate> Repository<S, A> {
         command: A::Command,
         cause: Option<Cause>,
     ) -> Result<Executed<A::Event>, CommandError<A::Error>> {
-        let stream_id = Self::stream_id(id);
-        let mut turn = self.queues.turn(id).await;
-        let mut retries = self.backoff.start();
-        // The state the previous command left, or the cached one: only for the first attempt.
-        let mut held = turn.take();
+        let (reply, answer) = oneshot::channel();
+        let pending = Pending {
+            command,
+            cause,
+            reply,
+        };
+        if let Some(held) = self.queues.push(id, pending) {
+            // Spawned, so that a caller that stops waiting never cancels the commands of the
+            // callers queued behind it.
+            let repository = self.clone();
+            let id = id.to_owned();
+            tokio::spawn(async move { repository.run_queue(id, held).await });
+        }
+        answer.await.map_err(|_| {
+            CommandError::Store(StoreError::Interrupted {
+                stream_id: Self::stream_id(id),
+            })
+        })?
+    }
+
+    /// Runs the queued commands of aggregate `id` until none is left, starting from `held`.
+    async fn run_queue(self, id: String, mut held: Held<A>) {
+        let mut guard = Abandoned {
+            queues: &self.queues,
+            id: &id,
+            finished: false,
+        };
+        let stream_id = Self::stream_id(&id);
         loop {
-            let from_memory = held.is_some();
-            let mut loaded = match held.take() {
-                Some((state, version)) => Loaded {
-                    state,
-                    version,
-                    from_snapshot: false,
-                },
-                None => self.load(id).await?,
-            };
-            let events = match loaded.state.handle(command.clone()) {
-                Ok(events) => events,
-                // A refusal must come from the current state, which one in memory may not be.
-                Err(_) if from_memory => continue,
-                Err(refused) => {
-                    turn.keep(loaded.state, loaded.version);
-                    return Err(CommandError::Refused(refused));
+            let commands = self.queues.next(&id, &mut held, MAX_COMMANDS);
+            if commands.is_empty() {
+                guard.finished = true;
+                return;
+            }
+            held = match self.run_batch(&id, &stream_id, commands, held).await {
+                Ok(held) => held,
+                Err((mut commands, error)) if commands.len() == 1 => {
+                    if let Some(pending) = commands.pop() {
+                        let _ = pending.reply.send(Err(error));
+                    }
+                    None
+                }
+                // Run alone, each command gets an error of its own.
+                Err((commands, _)) => {
+                    let mut held = None;
+                    for pending in commands {
+                        held = match self.run_batch(&id, &stream_id, vec![pending], None).await {
+                            Ok(alone) => alone,
+                            Err((mut alone, error)) => {
+                                if let Some(pending) = alone.pop() {
+                                    let _ = pending.reply.send(Err(error));
+                                }
+                                None
+                            }
+                        };
+                    }
+                    held
                 }
             };
-            let mut batch = Vec::with_capacity(events.len());
-            for event in &events {
-                let new = NewEvent::new(event)?;
-                batch.push(match cause {
-                    Some(cause) => new.caused_by(cause),
-                    None => new,
-                });
+        }
+    }
+
+    /// Runs `commands` in order on the state, from `held` or loaded, and appends all their
+    /// events at once; answers each and returns the state after them. A conflict reloads
+    /// the state and runs them all again (after a wait, unless the state came from memory).
+    /// When the store fails otherwise, the commands come back unanswered with the error.
+    async fn run_batch(
+        &self,
+        id: &str,
+        stream_id: &str,
+        commands: Vec<Pending<A>>,
+        mut held: Held<A>,
+    ) -> Result<Held<A>, (Vec<Pending<A>>, CommandError<A::Error>)> {
+        let mut retries = self.backoff.start();
+        loop {
+            let from_memory = held.is_some();
+            let (mut state, version) = match held.take() {
+                Some(held) => held,
+                None => match self.load(id).await {
+                    Ok(loaded) => (loaded.state, loaded.version),
+                    Err(error) => return Err((commands, error.into())),
+                },
+            };
+            let Some((outcomes, batch)) = decide(&mut state, version, &commands, from_memory)
+            else {
+                // A refusal must come from the current state, which one in memory may not be.
+                continue;
+            };
+            if batch.is_empty() {
+                answer(commands, outcomes);
+                return Ok(Some((state, version)));
             }
-            let expected = Expected::Exact(loaded.version);
-            match self.store.append(&stream_id, expected, batch).await {
+            match self
+                .store
+                .append(stream_id, Expected::Exact(version), batch)
+                .await
+            {
                 Ok(appended) => {
-                    for event in &events {
-                        loaded.state.apply(event);
-                    }
-                    self.maybe_snapshot(
-                        &stream_id,
-                        loaded.version,
-                        appended.stream_version,
-                        &loaded.state,
-                    )
-                    .await?;
-                    turn.keep(loaded.state, appended.stream_version);
-                    return Ok(Executed {
-                        events,
-                        version: appended.stream_version,
-                    });
+                    let after = appended.stream_version;
+                    self.maybe_snapshot(stream_id, version, after, &state).await;
+                    answer(commands, outcomes);
+                    return Ok(Some((state, after)));
                 }
                 // Another process appended since this state was kept: load it again.
                 Err(StoreError::Conflict { .. }) if from_memory => {}
                 // Another process appended since it was loaded: wait, then load it again.
-                Err(conflict @ StoreError::Conflict { .. }) => match retries.next_wait() {
+                Err(StoreError::Conflict {
+                    stream_id,
+                    expected,
+                    actual,
+                }) => match retries.next_wait() {
                     Some(wait) => tokio::time::sleep(wait).await,
-                    None => return Err(conflict.into()),
+                    None => {
+                        for pending in commands {
+                            let conflict = StoreError::Conflict {
+                                stream_id: stream_id.clone(),
+                                expected,
+                                actual,
+                            };
+                            let _ = pending.reply.send(Err(conflict.into()));
+                        }
+                        return Ok(None);
+                    }
                 },
-                Err(error) => return Err(error.into()),
+                Err(error) => return Err((commands, error.into())),
             }
         }
     }
 
-    async fn maybe_snapshot(
-        &self,
-        stream_id: &str,
-        before: u64,
-        after: u64,
-        state: &A,
-    ) -> Result<(), StoreError> {
+    /// Saves a snapshot when the stream crossed a multiple of `snapshot_every`. A snapshot
+    /// that cannot be saved only costs later loads some time; the commands succeeded.
+    async fn maybe_snapshot(&self, stream_id: &str, before: u64, after: u64, state: &A) {
         let Some(every) = self.snapshot_every else {
-            return Ok(());
+            return;
         };
         if before / every == after / every {
-            return Ok(());
+            return;
         }
-        self.store
-            .save_snapshot(Snapshot {
-                stream_id: stream_id.to_owned(),
-                aggregate_type: A::TYPE.to_owned(),
-                schema_version: A::SNAPSHOT_VERSION,
-                stream_version: after,
-                state: serde_json::to_value(state)?,
+        let saved = match serde_json::to_value(state) {
+            Ok(state) => {
+                self.store
+                    .save_snapshot(Snapshot {
+                        stream_id: stream_id.to_owned(),
+                        aggregate_type: A::TYPE.to_owned(),
+                        schema_version: A::SNAPSHOT_VERSION,
+                        stream_version: after,
+                        state,
+                    })
+                    .await
+            }
+            Err(error) => Err(StoreError::from(error)),
+        };
+        if let Err(error) = saved {
+            tracing::warn!(stream_id, version = after, %error, "snapshot not saved");
+        }
+    }
+}
+
+/// What one command of a batch comes to.
+enum Outcome<A: Aggregate> {
+    Executed(Executed<A::Event>),
+    Refused(A::Error),
+    Encode(EncodeError),
+}
+
+/// Runs `commands` in order on `state` at `version`, applying each one's events before the
+/// next: each command's outcome, and all their events. `None` when a command is refused on
+/// a state `from_memory` (`state` is then spoiled).
+fn decide<A: Aggregate>(
+    state: &mut A,
+    mut version: u64,
+    commands: &[Pending<A>],
+    from_memory: bool,
+) -> Option<(Vec<Outcome<A>>, Vec<NewEvent>)> {
+    let mut outcomes = Vec::with_capacity(commands.len());
+    let mut batch = Vec::with_capacity(commands.len());
+    for pending in commands {
+        let events = match state.handle(pending.command.clone()) {
+            Ok(events) => events,
+            Err(_) if from_memory => return None,
+            Err(refused) => {
+                outcomes.push(Outcome::Refused(refused));
+                continue;
+            }
+        };
+        let encoded = events
+            .iter()
+            .map(|event| {
+                NewEvent::new(event).map(|new| match pending.cause {
+                    Some(cause) => new.caused_by(cause),
+                    None => new,
+                })
             })
-            .await
+            .collect::<Result<Vec<_>, _>>();
+        match encoded {
+            Ok(encoded) => {
+                for event in &events {
+                    state.apply(event);
+                }
+                version += events.len() as u64;
+                batch.extend(encoded);
+                outcomes.push(Outcome::Executed(Executed { events, version }));
+            }
+            Err(error) => outcomes.push(Outcome::Encode(error)),
+        }
+    }
+    Some((outcomes, batch))
+}
+
+/// Answers each command with its outcome.
+fn answer<A: Aggregate>(commands: Vec<Pending<A>>, outcomes: Vec<Outcome<A>>) {
+    for (pending, outcome) in commands.into_iter().zip(outcomes) {
+        let _ = pending.reply.send(match outcome {
+            Outcome::Executed(executed) => Ok(executed),
+            Outcome::Refused(refused) => Err(CommandError::Refused(refused)),
+            Outcome::Encode(error) => Err(CommandError::Encode(error)),
+        });
+    }
+}
+
+/// Removes a queue whose task ended before it finished, so its commands are answered and
+/// the next command starts a new task.
+struct Abandoned<'a, A: Aggregate> {
+    queues: &'a Queues<A>,
+    id: &'a str,
+    finished: bool,
+}
+
+impl<A: Aggregate> Drop for Abandoned<'_, A> {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.queues.abandon(self.id);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Serialize};
+
+    use super::*;
+    use crate::store::memory::MemoryStore;
+
+    #[derive(
+        crate::Event, Serialize, Deserialize, schemars::JsonSchema, Debug, Clone, PartialEq,
+    )]
+    #[event(name = "tally", version = 1)]
+    struct Counted {
+        by: u32,
+    }
+
+    #[derive(Default, Serialize, Deserialize)]
+    struct Tally(Vec<u32>);
+
+    impl Aggregate for Tally {
+        const TYPE: &'static str = "tally";
+        type Event = Counted;
+        type Command = u32;
+        type Error = std::convert::Infallible;
+        fn apply(&mut self, event: &Counted) {
+            self.0.push(event.by);
+        }
+        fn handle(&self, by: u32) -> Result<Vec<Counted>, Self::Error> {
+            Ok(vec![Counted { by }])
+        }
+    }
+
+    #[tokio::test]
+    async fn commands_run_in_arrival_order_and_leave_no_queue() {
+        let tallies = Repository::<_, Tally>::new(MemoryStore::new());
+        let (a, b, c) = tokio::join!(
+            tallies.execute("t", 1),
+            tallies.execute("t", 2),
+            tallies.execute("t", 3)
+        );
+        let versions: Vec<u64> = [a, b, c]
+            .into_iter()
+            .map(|executed| executed.unwrap().version)
+            .collect();
+        assert_eq!(versions, [1, 2, 3]);
+        assert_eq!(tallies.load("t").await.unwrap().state.0, [1, 2, 3]);
+        assert_eq!(tallies.queues.len(), 0);
+        for n in 0..500 {
+            tallies.execute(&format!("id-{n}"), n).await.unwrap();
+        }
+        assert_eq!(tallies.queues.len(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_command_whose_caller_left_still_runs() {
+        let tallies = Repository::<_, Tally>::new(MemoryStore::new()).cache(4);
+        let left = tokio::spawn({
+            let tallies = tallies.clone();
+            async move { tallies.execute("t", 7).await }
+        });
+        left.abort();
+        let _ = left.await;
+        let executed = tallies.execute("t", 8).await.unwrap();
+        // Whether the first caller left before or after queueing its command, the second
+        // command ran after it or alone.
+        let state = tallies.load("t").await.unwrap().state.0;
+        assert!(state == [7, 8] || state == [8], "{state:?}");
+        assert_eq!(executed.version, state.len() as u64);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        assert_eq!(tallies.queues.len(), 0);
     }
 }
