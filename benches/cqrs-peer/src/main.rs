@@ -270,8 +270,9 @@ async fn peer_commands(pool: sqlx08::PgPool) -> Result<(f64, u64), Error> {
 
 // ---- 5. Hot aggregates --------------------------------------------------------------------
 
-/// Commands per task in the hot-aggregate workloads.
-const HOT_COMMANDS: usize = 100;
+/// Commands per task in the hot-aggregate workloads (cqrs-es manages a few dozen per second
+/// on one aggregate: more would make the run long).
+const HOT_COMMANDS: usize = 20;
 /// How long a command retries conflicts before it counts as failed (Herald's default).
 const HOT_DEADLINE: Duration = Duration::from_secs(5);
 
