@@ -322,7 +322,10 @@ async fn herald_hot(store: PostgresStore, aggregates: usize) -> Result<Outcome, 
     let elapsed = started.elapsed();
     let succeeded = succeeded.load(Ordering::Relaxed);
     let head = store.head_position().await?;
-    assert_eq!(head as usize, succeeded, "every successful command appended one event");
+    assert_eq!(
+        head as usize, succeeded,
+        "every successful command appended one event"
+    );
     Ok(Outcome {
         succeeded,
         failed: failed.load(Ordering::Relaxed),
@@ -398,7 +401,10 @@ async fn peer_hot(
     let count: i64 = sqlx08::query_scalar("SELECT count(*) FROM events")
         .fetch_one(&pool)
         .await?;
-    assert_eq!(count as usize, succeeded, "every successful command appended one event");
+    assert_eq!(
+        count as usize, succeeded,
+        "every successful command appended one event"
+    );
     Ok(Outcome {
         succeeded,
         failed: failed.load(Ordering::Relaxed),

@@ -37,8 +37,10 @@ const MAX_COMMANDS: usize = 128;
 /// [`conflict_deadline`](Repository::conflict_deadline) has passed; then the conflict is each
 /// command's error. A command the aggregate refuses is never retried; it is answered once the
 /// commands before it are appended (if it was refused on a state kept in memory, all are
-/// first run again on the state loaded from the store). When the store fails otherwise, the
-/// commands are run again one by one, so that one command's error never becomes another's.
+/// first run again on the state loaded from the store). When loading fails, the commands are
+/// run again one by one, so that one command's error never becomes another's; when an append
+/// fails otherwise than with a conflict, whether it stored the events is unknown: the first
+/// command of the group gets the error and the others [`StoreError::Interrupted`].
 pub struct Repository<S, A: Aggregate> {
     store: S,
     snapshot_every: Option<u64>,
@@ -233,7 +235,7 @@ impl<S: EventStore, A: Aggregate> Repository<S, A> {
                     }
                     None
                 }
-                // Run alone, each command gets an error of its own.
+                // Nothing was appended: run alone, each command gets an error of its own.
                 Err((commands, _)) => {
                     let mut held = None;
                     for pending in commands {
@@ -256,7 +258,7 @@ impl<S: EventStore, A: Aggregate> Repository<S, A> {
     /// Runs `commands` in order on the state, from `held` or loaded, and appends all their
     /// events at once; answers each and returns the state after them. A conflict reloads
     /// the state and runs them all again (after a wait, unless the state came from memory).
-    /// When the store fails otherwise, the commands come back unanswered with the error.
+    /// When the load fails, the commands come back unanswered with the error.
     async fn run_batch(
         &self,
         id: &str,
@@ -315,7 +317,18 @@ impl<S: EventStore, A: Aggregate> Repository<S, A> {
                         return Ok(None);
                     }
                 },
-                Err(error) => return Err((commands, error.into())),
+                // Whether the events were stored is unknown: running the commands again could
+                // store them twice. The first command gets the error, the others `Interrupted`.
+                Err(error) => {
+                    let mut error = Some(error);
+                    for pending in commands {
+                        let error = error.take().unwrap_or_else(|| StoreError::Interrupted {
+                            stream_id: stream_id.to_owned(),
+                        });
+                        let _ = pending.reply.send(Err(error.into()));
+                    }
+                    return Ok(None);
+                }
             }
         }
     }
