@@ -116,6 +116,10 @@
     warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+// Lets unit tests derive `Event`, whose generated code names `::herald`.
+#[cfg(test)]
+extern crate self as herald;
+
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;

@@ -434,7 +434,8 @@ async fn postgres_small_pool_does_not_starve() {
     let (store, guard) = common::postgres().await;
     let small = common::postgres_store_on(guard.schema_name(), 3).await;
     drop(store);
-    let repository = Repository::<_, Tally>::new(small.clone()).conflict_retries(100);
+    let repository =
+        Repository::<_, Tally>::new(small.clone()).conflict_deadline(Duration::from_secs(30));
     let mut tasks = Vec::new();
     for task in 0..TASKS {
         let repository = repository.clone();

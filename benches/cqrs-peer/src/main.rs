@@ -10,10 +10,15 @@
 //! 2. replay: load one account with 10,000 events;
 //! 3. Herald batched append throughput on SQLite and PostgreSQL;
 //! 4. the cost of Herald's hole-free ordering: the same appends into a plain `BIGSERIAL`
-//!    table without the head lock.
+//!    table without the head lock;
+//! 5. hot aggregates: 16 tasks run deposit commands on one account, then on 10; successful
+//!    commands per second and failed commands (a conflict still there after 5 s of
+//!    retries) on each side.
 
+use std::hash::{BuildHasher, Hasher};
 use std::str::FromStr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use cqrs_es::event_sink::EventSink;
@@ -197,7 +202,7 @@ fn rate(count: usize, elapsed: Duration) -> f64 {
 /// `cache`: keep aggregate states between commands (`Repository::cache`), so commands skip
 /// the load; not the like-for-like workload, reported beside it.
 async fn herald_commands(store: PostgresStore, cache: bool) -> Result<(f64, u64), Error> {
-    let mut repository = Repository::<_, HeraldAccount>::new(store.clone()).conflict_retries(50);
+    let mut repository = Repository::<_, HeraldAccount>::new(store.clone());
     if cache {
         repository = repository.cache(ACCOUNTS);
     }
@@ -261,6 +266,206 @@ async fn peer_commands(pool: sqlx08::PgPool) -> Result<(f64, u64), Error> {
         rate(COMMANDS, elapsed),
         conflicts.load(std::sync::atomic::Ordering::Relaxed),
     ))
+}
+
+// ---- 5. Hot aggregates --------------------------------------------------------------------
+
+/// Commands per task in the hot-aggregate workloads (cqrs-es manages a few dozen per second
+/// on one aggregate: more would make the run long).
+const HOT_COMMANDS: usize = 20;
+/// How long a command retries conflicts before it counts as failed (Herald's default).
+const HOT_DEADLINE: Duration = Duration::from_secs(5);
+
+/// What a run of commands achieved.
+struct Outcome {
+    succeeded: usize,
+    failed: usize,
+    elapsed: Duration,
+}
+
+impl Outcome {
+    fn rate(&self) -> f64 {
+        rate(self.succeeded, self.elapsed)
+    }
+}
+
+/// The aggregate command `k` of task `task` goes to, among `aggregates`.
+fn hot_account_of(task: usize, k: usize, aggregates: usize) -> String {
+    format!("hot-{}", (task * HOT_COMMANDS + k) % aggregates)
+}
+
+/// Herald's repository as it comes (no cache): commands on one account take turns, and a
+/// failed command is counted, not retried by the caller.
+async fn herald_hot(store: PostgresStore, aggregates: usize) -> Result<Outcome, Error> {
+    let repository = Repository::<_, HeraldAccount>::new(store.clone());
+    let (succeeded, failed) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for task in 0..TASKS {
+        let repository = repository.clone();
+        let (succeeded, failed) = (succeeded.clone(), failed.clone());
+        tasks.push(tokio::spawn(async move {
+            for k in 0..HOT_COMMANDS {
+                match repository
+                    .execute(&hot_account_of(task, k, aggregates), 1)
+                    .await
+                {
+                    Ok(_) => succeeded.fetch_add(1, Ordering::Relaxed),
+                    Err(_) => failed.fetch_add(1, Ordering::Relaxed),
+                };
+            }
+        }));
+    }
+    for task in tasks {
+        task.await?;
+    }
+    let elapsed = started.elapsed();
+    let succeeded = succeeded.load(Ordering::Relaxed);
+    let head = store.head_position().await?;
+    assert_eq!(
+        head as usize, succeeded,
+        "every successful command appended one event"
+    );
+    Ok(Outcome {
+        succeeded,
+        failed: failed.load(Ordering::Relaxed),
+        elapsed,
+    })
+}
+
+/// How the peer's caller retries a conflict: cqrs-es leaves it to the caller.
+#[derive(Clone, Copy)]
+enum PeerRetry {
+    /// Run the command again at once.
+    AtOnce,
+    /// Wait as Herald does: 5 ms doubling up to 500 ms, with a random half dropped.
+    Backoff,
+}
+
+/// A number in `[0, 1)` from the standard library's randomly seeded hasher.
+fn unit_random() -> f64 {
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u64(0);
+    (hasher.finish() >> 11) as f64 / (1_u64 << 53) as f64
+}
+
+async fn peer_hot(
+    pool: sqlx08::PgPool,
+    aggregates: usize,
+    retry: PeerRetry,
+) -> Result<Outcome, Error> {
+    let store: PersistedEventStore<_, PeerAccount> =
+        PersistedEventStore::new_event_store(PostgresEventRepository::new(pool.clone()));
+    let cqrs = Arc::new(CqrsFramework::new(store, vec![], ()));
+    let (succeeded, failed) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for task in 0..TASKS {
+        let cqrs = cqrs.clone();
+        let (succeeded, failed) = (succeeded.clone(), failed.clone());
+        tasks.push(tokio::spawn(async move {
+            for k in 0..HOT_COMMANDS {
+                let id = hot_account_of(task, k, aggregates);
+                let first = Instant::now();
+                let mut wait = Duration::from_millis(5);
+                loop {
+                    match cqrs.execute(&id, 1).await {
+                        Ok(()) => {
+                            succeeded.fetch_add(1, Ordering::Relaxed);
+                            break;
+                        }
+                        Err(AggregateError::AggregateConflict) => {
+                            let left = HOT_DEADLINE.saturating_sub(first.elapsed());
+                            if left.is_zero() {
+                                failed.fetch_add(1, Ordering::Relaxed);
+                                break;
+                            }
+                            if let PeerRetry::Backoff = retry {
+                                let jittered = wait / 2 + (wait / 2).mul_f64(unit_random());
+                                tokio::time::sleep(jittered.min(left)).await;
+                                wait = (wait * 2).min(Duration::from_millis(500));
+                            }
+                        }
+                        Err(error) => return Err::<(), Error>(error.to_string().into()),
+                    }
+                }
+            }
+            Ok(())
+        }));
+    }
+    for task in tasks {
+        task.await??;
+    }
+    let elapsed = started.elapsed();
+    let succeeded = succeeded.load(Ordering::Relaxed);
+    let count: i64 = sqlx08::query_scalar("SELECT count(*) FROM events")
+        .fetch_one(&pool)
+        .await?;
+    assert_eq!(
+        count as usize, succeeded,
+        "every successful command appended one event"
+    );
+    Ok(Outcome {
+        succeeded,
+        failed: failed.load(Ordering::Relaxed),
+        elapsed,
+    })
+}
+
+async fn hot(url: &str, prefix: &str) -> Result<(), Error> {
+    println!(
+        "hot aggregates: {TASKS} tasks x {HOT_COMMANDS} deposits, conflicts retried for up to \
+         {HOT_DEADLINE:?}, {ROUNDS} alternating rounds"
+    );
+    for aggregates in [1usize, 10] {
+        let mut ratios = Vec::new();
+        for round in 0..ROUNDS {
+            let mut peers = Vec::new();
+            for (label, retry) in [
+                ("retry at once", PeerRetry::AtOnce),
+                ("backoff", PeerRetry::Backoff),
+            ] {
+                let schema =
+                    Schema::create(url, &format!("{prefix}_peer_hot{aggregates}_{round}")).await?;
+                let outcome = peer_hot(schema.peer().await?, aggregates, retry).await?;
+                schema.drop().await?;
+                peers.push((label, outcome));
+            }
+            let schema =
+                Schema::create(url, &format!("{prefix}_herald_hot{aggregates}_{round}")).await?;
+            let herald = herald_hot(schema.herald().await?, aggregates).await?;
+            schema.drop().await?;
+            let best = peers
+                .iter()
+                .map(|(_, outcome)| outcome.rate())
+                .fold(0.0, f64::max);
+            let peer_text: Vec<String> = peers
+                .iter()
+                .map(|(label, outcome)| {
+                    format!(
+                        "cqrs-es ({label}) {:>6.0}/s, {} failed",
+                        outcome.rate(),
+                        outcome.failed
+                    )
+                })
+                .collect();
+            println!(
+                "  {aggregates:>2} aggregate(s), round {round}: {}; herald {:>6.0}/s, {} failed: \
+                 {:.2}x the better peer",
+                peer_text.join("; "),
+                herald.rate(),
+                herald.failed,
+                herald.rate() / best
+            );
+            ratios.push(herald.rate() / best);
+        }
+        println!(
+            "  {aggregates:>2} aggregate(s): herald / better cqrs-es (median): {:.2}x",
+            median_f64(ratios)
+        );
+    }
+    println!();
+    Ok(())
 }
 
 // ---- 2. Replay ----------------------------------------------------------------------------
@@ -431,13 +636,17 @@ async fn main() -> Result<(), Error> {
         .nth(1)
         .unwrap_or_else(|| DEFAULT_URL.to_owned());
     let prefix = format!("herald_bench_{}", std::process::id());
-    // `HERALD_BENCH_ONLY=commands|replay|batched|ordering` runs one workload (for profiling).
+    // `HERALD_BENCH_ONLY=commands|hot|replay|batched|ordering` runs one workload (for
+    // profiling).
     let only = std::env::var("HERALD_BENCH_ONLY").ok();
     let run = |name: &str| only.as_deref().is_none_or(|only| only == name);
     println!("PostgreSQL: {url}; {TASKS} tasks, {ACCOUNTS} accounts, {COMMANDS} commands\n");
 
     if run("commands") {
         commands(&url, &prefix).await?;
+    }
+    if run("hot") {
+        hot(&url, &prefix).await?;
     }
     if run("replay") {
         replay(&url, &prefix).await?;

@@ -393,7 +393,16 @@ where
                 )));
             }
             last = Some(version);
-            apply(state, Self::payload_from_row(row)?)?;
+            // By position: a lookup by name costs a hash per column and row.
+            apply(
+                state,
+                StoredPayload {
+                    stream_version: from_i64(version, "stream version")?,
+                    event_type: row.try_get(3)?,
+                    schema_version: from_i32(row.try_get(4)?, "schema version")?,
+                    payload: row.try_get(5)?,
+                },
+            )?;
             folded += 1;
         }
         Ok(folded)
@@ -413,17 +422,6 @@ where
             correlation_id: row.try_get("correlation_id")?,
             causation_id: row.try_get("causation_id")?,
             metadata,
-            payload: row.try_get("payload")?,
-        })
-    }
-
-    /// What folding needs of an event, from a row holding `stream_version, event_type,
-    /// schema_version, payload`.
-    pub(crate) fn payload_from_row(row: &DB::Row) -> Result<StoredPayload<'_>, StoreError> {
-        Ok(StoredPayload {
-            stream_version: from_i64(row.try_get("stream_version")?, "stream version")?,
-            event_type: row.try_get("event_type")?,
-            schema_version: from_i32(row.try_get("schema_version")?, "schema version")?,
             payload: row.try_get("payload")?,
         })
     }
