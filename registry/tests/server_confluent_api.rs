@@ -112,7 +112,20 @@ fn avro(schema: &str) -> Value {
 
 async fn root(backend: Backend) {
     let srv = TestServer::start(backend).await;
-    for accept in [None, Some("*/*"), Some("text/html"), Some(JSON)] {
+    // A browser (`Accept: text/html`) is sent to the web UI; every API client gets `{}`.
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let browser = no_redirects
+        .get(format!("{}/", srv.base))
+        .header("accept", "text/html,application/xhtml+xml,*/*;q=0.8")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(browser.status(), 303);
+    assert_eq!(browser.headers()["location"], "/ui");
+    for accept in [None, Some("*/*"), Some(JSON)] {
         let mut request = srv.client.get(format!("{}/", srv.base));
         if let Some(accept) = accept {
             request = request.header("accept", accept);
