@@ -242,6 +242,7 @@ pub struct EventVersion {
     pub event_types: &'static [&'static str],
     /// How it reads the version before it.
     pub upcast: Upcast,
+    is_enum: bool,
     json_schema: fn() -> Result<serde_json::Value, SchemaError>,
     avro_schema: fn() -> Result<serde_json::Value, SchemaError>,
 }
@@ -256,6 +257,7 @@ impl EventVersion {
             breaking: E::BREAKING,
             event_types: E::EVENT_TYPES,
             upcast,
+            is_enum: E::__IS_ENUM,
             json_schema: E::export_json_schema,
             avro_schema: E::export_avro_schema,
         }
@@ -269,6 +271,12 @@ impl EventVersion {
     /// The version's Avro schema ([`Event::export_avro_schema`]).
     pub fn avro_schema(&self) -> Result<serde_json::Value, SchemaError> {
         (self.avro_schema)()
+    }
+
+    /// Whether the version is an enum, whose Avro schema is a union of one record per event
+    /// type in the order of [`EventVersion::event_types`] (a struct's is one record).
+    pub fn is_enum(&self) -> bool {
+        self.is_enum
     }
 }
 

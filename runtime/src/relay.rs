@@ -17,8 +17,9 @@
 //! event is stored once in the stream as long as takeovers happen within the window.
 //!
 //! Payloads can be framed in the Confluent wire format ([`ConfluentFraming`]): a zero byte,
-//! the schema's registry id as a big-endian `u32`, then the payload (see [`crate::wire`], which
-//! also splits Protobuf messages with their message indexes).
+//! the schema's registry id as a big-endian `u32`, then the payload, preceded by its union
+//! branch when the id names an Avro union (see [`crate::wire`], which also splits Protobuf
+//! messages with their message indexes).
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -28,6 +29,7 @@ use async_nats::HeaderMap;
 use async_nats::jetstream::Context;
 use bytes::Bytes;
 
+use crate::codec::Codec;
 use crate::envelope::RecordedEvent;
 use crate::event::Event;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
@@ -69,9 +71,43 @@ pub enum RelayError {
 }
 
 /// Registry ids by event type and schema version, for the Confluent wire format.
+///
+/// A message is framed so that any Confluent deserializer reads it with the registered
+/// schema. The store does not record a payload's codec, so the framing is told:
+/// [`ConfluentFraming::with_event`] takes the codec the events were stored with, whose
+/// version schema the id names. An enum's Avro version schema is a union of one record per
+/// event type, and a stored Avro payload is the record alone, so the relay writes the
+/// branch index (the event type's position in the version, the order of the union's
+/// records) before it: a union datum, as Confluent's `AvroSerializer` writes it. A JSON
+/// payload is a datum of its version's JSON Schema (`anyOf` one schema per event type) as it
+/// is.
+///
+/// ```
+/// # use herald::Event;
+/// # use schemars::JsonSchema;
+/// # use serde::{Deserialize, Serialize};
+/// use herald::Avro;
+/// use herald::relay::ConfluentFraming;
+///
+/// #[derive(Event, Serialize, Deserialize, JsonSchema)]
+/// #[event(name = "parcel", version = 1)]
+/// enum Parcel { Sent { id: String }, Lost { id: String } }
+///
+/// // Version 1's Avro union is registered with id 42: `parcel.lost` is its branch 1.
+/// let framing = ConfluentFraming::new().with_event::<Parcel, Avro>(1, 42);
+/// assert_eq!(framing.frame_event("parcel.lost", 1, b"rec"), Some(vec![0, 0, 0, 0, 42, 2, b'r', b'e', b'c']));
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ConfluentFraming {
-    ids: HashMap<(String, u32), u32>,
+    ids: HashMap<(String, u32), Target>,
+}
+
+/// Where one event type of one version is framed: the registry id, and its branch when the
+/// id names a union the payload is a branch of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Target {
+    id: u32,
+    branch: Option<u32>,
 }
 
 impl ConfluentFraming {
@@ -80,20 +116,32 @@ impl ConfluentFraming {
         Self::default()
     }
 
-    /// Maps one event type at one schema version to a registry id.
+    /// Maps one event type at one schema version to the registry id of a schema its stored
+    /// payload is a datum of as it is: the event type's own Avro record (subjects named by
+    /// Confluent's `RecordNameStrategy`), or a JSON Schema.
     pub fn with_id(mut self, event_type: impl Into<String>, schema_version: u32, id: u32) -> Self {
-        self.ids.insert((event_type.into(), schema_version), id);
+        let target = Target { id, branch: None };
+        self.ids.insert((event_type.into(), schema_version), target);
         self
     }
 
-    /// Maps every event type of version `schema_version` of `E` to registry id `id`.
-    pub fn with_event<E: Event>(mut self, schema_version: u32, id: u32) -> Self {
+    /// Maps every event type of version `schema_version` of `E`, whose events the store
+    /// holds encoded with codec `C`, to registry id `id`: the id of that version's schema in
+    /// `C`'s language ([`Event::export_avro_schema`] for [`Avro`](crate::Avro),
+    /// [`Event::export_json_schema`] for [`Json`](crate::Json)). See the
+    /// [type's documentation](ConfluentFraming) for what is framed.
+    pub fn with_event<E: Event, C: Codec>(mut self, schema_version: u32, id: u32) -> Self {
         for version in E::history() {
-            if version.version == schema_version {
-                for event_type in version.event_types {
-                    self.ids
-                        .insert(((*event_type).to_owned(), schema_version), id);
-                }
+            if version.version != schema_version {
+                continue;
+            }
+            let union = C::UNION_DATUM && version.is_enum();
+            for (position, event_type) in (0u32..).zip(version.event_types) {
+                let branch = union.then_some(position);
+                self.ids.insert(
+                    ((*event_type).to_owned(), schema_version),
+                    Target { id, branch },
+                );
             }
         }
         self
@@ -101,6 +149,26 @@ impl ConfluentFraming {
 
     /// The registry id of an event, if known.
     pub fn id_of(&self, event_type: &str, schema_version: u32) -> Option<u32> {
+        self.target(event_type, schema_version)
+            .map(|target| target.id)
+    }
+
+    /// Frames the stored `payload` of an event as the relay publishes it (with the union
+    /// branch when its id names a union); `None` if no id is known for the event.
+    pub fn frame_event(
+        &self,
+        event_type: &str,
+        schema_version: u32,
+        payload: &[u8],
+    ) -> Option<Vec<u8>> {
+        let target = self.target(event_type, schema_version)?;
+        Some(match target.branch {
+            Some(branch) => crate::wire::frame_avro_union(target.id, branch, payload),
+            None => crate::wire::frame(target.id, payload),
+        })
+    }
+
+    fn target(&self, event_type: &str, schema_version: u32) -> Option<Target> {
         self.ids
             .get(&(event_type.to_owned(), schema_version))
             .copied()
@@ -360,15 +428,13 @@ impl<S: EventStore> Relay<S> {
         }
         let payload = match &self.framing {
             None => Bytes::from(event.payload.clone()),
-            Some(framing) => {
-                let id = framing
-                    .id_of(&event.event_type, event.schema_version)
-                    .ok_or_else(|| RelayError::NoSchemaId {
-                        event_type: event.event_type.clone(),
-                        schema_version: event.schema_version,
-                    })?;
-                Bytes::from(ConfluentFraming::frame(id, &event.payload))
-            }
+            Some(framing) => framing
+                .frame_event(&event.event_type, event.schema_version, &event.payload)
+                .map(Bytes::from)
+                .ok_or_else(|| RelayError::NoSchemaId {
+                    event_type: event.event_type.clone(),
+                    schema_version: event.schema_version,
+                })?,
         };
         let publish_error = |message: String| RelayError::Publish {
             position: event.position,

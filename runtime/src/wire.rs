@@ -66,6 +66,23 @@ pub fn frame(schema_id: u32, payload: &[u8]) -> Vec<u8> {
     framed
 }
 
+/// Frames an Avro union datum: `0x00`, `schema_id` as big-endian `u32`, the index of the
+/// union's branch as an Avro `long` (a zigzag varint: branch 0 is `0x00`, branch 1 `0x02`),
+/// then `payload`, a datum of that branch. This is what Confluent's Avro serializers write
+/// for a value of a union schema.
+pub fn frame_avro_union(schema_id: u32, branch: u32, payload: &[u8]) -> Vec<u8> {
+    let mut framed = frame(schema_id, &[]);
+    framed.reserve(payload.len() + 5);
+    let mut value = u64::from(branch) << 1;
+    while value >= 0x80 {
+        framed.push((value & 0x7f) as u8 | 0x80);
+        value >>= 7;
+    }
+    framed.push(value as u8);
+    framed.extend_from_slice(payload);
+    framed
+}
+
 /// Splits a framed Avro or JSON message into its schema id and payload.
 pub fn unframe(message: &[u8]) -> Result<(u32, &[u8]), WireError> {
     match message {
@@ -159,6 +176,17 @@ fn read_zigzag(input: &mut &[u8]) -> Result<i32, WireError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn avro_union_branches_are_zigzag_longs() {
+        assert_eq!(frame_avro_union(7, 0, b"r"), [0, 0, 0, 0, 7, 0, b'r']);
+        assert_eq!(frame_avro_union(7, 1, b"r"), [0, 0, 0, 0, 7, 2, b'r']);
+        assert_eq!(frame_avro_union(7, 64, b""), [0, 0, 0, 0, 7, 0x80, 0x01]);
+        assert_eq!(
+            frame_avro_union(7, u32::MAX, b""),
+            [0, 0, 0, 0, 7, 0xfe, 0xff, 0xff, 0xff, 0x1f]
+        );
+    }
 
     #[test]
     fn the_first_message_is_one_zero_byte() {

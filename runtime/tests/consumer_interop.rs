@@ -1,7 +1,8 @@
 //! The consumer's decode path against a real registry (`herald serve`, with basic
 //! authentication): messages written by Confluent's Python `AvroSerializer`, and messages
 //! Herald's relay frames in the Confluent wire format (JSON and Avro payloads), all read
-//! from JetStream into the consumer's current event version.
+//! from JetStream into the consumer's current event version; what the relay frames is also
+//! read by Confluent's Python `AvroDeserializer` and `JSONDeserializer`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -17,7 +18,7 @@ use herald::registry_client::{RegistryClient, RegistryError, SchemaType};
 use herald::relay::{ConfluentFraming, Relay};
 use herald::store::memory::MemoryStore;
 use herald::store::{EventStore, Expected};
-use herald::{Avro, Event, NewEvent};
+use herald::{Avro, Event, Json, NewEvent};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -162,38 +163,11 @@ async fn register(registry: &Registry, subject: &str, schema_type: &str, schema:
         .unwrap_or_else(|| panic!("registering {subject}: {answer}"))
 }
 
-fn row(id: &str, event: &str, carrier: Option<&str>, version: i64, schema: u32) -> Row {
-    (
-        id.into(),
-        event.into(),
-        carrier.map(Into::into),
-        version,
-        Some(i64::from(schema)),
-    )
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn reads_what_confluents_python_avro_serializer_writes() {
+/// Runs `script` of `tests/interop/` with the virtualenv's python, `request` on its stdin;
+/// returns what it prints.
+async fn run_python(script: &str, request: serde_json::Value) -> serde_json::Value {
     let python = venv_python();
-    let registry = Registry::start(Some(CREDENTIALS));
-    let v1 = ShipmentV1::export_avro_schema().unwrap().to_string();
-    let v2 = Shipment::export_avro_schema().unwrap().to_string();
-    let request = json!({
-        "url": registry.base,
-        "auth": "producer:s3cret",
-        "schemas": { "shipments-v1": v1, "shipments-v2": v2 },
-        "messages": [
-            { "topic": "shipments-v1", "record": "shipment.Booked", "fields": { "id": "s-1" } },
-            { "topic": "shipments-v2", "record": "shipment.Booked",
-              "fields": { "id": "s-2", "carrier": "dhl" } },
-            { "topic": "shipments-v2", "record": "shipment.Delivered", "fields": { "id": "s-1" } },
-            { "topic": "shipments-v1", "record": "shipment.Delivered", "fields": { "id": "s-3" } },
-        ],
-    });
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/interop/avro_producer.py"
-    );
+    let script = format!("{}/tests/interop/{script}", env!("CARGO_MANIFEST_DIR"));
     let output = tokio::task::spawn_blocking(move || {
         let mut child = Command::new(python)
             .arg(script)
@@ -209,10 +183,44 @@ async fn reads_what_confluents_python_avro_serializer_writes() {
     .unwrap();
     assert!(
         output.status.success(),
-        "the Python producer failed: {}",
+        "the Python client failed: {}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let answer: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+fn row(id: &str, event: &str, carrier: Option<&str>, version: i64, schema: u32) -> Row {
+    (
+        id.into(),
+        event.into(),
+        carrier.map(Into::into),
+        version,
+        Some(i64::from(schema)),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn reads_what_confluents_python_avro_serializer_writes() {
+    let registry = Registry::start(Some(CREDENTIALS));
+    let v1 = ShipmentV1::export_avro_schema().unwrap().to_string();
+    let v2 = Shipment::export_avro_schema().unwrap().to_string();
+    let request = json!({
+        "url": registry.base,
+        "auth": "producer:s3cret",
+        "schemas": { "shipments-v1": v1, "shipments-v2": v2 },
+        "messages": [
+            { "topic": "shipments-v1", "record": "shipment.Booked", "fields": { "id": "s-1" } },
+            { "topic": "shipments-v2", "record": "shipment.Booked",
+              "fields": { "id": "s-2", "carrier": "dhl" } },
+            { "topic": "shipments-v2", "record": "shipment.Delivered", "fields": { "id": "s-1" } },
+            { "topic": "shipments-v1", "record": "shipment.Delivered", "fields": { "id": "s-3" } },
+        ],
+    });
+    let answer = run_python("avro_producer.py", request).await;
     let messages: Vec<Vec<u8>> = answer["messages"]
         .as_array()
         .unwrap()
@@ -308,9 +316,15 @@ async fn relay_framed(schema_type: &str) {
         .await
         .unwrap();
     let jetstream = common::JetStreamGuard::create().await;
-    let framing = ConfluentFraming::new()
-        .with_event::<ShipmentV1>(1, id1)
-        .with_event::<Shipment>(2, id2);
+    let framing = if avro {
+        ConfluentFraming::new()
+            .with_event::<ShipmentV1, Avro>(1, id1)
+            .with_event::<Shipment, Avro>(2, id2)
+    } else {
+        ConfluentFraming::new()
+            .with_event::<ShipmentV1, Json>(1, id1)
+            .with_event::<Shipment, Json>(2, id2)
+    };
     let relay = Relay::new(
         store,
         jetstream.context.clone(),
@@ -319,6 +333,32 @@ async fn relay_framed(schema_type: &str) {
     )
     .with_confluent_framing(framing);
     assert_eq!(relay.run_batch().await.unwrap().published, 2);
+
+    // Confluent's own deserializers read what the relay framed with the registered schemas.
+    let messages: Vec<serde_json::Value> = jetstream
+        .messages()
+        .await
+        .iter()
+        .map(|message| {
+            json!({
+                "format": schema_type,
+                "topic": message.subject.as_str(),
+                "hex": hex(&message.payload),
+            })
+        })
+        .collect();
+    let request = json!({ "url": registry.base, "auth": "producer:s3cret", "messages": messages });
+    let answer = run_python("deserializer.py", request).await;
+    let expected = if avro {
+        json!([
+            ["shipment.Booked", { "id": "s-1" }],
+            ["shipment.Delivered", { "id": "s-1" }],
+        ])
+    } else {
+        json!([{ "id": "s-1" }, { "id": "s-1" }])
+    };
+    assert_eq!(answer["values"], expected);
+
     let rows = consume(&jetstream, client(&registry), 2).await;
     assert_eq!(
         rows,

@@ -4,7 +4,7 @@ mod common;
 
 use herald::relay::{ConfluentFraming, Relay, RelayError};
 use herald::store::{EventStore, Expected};
-use herald::{Event, NewEvent};
+use herald::{Avro, Event, Json, NewEvent};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -123,7 +123,7 @@ async fn frames_payloads_in_the_confluent_wire_format() {
         })
     ));
 
-    let framing = ConfluentFraming::new().with_event::<ParcelEvent>(1, 4242);
+    let framing = ConfluentFraming::new().with_event::<ParcelEvent, Json>(1, 4242);
     assert_eq!(framing.id_of("parcel.sent", 1), Some(4242));
     assert_eq!(framing.id_of("parcel.sent", 2), None);
     let relay = Relay::new(
@@ -143,4 +143,61 @@ async fn frames_payloads_in_the_confluent_wire_format() {
         assert_eq!(payload, event.payload.as_slice());
     }
     assert_eq!(ConfluentFraming::unframe(b"{}"), None);
+}
+
+#[derive(Event, Serialize, Deserialize, JsonSchema, Debug, Clone, PartialEq)]
+#[event(name = "label", version = 1)]
+struct Label {
+    text: String,
+}
+
+/// An Avro-coded payload under its version's union id is a union datum: the magic byte, the
+/// id, the event type's branch (its position in the version: `parcel.received` is branch 1,
+/// zigzag `0x02`), then the stored record. A struct's Avro schema is its record: no branch.
+#[tokio::test]
+async fn frames_avro_payloads_as_union_datums() {
+    let (store, _guard) = common::memory().await;
+    let jetstream = common::JetStreamGuard::create().await;
+    let events = vec![
+        NewEvent::with_codec::<_, Avro>(&ParcelEvent::Sent { id: 7 }).unwrap(),
+        NewEvent::with_codec::<_, Avro>(&ParcelEvent::Received { id: 7 }).unwrap(),
+        NewEvent::with_codec::<_, Avro>(&Label {
+            text: "fragile".into(),
+        })
+        .unwrap(),
+    ];
+    store
+        .append("parcel-7", Expected::NoStream, events)
+        .await
+        .unwrap();
+    let framing = ConfluentFraming::new()
+        .with_event::<ParcelEvent, Avro>(1, 0x0102_0304)
+        .with_event::<Label, Avro>(1, 9);
+    let relay = Relay::new(
+        store.clone(),
+        jetstream.context.clone(),
+        "avro",
+        jetstream.name.clone(),
+    )
+    .with_confluent_framing(framing);
+    assert_eq!(relay.run_batch().await.unwrap().published, 3);
+    let stored = store.read_all(1, 10).await.unwrap();
+    // The records as Avro writes them: `id` 7 is the zigzag long 14, "fragile" is its
+    // length 7 (zigzag 14) and its bytes.
+    assert_eq!(stored[0].payload, [14]);
+    assert_eq!(stored[2].payload, b"\x0efragile");
+    let payloads: Vec<Vec<u8>> = jetstream
+        .messages()
+        .await
+        .iter()
+        .map(|message| message.payload.to_vec())
+        .collect();
+    assert_eq!(
+        payloads,
+        [
+            vec![0, 1, 2, 3, 4, 0, 14],
+            vec![0, 1, 2, 3, 4, 2, 14],
+            [&[0, 0, 0, 0, 9][..], b"\x0efragile"].concat(),
+        ]
+    );
 }

@@ -4,6 +4,8 @@
 
 use std::time::Duration;
 
+pub mod registration;
+
 use herald::aggregate::Aggregate;
 use herald_example_orders::OrderEvent;
 use herald_example_orders::v3::{Currency, Line};

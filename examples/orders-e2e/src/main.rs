@@ -5,6 +5,7 @@
 //! orders-e2e --database sqlite://orders.db project
 //! orders-e2e --database sqlite://orders.db rebuild
 //! orders-e2e --database sqlite://orders.db relay --stream ORDERS --until-caught-up
+//! orders-e2e --database sqlite://orders.db relay --stream ORDERS --registry http://127.0.0.1:8081
 //! orders-e2e --database postgres://localhost/orders serve --stream ORDERS --partitions 4
 //! orders-e2e --database postgres://localhost/orders status
 //! ```
@@ -21,7 +22,10 @@ use herald::relay::Relay;
 use herald::store::postgres::PostgresStore;
 use herald::store::sqlite::SqliteStore;
 use herald::store::{EventStore, SqlBackend, SqlStore};
-use herald_example_orders_e2e::{ORDER_SUMMARY, Order, OrderSummary, sample_commands};
+use herald_example_orders::OrderEvent;
+use herald_example_orders_e2e::{
+    ORDER_SUMMARY, Order, OrderSummary, registration, sample_commands,
+};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sqlx::Pool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -80,6 +84,11 @@ enum Command {
         /// Events per checkpoint.
         #[arg(long, default_value_t = 500)]
         batch_size: usize,
+        /// A schema registry (Confluent's API): the order event's JSON Schemas are looked
+        /// up there, or registered under `order-value`, and the messages are framed in the
+        /// Confluent wire format with their ids. Without it, messages are unframed JSON.
+        #[arg(long, value_name = "URL")]
+        registry: Option<String>,
         /// Stop when caught up instead of following the log.
         #[arg(long)]
         until_caught_up: bool,
@@ -99,6 +108,11 @@ enum Command {
         /// Partitions of the order summary, each leased separately (1: not partitioned).
         #[arg(long, default_value_t = 1)]
         partitions: u32,
+        /// A schema registry (Confluent's API): the order event's JSON Schemas are looked
+        /// up there, or registered under `order-value`, and the messages are framed in the
+        /// Confluent wire format with their ids. Without it, messages are unframed JSON.
+        #[arg(long, value_name = "URL")]
+        registry: Option<String>,
         /// This replica's name in the lease table (default: host-pid).
         #[arg(long)]
         holder: Option<String>,
@@ -176,15 +190,17 @@ where
         Command::Relay {
             stream,
             batch_size,
+            registry,
             until_caught_up,
             pause_before_commit_ms,
         } => {
-            let relay = relay(&config.nats, store, &stream, batch_size).await?;
+            let relay = relay(&config.nats, store, &stream, batch_size, registry).await?;
             relay_once(relay, until_caught_up, pause_before_commit_ms).await
         }
         Command::Serve {
             stream,
             partitions,
+            registry,
             holder,
             lease_ttl_ms,
             batch_size,
@@ -192,7 +208,7 @@ where
             let holder = holder.unwrap_or_else(default_holder);
             let options = LeaseOptions::with_ttl(Duration::from_millis(lease_ttl_ms));
             let leases = Leases::new(store.pool().clone(), holder).with_options(options);
-            let relay = relay(&config.nats, store.clone(), &stream, batch_size).await?;
+            let relay = relay(&config.nats, store.clone(), &stream, batch_size, registry).await?;
             serve(store, leases, relay, partitions, batch_size).await
         }
         Command::DropStream { stream } => {
@@ -272,12 +288,14 @@ fn relay_name(stream: &str) -> String {
     format!("relay:{stream}")
 }
 
-/// A relay to `stream`, created if needed.
+/// A relay to `stream`, created if needed; framed with the schema ids of `registry` when
+/// given.
 async fn relay<S: EventStore>(
     nats: &str,
     store: S,
     stream: &str,
     batch_size: usize,
+    registry: Option<String>,
 ) -> Result<Relay<S>, Error> {
     let client = async_nats::connect(nats).await?;
     let jetstream = async_nats::jetstream::new(client);
@@ -288,7 +306,11 @@ async fn relay<S: EventStore>(
             ..Default::default()
         })
         .await?;
-    Ok(Relay::new(store, jetstream, relay_name(stream), stream).batch_size(batch_size))
+    let relay = Relay::new(store, jetstream, relay_name(stream), stream).batch_size(batch_size);
+    Ok(match registry {
+        Some(url) => relay.with_confluent_framing(registration::framing::<OrderEvent>(&url).await?),
+        None => relay,
+    })
 }
 
 /// Relays without a lease, printing `published N` between publishing a batch and saving its

@@ -1,6 +1,8 @@
 //! Another service consuming the orders service's events, as processes: `orders-e2e seed`
-//! appends commands, `orders-e2e relay` publishes them to a JetStream stream of the test's
-//! own, and `orders-consumer` consumes them into its own read model. The consumer is killed
+//! appends commands, `orders-e2e relay --registry` publishes them to a JetStream stream of
+//! the test's own, framed with the ids of the schemas it finds or registers in a real
+//! `herald serve`, and `orders-consumer` consumes them into its own read model, fetching the
+//! writer's schema by id. The consumer is killed
 //! with SIGKILL mid-batch twice and restarted; a poison message (a correctly framed version 2
 //! `order.placed` without lines, which the version 3 upcaster refuses) waits in the stream
 //! before the orders' events. At the end the board equals one application of each event of
@@ -19,6 +21,7 @@ use herald::relay::ConfluentFraming;
 use herald::store::EventStore;
 use herald::store::sqlite::SqliteStore;
 use herald_example_orders::OrderEvent;
+use herald_example_orders::v1::OrderEventV1;
 use herald_example_orders::v2::OrderEventV2;
 use sqlx::sqlite::SqliteConnectOptions;
 
@@ -269,10 +272,52 @@ async fn consumer_killed_twice_applies_each_event_once_and_dead_letters_the_pois
             "relay",
             "--stream",
             &stream.name,
+            "--registry",
+            &registry.base,
             "--until-caught-up",
         ],
     );
     assert!(relayed.contains(&format!("checkpoint {head}")), "{relayed}");
+
+    // The relay looked up version 2 (the poison's schema) and registered versions 1 and 3;
+    // the log is version 3, framed with version 3's id.
+    let lookup = |schema: serde_json::Value| {
+        let url = format!("{}/subjects/order-value", registry.base);
+        async move {
+            let answer: serde_json::Value = reqwest::Client::new()
+                .post(url)
+                .json(&serde_json::json!({ "schemaType": "JSON", "schema": schema.to_string() }))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            answer["id"].as_u64().and_then(|id| u32::try_from(id).ok())
+        }
+    };
+    assert_eq!(
+        lookup(OrderEventV2::export_json_schema().unwrap()).await,
+        Some(schema_id)
+    );
+    assert!(
+        lookup(OrderEventV1::export_json_schema().unwrap())
+            .await
+            .is_some()
+    );
+    let v3_id = lookup(OrderEvent::export_json_schema().unwrap()).await;
+    assert!(v3_id.is_some_and(|id| id != schema_id));
+    let mut relayed_stream = jetstream.get_stream(&stream.name).await.unwrap();
+    let messages = relayed_stream.info().await.unwrap().state.messages;
+    assert_eq!(messages, head + 1);
+    for sequence in 2..=messages {
+        let message = relayed_stream.get_raw_message(sequence).await.unwrap();
+        let framed = ConfluentFraming::unframe(&message.payload).map(|(id, _)| id);
+        assert_eq!(
+            framed, v3_id,
+            "message {sequence} is not framed with version 3's id"
+        );
+    }
 
     let consumer = |extra: &[&str]| {
         let mut command = Command::new(CONSUMER);

@@ -16,6 +16,7 @@ pub struct Avro;
 
 impl Codec for Avro {
     const NAME: &'static str = "avro";
+    const UNION_DATUM: bool = true;
 
     fn encode<E: Event>(event: &E) -> Result<Vec<u8>, EncodeError> {
         let event_type = event.event_type();

@@ -7,11 +7,10 @@
 //! decoded with that version's codec and upcast through the derive chain, exactly as the
 //! store reads an older stored event.
 //!
-//! An Avro version schema is a union of one record per event type. A Confluent serializer
-//! writes a union datum (the branch index, then the record); Herald's relay publishes the
-//! stored payload, which is the record alone, and names the event type in its
-//! `Herald-Event-Type` header. So a message with that header is read as the record of the
-//! type it names, one without it as a union datum.
+//! An enum's Avro version schema is a union of one record per event type, so a payload
+//! framed with its id is a union datum (the branch index, then the record), as Confluent's
+//! serializers and Herald's relay both write it; the branch names the event type, whatever
+//! the headers say. A struct's Avro schema is its record, and the payload is that record.
 //!
 //! A payload without the framing is read as Herald's relay publishes it by default: JSON,
 //! its event type and schema version in the `Herald-Event-Type` and `Herald-Schema-Version`
@@ -169,17 +168,15 @@ impl<E: Event> Decoder<E> {
                 event_types,
                 union,
             } => {
-                let (event_type, record) = match (named, union) {
-                    (Some(event_type), _) => (event_type, body),
-                    (None, false) => (event_types.first().copied().unwrap_or(E::NAME), body),
-                    (None, true) => {
-                        let (branch, record) = union_branch(body, id)?;
-                        let event_type = usize::try_from(branch)
-                            .ok()
-                            .and_then(|i| event_types.get(i))
-                            .ok_or(MessageError::UnionBranch { branch, id })?;
-                        (*event_type, record)
-                    }
+                let (event_type, record) = if union {
+                    let (branch, record) = union_branch(body, id)?;
+                    let event_type = usize::try_from(branch)
+                        .ok()
+                        .and_then(|i| event_types.get(i))
+                        .ok_or(MessageError::UnionBranch { branch, id })?;
+                    (*event_type, record)
+                } else {
+                    (event_types.first().copied().unwrap_or(E::NAME), body)
                 };
                 let event = E::decode_with::<Avro>(event_type, version, record)?;
                 (event_type, version, event)
