@@ -95,7 +95,9 @@ pub enum RelayError {
 ///
 /// // Version 1's Avro union is registered with id 42: `parcel.lost` is its branch 1.
 /// let framing = ConfluentFraming::new().with_event::<Parcel, Avro>(1, 42);
-/// assert_eq!(framing.frame_event("parcel.lost", 1, b"rec"), Some(vec![0, 0, 0, 0, 42, 2, b'r', b'e', b'c']));
+/// let framed = framing.frame_event("parcel.lost", 1, b"record").unwrap();
+/// assert_eq!(framed, [&[0, 0, 0, 0, 42, 2][..], b"record"].concat());
+/// assert_eq!(framing.frame_event("parcel.found", 1, b"record"), None);
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ConfluentFraming {

@@ -2,7 +2,8 @@
 //! schema it was written with.
 //!
 //! Every framed message starts with the magic byte `0x00` and the schema's registry id as a
-//! big-endian `u32`. For Avro and JSON Schema the payload follows. For Protobuf a
+//! big-endian `u32`. For Avro and JSON Schema the payload follows; a value of an Avro
+//! union is a union datum, its branch index first ([`frame_avro_union`]). For Protobuf a
 //! *message-index array* comes first: a `.proto` file can hold several messages, and the
 //! array says which one the payload is, as a path of indexes (the second top-level message
 //! is `[1]`, its first nested message `[1, 0]`). It is written as a count and the indexes,

@@ -21,7 +21,7 @@ pub trait Codec {
     /// Whether a datum of an enum event's version schema in this codec's schema language
     /// is a union datum, the branch index before the payload (Avro's union of one record
     /// per event type), rather than the payload as stored (JSON Schema's `anyOf`). The
-    /// relay's [Confluent framing](crate::relay::ConfluentFraming) writes that index.
+    /// relay's Confluent framing (`relay::ConfluentFraming`) writes that index.
     const UNION_DATUM: bool = false;
 
     /// Encodes `event`'s payload (see [`Event`]'s payload mapping).
