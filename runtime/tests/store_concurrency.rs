@@ -30,6 +30,7 @@ backends!(tests:
     concurrent_appends_succeed_or_fail_alone,
     concurrent_retries_write_once,
     one_id_sent_to_two_streams_is_stored_once,
+    retries_among_fresh_appends,
 );
 
 /// The same event id appended to two streams at once (on PostgreSQL, possibly in one
@@ -129,6 +130,63 @@ async fn concurrent_appends_succeed_or_fail_alone<S: EventStore>(store: S) {
             .unwrap();
         assert_eq!(info.version, if stream % 2 == 0 { 3 } else { 1 });
     }
+}
+
+/// Retries of stored batches (same ids; one with its expectation gone stale, one with
+/// `Any`) sent at once with fresh appends to other streams (on PostgreSQL, likely in one
+/// group): each retry is answered as a duplicate with its first answer, and every fresh
+/// append is stored once.
+async fn retries_among_fresh_appends<S: EventStore>(store: S) {
+    let stale = vec![raced(100, 1), raced(100, 2)];
+    let any = vec![raced(101, 1)];
+    let first_stale = store
+        .append("retry-stale", Expected::NoStream, stale.clone())
+        .await
+        .unwrap();
+    let first_any = store
+        .append("retry-any", Expected::Any, any.clone())
+        .await
+        .unwrap();
+    let head = store.head_position().await.unwrap();
+    let mut tasks = Vec::new();
+    for task in 0..TASKS {
+        let store = store.clone();
+        let (stale, any) = (stale.clone(), any.clone());
+        tasks.push(tokio::spawn(async move {
+            match task {
+                0 => store.append("retry-stale", Expected::NoStream, stale).await,
+                1 => store.append("retry-any", Expected::Any, any).await,
+                _ => {
+                    let stream = format!("fresh-{task}");
+                    store
+                        .append(&stream, Expected::NoStream, vec![raced(task, 0)])
+                        .await
+                }
+            }
+        }));
+    }
+    let mut positions = Vec::new();
+    for (task, joined) in tasks.into_iter().enumerate() {
+        let appended = joined.await.unwrap().unwrap();
+        match task {
+            0 | 1 => {
+                let first = if task == 0 { &first_stale } else { &first_any };
+                assert!(appended.duplicate, "task {task}: a retry");
+                assert_eq!(
+                    (appended.stream_version, appended.first_position),
+                    (first.stream_version, first.first_position)
+                );
+            }
+            _ => {
+                assert!(!appended.duplicate, "task {task}: fresh");
+                positions.push(appended.first_position);
+            }
+        }
+    }
+    positions.sort_unstable();
+    let fresh = (TASKS - 2) as u64;
+    assert_eq!(positions, ((head + 1)..=(head + fresh)).collect::<Vec<_>>());
+    assert_eq!(store.head_position().await.unwrap(), head + fresh);
 }
 
 /// 8 tasks send the same batch (same event ids) at once: it is stored once, every task

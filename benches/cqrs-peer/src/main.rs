@@ -659,7 +659,7 @@ async fn main() -> Result<(), Error> {
 
 /// Rounds of each side, alternating (peer, Herald, peer, ...), so that load from elsewhere
 /// on a shared machine hits both sides alike; the ratio reported is the median round's.
-const ROUNDS: usize = 3;
+const ROUNDS: usize = 5;
 
 async fn commands(url: &str, prefix: &str) -> Result<(), Error> {
     println!("commands (load + append 1 event), {ROUNDS} alternating rounds");

@@ -201,10 +201,10 @@ impl<S: EventStore, A: Aggregate> Repository<S, A> {
         };
         if let Some(held) = self.queues.push(id, pending) {
             // Spawned, so that a caller that stops waiting never cancels the commands of the
-            // callers queued behind it.
-            let repository = self.clone();
-            let id = id.to_owned();
-            tokio::spawn(async move { repository.run_queue(id, held).await });
+            // callers queued behind it. Boxed: the task's future is several kilobytes, which
+            // spawning would otherwise copy more than once, for every command.
+            let run = Box::pin(self.clone().run_queue(id.to_owned(), held));
+            tokio::spawn(run);
         }
         answer.await.map_err(|_| {
             CommandError::Store(StoreError::Interrupted {

@@ -20,9 +20,9 @@
 //! among them. Herald wins that back inside each process: concurrent appends to distinct
 //! streams are grouped into one `herald_append` call, one transaction and one flush (the
 //! `group` module), and each append in the group still succeeds or fails on its own;
-//! concurrent aggregate loads are grouped into one query the same way. The benchmark in
-//! `benches/cqrs-peer` measures this against unordered `BIGSERIAL` appends. Several processes
-//! on one database stay correct; their groups take turns on the head lock.
+//! concurrent aggregate loads are grouped into one `herald_load` call the same way. The
+//! benchmark in `benches/cqrs-peer` measures this against unordered `BIGSERIAL` appends.
+//! Several processes on one database stay correct; their groups take turns on the head lock.
 
 mod append;
 mod group;

@@ -131,7 +131,8 @@ impl<M: Member> Group<M> {
         I: FnOnce() + Send + 'static,
     {
         if self.push(member) {
-            let drain = self.clone().drain(run);
+            // Boxed: the statement's future is large, and spawning copies a future by value.
+            let drain = Box::pin(self.clone().drain(run));
             tokio::spawn(async move {
                 drain.await;
                 idle();

@@ -63,24 +63,16 @@ impl PostgresStore {
         }
     }
 
-    /// One query for `group`: each load's rows, in group order.
+    /// One `herald_load` call for `group` (a function, so that its plan is made once per
+    /// connection): each load's rows, in group order.
     async fn load_group(&self, group: &[Load]) -> Result<Vec<Vec<PgRow>>, sqlx::Error> {
         let streams: Vec<&str> = group.iter().map(|load| load.stream_id.as_str()).collect();
         let froms: Vec<i64> = group.iter().map(|load| load.from).collect();
         let limits: Vec<i64> = group.iter().map(|load| load.limit).collect();
-        let rows = sqlx::query(
-            "SELECT q.n::INTEGER, s.deleted, e.stream_version, e.event_type, e.schema_version, \
-             e.payload FROM unnest($1::TEXT[], $2::BIGINT[], $3::BIGINT[]) \
-             WITH ORDINALITY AS q(stream_id, from_version, max_rows, n) \
-             LEFT JOIN herald_streams s ON s.stream_id = q.stream_id \
-             LEFT JOIN LATERAL (SELECT ev.stream_version, ev.event_type, ev.schema_version, \
-             ev.payload FROM herald_events ev WHERE ev.stream_id = q.stream_id \
-             AND ev.stream_version >= q.from_version ORDER BY ev.stream_version \
-             LIMIT q.max_rows) e ON TRUE",
-        )
-        .bind(&streams)
-        .bind(&froms)
-        .bind(&limits);
+        let rows = sqlx::query("SELECT * FROM herald_load($1, $2, $3)")
+            .bind(&streams)
+            .bind(&froms)
+            .bind(&limits);
         let mut connection = self.state.loads_connection.take(&self.pool).await?;
         let rows = rows.fetch_all(&mut *connection).await?;
         self.state.loads_connection.put(connection);
