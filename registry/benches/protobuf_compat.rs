@@ -2,9 +2,9 @@
 //! 200-field message checked BACKWARD_TRANSITIVE against 100 earlier versions, side by side
 //! with protokit (PyPI), a Python Protobuf compatibility checker, on the same descriptors.
 //!
-//! Run with `cargo bench -p herald-registry --bench protobuf_compat`. The reference runs in a
-//! virtualenv (`HERALD_VENV`, default `$HOME/.cache/herald-venv`) where `protokit==0.16.0`
-//! is installed if missing; when that cannot be done the bench says so and reports Herald's
+//! Run with `cargo bench -p herald-registry --bench protobuf_compat`. The reference runs in the
+//! virtualenv `$HOME/.cache/herald-protokit-venv`, where `protokit==0.16.0` is installed if
+//! missing; when that cannot be done the bench says so and reports Herald's
 //! absolute times only. Herald compares whole files with Confluent's rules, protokit one
 //! message type at a time with its own: each pair is checked by protokit for every top-level
 //! message both files declare, so both sides walk the same fields.
@@ -133,37 +133,14 @@ fn mean_time(budget: Duration, mut f: impl FnMut()) -> Duration {
     start.elapsed() / runs
 }
 
-/// The virtualenv's Python with protokit installed, or why there is none.
+/// The Python of the virtualenv `$HOME/.cache/herald-protokit-venv` with protokit installed,
+/// or why there is none. protokit wants `protobuf<6`, the interop tests' virtualenv
+/// `protobuf==7.36.2`, so each has its own.
 fn reference_python() -> Result<PathBuf, String> {
-    let venv = std::env::var_os("HERALD_VENV")
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("HOME").map(|home| Path::new(&home).join(".cache/herald-venv"))
-        })
-        .ok_or("neither HERALD_VENV nor HOME is set")?;
-    let python = venv.join("bin/python");
-    let run = |program: &Path, args: &[&str]| {
-        Command::new(program)
-            .args(args)
-            .status()
-            .map_err(|err| format!("{}: {err}", program.display()))
-            .and_then(|status| {
-                status
-                    .success()
-                    .then_some(())
-                    .ok_or(format!("{} {args:?} failed", program.display()))
-            })
-    };
-    if !python.exists() {
-        run(
-            Path::new("python3"),
-            &["-m", "venv", &venv.to_string_lossy()],
-        )?;
-    }
-    if run(&python, &["-c", "import protokit"]).is_err() {
-        run(&python, &["-m", "pip", "install", "--quiet", PROTOKIT])?;
-    }
-    Ok(python)
+    let home = std::env::var_os("HOME").ok_or("HOME is not set")?;
+    let venv = Path::new(&home).join(".cache/herald-protokit-venv");
+    herald_test_support::python_venv(&venv, &[PROTOKIT], "import protokit")
+        .map_err(|error| error.to_string())
 }
 
 /// Writes every pool as a FileDescriptorSet beside `pairs.json` and runs the reference.

@@ -1,7 +1,7 @@
 //! Interoperability: Confluent's own Python client (`confluent-kafka`) drives `herald serve`
-//! unchanged, with Avro, JSON Schema and Protobuf. The virtualenv is `$HERALD_VENV`, by
-//! default `$HOME/.cache/herald-venv`, created and filled with the pinned packages below when
-//! they are missing; if it cannot be, the test fails and says why.
+//! unchanged, with Avro, JSON Schema and Protobuf, from the virtualenv of
+//! [`herald_test_support::interop_python`] (created and filled with pinned packages when they
+//! are missing; if it cannot be, the test fails and says why).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -11,79 +11,13 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use common::{Backend, ServerProcess, TestDatabase};
+use herald_test_support::interop_python;
 use serde_json::Value;
-
-/// Confluent's client with its Avro, JSON Schema and Protobuf serializers, and grpcio-tools,
-/// whose `protoc` compiles the interop `.proto` files into Python classes.
-const PACKAGES: &[&str] = &[
-    "confluent-kafka[avro,json,protobuf,schemaregistry]==2.16.1",
-    "grpcio-tools==1.85.1",
-    "protobuf==7.36.2",
-];
-
-/// What the scripts import.
-const IMPORTS: &str = "import confluent_kafka.schema_registry.avro, \
-    confluent_kafka.schema_registry.json_schema, confluent_kafka.schema_registry.protobuf, \
-    grpc_tools.protoc";
 
 const INTEROP: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop");
 
-/// The virtualenv's python, created once per test process (both backends' tests ask for it
-/// at the same moment, and two `python3 -m venv` runs on one folder fail).
-fn venv_python() -> PathBuf {
-    static PYTHON: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    PYTHON.get_or_init(create_venv).clone()
-}
-
-fn create_venv() -> PathBuf {
-    let venv = match std::env::var_os("HERALD_VENV") {
-        Some(venv) => PathBuf::from(venv),
-        None => {
-            PathBuf::from(std::env::var_os("HOME").expect("HOME is set")).join(".cache/herald-venv")
-        }
-    };
-    let python = venv.join("bin/python");
-    let ready = |python: &PathBuf| {
-        Command::new(python)
-            .args(["-c", IMPORTS])
-            .status()
-            .is_ok_and(|s| s.success())
-    };
-    if ready(&python) {
-        return python;
-    }
-    if !python.exists() {
-        let status = Command::new("python3")
-            .args(["-m", "venv"])
-            .arg(&venv)
-            .status()
-            .expect("python3 must be installed to create the interop virtualenv");
-        assert!(
-            status.success(),
-            "python3 -m venv {} failed",
-            venv.display()
-        );
-    }
-    let output = Command::new(venv.join("bin/pip"))
-        .args(["install", "--quiet"])
-        .args(PACKAGES)
-        .output()
-        .expect("run pip");
-    assert!(
-        output.status.success(),
-        "pip install {PACKAGES:?} failed:\n{}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(
-        ready(&python),
-        "{PACKAGES:?} were installed but cannot be imported"
-    );
-    python
-}
-
 async fn confluent_python_client(backend: Backend) {
-    let python = venv_python();
+    let python = interop_python();
     let db = TestDatabase::new(backend).await;
     let server = ServerProcess::spawn(&db.url, &[]);
     let script = format!("{INTEROP}/confluent_client.py");
@@ -130,7 +64,7 @@ backend_tests!(confluent_python_client);
 /// `herald codegen`'s types. The registered schema's Rust, served by Herald, holds them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn confluent_python_protobuf() {
-    let python = venv_python();
+    let python = interop_python();
     let db = TestDatabase::new(Backend::Sqlite).await;
     let server = ServerProcess::spawn(&db.url, &[]);
     let out = tempfile::tempdir().unwrap();

@@ -7,7 +7,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
-mod consumer_support;
 
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -19,11 +18,10 @@ use herald::relay::{ConfluentFraming, Relay};
 use herald::store::memory::MemoryStore;
 use herald::store::{EventStore, Expected};
 use herald::{Avro, Event, Json, NewEvent};
+use herald_test_support::{Registry, interop_python};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-
-use consumer_support::{Registry, venv_python};
 
 const CREDENTIALS: &str = "producer:s3cret:write\n";
 
@@ -166,7 +164,7 @@ async fn register(registry: &Registry, subject: &str, schema_type: &str, schema:
 /// Runs `script` of `tests/interop/` with the virtualenv's python, `request` on its stdin;
 /// returns what it prints.
 async fn run_python(script: &str, request: serde_json::Value) -> serde_json::Value {
-    let python = venv_python();
+    let python = interop_python();
     let script = format!("{}/tests/interop/{script}", env!("CARGO_MANIFEST_DIR"));
     let output = tokio::task::spawn_blocking(move || {
         let mut child = Command::new(python)

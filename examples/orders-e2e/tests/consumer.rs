@@ -10,10 +10,8 @@
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::str::FromStr;
-use std::sync::mpsc;
 use std::time::Duration;
 
 use herald::Event;
@@ -23,6 +21,7 @@ use herald::store::sqlite::SqliteStore;
 use herald_example_orders::OrderEvent;
 use herald_example_orders::v1::OrderEventV1;
 use herald_example_orders::v2::OrderEventV2;
+use herald_test_support::Registry;
 use sqlx::sqlite::SqliteConnectOptions;
 
 const ORDERS: &str = env!("CARGO_BIN_EXE_orders-e2e");
@@ -63,74 +62,6 @@ fn kill_after_applied(mut child: Child, count: usize) -> Vec<String> {
         "the consumer finished before it was killed: {lines:?}"
     );
     lines
-}
-
-/// Builds the `herald` binary (a no-op when it is up to date) and returns its path.
-fn herald_binary() -> PathBuf {
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let output = Command::new(cargo)
-        .current_dir(&workspace)
-        .args(["build", "-q", "-p", "herald-registry", "--bin", "herald"])
-        .arg("--message-format=json")
-        .stderr(Stdio::inherit())
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "cargo build of herald failed");
-    String::from_utf8(output.stdout)
-        .unwrap()
-        .lines()
-        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-        .filter(|message| message["target"]["name"] == "herald")
-        .find_map(|message| message["executable"].as_str().map(PathBuf::from))
-        .expect("cargo reported no herald executable")
-}
-
-/// `herald serve` on SQLite, killed on drop.
-struct Registry {
-    child: Child,
-    base: String,
-}
-
-impl Registry {
-    fn start(dir: &Path) -> Registry {
-        let mut child = Command::new(herald_binary())
-            .arg("serve")
-            .env("HERALD_LISTEN", "127.0.0.1:0")
-            .env(
-                "HERALD_DATABASE_URL",
-                format!("sqlite://{}", dir.join("registry.db").display()),
-            )
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(rest) = line.split("listening on http://").nth(1) {
-                    let _ = tx.send(rest.split_whitespace().next().unwrap_or("").to_owned());
-                }
-            }
-        });
-        let address = rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("herald serve did not start listening within 60 s");
-        Registry {
-            child,
-            base: format!("http://{address}"),
-        }
-    }
-}
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// A JetStream stream of the test's own, deleted on drop.
@@ -211,7 +142,7 @@ async fn consumer_killed_twice_applies_each_event_once_and_dead_letters_the_pois
     let head = store.head_position().await.unwrap();
 
     // The registry holds version 2's JSON Schema, which frames the poison.
-    let registry = Registry::start(dir.path());
+    let registry = Registry::start(None);
     let answer: serde_json::Value = reqwest::Client::new()
         .post(format!("{}/subjects/order-value/versions", registry.base))
         .json(&serde_json::json!({

@@ -5,88 +5,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+use std::path::Path;
+use std::process::Command;
 
 use herald_e2e::ParcelEvent;
-use serde_json::{Value, json};
-
-/// Builds the `herald` binary (a no-op when `cargo test --workspace` built it already) and
-/// returns its path, as cargo reports it.
-fn herald_binary() -> PathBuf {
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut command = Command::new(cargo);
-    command
-        .current_dir(&workspace)
-        .args(["build", "-q", "-p", "herald-registry", "--bin", "herald"])
-        .arg("--message-format=json");
-    let profile = std::env::current_exe().unwrap();
-    if profile.components().any(|c| c.as_os_str() == "release") {
-        command.arg("--release");
-    }
-    let output = command.stderr(Stdio::inherit()).output().unwrap();
-    assert!(output.status.success(), "cargo build of herald failed");
-    String::from_utf8(output.stdout)
-        .unwrap()
-        .lines()
-        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-        .filter(|message| message["target"]["name"] == "herald")
-        .find_map(|message| message["executable"].as_str().map(PathBuf::from))
-        .expect("cargo reported no herald executable")
-}
-
-/// `herald serve` in a child process, killed on drop.
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Server {
-    fn start(herald: &Path, database: &Path) -> Server {
-        let mut child = Command::new(herald)
-            .arg("serve")
-            .env("HERALD_LISTEN", "127.0.0.1:0")
-            .env(
-                "HERALD_DATABASE_URL",
-                format!("sqlite://{}", database.display()),
-            )
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                eprintln!("herald serve: {line}");
-                if let Some(rest) = line.split("listening on http://").nth(1) {
-                    let address = rest.split_whitespace().next().unwrap_or("").to_owned();
-                    let _ = tx.send(address);
-                }
-            }
-        });
-        let address = rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("herald serve did not start listening within 60 s");
-        Server {
-            child,
-            base: format!("http://{address}"),
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use herald_test_support::{Registry, herald_binary};
+use serde_json::json;
 
 /// Runs `herald` in `dir`: (exit code, stdout + stderr).
 fn herald(binary: &Path, dir: &Path, args: &[&str]) -> (i32, String) {
@@ -157,15 +81,15 @@ fn derive_snapshot_serve_push_check_codegen() {
 
     // 2. A real registry on SQLite.
     let herald_bin = herald_binary();
-    let server = Server::start(&herald_bin, &work.path().join("registry.db"));
+    let server = Registry::start(None);
     let registry = server.base.as_str();
 
     // 3. Push registers both versions; check --registry agrees there is nothing left to do.
-    let (code, output) = herald(&herald_bin, &project, &["push", "--registry", registry]);
+    let (code, output) = herald(herald_bin, &project, &["push", "--registry", registry]);
     assert_eq!(code, 0, "herald push failed:\n{output}");
     let (status, body) = get(&format!("{registry}/subjects/parcel-value/versions"));
     assert_eq!((status, body.as_str()), (200, "[1,2]"));
-    let (code, output) = herald(&herald_bin, &project, &["check", "--registry", registry]);
+    let (code, output) = herald(herald_bin, &project, &["check", "--registry", registry]);
     assert_eq!(code, 0, "herald check --registry failed:\n{output}");
 
     // 4. A breaking edit in a copy: v2's `grams` becomes a string in both formats, which v2
@@ -182,13 +106,13 @@ fn derive_snapshot_serve_push_check_codegen() {
         assert_ne!(text, edited, "{file} has no {number} to break");
         std::fs::write(&path, edited).unwrap();
     }
-    let (code, output) = herald(&herald_bin, &broken, &["check"]);
+    let (code, output) = herald(herald_bin, &broken, &["check"]);
     assert_eq!(code, 1, "herald check passed a breaking edit:\n{output}");
     assert!(
         output.contains("grams") && output.contains("parcel.received"),
         "the violation names neither the field nor the event type:\n{output}"
     );
-    let (code, output) = herald(&herald_bin, &broken, &["check", "--registry", registry]);
+    let (code, output) = herald(herald_bin, &broken, &["check", "--registry", registry]);
     assert_eq!(
         code, 1,
         "herald check --registry passed a breaking edit:\n{output}"

@@ -1,0 +1,13 @@
+//! What Herald's tests that run real processes share: the `herald` binary built by cargo
+//! ([`herald_binary`]), `herald serve` on SQLite on a random port ([`Registry`]), and the
+//! Python virtualenv with Confluent's client ([`interop_python`]).
+//!
+//! Everything here panics with a message saying what is missing, as a test should.
+
+mod binary;
+mod serve;
+mod venv;
+
+pub use binary::herald_binary;
+pub use serve::Registry;
+pub use venv::{VenvError, interop_python, python_venv};
