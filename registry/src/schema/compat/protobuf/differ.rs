@@ -3,16 +3,58 @@
 //! name. Messages are compared in [`super::message`], fields in [`super::field`].
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 
 use prost_reflect::{EnumDescriptor, FileDescriptor, MessageDescriptor};
 
 use super::kinds::Kind;
 
+/// One step of a location: a message, enum or oneof name, or a field or constant number.
+/// Numbers stay numbers until a location is written: most fields differ in nothing.
+#[derive(Debug, Clone)]
+pub(super) enum Segment {
+    Name(String),
+    Number(i64),
+}
+
+impl std::fmt::Display for Segment {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Segment::Name(name) => formatter.write_str(name),
+            Segment::Number(number) => write!(formatter, "{number}"),
+        }
+    }
+}
+
+impl From<String> for Segment {
+    fn from(name: String) -> Self {
+        Segment::Name(name)
+    }
+}
+
+impl From<&str> for Segment {
+    fn from(name: &str) -> Self {
+        Segment::Name(name.to_owned())
+    }
+}
+
+impl From<u32> for Segment {
+    fn from(number: u32) -> Self {
+        Segment::Number(number.into())
+    }
+}
+
+impl From<i32> for Segment {
+    fn from(number: i32) -> Self {
+        Segment::Number(number.into())
+    }
+}
+
 /// One difference, at a path of message names, oneof names and numbers.
 #[derive(Debug, Clone)]
 pub(super) struct Found {
     pub(super) kind: Kind,
-    pub(super) path: Vec<String>,
+    pub(super) path: Vec<Segment>,
     /// What changed, where the kind alone does not say (e.g. `` `int32` → `string` ``).
     pub(super) detail: Option<String>,
 }
@@ -20,7 +62,13 @@ pub(super) struct Found {
 impl Found {
     /// The location as Confluent writes it, e.g. `#/Order/3`.
     pub(super) fn location(&self) -> String {
-        format!("#/{}", self.path.join("/"))
+        let mut location = String::from("#/");
+        for (index, segment) in self.path.iter().enumerate() {
+            let separator = if index == 0 { "" } else { "/" };
+            // Writing to a String cannot fail.
+            let _ = write!(location, "{separator}{segment}");
+        }
+        location
     }
 }
 
@@ -28,7 +76,7 @@ impl Found {
 pub(super) struct Differ<'a> {
     /// The files being compared: types defined elsewhere are references.
     pub(super) roots: (&'a str, &'a str),
-    pub(super) path: Vec<String>,
+    pub(super) path: Vec<Segment>,
     /// Original messages whose fields are being compared, outermost first: a referenced
     /// type that refers back to one of them is not followed again (Confluent's guard).
     pub(super) active: Vec<String>,
@@ -142,7 +190,7 @@ impl Differ<'_> {
     }
 
     /// Runs `f` with `segment` appended to the path.
-    pub(super) fn at(&mut self, segment: impl Into<String>, f: impl FnOnce(&mut Self)) {
+    pub(super) fn at(&mut self, segment: impl Into<Segment>, f: impl FnOnce(&mut Self)) {
         self.path.push(segment.into());
         f(self);
         self.path.pop();
@@ -196,7 +244,7 @@ impl Differ<'_> {
         numbers.sort_unstable();
         numbers.dedup();
         for number in numbers {
-            self.at(number.to_string(), |differ| {
+            self.at(number, |differ| {
                 match (original.get(&number), update.get(&number)) {
                     (Some(_), None) => differ.push(Kind::ENUM_CONST_REMOVED),
                     (None, Some(_)) => differ.push(Kind::ENUM_CONST_ADDED),

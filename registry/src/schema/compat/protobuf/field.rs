@@ -2,9 +2,11 @@
 //! name, by the shape of their types (a scalar in one of the wire-compatibility groups, a
 //! message, or a map), and for scalars by the label as written in the `.proto` text.
 
+use std::borrow::Cow;
+
 use prost_reflect::{Cardinality, FieldDescriptor, Kind as Type, MessageDescriptor, Syntax};
 
-use super::differ::Differ;
+use super::differ::{Differ, Segment};
 use super::kinds::Kind;
 
 /// A field's label as written in the source, where Confluent compares labels.
@@ -19,20 +21,17 @@ impl Label {
     /// The label the field was written with: none for a proto3 field without `optional`, a
     /// member of a oneof, or a map (the forms that carry no label keyword).
     pub(super) fn of(field: &FieldDescriptor) -> Option<Label> {
-        let in_oneof = field
-            .containing_oneof()
-            .is_some_and(|oneof| !oneof.is_synthetic());
-        if field.is_map() || in_oneof {
+        let oneof = field.containing_oneof();
+        if oneof.as_ref().is_some_and(|oneof| !oneof.is_synthetic()) {
             return None;
         }
         match field.cardinality() {
-            Cardinality::Repeated => Some(Label::Repeated),
+            Cardinality::Repeated => (!field.is_map()).then_some(Label::Repeated),
             Cardinality::Required => Some(Label::Required),
-            Cardinality::Optional => {
-                let written = field.field_descriptor_proto().proto3_optional()
-                    || field.parent_file().syntax() == Syntax::Proto2;
-                written.then_some(Label::Optional)
-            }
+            // A synthetic oneof holds exactly one proto3 `optional` field.
+            Cardinality::Optional => (oneof.is_some()
+                || field.parent_file().syntax() == Syntax::Proto2)
+                .then_some(Label::Optional),
         }
     }
 
@@ -69,7 +68,7 @@ impl ScalarGroup {
 #[derive(Debug, Clone)]
 pub(super) enum Shape {
     /// A scalar or an enum, with its group and its name as written.
-    Scalar(ScalarGroup, String),
+    Scalar(ScalarGroup, Cow<'static, str>),
     Message(MessageDescriptor),
     Map(Box<Shape>, Box<Shape>),
 }
@@ -85,7 +84,9 @@ impl Shape {
                 );
             }
             Type::Message(message) => return Shape::Message(message),
-            Type::Enum(found) => return Shape::Scalar(GeneralNumber, found.full_name().to_owned()),
+            Type::Enum(found) => {
+                return Shape::Scalar(GeneralNumber, Cow::Owned(found.full_name().to_owned()));
+            }
             Type::Int32 => (GeneralNumber, "int32"),
             Type::Int64 => (GeneralNumber, "int64"),
             Type::Uint32 => (GeneralNumber, "uint32"),
@@ -102,7 +103,7 @@ impl Shape {
             Type::Float => (Float, "float"),
             Type::Double => (Double, "double"),
         };
-        Shape::Scalar(group, name.to_owned())
+        Shape::Scalar(group, Cow::Borrowed(name))
     }
 
     /// Whether both are scalars, both messages or both maps.
@@ -113,7 +114,7 @@ impl Shape {
     /// The type as a `.proto` file would spell it.
     pub(super) fn describe(&self) -> String {
         match self {
-            Shape::Scalar(_, name) => name.clone(),
+            Shape::Scalar(_, name) => name.to_string(),
             Shape::Message(message) => message.full_name().to_owned(),
             Shape::Map(key, value) => format!("map<{}, {}>", key.describe(), value.describe()),
         }
@@ -195,7 +196,7 @@ impl Differ<'_> {
             None => {
                 let here = std::mem::replace(
                     &mut self.path,
-                    original_name.split('.').map(str::to_owned).collect(),
+                    original_name.split('.').map(Segment::from).collect(),
                 );
                 let start = self.found.len();
                 self.compare_message(original, update);

@@ -2,7 +2,7 @@
 //! every field matched by number across the whole message, whatever oneof it sits in, so
 //! that moving fields between oneofs cannot hide a change of type or a removal.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use prost_reflect::{FieldDescriptor, MessageDescriptor};
 
@@ -12,7 +12,8 @@ use super::kinds::Kind;
 
 /// The fields of a message by number, and the real (not synthetic) oneofs they sit in.
 struct Fields {
-    by_number: BTreeMap<u32, FieldDescriptor>,
+    /// Sorted by number.
+    by_number: Vec<(u32, FieldDescriptor)>,
     oneof_of: HashMap<u32, String>,
     /// Each oneof's name and member numbers, in declaration order.
     oneofs: Vec<(String, Vec<u32>)>,
@@ -21,7 +22,7 @@ struct Fields {
 impl Fields {
     fn of(message: &MessageDescriptor) -> Fields {
         let mut fields = Fields {
-            by_number: BTreeMap::new(),
+            by_number: Vec::new(),
             oneof_of: HashMap::new(),
             oneofs: Vec::new(),
         };
@@ -32,8 +33,9 @@ impl Fields {
                     .oneof_of
                     .insert(field.number(), oneof.name().to_owned());
             }
-            fields.by_number.insert(field.number(), field);
+            fields.by_number.push((field.number(), field));
         }
+        fields.by_number.sort_unstable_by_key(|(number, _)| *number);
         for oneof in message.oneofs().filter(|oneof| !oneof.is_synthetic()) {
             let members = oneof
                 .fields()
@@ -43,6 +45,18 @@ impl Fields {
             fields.oneofs.push((oneof.name().to_owned(), members));
         }
         fields
+    }
+
+    fn get(&self, number: u32) -> Option<&FieldDescriptor> {
+        self.by_number
+            .binary_search_by_key(&number, |(number, _)| *number)
+            .ok()
+            .and_then(|index| self.by_number.get(index))
+            .map(|(_, field)| field)
+    }
+
+    fn contains(&self, number: u32) -> bool {
+        self.get(number).is_some()
     }
 
     fn has_oneof(&self, name: &str) -> bool {
@@ -75,10 +89,7 @@ impl Differ<'_> {
             .oneofs
             .iter()
             .filter(|(name, members)| {
-                !update.has_oneof(name)
-                    && !members
-                        .iter()
-                        .any(|number| update.by_number.contains_key(number))
+                !update.has_oneof(name) && !members.iter().any(|number| update.contains(*number))
             })
             .map(|(name, _)| name.as_str())
             .collect();
@@ -91,7 +102,7 @@ impl Differ<'_> {
             for number in members {
                 if let Some(oneof) = original.oneof_of.get(number) {
                     origins.insert(format!("oneof:{oneof}"));
-                } else if original.by_number.contains_key(number) {
+                } else if original.contains(*number) {
                     origins.insert(format!("field:{number}"));
                     moved_in += 1;
                 }
@@ -121,19 +132,18 @@ impl Differ<'_> {
             }
         }
 
-        let numbers: BTreeSet<u32> = original
+        let mut numbers: Vec<u32> = original
             .by_number
-            .keys()
-            .chain(update.by_number.keys())
-            .copied()
+            .iter()
+            .chain(&update.by_number)
+            .map(|(number, _)| *number)
             .collect();
+        numbers.sort_unstable();
+        numbers.dedup();
         for number in numbers {
             let was_in = original.oneof_of.get(&number);
             let is_in = update.oneof_of.get(&number);
-            match (
-                original.by_number.get(&number),
-                update.by_number.get(&number),
-            ) {
+            match (original.get(number), update.get(number)) {
                 (Some(field), None) => match was_in {
                     Some(oneof) if !deleted.contains(oneof.as_str()) => {
                         self.at_field(Some(oneof), number, |differ| {
@@ -178,8 +188,8 @@ impl Differ<'_> {
     /// Runs `f` at the path of field `number`, inside `oneof` when it is a member of one.
     fn at_field(&mut self, oneof: Option<&String>, number: u32, f: impl FnOnce(&mut Self)) {
         match oneof {
-            Some(oneof) => self.at(oneof.as_str(), |differ| differ.at(number.to_string(), f)),
-            None => self.at(number.to_string(), f),
+            Some(oneof) => self.at(oneof.as_str(), |differ| differ.at(number, f)),
+            None => self.at(number, f),
         }
     }
 }
