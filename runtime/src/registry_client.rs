@@ -1,5 +1,7 @@
 //! A client for any schema registry speaking Confluent's REST API (Herald's `herald serve`
-//! or Confluent's own): schemas by id, each fetched once and kept.
+//! or Confluent's own): schemas by id, each fetched once and kept; and, for producers such
+//! as the relay's [framing](crate::relay::ConfluentFraming), the ids of schemas looked up
+//! or registered under a subject ([`RegistryClient::lookup`], [`RegistryClient::register`]).
 //!
 //! A Confluent-framed message names its writer's schema by id (a zero byte, the id as a
 //! big-endian `u32`, then the payload); [`RegistryClient::schema`] answers
@@ -71,8 +73,8 @@ pub enum RegistryError {
         /// The answer's body.
         body: String,
     },
-    /// A successful answer that is not a schema.
-    #[error("registry {url} answered something that is not a schema: {message}")]
+    /// A successful answer that is not what was asked for (a schema, a schema id).
+    #[error("registry {url} answered something unexpected: {message}")]
     InvalidAnswer {
         /// The request URL.
         url: String,
@@ -90,6 +92,17 @@ pub enum SchemaType {
     Json,
     /// A Protobuf file.
     Protobuf,
+}
+
+impl SchemaType {
+    /// The `schemaType` of Confluent's API: `AVRO`, `JSON` or `PROTOBUF`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SchemaType::Avro => "AVRO",
+            SchemaType::Json => "JSON",
+            SchemaType::Protobuf => "PROTOBUF",
+        }
+    }
 }
 
 /// A reference from a schema to another registered schema.
@@ -217,35 +230,78 @@ impl RegistryClient {
         cache.values().filter(|slot| slot.initialized()).count()
     }
 
+    /// The id under which `subject` holds `schema` (`POST /subjects/{subject}`); `None` when
+    /// the subject does not hold it, or does not exist.
+    pub async fn lookup(
+        &self,
+        subject: &str,
+        schema_type: SchemaType,
+        schema: &str,
+    ) -> Result<Option<u32>, RegistryError> {
+        let path = format!("/subjects/{subject}");
+        let body = serde_json::json!({ "schemaType": schema_type.as_str(), "schema": schema });
+        match self.send(reqwest::Method::POST, &path, Some(&body)).await? {
+            Some(answer) => self.id_in(&path, &answer).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Registers `schema` under `subject` with `properties` as its `metadata.properties`
+    /// (`POST /subjects/{subject}/versions`) and returns its id; a schema the subject holds
+    /// already keeps its id. A version the subject's compatibility rules refuse is an error.
+    pub async fn register(
+        &self,
+        subject: &str,
+        schema_type: SchemaType,
+        schema: &str,
+        properties: &[(&str, &str)],
+    ) -> Result<u32, RegistryError> {
+        let path = format!("/subjects/{subject}/versions");
+        let mut body = serde_json::json!({ "schemaType": schema_type.as_str(), "schema": schema });
+        if !properties.is_empty() {
+            let properties: serde_json::Map<String, serde_json::Value> = properties
+                .iter()
+                .map(|(key, value)| ((*key).to_owned(), (*value).into()))
+                .collect();
+            body["metadata"] = serde_json::json!({ "properties": properties });
+        }
+        match self.send(reqwest::Method::POST, &path, Some(&body)).await? {
+            Some(answer) => self.id_in(&path, &answer),
+            None => Err(RegistryError::Status {
+                url: self.url(&path),
+                status: 404,
+                body: String::new(),
+            }),
+        }
+    }
+
+    /// Sets `subject`'s `compatibilityGroup` (`PUT /config/{subject}`): versions are checked
+    /// only against earlier versions with the same value of that `metadata.properties` key.
+    pub async fn set_compatibility_group(
+        &self,
+        subject: &str,
+        group: &str,
+    ) -> Result<(), RegistryError> {
+        let path = format!("/config/{subject}");
+        let body = serde_json::json!({ "compatibilityGroup": group });
+        self.send(reqwest::Method::PUT, &path, Some(&body)).await?;
+        Ok(())
+    }
+
     async fn fetch(&self, id: u32) -> Result<Arc<RegisteredSchema>, RegistryError> {
-        let url = format!("{}/schemas/ids/{id}", self.inner.base);
-        let mut request = self
-            .inner
-            .http
-            .get(&url)
-            .header(reqwest::header::ACCEPT, CONTENT_TYPE);
-        if let Some((user, password)) = &self.inner.credentials {
-            request = request.basic_auth(user, Some(password));
-        }
-        let unreachable = |source| RegistryError::Unreachable {
-            url: url.clone(),
-            source,
+        let path = format!("/schemas/ids/{id}");
+        let Some(answer) = self.send(reqwest::Method::GET, &path, None).await? else {
+            return Err(RegistryError::NotFound {
+                url: self.url(&path),
+                id,
+            });
         };
-        let response = request.send().await.map_err(unreachable)?;
-        let status = response.status().as_u16();
-        let body = response.text().await.map_err(unreachable)?;
-        match status {
-            200 => {}
-            401 | 403 => return Err(RegistryError::Unauthorized { url, status }),
-            404 => return Err(RegistryError::NotFound { url, id }),
-            _ => return Err(RegistryError::Status { url, status, body }),
-        }
         let invalid = |message: String| RegistryError::InvalidAnswer {
-            url: url.clone(),
+            url: self.url(&path),
             message,
         };
         let answer: SchemaAnswer =
-            serde_json::from_str(&body).map_err(|error| invalid(error.to_string()))?;
+            serde_json::from_value(answer).map_err(|error| invalid(error.to_string()))?;
         let schema_type = match answer.schema_type.as_deref() {
             None | Some("AVRO") => SchemaType::Avro,
             Some("JSON") => SchemaType::Json,
@@ -258,6 +314,64 @@ impl RegistryClient {
             schema: answer.schema,
             references: answer.references,
         }))
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.inner.base)
+    }
+
+    /// The JSON answer of one request, with the credentials; `None` on 404.
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<Option<serde_json::Value>, RegistryError> {
+        let url = self.url(path);
+        let mut request = self
+            .inner
+            .http
+            .request(method, &url)
+            .header(reqwest::header::ACCEPT, CONTENT_TYPE);
+        if let Some(body) = body {
+            request = request
+                .header(reqwest::header::CONTENT_TYPE, CONTENT_TYPE)
+                .body(body.to_string());
+        }
+        if let Some((user, password)) = &self.inner.credentials {
+            request = request.basic_auth(user, Some(password));
+        }
+        let unreachable = |source| RegistryError::Unreachable {
+            url: url.clone(),
+            source,
+        };
+        let response = request.send().await.map_err(unreachable)?;
+        let status = response.status().as_u16();
+        let body = response.text().await.map_err(unreachable)?;
+        match status {
+            200..=299 => {}
+            401 | 403 => return Err(RegistryError::Unauthorized { url, status }),
+            404 => return Ok(None),
+            _ => return Err(RegistryError::Status { url, status, body }),
+        }
+        serde_json::from_str(&body)
+            .map(Some)
+            .map_err(|error| RegistryError::InvalidAnswer {
+                url,
+                message: error.to_string(),
+            })
+    }
+
+    /// The `id` of a lookup's or registration's answer.
+    fn id_in(&self, path: &str, answer: &serde_json::Value) -> Result<u32, RegistryError> {
+        answer
+            .get("id")
+            .and_then(serde_json::Value::as_u64)
+            .and_then(|id| u32::try_from(id).ok())
+            .ok_or_else(|| RegistryError::InvalidAnswer {
+                url: self.url(path),
+                message: format!("no schema id in {answer}"),
+            })
     }
 }
 

@@ -143,24 +143,6 @@ fn client(registry: &Registry) -> RegistryClient {
         .with_basic_auth("producer", "s3cret")
 }
 
-/// Registers `schema` of `schema_type` under `subject` over HTTP; returns its id.
-async fn register(registry: &Registry, subject: &str, schema_type: &str, schema: &str) -> u32 {
-    let answer: serde_json::Value = reqwest::Client::new()
-        .post(format!("{}/subjects/{subject}/versions", registry.base))
-        .basic_auth("producer", Some("s3cret"))
-        .json(&json!({ "schemaType": schema_type, "schema": schema }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    answer["id"]
-        .as_u64()
-        .and_then(|id| u32::try_from(id).ok())
-        .unwrap_or_else(|| panic!("registering {subject}: {answer}"))
-}
-
 /// Runs `script` of `tests/interop/` with the virtualenv's python, `request` on its stdin;
 /// returns what it prints.
 async fn run_python(script: &str, request: serde_json::Value) -> serde_json::Value {
@@ -252,6 +234,53 @@ async fn reads_what_confluents_python_avro_serializer_writes() {
     let schema = client(&registry).schema(ids[1]).await.unwrap();
     assert_eq!(schema.schema_type, SchemaType::Avro);
 
+    // Lookups and registrations through the same client.
+    let writer = client(&registry);
+    assert_eq!(
+        writer
+            .lookup("parcel-lookup", SchemaType::Avro, &schema.schema)
+            .await
+            .unwrap(),
+        None
+    );
+    writer
+        .set_compatibility_group("parcel-lookup", "herald.major")
+        .await
+        .unwrap();
+    let properties = [("herald.major", "1")];
+    let registered = writer
+        .register(
+            "parcel-lookup",
+            SchemaType::Avro,
+            &schema.schema,
+            &properties,
+        )
+        .await
+        .unwrap();
+    let again = writer
+        .register(
+            "parcel-lookup",
+            SchemaType::Avro,
+            &schema.schema,
+            &properties,
+        )
+        .await
+        .unwrap();
+    assert_eq!(again, registered, "registering it again keeps its id");
+    assert_eq!(
+        writer
+            .lookup("parcel-lookup", SchemaType::Avro, &schema.schema)
+            .await
+            .unwrap(),
+        Some(registered)
+    );
+    assert!(matches!(
+        writer
+            .register("parcel-lookup", SchemaType::Avro, "{not avro", &[])
+            .await,
+        Err(RegistryError::Status { status: 422, .. })
+    ));
+
     // Published as a Confluent producer would: framed bytes, no Herald headers.
     let jetstream = common::JetStreamGuard::create().await;
     for message in messages {
@@ -295,8 +324,20 @@ async fn relay_framed(schema_type: &str) {
             text(Shipment::export_json_schema().unwrap()),
         )
     };
-    let id1 = register(&registry, "shipment-v1-value", schema_type, &v1).await;
-    let id2 = register(&registry, "shipment-v2-value", schema_type, &v2).await;
+    let kind = if avro {
+        SchemaType::Avro
+    } else {
+        SchemaType::Json
+    };
+    let writer = client(&registry);
+    let id1 = writer
+        .register("shipment-v1-value", kind, &v1, &[])
+        .await
+        .unwrap();
+    let id2 = writer
+        .register("shipment-v2-value", kind, &v2, &[])
+        .await
+        .unwrap();
     let store = MemoryStore::new();
     let events = if avro {
         vec![
