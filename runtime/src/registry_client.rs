@@ -83,27 +83,8 @@ pub enum RegistryError {
     },
 }
 
-/// The kind of a registered schema (`schemaType`; absent means Avro).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SchemaType {
-    /// An Avro schema.
-    Avro,
-    /// A JSON Schema.
-    Json,
-    /// A Protobuf file.
-    Protobuf,
-}
-
-impl SchemaType {
-    /// The `schemaType` of Confluent's API: `AVRO`, `JSON` or `PROTOBUF`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SchemaType::Avro => "AVRO",
-            SchemaType::Json => "JSON",
-            SchemaType::Protobuf => "PROTOBUF",
-        }
-    }
-}
+/// The kind of a registered schema (`schemaType`; absent means Avro): the registry core's.
+pub use herald_registry::schema::SchemaType;
 
 /// A reference from a schema to another registered schema.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
