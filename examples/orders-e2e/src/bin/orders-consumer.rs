@@ -101,7 +101,7 @@ struct Board {
 
 const BOARD_TABLES: &str = "\
     CREATE TABLE IF NOT EXISTS order_board (order_id TEXT PRIMARY KEY, status TEXT NOT NULL, \
-        lines INTEGER NOT NULL, carrier TEXT, events INTEGER NOT NULL); \
+        lines INTEGER NOT NULL, carrier TEXT, events INTEGER NOT NULL, version INTEGER NOT NULL); \
     CREATE TABLE IF NOT EXISTS order_board_counts (event_type TEXT PRIMARY KEY, \
         events INTEGER NOT NULL);";
 
@@ -116,7 +116,14 @@ impl Handler<sqlx::Sqlite> for Board {
         if !self.delay.is_zero() {
             tokio::time::sleep(self.delay).await;
         }
-        apply(connection, &message.event).await?;
+        // A message waiting for its retry, or redelivered after a crash, is overtaken by the
+        // ones behind it: the status follows the order's latest event by stream version.
+        let version: i64 = message
+            .headers
+            .get("Herald-Stream-Version")
+            .and_then(|version| version.parse().ok())
+            .ok_or("the message has no Herald-Stream-Version header")?;
+        apply(connection, &message.event, version).await?;
         sqlx::query(
             "INSERT INTO order_board_counts (event_type, events) VALUES ($1, 1) \
              ON CONFLICT (event_type) DO UPDATE SET events = order_board_counts.events + 1",
@@ -128,17 +135,22 @@ impl Handler<sqlx::Sqlite> for Board {
     }
 }
 
-async fn apply(connection: &mut SqliteConnection, event: &OrderEvent) -> Result<(), HandlerError> {
+async fn apply(
+    connection: &mut SqliteConnection,
+    event: &OrderEvent,
+    version: i64,
+) -> Result<(), HandlerError> {
     let (order_id, status, carrier) = match event {
         OrderEvent::Placed {
             order_id, lines, ..
         } => {
             sqlx::query(
-                "INSERT INTO order_board (order_id, status, lines, events) \
-                 VALUES ($1, 'placed', $2, 1)",
+                "INSERT INTO order_board (order_id, status, lines, events, version) \
+                 VALUES ($1, 'placed', $2, 1, $3)",
             )
             .bind(order_id)
             .bind(lines.len() as i64)
+            .bind(version)
             .execute(&mut *connection)
             .await?;
             return Ok(());
@@ -148,12 +160,14 @@ async fn apply(connection: &mut SqliteConnection, event: &OrderEvent) -> Result<
         OrderEvent::Delivered { order_id } => (order_id, "delivered", None),
     };
     let updated = sqlx::query(
-        "UPDATE order_board SET status = $2, carrier = COALESCE($3, carrier), \
-         events = events + 1 WHERE order_id = $1",
+        "UPDATE order_board SET status = CASE WHEN $4 > version THEN $2 ELSE status END, \
+         carrier = COALESCE($3, carrier), events = events + 1, version = MAX(version, $4) \
+         WHERE order_id = $1",
     )
     .bind(order_id)
     .bind(status)
     .bind(carrier)
+    .bind(version)
     .execute(&mut *connection)
     .await?;
     if updated.rows_affected() == 0 {
