@@ -104,8 +104,9 @@
 //! decode and encode errors, and [`Envelope`] / [`NewEvent`] / [`RecordedEvent`]. Each
 //! subsystem is one module and the only path to its items: [`store`] (the [`store::EventStore`]
 //! trait, everything its methods return, and one module per backend), [`aggregate`],
-//! [`projection`], [`relay`] (feature `nats`), `registry_client` (feature `registry-client`),
-//! `consumer` (feature `consumer`), [`schema`], [`history`] and [`wire`] (the Confluent wire
+//! [`projection`], [`relay`] and [`transport`] (the broker seam, with `transport::nats`
+//! behind feature `nats` and `transport::kafka` behind feature `kafka`), `registry_client`
+//! (feature `registry-client`), `consumer` (feature `consumer`), [`schema`], [`history`] and [`wire`] (the Confluent wire
 //! format), and for running several replicas of a service, `lease` (one runner per projection
 //! and relay, fenced checkpoints) and `status` (leases, checkpoints and lag, as Prometheus
 //! text).
@@ -124,6 +125,7 @@ extern crate self as herald;
 #[path = "private.rs"]
 pub mod __private;
 pub mod aggregate;
+mod backoff;
 mod binary;
 mod codec;
 #[cfg(all(feature = "consumer", any(feature = "sqlite", feature = "postgres")))]
@@ -137,14 +139,15 @@ pub mod lease;
 pub mod projection;
 #[cfg(feature = "registry-client")]
 pub mod registry_client;
-#[cfg(feature = "nats")]
 pub mod relay;
 pub mod schema;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub mod status;
 pub mod store;
+pub mod transport;
 pub mod wire;
 
+pub use backoff::Backoff;
 pub use binary::{Bytes, Decimal, Fixed};
 pub use codec::{Avro, Codec, Json};
 pub use envelope::{Cause, Envelope, NewEvent, RecordedEvent};

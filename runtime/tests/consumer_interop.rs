@@ -17,6 +17,7 @@ use herald::registry_client::{RegistryClient, RegistryError, SchemaType};
 use herald::relay::{ConfluentFraming, Relay};
 use herald::store::memory::MemoryStore;
 use herald::store::{EventStore, Expected};
+use herald::transport::nats::{NatsOptions, NatsPublisher, NatsSubscriber};
 use herald::{Avro, Event, Json, NewEvent};
 use herald_test_support::{Registry, interop_python};
 use schemars::JsonSchema;
@@ -105,17 +106,18 @@ async fn consume(
         fetch_wait: Duration::from_millis(300),
         ..ConsumerOptions::default()
     };
-    let consumer = Consumer::bind(
+    let subscriber = NatsSubscriber::bind(
         &jetstream.context,
         &jetstream.name,
         "log",
-        pool.clone(),
-        Log,
-        options,
+        NatsOptions::default(),
     )
     .await
-    .unwrap()
-    .with_registry(registry);
+    .unwrap();
+    let consumer = Consumer::new(subscriber, "log", pool.clone(), Log, options)
+        .await
+        .unwrap()
+        .with_registry(registry);
     let mut applied = 0;
     for _ in 0..50 {
         let stats = consumer.run_batch().await.unwrap();
@@ -366,9 +368,8 @@ async fn relay_framed(schema_type: &str) {
     };
     let relay = Relay::new(
         store,
-        jetstream.context.clone(),
+        NatsPublisher::new(jetstream.context.clone(), jetstream.name.clone()),
         "relay",
-        jetstream.name.clone(),
     )
     .with_confluent_framing(framing);
     assert_eq!(relay.run_batch().await.unwrap().published, 2);

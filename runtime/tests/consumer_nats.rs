@@ -17,6 +17,7 @@ use herald::projection::HandlerError;
 use herald::relay::Relay;
 use herald::store::memory::MemoryStore;
 use herald::store::{EventStore, Expected};
+use herald::transport::nats::{NatsOptions, NatsPublisher, NatsSubscriber};
 use herald::{Event, NewEvent};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -138,9 +139,8 @@ async fn seed(count: u32) -> (MemoryStore, Vec<(i64, i64, i64)>) {
 async fn relay_all(store: &MemoryStore, jetstream: &common::JetStreamGuard) {
     let relay = Relay::new(
         store.clone(),
-        jetstream.context.clone(),
+        NatsPublisher::new(jetstream.context.clone(), jetstream.name.clone()),
         "relay",
-        jetstream.name.clone(),
     )
     .batch_size(50);
     while relay.run_batch().await.unwrap().published > 0 {}
@@ -155,14 +155,36 @@ fn options(max_attempts: u32) -> ConsumerOptions {
             initial: Duration::from_millis(20),
             max: Duration::from_millis(100),
         },
+    }
+}
+
+/// A consumer of the guard's stream, with a one-second ack wait.
+async fn bind<DB, H>(
+    jetstream: &common::JetStreamGuard,
+    pool: sqlx::Pool<DB>,
+    handler: H,
+    options: ConsumerOptions,
+) -> Consumer<DB, H, NatsSubscriber>
+where
+    DB: herald::consumer::InboxDatabase,
+    H: Handler<DB>,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+{
+    let nats = NatsOptions {
         ack_wait: Duration::from_secs(1),
         filter_subject: None,
-    }
+    };
+    let subscriber = NatsSubscriber::bind(&jetstream.context, &jetstream.name, "parcels", nats)
+        .await
+        .unwrap();
+    Consumer::new(subscriber, "parcels", pool, handler, options)
+        .await
+        .unwrap()
 }
 
 /// Runs batches until `done` holds of the running total, or fails after 30 s.
 async fn run_until<DB, H>(
-    consumer: &Consumer<DB, H>,
+    consumer: &Consumer<DB, H, NatsSubscriber>,
     done: impl Fn(&ConsumerStats) -> bool,
 ) -> ConsumerStats
 where
@@ -217,21 +239,12 @@ macro_rules! backend_tests {
                 let jetstream = common::JetStreamGuard::create().await;
                 let (store, expected) = seed(20).await;
                 relay_all(&store, &jetstream).await;
-                let consumer = Consumer::bind(
-                    &jetstream.context,
-                    &jetstream.name,
-                    "parcels",
-                    pool.clone(),
-                    Parcels::default(),
-                    options(3),
-                )
-                .await
-                .unwrap();
+                let consumer = bind(&jetstream, pool.clone(), Parcels::default(), options(3)).await;
 
                 // Handled and committed, but never acked: a crash between commit and ack.
                 let mut handled = 0;
                 while handled < 20 {
-                    for message in consumer.fetch().await.unwrap() {
+                    for (message, _receipt) in consumer.fetch().await.unwrap() {
                         assert_eq!(consumer.handle(&message).await, Outcome::Applied);
                         handled += 1;
                     }
@@ -259,16 +272,7 @@ macro_rules! backend_tests {
                 relay_all(&store, &jetstream).await;
                 let handler = Parcels::default();
                 handler.fail_on.store(4, Ordering::SeqCst);
-                let consumer = Consumer::bind(
-                    &jetstream.context,
-                    &jetstream.name,
-                    "parcels",
-                    pool.clone(),
-                    handler.clone(),
-                    options(3),
-                )
-                .await
-                .unwrap();
+                let consumer = bind(&jetstream, pool.clone(), handler.clone(), options(3)).await;
                 // Parcel 4 has two events (a version 1 `sent`, then a `sent`), parcel 12 one
                 // poison event and one good one.
                 let stats = run_until(&consumer, |total| total.dead_lettered == 3).await;
@@ -331,16 +335,7 @@ macro_rules! backend_tests {
                 relay_all(&store, &jetstream).await;
                 let mut replicas = Vec::new();
                 for _ in 0..3 {
-                    let consumer = Consumer::bind(
-                        &jetstream.context,
-                        &jetstream.name,
-                        "parcels",
-                        pool.clone(),
-                        Parcels::default(),
-                        options(1),
-                    )
-                    .await
-                    .unwrap();
+                    let consumer = bind(&jetstream, pool.clone(), Parcels::default(), options(1)).await;
                     replicas.push(tokio::spawn(async move {
                         let mut total = ConsumerStats::default();
                         let mut idle = 0;

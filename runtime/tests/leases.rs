@@ -13,6 +13,7 @@ use herald::projection::{
 };
 use herald::relay::Relay;
 use herald::store::{EventStore, Expected};
+use herald::transport::nats::NatsPublisher;
 use herald::{Envelope, Event, NewEvent};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -346,9 +347,8 @@ async fn relay_with_a_stale_lease_publishes_but_cannot_commit() {
     seed(&store, 12).await;
     let relay = Relay::new(
         store.clone(),
-        jetstream.context.clone(),
+        NatsPublisher::new(jetstream.context.clone(), jetstream.name.clone()),
         "relay",
-        jetstream.name.clone(),
     )
     .batch_size(5);
     let options = LeaseOptions::with_ttl(Duration::from_secs(30));

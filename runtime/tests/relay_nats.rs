@@ -4,6 +4,7 @@ mod common;
 
 use herald::relay::{ConfluentFraming, Relay, RelayError};
 use herald::store::{EventStore, Expected};
+use herald::transport::nats::NatsPublisher;
 use herald::{Avro, Event, Json, NewEvent};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -49,9 +50,8 @@ async fn publishes_in_order_once_even_when_resent() {
     let events = seed(&store, 30).await;
     let relay = Relay::new(
         store.clone(),
-        jetstream.context.clone(),
+        NatsPublisher::new(jetstream.context.clone(), jetstream.name.clone()),
         "relay",
-        jetstream.name.clone(),
     )
     .batch_size(8);
 
@@ -110,9 +110,8 @@ async fn frames_payloads_in_the_confluent_wire_format() {
 
     let unframed = Relay::new(
         store.clone(),
-        jetstream.context.clone(),
+        NatsPublisher::new(jetstream.context.clone(), jetstream.name.clone()),
         "no-ids",
-        jetstream.name.clone(),
     )
     .with_confluent_framing(ConfluentFraming::new());
     assert!(matches!(
@@ -128,9 +127,8 @@ async fn frames_payloads_in_the_confluent_wire_format() {
     assert_eq!(framing.id_of("parcel.sent", 2), None);
     let relay = Relay::new(
         store.clone(),
-        jetstream.context.clone(),
+        NatsPublisher::new(jetstream.context.clone(), jetstream.name.clone()),
         "framed",
-        jetstream.name.clone(),
     )
     .with_confluent_framing(framing);
     assert_eq!(relay.run_batch().await.unwrap().published, 5);
@@ -175,9 +173,8 @@ async fn frames_avro_payloads_as_union_datums() {
         .with_event::<Label, Avro>(1, 9);
     let relay = Relay::new(
         store.clone(),
-        jetstream.context.clone(),
+        NatsPublisher::new(jetstream.context.clone(), jetstream.name.clone()),
         "avro",
-        jetstream.name.clone(),
     )
     .with_confluent_framing(framing);
     assert_eq!(relay.run_batch().await.unwrap().published, 3);

@@ -1,4 +1,5 @@
-//! `orders-e2e`: seed orders through the aggregate, build the read model, relay to NATS.
+//! `orders-e2e`: seed orders through the aggregate, build the read model, relay to NATS
+//! JetStream or Kafka.
 //!
 //! ```text
 //! orders-e2e --database sqlite://orders.db seed --orders 1000
@@ -6,6 +7,7 @@
 //! orders-e2e --database sqlite://orders.db rebuild
 //! orders-e2e --database sqlite://orders.db relay --stream ORDERS --until-caught-up
 //! orders-e2e --database sqlite://orders.db relay --stream ORDERS --registry http://127.0.0.1:8081
+//! orders-e2e --database sqlite://orders.db --broker kafka://127.0.0.1:9092 relay --registry http://127.0.0.1:8081
 //! orders-e2e --database postgres://localhost/orders serve --stream ORDERS --partitions 4
 //! orders-e2e --database postgres://localhost/orders status
 //! ```
@@ -18,10 +20,13 @@ use herald::aggregate::Repository;
 use herald::lease::{Ended, LeaseOptions, LeasePool, Leases};
 use herald::projection::sql::{ReadModelDatabase, SqlProjection, SqlProjectionRunner};
 use herald::projection::{Partition, Progress, Runner, RunnerOptions};
-use herald::relay::Relay;
+use herald::relay::{ConfluentFraming, Relay};
 use herald::store::postgres::PostgresStore;
 use herald::store::sqlite::SqliteStore;
 use herald::store::{EventStore, SqlBackend, SqlStore};
+use herald::transport::Publisher;
+use herald::transport::kafka::{KafkaOptions, KafkaPublisher};
+use herald::transport::nats::NatsPublisher;
 use herald_example_orders::OrderEvent;
 use herald_example_orders_e2e::{
     ORDER_SUMMARY, Order, OrderSummary, registration, sample_commands,
@@ -43,9 +48,15 @@ struct Config {
         default_value = "sqlite://orders-e2e.db"
     )]
     database: String,
-    /// The NATS server (JetStream enabled).
-    #[arg(long, env = "ORDERS_NATS", default_value = "127.0.0.1:4222")]
-    nats: String,
+    /// The broker: `nats://host:port` (JetStream enabled) or `kafka://host:port[,host:port…]`;
+    /// a bare `host:port` is NATS.
+    #[arg(
+        long,
+        alias = "nats",
+        env = "ORDERS_BROKER",
+        default_value = "nats://127.0.0.1:4222"
+    )]
+    broker: String,
     #[command(subcommand)]
     command: Command,
 }
@@ -76,11 +87,15 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         delay_ms: u64,
     },
-    /// Publishes events to a JetStream stream, creating it if needed.
+    /// Publishes events to the broker: a JetStream stream (created if needed) or Kafka topics.
     Relay {
-        /// The JetStream stream; subjects are `<stream>.<event type>`.
+        /// The JetStream stream; subjects are `<stream>.<event type>`. Also names the relay
+        /// (its checkpoint and lease are `relay:<stream>`).
         #[arg(long, default_value = "ORDERS")]
         stream: String,
+        /// Kafka: the topic every order event goes to (default: the event's name, `order`).
+        #[arg(long)]
+        topic: Option<String>,
         /// Events per checkpoint.
         #[arg(long, default_value_t = 500)]
         batch_size: usize,
@@ -102,9 +117,12 @@ enum Command {
     /// Ctrl-C. Prints `lead <name> <token>` when it takes a lease, `lost <name> <token>`
     /// when it loses one and `yield <name> <token>` when it gives one to a replica that asked.
     Serve {
-        /// The relay's JetStream stream.
+        /// The relay's JetStream stream (and the relay's name, `relay:<stream>`).
         #[arg(long, default_value = "ORDERS")]
         stream: String,
+        /// Kafka: the topic every order event goes to (default: the event's name, `order`).
+        #[arg(long)]
+        topic: Option<String>,
         /// Partitions of the order summary, each leased separately (1: not partitioned).
         #[arg(long, default_value_t = 1)]
         partitions: u32,
@@ -189,16 +207,29 @@ where
         }
         Command::Relay {
             stream,
+            topic,
             batch_size,
             registry,
             until_caught_up,
             pause_before_commit_ms,
         } => {
-            let relay = relay(&config.nats, store, &stream, batch_size, registry).await?;
-            relay_once(relay, until_caught_up, pause_before_commit_ms).await
+            let framing = framing(registry).await?;
+            match Broker::parse(&config.broker) {
+                Broker::Nats(address) => {
+                    let publisher = nats_publisher(&address, &stream).await?;
+                    let relay = relay(store, publisher, &stream, batch_size, topic, framing);
+                    relay_once(relay, until_caught_up, pause_before_commit_ms).await
+                }
+                Broker::Kafka(brokers) => {
+                    let publisher = KafkaPublisher::new(KafkaOptions::new(brokers))?;
+                    let relay = relay(store, publisher, &stream, batch_size, topic, framing);
+                    relay_once(relay, until_caught_up, pause_before_commit_ms).await
+                }
+            }
         }
         Command::Serve {
             stream,
+            topic,
             partitions,
             registry,
             holder,
@@ -208,11 +239,26 @@ where
             let holder = holder.unwrap_or_else(default_holder);
             let options = LeaseOptions::with_ttl(Duration::from_millis(lease_ttl_ms));
             let leases = Leases::new(store.pool().clone(), holder).with_options(options);
-            let relay = relay(&config.nats, store.clone(), &stream, batch_size, registry).await?;
-            serve(store, leases, relay, partitions, batch_size).await
+            let framing = framing(registry).await?;
+            let relay_store = store.clone();
+            match Broker::parse(&config.broker) {
+                Broker::Nats(address) => {
+                    let publisher = nats_publisher(&address, &stream).await?;
+                    let relay = relay(relay_store, publisher, &stream, batch_size, topic, framing);
+                    serve(store, leases, relay, partitions, batch_size).await
+                }
+                Broker::Kafka(brokers) => {
+                    let publisher = KafkaPublisher::new(KafkaOptions::new(brokers))?;
+                    let relay = relay(relay_store, publisher, &stream, batch_size, topic, framing);
+                    serve(store, leases, relay, partitions, batch_size).await
+                }
+            }
         }
         Command::DropStream { stream } => {
-            let jetstream = async_nats::jetstream::new(async_nats::connect(&config.nats).await?);
+            let Broker::Nats(address) = Broker::parse(&config.broker) else {
+                return Err("drop-stream deletes a JetStream stream: give a nats:// broker".into());
+            };
+            let jetstream = async_nats::jetstream::new(async_nats::connect(&address).await?);
             jetstream.delete_stream(&stream).await?;
             println!("deleted {stream}");
             Ok(())
@@ -288,16 +334,28 @@ fn relay_name(stream: &str) -> String {
     format!("relay:{stream}")
 }
 
-/// A relay to `stream`, created if needed; framed with the schema ids of `registry` when
-/// given.
-async fn relay<S: EventStore>(
-    nats: &str,
-    store: S,
-    stream: &str,
-    batch_size: usize,
-    registry: Option<String>,
-) -> Result<Relay<S>, Error> {
-    let client = async_nats::connect(nats).await?;
+/// Where the relay publishes and the consumer reads.
+enum Broker {
+    /// NATS JetStream at this address.
+    Nats(String),
+    /// Kafka at these bootstrap servers.
+    Kafka(String),
+}
+
+impl Broker {
+    /// `kafka://brokers` is Kafka; `nats://address` or a bare `host:port` is NATS.
+    fn parse(url: &str) -> Broker {
+        match url.split_once("://") {
+            Some(("kafka", brokers)) => Broker::Kafka(brokers.to_owned()),
+            Some((_, address)) => Broker::Nats(address.to_owned()),
+            None => Broker::Nats(url.to_owned()),
+        }
+    }
+}
+
+/// A JetStream publisher to `<stream>.<event type>`, the stream created if needed.
+async fn nats_publisher(address: &str, stream: &str) -> Result<NatsPublisher, Error> {
+    let client = async_nats::connect(address).await?;
     let jetstream = async_nats::jetstream::new(client);
     jetstream
         .get_or_create_stream(async_nats::jetstream::stream::Config {
@@ -306,24 +364,47 @@ async fn relay<S: EventStore>(
             ..Default::default()
         })
         .await?;
-    let relay = Relay::new(store, jetstream, relay_name(stream), stream).batch_size(batch_size);
+    Ok(NatsPublisher::new(jetstream, stream))
+}
+
+/// The framing of the order event's JSON Schemas looked up (or registered) at `registry`.
+async fn framing(registry: Option<String>) -> Result<Option<ConfluentFraming>, Error> {
     Ok(match registry {
-        Some(url) => relay.with_confluent_framing(registration::framing::<OrderEvent>(&url).await?),
-        None => relay,
+        Some(url) => Some(registration::framing::<OrderEvent>(&url).await?),
+        None => None,
     })
+}
+
+/// The relay `relay:<stream>` through `publisher`.
+fn relay<S: EventStore, P: Publisher>(
+    store: S,
+    publisher: P,
+    stream: &str,
+    batch_size: usize,
+    topic: Option<String>,
+    framing: Option<ConfluentFraming>,
+) -> Relay<S, P> {
+    let mut relay = Relay::new(store, publisher, relay_name(stream)).batch_size(batch_size);
+    if let Some(topic) = topic {
+        relay = relay.with_topic(move |_| topic.clone());
+    }
+    match framing {
+        Some(framing) => relay.with_confluent_framing(framing),
+        None => relay,
+    }
 }
 
 /// Relays without a lease, printing `published N` between publishing a batch and saving its
 /// checkpoint.
-async fn relay_once<S: EventStore>(
-    relay: Relay<S>,
+async fn relay_once<S: EventStore, P: Publisher>(
+    relay: Relay<S, P>,
     until_caught_up: bool,
     pause_before_commit_ms: u64,
 ) -> Result<(), Error> {
     let mut total = herald::relay::RelayStats::default();
     loop {
         let stats = relay.publish_batch().await?;
-        if stats.published == 0 {
+        if stats.last_position == 0 {
             if until_caught_up {
                 break;
             }
@@ -337,11 +418,12 @@ async fn relay_once<S: EventStore>(
         relay.commit(stats.last_position).await?;
         total.published += stats.published;
         total.duplicates += stats.duplicates;
+        total.skipped += stats.skipped;
         total.last_position = stats.last_position;
     }
     println!(
-        "relayed {} events ({} duplicates dropped by JetStream), checkpoint {}",
-        total.published, total.duplicates, total.last_position
+        "relayed {} events ({} duplicates dropped by JetStream, {} already in Kafka), checkpoint {}",
+        total.published, total.duplicates, total.skipped, total.last_position
     );
     Ok(())
 }
@@ -361,10 +443,10 @@ fn stopped(stop: &watch::Receiver<bool>) -> impl Future<Output = ()> + Send + 's
 
 /// Runs every partition of the order summary and the relay, each while its lease is held,
 /// until SIGTERM or Ctrl-C.
-async fn serve<DB>(
+async fn serve<DB, P: Publisher + 'static>(
     store: SqlStore<DB>,
     leases: Leases,
-    relay: Relay<SqlStore<DB>>,
+    relay: Relay<SqlStore<DB>, P>,
     partitions: u32,
     batch_size: usize,
 ) -> Result<(), Error>
@@ -428,8 +510,8 @@ where
     Ok(())
 }
 
-async fn lead_relay<S: EventStore>(
-    relay: Relay<S>,
+async fn lead_relay<S: EventStore, P: Publisher>(
+    relay: Relay<S, P>,
     leases: Leases,
     stop: watch::Receiver<bool>,
 ) -> Result<(), Error> {

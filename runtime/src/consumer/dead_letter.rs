@@ -2,7 +2,7 @@
 
 use std::time::SystemTime;
 
-use crate::consumer::decode::Headers;
+use crate::transport::Headers;
 
 /// A message that failed all its attempts, kept with its error to be listed and replayed
 /// ([`Consumer::dead_letters`](crate::consumer::Consumer::dead_letters),
@@ -12,11 +12,11 @@ use crate::consumer::decode::Headers;
 pub struct DeadLetter {
     /// The consumer (its durable name).
     pub consumer: String,
-    /// The message's event id (its `Nats-Msg-Id`, or `<stream>:<sequence>` without one).
+    /// The message's event id (see [`Received::event_id`](crate::consumer::Received)).
     pub event_id: String,
-    /// The subject it was published to.
+    /// The subject or topic it was published to.
     pub subject: String,
-    /// Its sequence in the JetStream stream.
+    /// Its sequence: the JetStream stream sequence, the Kafka offset.
     pub stream_sequence: u64,
     /// Its headers (first value of each).
     pub headers: Headers,

@@ -16,7 +16,7 @@
 //! its event type and schema version in the `Herald-Event-Type` and `Herald-Schema-Version`
 //! headers.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::marker::PhantomData;
 use std::sync::{Mutex, PoisonError};
 
@@ -25,14 +25,7 @@ use crate::error::{DecodeError, SchemaError};
 use crate::event::Event;
 use crate::registry_client::{RegisteredSchema, RegistryClient, RegistryError, SchemaType};
 use crate::relay::ConfluentFraming;
-
-/// The header naming a Herald event's type.
-pub const EVENT_TYPE_HEADER: &str = "Herald-Event-Type";
-/// The header naming the schema version that wrote a Herald event's payload.
-pub const SCHEMA_VERSION_HEADER: &str = "Herald-Schema-Version";
-
-/// A message's headers, first value of each.
-pub type Headers = BTreeMap<String, String>;
+use crate::transport::{EVENT_TYPE_HEADER, Headers, SCHEMA_VERSION_HEADER};
 
 /// Why a message could not be read as the consumer's event.
 #[derive(Debug, thiserror::Error)]

@@ -1,31 +1,39 @@
-//! Consuming another service's events from NATS JetStream: the other end of the relay.
+//! Consuming another service's events from a broker: the other end of the relay.
 //!
-//! A [`Consumer`] pulls from a durable JetStream consumer, reads each message into the
+//! A [`Consumer`] fetches from a [`Subscriber`] (a durable JetStream consumer, a Kafka
+//! consumer-group member: see [`crate::transport`]), reads each message into the
 //! current version of its [`Handler`]'s event (the writer's schema resolved by registry id
 //! and upcast through the derive chain, see [`MessageError`] for what can go wrong), and
 //! runs the handler inside a SQL transaction (SQLite or PostgreSQL) that also inserts the
-//! message's inbox row, keyed by its event id. Only after the commit is the message acked.
+//! message's inbox row, keyed by its event id. Only after the commit is the message settled
+//! (acked on JetStream; its offset stored for commit on Kafka, so Kafka never commits past a
+//! message whose effects are not in the database).
 //!
-//! - **A redelivered message has no second effect.** JetStream delivers at least once (a
-//!   consumer killed between commit and ack gets the message again); the inbox row, written
-//!   in the same transaction as the effects, makes the second delivery a no-op.
-//! - **Failures are retried with backoff**: the message is nak'ed with a delay
-//!   ([`Backoff`]); after [`ConsumerOptions::max_attempts`] deliveries it is stored with its
-//!   error as a [`DeadLetter`] (with its inbox row, in one transaction) and acked, so a
-//!   poison message does not block the messages behind it. Dead letters are listed with
+//! - **A redelivered message has no second effect.** Brokers deliver at least once (a
+//!   consumer killed between commit and ack, a Kafka partition moved to another member in the
+//!   middle of a batch); the inbox row, written in the same transaction as the effects, makes
+//!   the second delivery a no-op, and PostgreSQL makes a concurrent one wait for the first.
+//! - **Failures are retried with backoff** ([`Backoff`]): nak'ed with a delay on a broker that
+//!   [redelivers](Subscriber::redelivers), retried in place on Kafka (a partition is a log);
+//!   after [`ConsumerOptions::max_attempts`] attempts the message is stored with its error as a
+//!   [`DeadLetter`] (with its inbox row, in one transaction), published where the broker keeps
+//!   dead letters (Kafka: `<topic>.dlq`) and settled, so a poison message does not block the
+//!   messages behind it. Dead letters are listed with
 //!   [`Consumer::dead_letters`] and replayed with [`Consumer::replay`], which runs the
 //!   handler and deletes the dead letter in one transaction.
-//! - **Several replicas share one durable consumer**: JetStream hands each message to one
-//!   of them, and the inbox row settles a message redelivered to another replica while the
-//!   first one was still working on it.
-//! - **Order** is the stream's while nothing fails; a message waiting for its retry (or
-//!   dead-lettered) is overtaken by the ones after it.
+//! - **Several replicas share one durable consumer or consumer group**: the broker hands each
+//!   message to one of them, and the inbox row settles a message redelivered to another
+//!   replica while the first one was still working on it.
+//! - **Order** is the stream's (JetStream) or the partition's (Kafka) while nothing fails; on
+//!   JetStream a message waiting for its retry (or dead-lettered) is overtaken by the ones
+//!   after it.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
 //! use herald::consumer::{Consumer, ConsumerOptions, Handler, Received};
 //! use herald::projection::HandlerError;
 //! use herald::registry_client::RegistryClient;
+//! use herald::transport::nats::{NatsOptions, NatsSubscriber};
 //! # #[derive(herald::Event, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 //! # #[event(name = "order", version = 1)]
 //! # enum OrderEvent { Placed { order_id: String } }
@@ -51,7 +59,8 @@
 //!
 //! let pool = sqlx::SqlitePool::connect("sqlite://billing.db").await?;
 //! let jetstream = async_nats::jetstream::new(async_nats::connect("127.0.0.1:4222").await?);
-//! let consumer = Consumer::bind(&jetstream, "ORDERS", "billing", pool, Billing, ConsumerOptions::default())
+//! let subscriber = NatsSubscriber::bind(&jetstream, "ORDERS", "billing", NatsOptions::default()).await?;
+//! let consumer = Consumer::new(subscriber, "billing", pool, Billing, ConsumerOptions::default())
 //!     .await?
 //!     .with_registry(RegistryClient::new("http://127.0.0.1:8081")?);
 //! consumer.run(std::future::pending()).await?;
@@ -62,29 +71,23 @@
 mod dead_letter;
 mod decode;
 mod inbox;
-mod retry;
 
 use std::future::Future;
 use std::time::{Duration, SystemTime};
 
-use async_nats::jetstream::consumer::{AckPolicy, PullConsumer, pull};
-use async_nats::jetstream::message::AckKind;
-use async_nats::jetstream::{Context, Message};
-use futures_util::StreamExt;
 use sqlx::{Database, Pool};
 
 use crate::event::Event;
 use crate::projection::HandlerError;
 use crate::registry_client::RegistryClient;
 use crate::store::{StoreError, is_event_of};
+use crate::transport::{Incoming, Settle, Subscriber, TransportError};
 
+pub use crate::backoff::Backoff;
+pub use crate::transport::{EVENT_TYPE_HEADER, Headers, SCHEMA_VERSION_HEADER};
 pub use dead_letter::{DeadLetter, Replayed};
-pub use decode::{EVENT_TYPE_HEADER, Headers, MessageError, SCHEMA_VERSION_HEADER};
+pub use decode::MessageError;
 pub use inbox::InboxDatabase;
-pub use retry::Backoff;
-
-/// The header holding a message's id (Herald's relay: the event id), the inbox key.
-const MSG_ID_HEADER: &str = "Nats-Msg-Id";
 
 use decode::Decoder;
 
@@ -105,14 +108,17 @@ pub trait Handler<DB: Database>: Send + Sync {
 /// A message as the handler receives it: where it came from, what wrote it, and the event.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Received<E> {
-    /// The event id: the `Nats-Msg-Id` header (Herald's relay sets the event's id), or
-    /// `<stream>:<sequence>` for a message without one. The inbox key.
+    /// The event id: the `Herald-Event-Id` header (Herald's relay sets the event's id; on
+    /// JetStream also `Nats-Msg-Id`), or `<topic>:<partition>:<sequence>` for a message
+    /// without one. The inbox key.
     pub event_id: String,
-    /// The subject it was published to.
+    /// The subject or topic it was published to.
     pub subject: String,
-    /// Its sequence in the JetStream stream.
+    /// Its partition (0 on JetStream).
+    pub partition: i32,
+    /// Its sequence: the JetStream stream sequence, the Kafka offset.
     pub stream_sequence: u64,
-    /// Which delivery this is (from 1).
+    /// Which attempt this is (from 1).
     pub attempt: u64,
     /// The event type that wrote it (the writer's, before upcasting).
     pub event_type: String,
@@ -133,15 +139,10 @@ pub struct ConsumerOptions {
     pub batch_size: usize,
     /// How long a fetch waits for messages.
     pub fetch_wait: Duration,
-    /// Deliveries before a failing message becomes a dead letter (at least 1).
+    /// Attempts before a failing message becomes a dead letter (at least 1).
     pub max_attempts: u32,
     /// The wait before each retry.
     pub backoff: Backoff,
-    /// How long JetStream waits for an ack before delivering a message again (set when the
-    /// durable consumer is created).
-    pub ack_wait: Duration,
-    /// Only messages on this subject (wildcards allowed); all of the stream's when `None`.
-    pub filter_subject: Option<String>,
 }
 
 impl Default for ConsumerOptions {
@@ -151,8 +152,6 @@ impl Default for ConsumerOptions {
             fetch_wait: Duration::from_secs(1),
             max_attempts: 5,
             backoff: Backoff::default(),
-            ack_wait: Duration::from_secs(30),
-            filter_subject: None,
         }
     }
 }
@@ -160,9 +159,9 @@ impl Default for ConsumerOptions {
 /// Why a consumer stopped or an operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ConsumerError {
-    /// JetStream refused or failed a request.
-    #[error("JetStream: {0}")]
-    JetStream(String),
+    /// The broker refused or failed a request.
+    #[error(transparent)]
+    Transport(#[from] TransportError),
     /// The inbox's database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -177,10 +176,6 @@ impl From<sqlx::Error> for ConsumerError {
     }
 }
 
-fn jetstream_error(error: impl std::fmt::Display) -> ConsumerError {
-    ConsumerError::JetStream(error.to_string())
-}
-
 /// What became of one message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
@@ -190,11 +185,11 @@ pub enum Outcome {
     Duplicate,
     /// An event type the handler does not read (from its `Herald-Event-Type` header).
     Skipped,
-    /// Failed; to be delivered again after `retry_in`.
+    /// Failed; to be tried again after `retry_in`.
     Retry {
         /// The error.
         error: String,
-        /// The wait before the next delivery.
+        /// The wait before the next attempt.
         retry_in: Duration,
     },
     /// Failed its last attempt and was stored as a dead letter.
@@ -215,7 +210,7 @@ pub struct ConsumerStats {
     pub duplicates: u64,
     /// Not the handler's event types.
     pub skipped: u64,
-    /// Failed and nak'ed for a retry.
+    /// Failed attempts that were retried.
     pub retried: u64,
     /// Stored as dead letters.
     pub dead_lettered: u64,
@@ -223,7 +218,6 @@ pub struct ConsumerStats {
 
 impl ConsumerStats {
     fn count(&mut self, outcome: &Outcome) {
-        self.received += 1;
         match outcome {
             Outcome::Applied => self.applied += 1,
             Outcome::Duplicate => self.duplicates += 1,
@@ -243,57 +237,40 @@ impl ConsumerStats {
     }
 }
 
-/// A durable JetStream consumer with an inbox and dead letters; see the
-/// [module documentation](self).
+/// A broker consumer with an inbox and dead letters; see the [module documentation](self).
 #[derive(Debug)]
-pub struct Consumer<DB: InboxDatabase, H: Handler<DB>> {
+pub struct Consumer<DB: InboxDatabase, H: Handler<DB>, T> {
     name: String,
     pool: Pool<DB>,
     handler: H,
     decoder: Decoder<H::Event>,
-    jetstream: PullConsumer,
+    subscriber: T,
     options: ConsumerOptions,
 }
 
-impl<DB, H> Consumer<DB, H>
+impl<DB, H, T> Consumer<DB, H, T>
 where
     DB: InboxDatabase,
     H: Handler<DB>,
+    T: Subscriber,
     for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
 {
-    /// Binds to the durable pull consumer `name` of JetStream stream `stream` (created with
-    /// explicit acks when missing; replicas binding the same name share it) and creates the
-    /// inbox tables in `pool` when missing. `name` is also the inbox's key.
-    pub async fn bind(
-        jetstream: &Context,
-        stream: &str,
+    /// A consumer named `name` (its inbox's key) reading from `subscriber`; creates the
+    /// inbox tables in `pool` when missing.
+    pub async fn new(
+        subscriber: T,
         name: &str,
         pool: Pool<DB>,
         handler: H,
         options: ConsumerOptions,
     ) -> Result<Self, ConsumerError> {
         DB::migrate(&pool).await?;
-        let stream = jetstream
-            .get_stream(stream)
-            .await
-            .map_err(jetstream_error)?;
-        let config = pull::Config {
-            durable_name: Some(name.to_owned()),
-            ack_policy: AckPolicy::Explicit,
-            ack_wait: options.ack_wait,
-            filter_subject: options.filter_subject.clone().unwrap_or_default(),
-            ..Default::default()
-        };
-        let consumer = stream
-            .get_or_create_consumer(name, config)
-            .await
-            .map_err(jetstream_error)?;
         Ok(Consumer {
             name: name.to_owned(),
             pool,
             handler,
             decoder: Decoder::new(None),
-            jetstream: consumer,
+            subscriber,
             options,
         })
     }
@@ -315,64 +292,33 @@ where
         &self.handler
     }
 
-    /// Fetches up to [`ConsumerOptions::batch_size`] messages, waiting at most
-    /// [`ConsumerOptions::fetch_wait`]. Handle each with [`Consumer::handle`], then
-    /// [`Consumer::settle`] it.
-    pub async fn fetch(&self) -> Result<Vec<Message>, ConsumerError> {
-        let mut batch = self
-            .jetstream
-            .batch()
-            .max_messages(self.options.batch_size.max(1))
-            .expires(self.options.fetch_wait)
-            .messages()
-            .await
-            .map_err(jetstream_error)?;
-        let mut messages = Vec::new();
-        while let Some(message) = batch.next().await {
-            messages.push(message.map_err(jetstream_error)?);
-        }
-        Ok(messages)
+    /// The subscriber.
+    pub fn subscriber(&self) -> &T {
+        &self.subscriber
     }
 
-    /// Handles one message: decodes it, and runs the handler with its inbox row in one
-    /// transaction; after its last attempt, stores it as a dead letter instead. Does not ack:
-    /// [`Consumer::settle`] does, after this returns.
-    pub async fn handle(&self, message: &Message) -> Outcome {
-        let (stream, stream_sequence, attempt) = match message.info() {
-            Ok(info) => (
-                info.stream.to_owned(),
-                info.stream_sequence,
-                u64::try_from(info.delivered).unwrap_or(1).max(1),
-            ),
-            Err(error) => {
-                return Outcome::Retry {
-                    error: format!("not a JetStream message: {error}"),
-                    retry_in: self.options.backoff.delay(1),
-                };
-            }
-        };
-        let headers = headers_of(message);
-        let event_id = headers
-            .get(MSG_ID_HEADER)
-            .cloned()
-            .unwrap_or_else(|| format!("{stream}:{stream_sequence}"));
-        if let Some(event_type) = headers.get(EVENT_TYPE_HEADER)
+    /// Fetches up to [`ConsumerOptions::batch_size`] messages, waiting at most
+    /// [`ConsumerOptions::fetch_wait`]. Handle each with [`Consumer::handle`], then settle it
+    /// with [`Consumer::settle`].
+    pub async fn fetch(&self) -> Result<Vec<(Incoming, T::Receipt)>, ConsumerError> {
+        Ok(self
+            .subscriber
+            .fetch(self.options.batch_size.max(1), self.options.fetch_wait)
+            .await?)
+    }
+
+    /// Handles one attempt at a message: decodes it, and runs the handler with its inbox
+    /// row in one transaction; after its last attempt, stores it as a dead letter instead.
+    /// Does not settle it.
+    pub async fn handle(&self, message: &Incoming) -> Outcome {
+        let attempt = message.attempt.max(1);
+        let event_id = message.event_id();
+        if let Some(event_type) = message.headers.get(EVENT_TYPE_HEADER)
             && !is_event_of::<H::Event>(event_type)
         {
             return Outcome::Skipped;
         }
-        let subject = message.subject.to_string();
-        let result = self
-            .apply(
-                &event_id,
-                &subject,
-                stream_sequence,
-                attempt,
-                &headers,
-                &message.payload,
-            )
-            .await;
-        let error = match result {
+        let error = match self.apply(&event_id, message).await {
             Ok(outcome) => return outcome,
             Err(error) => error,
         };
@@ -385,16 +331,21 @@ where
         let letter = DeadLetter {
             consumer: self.name.clone(),
             event_id,
-            subject,
-            stream_sequence,
-            headers,
-            payload: message.payload.to_vec(),
+            subject: message.topic.clone(),
+            stream_sequence: message.sequence,
+            headers: message.headers.clone(),
+            payload: message.payload.clone(),
             attempts: u32::try_from(attempt).unwrap_or(u32::MAX),
             error: error.clone(),
             failed_at: SystemTime::now(),
         };
         match self.bury(&letter).await {
-            Ok(true) => Outcome::DeadLettered { error },
+            Ok(true) => {
+                if let Err(publish) = self.subscriber.dead_letter(message, &error).await {
+                    tracing::warn!(consumer = %self.name, error = %publish, "the dead letter is stored, but publishing it to the broker's dead letters failed");
+                }
+                Outcome::DeadLettered { error }
+            }
             // Its inbox row is there: an earlier delivery was handled (or buried) already.
             Ok(false) => Outcome::Duplicate,
             Err(bury_error) => Outcome::Retry {
@@ -404,42 +355,71 @@ where
         }
     }
 
-    /// Acks a message that was applied, skipped, a duplicate or dead-lettered; nak's one to
-    /// retry, with its delay.
-    pub async fn settle(&self, message: &Message, outcome: &Outcome) -> Result<(), ConsumerError> {
-        let kind = match outcome {
-            Outcome::Retry { retry_in, .. } => AckKind::Nak(Some(*retry_in)),
-            _ => AckKind::Ack,
+    /// Settles a message after [`Consumer::handle`]: done unless the outcome is a retry.
+    pub async fn settle(
+        &self,
+        receipt: T::Receipt,
+        outcome: &Outcome,
+    ) -> Result<(), ConsumerError> {
+        let settle = match outcome {
+            Outcome::Retry { retry_in, .. } => Settle::Retry(*retry_in),
+            _ => Settle::Done,
         };
-        message.ack_with(kind).await.map_err(jetstream_error)
+        Ok(self.subscriber.settle(receipt, settle).await?)
     }
 
-    /// Fetches, handles and settles one batch.
+    /// Fetches, handles and settles one batch. On a broker that does not redeliver, a
+    /// failing message is retried in place (after its backoff) until it is applied or
+    /// dead-lettered.
     pub async fn run_batch(&self) -> Result<ConsumerStats, ConsumerError> {
         let mut stats = ConsumerStats::default();
-        for message in self.fetch().await? {
-            let outcome = self.handle(&message).await;
-            if let Outcome::Retry { error, .. } | Outcome::DeadLettered { error } = &outcome {
-                tracing::warn!(consumer = %self.name, subject = %message.subject, %error, ?outcome, "message failed");
-            }
-            self.settle(&message, &outcome).await?;
+        for (mut message, receipt) in self.fetch().await? {
+            stats.received += 1;
+            let outcome = loop {
+                let outcome = self.handle(&message).await;
+                if let Outcome::Retry { error, .. } | Outcome::DeadLettered { error } = &outcome {
+                    tracing::warn!(consumer = %self.name, topic = %message.topic, %error, ?outcome, "message failed");
+                }
+                match outcome {
+                    Outcome::Retry { retry_in, .. } if !self.subscriber.redelivers() => {
+                        stats.count(&outcome);
+                        tokio::time::sleep(retry_in).await;
+                        message.attempt = message.attempt.max(1) + 1;
+                    }
+                    outcome => break outcome,
+                }
+            };
+            self.settle(receipt, &outcome).await?;
             stats.count(&outcome);
         }
         Ok(stats)
     }
 
     /// Consumes until `shutdown` completes. A batch in hand is abandoned: the message being
-    /// handled rolls back, and JetStream delivers again whatever was not acked.
+    /// handled rolls back, and the broker delivers again whatever was not settled. A broker
+    /// error is logged and retried with backoff.
     pub async fn run(
         &self,
         shutdown: impl Future<Output = ()> + Send,
     ) -> Result<ConsumerStats, ConsumerError> {
         tokio::pin!(shutdown);
         let mut total = ConsumerStats::default();
+        let mut failures = 0;
         loop {
             tokio::select! {
                 () = &mut shutdown => return Ok(total),
-                stats = self.run_batch() => total.add(stats?),
+                stats = self.run_batch() => match stats {
+                    Ok(stats) => {
+                        failures = 0;
+                        total.add(stats);
+                    }
+                    Err(ConsumerError::Transport(error)) => {
+                        failures += 1;
+                        tracing::warn!(consumer = %self.name, %error, failures, "fetching failed; retrying");
+                        tokio::time::sleep(self.options.backoff.delay(failures)).await;
+                    }
+                    Err(error) => return Err(error),
+                },
             }
         }
     }
@@ -457,16 +437,18 @@ where
             tx.rollback().await?;
             return Ok(Replayed::NotFound);
         };
+        let message = Incoming {
+            topic: letter.subject.clone(),
+            partition: 0,
+            sequence: letter.stream_sequence,
+            attempt: u64::from(letter.attempts) + 1,
+            headers: letter.headers.clone(),
+            key: None,
+            payload: letter.payload.clone(),
+        };
         let result = async {
             let received = self
-                .received(
-                    &letter.event_id,
-                    &letter.subject,
-                    letter.stream_sequence,
-                    u64::from(letter.attempts) + 1,
-                    &letter.headers,
-                    &letter.payload,
-                )
+                .received(&letter.event_id, &message)
                 .await
                 .map_err(|error| error.to_string())?;
             self.handler
@@ -493,52 +475,37 @@ where
     async fn received(
         &self,
         event_id: &str,
-        subject: &str,
-        stream_sequence: u64,
-        attempt: u64,
-        headers: &Headers,
-        payload: &[u8],
+        message: &Incoming,
     ) -> Result<Received<H::Event>, MessageError> {
-        let decoded = self.decoder.decode(headers, payload).await?;
+        let decoded = self
+            .decoder
+            .decode(&message.headers, &message.payload)
+            .await?;
         Ok(Received {
             event_id: event_id.to_owned(),
-            subject: subject.to_owned(),
-            stream_sequence,
-            attempt,
+            subject: message.topic.clone(),
+            partition: message.partition,
+            stream_sequence: message.sequence,
+            attempt: message.attempt.max(1),
             event_type: decoded.event_type,
             schema_version: decoded.schema_version,
             schema_id: decoded.schema_id,
-            headers: headers.clone(),
+            headers: message.headers.clone(),
             event: decoded.event,
         })
     }
 
     /// One attempt: decode, then inbox row and handler in one transaction.
-    async fn apply(
-        &self,
-        event_id: &str,
-        subject: &str,
-        stream_sequence: u64,
-        attempt: u64,
-        headers: &Headers,
-        payload: &[u8],
-    ) -> Result<Outcome, String> {
+    async fn apply(&self, event_id: &str, message: &Incoming) -> Result<Outcome, String> {
         let received = self
-            .received(
-                event_id,
-                subject,
-                stream_sequence,
-                attempt,
-                headers,
-                payload,
-            )
+            .received(event_id, message)
             .await
             .map_err(|error| error.to_string())?;
         let store_error = |error: StoreError| error.to_string();
         let mut tx = DB::begin_write(&self.pool)
             .await
             .map_err(|error| error.to_string())?;
-        if !DB::claim(&mut tx, &self.name, event_id, stream_sequence)
+        if !DB::claim(&mut tx, &self.name, event_id, message.sequence)
             .await
             .map_err(store_error)?
         {
@@ -572,17 +539,4 @@ where
         tx.commit().await?;
         Ok(true)
     }
-}
-
-/// A message's headers, first value of each.
-fn headers_of(message: &Message) -> Headers {
-    let mut headers = Headers::new();
-    if let Some(map) = &message.headers {
-        for (name, values) in map.iter() {
-            if let Some(value) = values.first() {
-                headers.insert(name.to_string(), value.to_string());
-            }
-        }
-    }
-    headers
 }

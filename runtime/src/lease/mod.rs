@@ -377,6 +377,21 @@ impl Lease {
         }
     }
 
+    /// [`LeaseError::Lost`] unless the lease stays valid for at least `needed` more: what a
+    /// runner checks before work that may take effect up to `needed` later (a relay's sends
+    /// in flight), so that it cannot take effect after another replica took over.
+    pub fn check_for(&self, needed: Duration) -> Result<(), LeaseError> {
+        let valid_until = *self
+            .valid_until
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if Instant::now() + needed < valid_until {
+            Ok(())
+        } else {
+            Err(self.fence.lost())
+        }
+    }
+
     /// Whether to give the lease back now ([`Ended::Yielded`]): a replica holding at least two
     /// fewer partitions of the same projection asked for it, and this replica has not given
     /// one back within the last TTL. Answers `true` once per such request.

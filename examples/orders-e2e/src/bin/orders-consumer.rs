@@ -1,8 +1,9 @@
 //! `orders-consumer`: another service reacting to the orders service's events. It consumes
-//! what `orders-e2e relay` publishes to JetStream into a read model of its own (an order
-//! board), with `herald::consumer`'s inbox (each event once) and dead letters.
+//! what `orders-e2e relay` publishes to JetStream or Kafka into a read model of its own (an
+//! order board), with `herald::consumer`'s inbox (each event once) and dead letters.
 //!
 //! ```text
+//! orders-consumer --database sqlite://board.db --broker kafka://127.0.0.1:9092 --topic order consume --until-idle 5
 //! orders-consumer --database sqlite://board.db --stream ORDERS consume --until-idle
 //! orders-consumer --database sqlite://board.db --stream ORDERS dead-letters
 //! orders-consumer --database sqlite://board.db --stream ORDERS replay --all
@@ -20,6 +21,9 @@ use herald::Event;
 use herald::consumer::{Backoff, Consumer, ConsumerOptions, Handler, Outcome, Received, Replayed};
 use herald::projection::HandlerError;
 use herald::registry_client::RegistryClient;
+use herald::transport::Subscriber;
+use herald::transport::kafka::{KafkaOptions, KafkaSubscriber};
+use herald::transport::nats::{NatsOptions, NatsSubscriber};
 use herald_example_orders::OrderEvent;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use sqlx::{SqliteConnection, SqlitePool};
@@ -34,13 +38,23 @@ struct Config {
         default_value = "sqlite://orders-board.db"
     )]
     database: String,
-    /// The NATS server (JetStream enabled).
-    #[arg(long, env = "ORDERS_NATS", default_value = "127.0.0.1:4222")]
-    nats: String,
+    /// The broker: `nats://host:port` (JetStream enabled) or `kafka://host:port[,host:port…]`;
+    /// a bare `host:port` is NATS.
+    #[arg(
+        long,
+        alias = "nats",
+        env = "ORDERS_BROKER",
+        default_value = "nats://127.0.0.1:4222"
+    )]
+    broker: String,
     /// The JetStream stream the orders relay publishes to.
     #[arg(long, default_value = "ORDERS")]
     stream: String,
-    /// The durable consumer's name (shared by replicas; also the inbox's key).
+    /// Kafka: the topic the orders relay publishes to.
+    #[arg(long, default_value = "order")]
+    topic: String,
+    /// The durable consumer's or consumer group's name (shared by replicas; also the inbox's
+    /// key).
     #[arg(long, default_value = "order-board")]
     name: String,
     /// The schema registry resolving Confluent-framed messages' schema ids.
@@ -61,7 +75,7 @@ enum Command {
         /// Messages per fetch.
         #[arg(long, default_value_t = 50)]
         batch_size: usize,
-        /// Deliveries before a failing message becomes a dead letter.
+        /// Attempts before a failing message becomes a dead letter.
         #[arg(long, default_value_t = 5)]
         max_attempts: u32,
         /// Milliseconds JetStream waits for an ack before delivering again.
@@ -182,8 +196,8 @@ async fn main() -> Result<(), Error> {
     let config = Config::parse();
     let pool = connect(&config.database).await?;
     sqlx::raw_sql(BOARD_TABLES).execute(&pool).await?;
-    let jetstream = async_nats::jetstream::new(async_nats::connect(&config.nats).await?);
     let mut options = ConsumerOptions::default();
+    let mut ack_wait = Duration::from_secs(30);
     let mut board = Board::default();
     if let Command::Consume {
         batch_size,
@@ -193,10 +207,10 @@ async fn main() -> Result<(), Error> {
         ..
     } = &config.command
     {
+        ack_wait = Duration::from_millis(*ack_wait_ms);
         options = ConsumerOptions {
             batch_size: *batch_size,
             max_attempts: *max_attempts,
-            ack_wait: Duration::from_millis(*ack_wait_ms),
             backoff: Backoff {
                 initial: Duration::from_millis(100),
                 max: Duration::from_secs(5),
@@ -205,26 +219,57 @@ async fn main() -> Result<(), Error> {
         };
         board.delay = Duration::from_millis(*delay_ms);
     }
-    let mut consumer = Consumer::bind(
-        &jetstream,
-        &config.stream,
-        &config.name,
-        pool,
-        board,
-        options,
-    )
-    .await?;
-    if let Some(url) = &config.registry {
-        let mut registry = RegistryClient::new(url)?;
-        if let Some(auth) = &config.registry_auth {
-            let (user, password) = auth
-                .split_once(':')
-                .ok_or("--registry-auth takes `user:password`")?;
-            registry = registry.with_basic_auth(user, password);
+    let registry = match &config.registry {
+        Some(url) => {
+            let mut registry = RegistryClient::new(url)?;
+            if let Some(auth) = &config.registry_auth {
+                let (user, password) = auth
+                    .split_once(':')
+                    .ok_or("--registry-auth takes `user:password`")?;
+                registry = registry.with_basic_auth(user, password);
+            }
+            Some(registry)
         }
-        consumer = consumer.with_registry(registry);
+        None => None,
+    };
+    match config.broker.split_once("://") {
+        Some(("kafka", brokers)) => {
+            let subscriber =
+                KafkaSubscriber::join(KafkaOptions::new(brokers), &config.name, &[&config.topic])
+                    .await?;
+            let consumer = Consumer::new(subscriber, &config.name, pool, board, options).await?;
+            run(config.command, with_registry(consumer, registry)).await
+        }
+        split => {
+            let address = split.map_or(config.broker.as_str(), |(_, address)| address);
+            let jetstream = async_nats::jetstream::new(async_nats::connect(address).await?);
+            let nats = NatsOptions {
+                ack_wait,
+                filter_subject: None,
+            };
+            let subscriber =
+                NatsSubscriber::bind(&jetstream, &config.stream, &config.name, nats).await?;
+            let consumer = Consumer::new(subscriber, &config.name, pool, board, options).await?;
+            run(config.command, with_registry(consumer, registry)).await
+        }
     }
-    match config.command {
+}
+
+fn with_registry<T: Subscriber>(
+    consumer: Consumer<sqlx::Sqlite, Board, T>,
+    registry: Option<RegistryClient>,
+) -> Consumer<sqlx::Sqlite, Board, T> {
+    match registry {
+        Some(registry) => consumer.with_registry(registry),
+        None => consumer,
+    }
+}
+
+async fn run<T: Subscriber>(
+    command: Command,
+    consumer: Consumer<sqlx::Sqlite, Board, T>,
+) -> Result<(), Error> {
+    match command {
         Command::Consume {
             pause_before_ack_ms,
             until_idle,
@@ -273,8 +318,8 @@ async fn main() -> Result<(), Error> {
     }
 }
 
-async fn consume(
-    consumer: &Consumer<sqlx::Sqlite, Board>,
+async fn consume<T: Subscriber>(
+    consumer: &Consumer<sqlx::Sqlite, Board, T>,
     pause_before_ack: Duration,
     until_idle: u32,
 ) -> Result<(), Error> {
@@ -282,14 +327,18 @@ async fn consume(
     while until_idle == 0 || idle < until_idle {
         let messages = consumer.fetch().await?;
         idle = if messages.is_empty() { idle + 1 } else { 0 };
-        for message in messages {
-            let outcome = consumer.handle(&message).await;
-            let id = message
-                .headers
-                .as_ref()
-                .and_then(|headers| headers.get("Nats-Msg-Id"))
-                .map(|id| id.to_string())
-                .unwrap_or_default();
+        for (mut message, receipt) in messages {
+            let id = message.event_id();
+            let mut outcome = consumer.handle(&message).await;
+            // A broker that does not redeliver (Kafka): retry in place after the backoff.
+            while let Outcome::Retry { error, retry_in } = &outcome
+                && !consumer.subscriber().redelivers()
+            {
+                println!("retry {id}: {error}");
+                tokio::time::sleep(*retry_in).await;
+                message.attempt += 1;
+                outcome = consumer.handle(&message).await;
+            }
             match &outcome {
                 Outcome::Applied => println!("applied {id}"),
                 Outcome::Duplicate => println!("duplicate {id}"),
@@ -301,7 +350,7 @@ async fn consume(
             if outcome == Outcome::Applied && !pause_before_ack.is_zero() {
                 tokio::time::sleep(pause_before_ack).await;
             }
-            consumer.settle(&message, &outcome).await?;
+            consumer.settle(receipt, &outcome).await?;
         }
     }
     Ok(())

@@ -1,4 +1,4 @@
-//! How long a failed message waits before JetStream delivers it again.
+//! Exponential backoff with jitter: how long a failed message or publish waits before the next try.
 
 use std::hash::{BuildHasher, RandomState};
 use std::time::Duration;
