@@ -5,9 +5,11 @@
 //! Everything here panics with a message saying what is missing, as a test should.
 
 mod binary;
+mod kafka;
 mod serve;
 mod venv;
 
 pub use binary::herald_binary;
+pub use kafka::{KAFKA_BROKERS, TopicMessage, kafka_required, read_topic, read_topic_from};
 pub use serve::Registry;
 pub use venv::{VenvError, interop_python, python_venv};

@@ -1,6 +1,7 @@
-//! `herald::consumer` against the machine's NATS JetStream, with its inbox in SQLite and in
-//! PostgreSQL: the relay publishes a store's events, the consumer handles them into a read
-//! model whose updates are increments (an event applied twice would show).
+//! `herald::consumer` against the machine's NATS JetStream and Kafka-protocol broker, with its
+//! inbox in SQLite and in PostgreSQL: the relay publishes a store's events, the consumer
+//! handles them into a read model whose updates are increments (an event applied twice would
+//! show).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -17,8 +18,10 @@ use herald::projection::HandlerError;
 use herald::relay::Relay;
 use herald::store::memory::MemoryStore;
 use herald::store::{EventStore, Expected};
+use herald::transport::kafka::{KafkaOptions, KafkaPublisher, KafkaSubscriber};
 use herald::transport::nats::{NatsOptions, NatsPublisher, NatsSubscriber};
 use herald::{Event, NewEvent};
+use herald_test_support::{KAFKA_BROKERS, kafka_required, read_topic};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -210,6 +213,193 @@ where
     total
 }
 
+/// Relays a store's events to a Kafka topic of the test's own; returns the topic.
+async fn relay_to_kafka(store: &MemoryStore) -> String {
+    kafka_required();
+    let topic = common::unique("herald_consumer");
+    let publisher = KafkaPublisher::new(KafkaOptions::new(KAFKA_BROKERS)).unwrap();
+    let name = topic.clone();
+    let relay = Relay::new(store.clone(), publisher, "relay")
+        .with_topic(move |_| name.clone())
+        .batch_size(50);
+    while relay.run_batch().await.unwrap().last_position > 0 {}
+    topic
+}
+
+/// A member of consumer group `group` on `topic`.
+async fn join<DB, H>(
+    topic: &str,
+    group: &str,
+    pool: sqlx::Pool<DB>,
+    handler: H,
+    options: ConsumerOptions,
+) -> Consumer<DB, H, KafkaSubscriber>
+where
+    DB: herald::consumer::InboxDatabase,
+    H: Handler<DB>,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+{
+    let subscriber = KafkaSubscriber::join(KafkaOptions::new(KAFKA_BROKERS), group, &[topic])
+        .await
+        .unwrap();
+    Consumer::new(subscriber, "parcels", pool, handler, options)
+        .await
+        .unwrap()
+}
+
+/// Runs a consumer's batches until `idle` fetches in a row found nothing (counted once it
+/// received something, or after 10 s: joining a group takes a rebalance); returns its total.
+async fn run_until_idle<DB, H, T>(consumer: &Consumer<DB, H, T>, idle: u32) -> ConsumerStats
+where
+    DB: herald::consumer::InboxDatabase,
+    H: Handler<DB>,
+    T: herald::transport::Subscriber,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+{
+    let mut total = ConsumerStats::default();
+    let mut quiet = 0;
+    let started = tokio::time::Instant::now();
+    let deadline = started + Duration::from_secs(60);
+    while quiet < idle {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "consumer never idle: {total:?}"
+        );
+        let stats = consumer.run_batch().await.unwrap();
+        let counting = total.received > 0 || started.elapsed() > Duration::from_secs(10);
+        quiet = if stats.received == 0 && counting {
+            quiet + 1
+        } else {
+            0
+        };
+        total.received += stats.received;
+        total.applied += stats.applied;
+        total.duplicates += stats.duplicates;
+        total.skipped += stats.skipped;
+        total.retried += stats.retried;
+        total.dead_lettered += stats.dead_lettered;
+    }
+    total
+}
+
+macro_rules! kafka_tests {
+    ($backend:ident, $db:ty, $pool:expr) => {
+        mod $backend {
+            use super::*;
+
+            async fn read_model(pool: &sqlx::Pool<$db>) -> Vec<(i64, i64, i64)> {
+                sqlx::query_as("SELECT id, events, grams FROM parcels ORDER BY id")
+                    .fetch_all(pool)
+                    .await
+                    .unwrap()
+            }
+
+            async fn create_read_model(pool: &sqlx::Pool<$db>) {
+                sqlx::query(
+                    "CREATE TABLE parcels (id BIGINT PRIMARY KEY, events BIGINT NOT NULL, \
+                     grams BIGINT NOT NULL)",
+                )
+                .execute(pool)
+                .await
+                .unwrap();
+            }
+
+            /// A member handles (and commits) a batch but dies before its offsets are
+            /// stored; a new member of the group gets those messages again: no second
+            /// effect. The poison is retried in place, then dead-lettered into the table and
+            /// `<topic>.dlq`.
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn redeliveries_have_no_second_effect_and_the_poison_is_dead_lettered() {
+                let (pool, _guard) = $pool;
+                create_read_model(&pool).await;
+                let (store, expected) = seed(40).await;
+                let topic = relay_to_kafka(&store).await;
+                let group = common::unique("group");
+                let first =
+                    join(&topic, &group, pool.clone(), Parcels::default(), options(3)).await;
+                let mut handled = 0;
+                while handled < 10 {
+                    for (message, _receipt) in first.fetch().await.unwrap() {
+                        let outcome = first.handle(&message).await;
+                        assert!(
+                            matches!(outcome, Outcome::Applied | Outcome::Retry { .. }),
+                            "{outcome:?}"
+                        );
+                        handled += 1;
+                    }
+                }
+                drop(first);
+
+                let next = join(&topic, &group, pool.clone(), Parcels::default(), options(3)).await;
+                let stats = run_until_idle(&next, 3).await;
+                println!("after the first member died: {stats:?}");
+                assert!(stats.duplicates >= 1, "{stats:?}");
+                assert_eq!(
+                    stats.applied + stats.duplicates + stats.dead_lettered,
+                    40,
+                    "{stats:?}"
+                );
+                assert_eq!(stats.dead_lettered, 1);
+                assert_eq!(
+                    stats.retried, 2,
+                    "two retries in place before the dead letter"
+                );
+                assert_eq!(read_model(&pool).await, expected);
+
+                let letters = next.dead_letters().await.unwrap();
+                assert_eq!(letters.len(), 1);
+                assert!(letters[0].error.contains("has no weight"), "{letters:?}");
+                let dlq = read_topic(&format!("{topic}.dlq"));
+                assert_eq!(dlq.len(), 1);
+                assert_eq!(dlq[0].header("Herald-Event-Id"), letters[0].event_id);
+                assert!(dlq[0].header("Herald-Error").contains("has no weight"));
+            }
+
+            /// Members join and leave while the group consumes (cooperative rebalancing):
+            /// every event is applied once.
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn members_joining_and_leaving_apply_each_event_once() {
+                let (pool, _guard) = $pool;
+                create_read_model(&pool).await;
+                let (store, expected) = seed(150).await;
+                let topic = relay_to_kafka(&store).await;
+                let group = common::unique("group");
+                let slow = Parcels::default();
+                let mut members = Vec::new();
+                for n in 0..3u64 {
+                    let topic = topic.clone();
+                    let group = group.clone();
+                    let pool = pool.clone();
+                    let handler = slow.clone();
+                    members.push(tokio::spawn(async move {
+                        tokio::time::sleep(Duration::from_millis(700 * n)).await;
+                        let member = join(&topic, &group, pool, handler, options(1)).await;
+                        let mut total = ConsumerStats::default();
+                        // The second member leaves half-way; the others stay until idle.
+                        let idle = if n == 1 { 1 } else { 4 };
+                        let stats = run_until_idle(&member, idle).await;
+                        total.applied += stats.applied;
+                        total.duplicates += stats.duplicates;
+                        total.dead_lettered += stats.dead_lettered;
+                        total
+                    }));
+                }
+                let mut applied = Vec::new();
+                let mut dead = 0;
+                for member in members {
+                    let total = member.await.unwrap();
+                    applied.push(total.applied);
+                    dead += total.dead_lettered;
+                }
+                println!("applied per member: {applied:?}");
+                assert_eq!(applied.iter().sum::<u64>(), 149, "{applied:?}");
+                assert_eq!(dead, 1);
+                assert_eq!(read_model(&pool).await, expected);
+            }
+        }
+    };
+}
+
 macro_rules! backend_tests {
     ($backend:ident, $db:ty, $pool:expr) => {
         mod $backend {
@@ -370,6 +560,11 @@ macro_rules! backend_tests {
 }
 
 backend_tests!(sqlite, sqlx::Sqlite, common::sqlite_pool().await);
+kafka_tests!(kafka_sqlite, sqlx::Sqlite, common::sqlite_pool().await);
+kafka_tests!(kafka_postgres, sqlx::Postgres, {
+    let schema = common::PgSchema::create().await;
+    (schema.pool.clone(), schema)
+});
 backend_tests!(postgres, sqlx::Postgres, {
     let schema = common::PgSchema::create().await;
     (schema.pool.clone(), schema)

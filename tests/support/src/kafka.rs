@@ -1,0 +1,128 @@
+//! The Kafka-protocol broker the tests talk to (Tansu, started by `scripts/test`), and reading
+//! a whole topic back as a consumer outside any group would.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::{Headers as _, Message};
+use rdkafka::{Offset, TopicPartitionList};
+
+/// The machine's Kafka-protocol broker.
+pub const KAFKA_BROKERS: &str = "127.0.0.1:9092";
+
+/// Fails the test with a clear message when nothing listens on [`KAFKA_BROKERS`].
+pub fn kafka_required() {
+    assert!(
+        std::net::TcpStream::connect(KAFKA_BROKERS).is_ok(),
+        "a Kafka-protocol broker is required at {KAFKA_BROKERS}: run `scripts/kafka` (Tansu) \
+         or scripts/test; this test never skips"
+    );
+}
+
+/// One message read back from a topic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicMessage {
+    /// Its partition.
+    pub partition: i32,
+    /// Its offset in the partition.
+    pub offset: i64,
+    /// Its key, as text.
+    pub key: Option<String>,
+    /// Its headers (first value of each, as text).
+    pub headers: BTreeMap<String, String>,
+    /// Its value.
+    pub payload: Vec<u8>,
+}
+
+impl TopicMessage {
+    /// A header's value, or "".
+    pub fn header(&self, name: &str) -> &str {
+        self.headers.get(name).map_or("", String::as_str)
+    }
+}
+
+/// Every message of `topic` on [`KAFKA_BROKERS`], partition by partition in offset order.
+pub fn read_topic(topic: &str) -> Vec<TopicMessage> {
+    read_topic_from(KAFKA_BROKERS, topic)
+}
+
+/// Every message of `topic` on `brokers`, partition by partition in offset order.
+pub fn read_topic_from(brokers: &str, topic: &str) -> Vec<TopicMessage> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("group.id", "herald-test-reader")
+        .set("enable.auto.commit", "false")
+        .create()
+        .unwrap_or_else(|error| panic!("a Kafka client for {brokers}: {error}"));
+    let metadata = consumer
+        .fetch_metadata(Some(topic), Duration::from_secs(10))
+        .unwrap_or_else(|error| panic!("metadata of `{topic}`: {error}"));
+    let partitions: Vec<i32> = metadata
+        .topics()
+        .iter()
+        .filter(|t| t.name() == topic)
+        .flat_map(|t| t.partitions().iter().map(|p| p.id()))
+        .collect();
+    let mut assignment = TopicPartitionList::new();
+    let mut ends = BTreeMap::new();
+    for &partition in &partitions {
+        let (low, high) = consumer
+            .fetch_watermarks(topic, partition, Duration::from_secs(10))
+            .unwrap_or_else(|error| panic!("watermarks of {topic}/{partition}: {error}"));
+        if high > low {
+            ends.insert(partition, high);
+            assignment
+                .add_partition_offset(topic, partition, Offset::Offset(low))
+                .unwrap();
+        }
+    }
+    let mut messages = Vec::new();
+    if ends.is_empty() {
+        return messages;
+    }
+    consumer.assign(&assignment).unwrap();
+    let mut next: BTreeMap<i32, i64> = BTreeMap::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while ends
+        .iter()
+        .any(|(partition, end)| next.get(partition).copied().unwrap_or(0) < *end)
+    {
+        assert!(
+            Instant::now() < deadline,
+            "reading `{topic}` timed out: {next:?} of {ends:?}"
+        );
+        let Some(message) = consumer.poll(Duration::from_millis(500)) else {
+            continue;
+        };
+        let message = message.unwrap_or_else(|error| panic!("reading `{topic}`: {error}"));
+        next.insert(message.partition(), message.offset() + 1);
+        let headers = message
+            .headers()
+            .map(|headers| {
+                headers
+                    .iter()
+                    .map(|header| {
+                        let value = header
+                            .value
+                            .map(String::from_utf8_lossy)
+                            .unwrap_or_default();
+                        (header.key.to_owned(), value.into_owned())
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        messages.push(TopicMessage {
+            partition: message.partition(),
+            offset: message.offset(),
+            key: message
+                .key()
+                .map(|key| String::from_utf8_lossy(key).into_owned()),
+            headers,
+            payload: message.payload().map(<[u8]>::to_vec).unwrap_or_default(),
+        });
+    }
+    messages.sort_by_key(|message| (message.partition, message.offset));
+    messages
+}
