@@ -1,11 +1,15 @@
 //! Replicas: three `orders-e2e serve` processes share one PostgreSQL database and one
-//! JetStream stream while commands are appended. The leader is SIGKILLed three times and
+//! JetStream stream (or Kafka topic) while commands are appended. The leader is SIGKILLed three times and
 //! stalled once (SIGSTOP, then SIGCONT after its lease expired); then the projection is
 //! split into four partitions, taken by a first replica and shared with two that join later. Each time, the read model must equal one
 //! pass over the log and JetStream must hold each event once.
 //!
+//! Over Kafka, the relay's leader is SIGKILLed three times and stalled once, and a read of
+//! the topic must give every stored event, in stream order per key, with no duplicates.
+//!
 //! Needs PostgreSQL at 127.0.0.1:5432 (user `postgres`, database `test`, where the test
-//! creates and drops its own database) and NATS with JetStream at 127.0.0.1:4222.
+//! creates and drops its own database), NATS with JetStream at 127.0.0.1:4222 and a
+//! Kafka-protocol broker at 127.0.0.1:9092.
 
 use std::collections::{BTreeMap, HashSet};
 use std::io::{BufRead, BufReader};
@@ -103,6 +107,8 @@ struct Line {
 struct Cluster {
     database: String,
     stream: String,
+    /// `--broker` and, for Kafka, `--topic`.
+    broker: Vec<String>,
     partitions: u32,
     replicas: Vec<Option<Child>>,
     lines: Receiver<Line>,
@@ -119,6 +125,7 @@ impl Cluster {
         Cluster {
             database: database.to_owned(),
             stream: stream.to_owned(),
+            broker: vec!["--broker".to_owned(), format!("nats://{NATS_URL}")],
             partitions,
             replicas: Vec::new(),
             lines,
@@ -132,7 +139,10 @@ impl Cluster {
     fn spawn(&mut self) -> usize {
         let index = self.replicas.len();
         let mut child = Command::new(BINARY)
-            .args(["--database", &self.database, "--nats", NATS_URL, "serve"])
+            .args(["--database", &self.database])
+            .args(&self.broker[..2])
+            .arg("serve")
+            .args(&self.broker[2..])
             .args(["--stream", &self.stream, "--holder", &format!("r{index}")])
             .args(["--partitions", &self.partitions.to_string()])
             .args(["--lease-ttl-ms", &LEASE_TTL.as_millis().to_string()])
@@ -556,5 +566,107 @@ async fn four_partitions_over_three_replicas_apply_each_event_once() {
 
     assert_single_pass(&store).await;
     assert_each_event_once_in(&stream, &store).await;
+    store.pool().close().await;
+}
+
+/// Over Kafka: the relay's leader is SIGKILLed three times and SIGSTOPped once while more than
+/// a thousand events are appended. Reading the topic back gives every stored event once, in
+/// stream order per key; each takeover is timed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kafka_relay_leader_killed_and_stalled_publishes_each_event_once_in_order() {
+    herald_test_support::kafka_required();
+    let resources = Resources::create("kafka").await;
+    let store = connect(&resources).await;
+    let stream = resources.stream.clone();
+    let topic = format!("orders_{stream}");
+    let relay = format!("relay:{stream}");
+    let mut cluster = Cluster::new(&resources.url, &stream, 1);
+    cluster.broker = vec![
+        "--broker".to_owned(),
+        format!("kafka://{}", herald_test_support::KAFKA_BROKERS),
+        "--topic".to_owned(),
+        topic.clone(),
+    ];
+    for _ in 0..3 {
+        cluster.spawn();
+    }
+    let appending = append_commands(&store, 500, Duration::from_millis(6));
+    let mut takeovers = Vec::new();
+    for round in 1..=3 {
+        let (leader, _) = cluster.wait_for_leader(&relay, None);
+        cluster.pump(jitter(
+            Duration::from_millis(300),
+            Duration::from_millis(1500),
+        ));
+        let killed_at = Instant::now();
+        cluster.kill(leader);
+        let (next, at) = cluster.wait_for_leader(&relay, Some(leader));
+        let took = at.duration_since(killed_at);
+        println!("SIGKILL {round}: r{leader} killed, r{next} took the relay over in {took:?}");
+        takeovers.push((format!("SIGKILL {round}"), took));
+        cluster.spawn();
+    }
+    let (leader, _) = cluster.wait_for_leader(&relay, None);
+    cluster.pump(Duration::from_millis(400));
+    let stopped_at = Instant::now();
+    cluster.signal(leader, "STOP");
+    let (next, at) = cluster.wait_for_leader(&relay, Some(leader));
+    let took = at.duration_since(stopped_at);
+    println!("SIGSTOP: r{leader} stalled, r{next} took the relay over in {took:?}");
+    takeovers.push(("SIGSTOP".to_owned(), took));
+    cluster.pump(Duration::from_millis(500));
+    cluster.signal(leader, "CONT");
+    let lost = format!("lost {relay} ");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !cluster
+        .log
+        .iter()
+        .any(|(replica, text)| *replica == leader && text.starts_with(&lost))
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the stalled leader never saw it lost the relay's lease: {:?}",
+            cluster.log
+        );
+        cluster.pump(Duration::from_millis(100));
+    }
+
+    appending.await.unwrap();
+    wait_caught_up(&store, std::slice::from_ref(&relay)).await;
+    cluster.stop();
+
+    let events = store.read_all(1, 100_000).await.unwrap();
+    assert!(events.len() >= 1000, "{} events", events.len());
+    let messages = herald_test_support::read_topic(&topic);
+    let ids: Vec<&str> = messages
+        .iter()
+        .map(|message| message.header("Herald-Event-Id"))
+        .collect();
+    let distinct: HashSet<&str> = ids.iter().copied().collect();
+    let duplicates = ids.len() - distinct.len();
+    println!(
+        "Kafka: {} messages, {} distinct ids, {} events, {duplicates} duplicates",
+        ids.len(),
+        distinct.len(),
+        events.len()
+    );
+    let expected: HashSet<String> = events.iter().map(|e| e.event_id.to_string()).collect();
+    assert_eq!(
+        distinct,
+        expected.iter().map(String::as_str).collect::<HashSet<_>>(),
+        "every stored event is in the topic"
+    );
+    assert_eq!(duplicates, 0, "no event twice");
+    let mut last: BTreeMap<&str, u64> = BTreeMap::new();
+    for message in &messages {
+        let key = message.key.as_deref().unwrap();
+        let version: u64 = message.header("Herald-Stream-Version").parse().unwrap();
+        let before = last.insert(key, version).unwrap_or(0);
+        assert_eq!(version, before + 1, "stream order of {key}");
+    }
+    for (what, took) in &takeovers {
+        println!("takeover {what}: {took:?}");
+        assert!(*took < Duration::from_secs(5), "{what} took {took:?}");
+    }
     store.pool().close().await;
 }

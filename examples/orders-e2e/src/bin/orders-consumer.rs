@@ -88,7 +88,8 @@ enum Command {
         /// test aims at).
         #[arg(long, default_value_t = 0)]
         pause_before_ack_ms: u64,
-        /// Stop after this many fetches in a row found nothing (0: never stop).
+        /// Stop after this many fetches in a row found nothing, counted once a message came
+        /// or 15 s passed (0: never stop).
         #[arg(long, default_value_t = 0)]
         until_idle: u32,
     },
@@ -324,9 +325,19 @@ async fn consume<T: Subscriber>(
     until_idle: u32,
 ) -> Result<(), Error> {
     let mut idle = 0;
+    let mut received = false;
+    let started = std::time::Instant::now();
     while until_idle == 0 || idle < until_idle {
         let messages = consumer.fetch().await?;
-        idle = if messages.is_empty() { idle + 1 } else { 0 };
+        // Joining a Kafka group takes a rebalance: idle fetches count once something came,
+        // or after 15 s.
+        received |= !messages.is_empty();
+        let counting = received || started.elapsed() > Duration::from_secs(15);
+        idle = if messages.is_empty() && counting {
+            idle + 1
+        } else {
+            0
+        };
         for (mut message, receipt) in messages {
             let id = message.event_id();
             let mut outcome = consumer.handle(&message).await;
