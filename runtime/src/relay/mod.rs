@@ -287,8 +287,14 @@ impl<S: EventStore, P: Publisher> Relay<S, P> {
         Ok(stats)
     }
 
-    /// How long to wait after the `failures`-th broker error in a row.
-    fn retry_delay(&self, failures: u64) -> Duration {
+    /// After a broker error (`failures` counts them in a row): logs it, forgets what the
+    /// publisher knew of the broker, and gives the wait before the next try (at least the
+    /// in-flight bound, so that whatever was still in flight has landed or failed).
+    fn after_error(&self, error: &TransportError, failures: &mut u64) -> Duration {
+        *failures += 1;
+        let failures = *failures;
+        tracing::warn!(relay = %self.name, %error, failures, "publishing failed; retrying");
+        self.publisher.forget();
         self.backoff
             .delay(failures)
             .max(self.publisher.max_in_flight())
@@ -315,12 +321,7 @@ impl<S: EventStore, P: Publisher> Relay<S, P> {
                         Duration::ZERO
                     }
                 }
-                Err(RelayError::Transport(error)) => {
-                    failures += 1;
-                    tracing::warn!(relay = %self.name, %error, failures, "publishing failed; retrying");
-                    self.publisher.forget();
-                    self.retry_delay(failures)
-                }
+                Err(RelayError::Transport(error)) => self.after_error(&error, &mut failures),
                 Err(error) => return Err(error),
             };
             tokio::select! {
@@ -372,12 +373,7 @@ impl<S: EventStore, P: Publisher> Relay<S, P> {
                     }
                 }
                 Err(RelayError::Lease(LeaseError::Lost { .. })) => return Ok((Ended::Lost, total)),
-                Err(RelayError::Transport(error)) => {
-                    failures += 1;
-                    tracing::warn!(relay = %self.name, %error, failures, "publishing failed; retrying");
-                    self.publisher.forget();
-                    self.retry_delay(failures)
-                }
+                Err(RelayError::Transport(error)) => self.after_error(&error, &mut failures),
                 Err(error) => return Err(error),
             };
             tokio::select! {

@@ -151,6 +151,10 @@ impl NatsSubscriber {
 impl Subscriber for NatsSubscriber {
     type Receipt = Message;
 
+    fn redelivers(&self) -> bool {
+        true
+    }
+
     async fn fetch(
         &self,
         max: usize,
@@ -196,10 +200,6 @@ impl Subscriber for NatsSubscriber {
             Settle::Retry(delay) => AckKind::Nak(Some(delay)),
         };
         receipt.ack_with(kind).await.map_err(broker_error)
-    }
-
-    fn redelivers(&self) -> bool {
-        true
     }
 
     async fn dead_letter(&self, _message: &Incoming, _error: &str) -> Result<(), TransportError> {
