@@ -195,14 +195,18 @@ impl OwnBroker {
             .unwrap_or_else(|error| {
                 panic!("Tansu is required at {tansu} (scripts/kafka installs it): {error}")
             });
-        let brokers = format!("127.0.0.1:{port}");
+        // Owned before waiting, so that a broker that never listens is killed on the panic.
+        let broker = OwnBroker {
+            child,
+            brokers: format!("127.0.0.1:{port}"),
+        };
         for _ in 0..100 {
-            if std::net::TcpStream::connect(&brokers).is_ok() {
-                return OwnBroker { child, brokers };
+            if std::net::TcpStream::connect(&broker.brokers).is_ok() {
+                return broker;
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        panic!("Tansu did not start on {brokers}");
+        panic!("Tansu did not start on {}", broker.brokers);
     }
 
     fn signal(&self, signal: &str) {

@@ -339,7 +339,7 @@ async fn consumer_killed_twice_applies_each_event_once_and_dead_letters_the_pois
         ORDERS,
         &[
             "--database",
-            &orders,
+            orders,
             "relay",
             "--stream",
             &stream.name,
@@ -370,7 +370,7 @@ async fn consumer_killed_twice_applies_each_event_once_and_dead_letters_the_pois
         command
             .args([
                 "--database",
-                &board,
+                board,
                 "--nats",
                 NATS_URL,
                 "--stream",
