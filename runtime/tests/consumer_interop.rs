@@ -1,13 +1,19 @@
-//! The consumer's decode path against a real registry (`herald serve`, with basic
-//! authentication): messages written by Confluent's Python `AvroSerializer`, and messages
-//! Herald's relay frames in the Confluent wire format (JSON and Avro payloads), all read
-//! from JetStream into the consumer's current event version; what the relay frames is also
-//! read by Confluent's Python `AvroDeserializer` and `JSONDeserializer`.
+//! Interop with the clients people already run, against a real registry (`herald serve`,
+//! with basic authentication). Over JetStream: messages written by Confluent's Python
+//! `AvroSerializer`, and messages Herald's relay frames in the Confluent wire format (JSON and
+//! Avro payloads), all read into the consumer's current event version; what the relay frames
+//! is also read by Confluent's Python `AvroDeserializer` and `JSONDeserializer`. Over the
+//! machine's Kafka-protocol broker: Confluent's Python `DeserializingConsumer` (Avro, JSON
+//! Schema and Protobuf) and kafkajs with `@kafkajs/confluent-schema-registry` read every
+//! message the relay wrote, and what Confluent's `SerializingProducer` writes is decoded and
+//! upcast by Herald's consumer.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 
+use std::collections::BTreeMap;
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -17,9 +23,12 @@ use herald::registry_client::{RegistryClient, RegistryError, SchemaType};
 use herald::relay::{ConfluentFraming, Relay};
 use herald::store::memory::MemoryStore;
 use herald::store::{EventStore, Expected};
+use herald::transport::kafka::{KafkaOptions, KafkaPublisher, KafkaSubscriber};
 use herald::transport::nats::{NatsOptions, NatsPublisher, NatsSubscriber};
-use herald::{Avro, Event, Json, NewEvent};
-use herald_test_support::{Registry, interop_python};
+use herald::{Avro, Event, Json, NewEvent, RecordedEvent};
+use herald_test_support::{
+    KAFKA_BROKERS, Registry, interop_node_modules, interop_python, kafka_required,
+};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -148,16 +157,31 @@ fn client(registry: &Registry) -> RegistryClient {
 /// Runs `script` of `tests/interop/` with the virtualenv's python, `request` on its stdin;
 /// returns what it prints.
 async fn run_python(script: &str, request: serde_json::Value) -> serde_json::Value {
-    let python = interop_python();
-    let script = format!("{}/tests/interop/{script}", env!("CARGO_MANIFEST_DIR"));
+    run_script(&interop_python(), script, &[], request).await
+}
+
+/// Runs `script` of `tests/interop/` with node and the interop packages, `request` on its
+/// stdin; returns what it prints.
+async fn run_node(script: &str, request: serde_json::Value) -> serde_json::Value {
+    let modules = interop_node_modules();
+    run_script(Path::new("node"), script, &[("NODE_PATH", &modules)], request).await
+}
+
+async fn run_script(
+    program: &Path,
+    script: &str,
+    env: &[(&str, &Path)],
+    request: serde_json::Value,
+) -> serde_json::Value {
+    let mut command = Command::new(program);
+    command
+        .arg(format!("{}/tests/interop/{script}", env!("CARGO_MANIFEST_DIR")))
+        .envs(env.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     let output = tokio::task::spawn_blocking(move || {
-        let mut child = Command::new(python)
-            .arg(script)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut child = command.spawn().unwrap();
         serde_json::to_writer(child.stdin.take().unwrap(), &request).unwrap();
         child.wait_with_output().unwrap()
     })
@@ -165,7 +189,7 @@ async fn run_python(script: &str, request: serde_json::Value) -> serde_json::Val
     .unwrap();
     assert!(
         output.status.success(),
-        "the Python client failed: {}",
+        "{script} failed: {}",
         String::from_utf8_lossy(&output.stderr)
     );
     serde_json::from_slice(&output.stdout).unwrap()
@@ -417,4 +441,411 @@ async fn reads_json_payloads_the_relay_frames() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn reads_avro_payloads_the_relay_frames() {
     relay_framed("AVRO").await;
+}
+
+/// Relays `events` (appended in order, each to its stream) from a store of their own to a
+/// fresh Kafka topic, framed with `framing`; returns the topic and the stored events.
+async fn relay_to_kafka(
+    events: Vec<(&str, NewEvent)>,
+    framing: ConfluentFraming,
+) -> (String, Vec<RecordedEvent>) {
+    kafka_required();
+    let store = MemoryStore::new();
+    for (stream, event) in events {
+        store.append(stream, Expected::Any, vec![event]).await.unwrap();
+    }
+    let topic = common::unique("herald_interop");
+    let publisher = KafkaPublisher::new(KafkaOptions::new(KAFKA_BROKERS)).unwrap();
+    let name = topic.clone();
+    let relay = Relay::new(store.clone(), publisher, "relay")
+        .with_topic(move |_| name.clone())
+        .with_confluent_framing(framing);
+    while relay.run_batch().await.unwrap().last_position > 0 {}
+    (topic, store.read_all(1, 100).await.unwrap())
+}
+
+/// Three shipment events in two streams, two of version 2 and one of version 1, encoded
+/// with `C`.
+fn shipments<C: herald::Codec>() -> Vec<(&'static str, NewEvent)> {
+    vec![
+        (
+            "shipment-s-1",
+            NewEvent::with_codec::<_, C>(&ShipmentV1::Booked { id: "s-1".into() }).unwrap(),
+        ),
+        (
+            "shipment-s-2",
+            NewEvent::with_codec::<_, C>(&Shipment::Booked {
+                id: "s-2".into(),
+                carrier: "dhl".into(),
+            })
+            .unwrap(),
+        ),
+        (
+            "shipment-s-1",
+            NewEvent::with_codec::<_, C>(&Shipment::Delivered { id: "s-1".into() }).unwrap(),
+        ),
+    ]
+}
+
+/// Registers the two shipment versions' schemas of one language; returns their ids.
+async fn register_shipments(registry: &Registry, kind: SchemaType) -> (u32, u32) {
+    let (v1, v2) = match kind {
+        SchemaType::Avro => (
+            ShipmentV1::export_avro_schema().unwrap(),
+            Shipment::export_avro_schema().unwrap(),
+        ),
+        _ => (
+            ShipmentV1::export_json_schema().unwrap(),
+            Shipment::export_json_schema().unwrap(),
+        ),
+    };
+    let writer = client(registry);
+    let subject = |version: u32| format!("shipment-{kind:?}-v{version}-value");
+    let id1 = writer
+        .register(&subject(1), kind, &v1.to_string(), &[])
+        .await
+        .unwrap();
+    let id2 = writer
+        .register(&subject(2), kind, &v2.to_string(), &[])
+        .await
+        .unwrap();
+    (id1, id2)
+}
+
+/// The messages one client read, by key in the order read (one key's messages share a
+/// partition, so their order is the topic's), checked against the stored events: every
+/// event once, its Herald headers, its value as the client decoded it.
+fn by_key(read: &serde_json::Value, events: &[RecordedEvent]) -> BTreeMap<String, Vec<serde_json::Value>> {
+    let read = read.as_array().unwrap();
+    assert_eq!(read.len(), events.len(), "{read:?}");
+    let mut values: BTreeMap<String, Vec<serde_json::Value>> = BTreeMap::new();
+    for (message, event) in read.iter().zip(sorted_like(read, events)) {
+        let headers = &message["headers"];
+        assert_eq!(message["key"], json!(event.stream_id));
+        assert_eq!(headers["Herald-Event-Id"], json!(event.event_id.to_string()));
+        assert_eq!(headers["Herald-Event-Type"], json!(event.event_type));
+        assert_eq!(
+            headers["Herald-Schema-Version"],
+            json!(event.schema_version.to_string())
+        );
+        assert_eq!(
+            headers["Herald-Stream-Version"],
+            json!(event.stream_version.to_string())
+        );
+        let key = message["key"].as_str().unwrap().to_owned();
+        values.entry(key).or_default().push(message["value"].clone());
+    }
+    values
+}
+
+/// The stored event of each message read, found by its event id header (each exactly once).
+fn sorted_like<'e>(read: &[serde_json::Value], events: &'e [RecordedEvent]) -> Vec<&'e RecordedEvent> {
+    let found: Vec<&RecordedEvent> = read
+        .iter()
+        .map(|message| {
+            let id = message["headers"]["Herald-Event-Id"].as_str().unwrap();
+            events
+                .iter()
+                .find(|event| event.event_id.to_string() == id)
+                .unwrap_or_else(|| panic!("no stored event has id {id}"))
+        })
+        .collect();
+    let mut ids: Vec<_> = found.iter().map(|event| event.event_id).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), events.len(), "an event was read twice");
+    found
+}
+
+/// A Protobuf message of string fields, encoded by hand (field number, value).
+fn protobuf(fields: &[(u8, &str)]) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    for (number, value) in fields {
+        assert!(value.len() < 128);
+        bytes.push((number << 3) | 2);
+        bytes.push(value.len() as u8);
+        bytes.extend_from_slice(value.as_bytes());
+    }
+    bytes
+}
+
+const PARCEL_PROTO: &str = r#"syntax = "proto3";
+package herald.interop;
+
+message Sent {
+  string id = 1;
+  string carrier = 2;
+}
+
+message Returned {
+  string id = 1;
+  string reason = 2;
+}
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn confluents_python_deserializing_consumer_reads_avro_json_and_protobuf_from_the_relay() {
+    let registry = Registry::start(Some(CREDENTIALS));
+    let (avro1, avro2) = register_shipments(&registry, SchemaType::Avro).await;
+    let (avro_topic, avro_events) = relay_to_kafka(
+        shipments::<Avro>(),
+        ConfluentFraming::new()
+            .with_event::<ShipmentV1, Avro>(1, avro1)
+            .with_event::<Shipment, Avro>(2, avro2),
+    )
+    .await;
+    let (json1, json2) = register_shipments(&registry, SchemaType::Json).await;
+    let (json_topic, json_events) = relay_to_kafka(
+        shipments::<Json>(),
+        ConfluentFraming::new()
+            .with_event::<ShipmentV1, Json>(1, json1)
+            .with_event::<Shipment, Json>(2, json2),
+    )
+    .await;
+    // A service that stores its events as Protobuf messages: `Sent` is the file's message 0,
+    // `Returned` its message 1.
+    let proto_id = client(&registry)
+        .register("parcel-value", SchemaType::Protobuf, PARCEL_PROTO, &[])
+        .await
+        .unwrap();
+    let raw = |event_type: &str, fields: &[(u8, &str)]| NewEvent::raw(event_type, 1, protobuf(fields));
+    let (proto_topic, proto_events) = relay_to_kafka(
+        vec![
+            ("parcel-p-1", raw("parcel.sent", &[(1, "p-1"), (2, "ups")])),
+            ("parcel-p-1", raw("parcel.returned", &[(1, "p-1"), (2, "damaged")])),
+            ("parcel-p-2", raw("parcel.sent", &[(1, "p-2"), (2, "dhl")])),
+        ],
+        ConfluentFraming::new()
+            .with_protobuf("parcel.sent", 1, proto_id, vec![0])
+            .with_protobuf("parcel.returned", 1, proto_id, vec![1]),
+    )
+    .await;
+    let proto_dir = tempfile::tempdir().unwrap();
+    let proto = proto_dir.path().join("parcel.proto");
+    std::fs::write(&proto, PARCEL_PROTO).unwrap();
+
+    let answer = run_python(
+        "kafka_consumer.py",
+        json!({
+            "brokers": KAFKA_BROKERS,
+            "url": registry.base,
+            "auth": "producer:s3cret",
+            "proto": proto,
+            "topics": [
+                { "topic": avro_topic, "format": "AVRO", "count": 3 },
+                { "topic": json_topic, "format": "JSON", "count": 3 },
+                { "topic": proto_topic, "format": "PROTOBUF", "count": 3 },
+            ],
+        }),
+    )
+    .await;
+    assert_eq!(
+        by_key(&answer[&avro_topic], &avro_events),
+        BTreeMap::from([
+            (
+                "shipment-s-1".to_owned(),
+                vec![
+                    json!(["shipment.Booked", { "id": "s-1" }]),
+                    json!(["shipment.Delivered", { "id": "s-1" }]),
+                ]
+            ),
+            (
+                "shipment-s-2".to_owned(),
+                vec![json!(["shipment.Booked", { "id": "s-2", "carrier": "dhl" }])]
+            ),
+        ])
+    );
+    assert_eq!(
+        by_key(&answer[&json_topic], &json_events),
+        BTreeMap::from([
+            (
+                "shipment-s-1".to_owned(),
+                vec![json!({ "id": "s-1" }), json!({ "id": "s-1" })]
+            ),
+            (
+                "shipment-s-2".to_owned(),
+                vec![json!({ "id": "s-2", "carrier": "dhl" })]
+            ),
+        ])
+    );
+    assert_eq!(
+        by_key(&answer[&proto_topic], &proto_events),
+        BTreeMap::from([
+            (
+                "parcel-p-1".to_owned(),
+                vec![
+                    json!(["Sent", { "id": "p-1", "carrier": "ups" }]),
+                    json!(["Returned", { "id": "p-1", "reason": "damaged" }]),
+                ]
+            ),
+            (
+                "parcel-p-2".to_owned(),
+                vec![json!(["Sent", { "id": "p-2", "carrier": "dhl" }])]
+            ),
+        ])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn kafkajs_with_confluents_schema_registry_client_reads_the_relays_avro() {
+    let registry = Registry::start(Some(CREDENTIALS));
+    let (avro1, avro2) = register_shipments(&registry, SchemaType::Avro).await;
+    let (topic, events) = relay_to_kafka(
+        shipments::<Avro>(),
+        ConfluentFraming::new()
+            .with_event::<ShipmentV1, Avro>(1, avro1)
+            .with_event::<Shipment, Avro>(2, avro2),
+    )
+    .await;
+    let answer = run_node(
+        "kafkajs_consumer.js",
+        json!({
+            "brokers": KAFKA_BROKERS,
+            "url": registry.base,
+            "auth": { "username": "producer", "password": "s3cret" },
+            "topic": topic,
+            "count": 3,
+        }),
+    )
+    .await;
+    // avsc, under kafkajs' registry client, gives a union of records as
+    // `{ "<record name>": fields }`.
+    assert_eq!(
+        by_key(&answer["messages"], &events),
+        BTreeMap::from([
+            (
+                "shipment-s-1".to_owned(),
+                vec![
+                    json!({ "shipment.Booked": { "id": "s-1" } }),
+                    json!({ "shipment.Delivered": { "id": "s-1" } }),
+                ]
+            ),
+            (
+                "shipment-s-2".to_owned(),
+                vec![json!({ "shipment.Booked": { "id": "s-2", "carrier": "dhl" } })]
+            ),
+        ])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn herald_consumes_and_upcasts_what_confluents_python_serializing_producer_writes() {
+    kafka_required();
+    let registry = Registry::start(Some(CREDENTIALS));
+    let v1_topic = common::unique("herald_interop_v1");
+    let v2_topic = common::unique("herald_interop_v2");
+    let produce = |topic: &str, schema: serde_json::Value, messages: serde_json::Value| {
+        json!({
+            "brokers": KAFKA_BROKERS,
+            "url": registry.base,
+            "auth": "producer:s3cret",
+            "topic": topic,
+            "schema": schema.to_string(),
+            "messages": messages,
+        })
+    };
+    let v1 = run_python(
+        "kafka_producer.py",
+        produce(
+            &v1_topic,
+            ShipmentV1::export_avro_schema().unwrap(),
+            json!([
+                { "key": "s-1", "record": "shipment.Booked", "fields": { "id": "s-1" } },
+                { "key": "s-1", "record": "shipment.Delivered", "fields": { "id": "s-1" } },
+            ]),
+        ),
+    )
+    .await;
+    let v2 = run_python(
+        "kafka_producer.py",
+        produce(
+            &v2_topic,
+            Shipment::export_avro_schema().unwrap(),
+            json!([
+                { "key": "s-2", "record": "shipment.Booked",
+                  "fields": { "id": "s-2", "carrier": "dhl" } },
+            ]),
+        ),
+    )
+    .await;
+    assert_eq!((v1["delivered"].as_u64(), v2["delivered"].as_u64()), (Some(2), Some(1)));
+    let (id1, id2) = (
+        v1["schema_id"].as_u64().unwrap() as u32,
+        v2["schema_id"].as_u64().unwrap() as u32,
+    );
+    assert_ne!(id1, id2);
+
+    let (pool, _dir) = common::sqlite_pool().await;
+    sqlx::query(
+        "CREATE TABLE log (sequence BIGINT PRIMARY KEY, id TEXT, event TEXT, carrier TEXT, \
+         version BIGINT, schema_id BIGINT)",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let subscriber = KafkaSubscriber::join(
+        KafkaOptions::new(KAFKA_BROKERS),
+        &common::unique("interop"),
+        &[v1_topic.as_str(), v2_topic.as_str()],
+    )
+    .await
+    .unwrap();
+    let options = ConsumerOptions {
+        max_attempts: 1,
+        fetch_wait: Duration::from_millis(300),
+        ..ConsumerOptions::default()
+    };
+    let registry_client = client(&registry);
+    let consumer = Consumer::new(subscriber, "log", pool.clone(), KafkaLog, options)
+        .await
+        .unwrap()
+        .with_registry(registry_client.clone());
+    let mut applied = 0;
+    for _ in 0..100 {
+        let stats = consumer.run_batch().await.unwrap();
+        assert_eq!(stats.dead_lettered, 0, "{:?}", consumer.dead_letters().await);
+        applied += stats.applied;
+        if applied == 3 {
+            break;
+        }
+    }
+    assert_eq!(applied, 3);
+    let mut rows: Vec<Row> =
+        sqlx::query_as("SELECT id, event, carrier, version, schema_id FROM log ORDER BY sequence")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    rows.sort();
+    assert_eq!(
+        rows,
+        [
+            row("s-1", "booked", Some("unknown"), 1, id1),
+            row("s-1", "delivered", None, 1, id1),
+            row("s-2", "booked", Some("dhl"), 2, id2),
+        ]
+    );
+    assert_eq!(registry_client.cached(), 2);
+}
+
+/// [`Log`] over Kafka, whose offsets start again in each topic: rows keyed by the order they
+/// were applied in.
+struct KafkaLog;
+
+impl Handler<sqlx::Sqlite> for KafkaLog {
+    type Event = Shipment;
+
+    async fn handle(
+        &self,
+        connection: &mut sqlx::SqliteConnection,
+        message: &Received<Shipment>,
+    ) -> Result<(), HandlerError> {
+        let (next,): (i64,) = sqlx::query_as("SELECT COALESCE(MAX(sequence), 0) + 1 FROM log")
+            .fetch_one(&mut *connection)
+            .await?;
+        let rewritten = Received {
+            stream_sequence: next as u64,
+            ..message.clone()
+        };
+        Log.handle(connection, &rewritten).await
+    }
 }

@@ -15,7 +15,9 @@ use crate::event::Event;
 /// branch index (the event type's position in the version, the order of the union's
 /// records) before it: a union datum, as Confluent's `AvroSerializer` writes it. A JSON
 /// payload is a datum of its version's JSON Schema (`anyOf` one schema per event type) as it
-/// is.
+/// is. A Protobuf payload (stored with [`NewEvent::raw`](crate::NewEvent::raw) by a service
+/// that encodes its events with Protobuf) is framed with its message's index path in the
+/// registered `.proto` file ([`ConfluentFraming::with_protobuf`]).
 ///
 /// ```
 /// # use herald::Event;
@@ -39,12 +41,23 @@ pub struct ConfluentFraming {
     ids: HashMap<(String, u32), Target>,
 }
 
-/// Where one event type of one version is framed: the registry id, and its branch when the
-/// id names a union the payload is a branch of.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Where one event type of one version is framed: the registry id, and what goes between it
+/// and the payload.
+#[derive(Debug, Clone, PartialEq, Eq)]
 struct Target {
     id: u32,
-    branch: Option<u32>,
+    prefix: Prefix,
+}
+
+/// What the wire format puts before a stored payload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Prefix {
+    /// Nothing: the payload is a datum of the schema the id names.
+    None,
+    /// The Avro union branch the payload is a datum of.
+    Branch(u32),
+    /// The Protobuf message-index path of the payload's message.
+    MessageIndexes(Vec<i32>),
 }
 
 impl ConfluentFraming {
@@ -57,7 +70,37 @@ impl ConfluentFraming {
     /// payload is a datum of as it is: the event type's own Avro record (subjects named by
     /// Confluent's `RecordNameStrategy`), or a JSON Schema.
     pub fn with_id(mut self, event_type: impl Into<String>, schema_version: u32, id: u32) -> Self {
-        let target = Target { id, branch: None };
+        let target = Target {
+            id,
+            prefix: Prefix::None,
+        };
+        self.ids.insert((event_type.into(), schema_version), target);
+        self
+    }
+
+    /// Maps one event type at one schema version, whose stored payload is an encoded
+    /// Protobuf message, to registry id `id` of a Protobuf schema and the index path of that
+    /// message in it (`[0]` the file's first message, `[1, 0]` the first message nested in
+    /// the second).
+    ///
+    /// ```
+    /// use herald::relay::ConfluentFraming;
+    ///
+    /// let framing = ConfluentFraming::new().with_protobuf("parcel.lost", 1, 42, vec![1]);
+    /// let framed = framing.frame_event("parcel.lost", 1, b"\x0a\x01x").unwrap();
+    /// assert_eq!(framed, [0, 0, 0, 0, 42, 2, 2, 0x0a, 1, b'x']);
+    /// ```
+    pub fn with_protobuf(
+        mut self,
+        event_type: impl Into<String>,
+        schema_version: u32,
+        id: u32,
+        message_indexes: Vec<i32>,
+    ) -> Self {
+        let target = Target {
+            id,
+            prefix: Prefix::MessageIndexes(message_indexes),
+        };
         self.ids.insert((event_type.into(), schema_version), target);
         self
     }
@@ -74,10 +117,14 @@ impl ConfluentFraming {
             }
             let union = C::UNION_DATUM && version.is_enum();
             for (position, event_type) in (0u32..).zip(version.event_types) {
-                let branch = union.then_some(position);
+                let prefix = if union {
+                    Prefix::Branch(position)
+                } else {
+                    Prefix::None
+                };
                 self.ids.insert(
                     ((*event_type).to_owned(), schema_version),
-                    Target { id, branch },
+                    Target { id, prefix },
                 );
             }
         }
@@ -99,16 +146,17 @@ impl ConfluentFraming {
         payload: &[u8],
     ) -> Option<Vec<u8>> {
         let target = self.target(event_type, schema_version)?;
-        Some(match target.branch {
-            Some(branch) => crate::wire::frame_avro_union(target.id, branch, payload),
-            None => crate::wire::frame(target.id, payload),
+        Some(match &target.prefix {
+            Prefix::None => crate::wire::frame(target.id, payload),
+            Prefix::Branch(branch) => crate::wire::frame_avro_union(target.id, *branch, payload),
+            Prefix::MessageIndexes(indexes) => {
+                crate::wire::frame_protobuf(target.id, indexes, payload)
+            }
         })
     }
 
-    fn target(&self, event_type: &str, schema_version: u32) -> Option<Target> {
-        self.ids
-            .get(&(event_type.to_owned(), schema_version))
-            .copied()
+    fn target(&self, event_type: &str, schema_version: u32) -> Option<&Target> {
+        self.ids.get(&(event_type.to_owned(), schema_version))
     }
 
     /// Frames `payload`: `0x00`, `id` as big-endian `u32`, payload.

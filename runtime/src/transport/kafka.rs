@@ -198,7 +198,7 @@ impl Topics {
         reader
             .set("group.id", "herald-tail-reader")
             .set("enable.auto.commit", "false")
-            .set("enable.partition.eof", "false");
+            .set("enable.partition.eof", "true");
         Ok(Topics {
             options: options.clone(),
             admin: Arc::new(admin),
@@ -275,6 +275,12 @@ impl Topics {
 
     /// The highest `Herald-Position` among the last messages of a partition (0 when it holds
     /// none).
+    ///
+    /// The listed high watermark only says where to start reading: the read goes on to the
+    /// end of the partition as the fetch reports it (librdkafka's partition EOF). Tansu
+    /// 0.6.0 lists the base offset of the partition's last record batch plus one as the high
+    /// watermark, short of the batch's other records, while its fetch responses carry the
+    /// right end; on Kafka the two agree.
     async fn tail_position(&self, topic: &str, partition: i32) -> Result<u64, TransportError> {
         let reader = self.reader.clone();
         let topic = topic.to_owned();
@@ -283,14 +289,14 @@ impl Topics {
             let (low, high) = reader
                 .fetch_watermarks(&topic, partition, Duration::from_secs(5))
                 .map_err(broker_error)?;
-            // Read back from the end, widening the window, until a Herald message shows.
+            // Read from before the end, widening the window, until a Herald message shows.
             let mut window = 16;
             loop {
                 if high <= low {
                     return Ok(0);
                 }
                 let start = (high - window).max(low);
-                if let Some(position) = last_position(&reader, &topic, partition, start, high)? {
+                if let Some(position) = last_position(&reader, &topic, partition, start)? {
                     return Ok(position);
                 }
                 if start == low {
@@ -303,13 +309,12 @@ impl Topics {
     }
 }
 
-/// The highest `Herald-Position` header in offsets `start..end` of a partition.
+/// The highest `Herald-Position` header from offset `start` to the end of a partition.
 fn last_position(
     reader: &BaseConsumer,
     topic: &str,
     partition: i32,
     start: i64,
-    end: i64,
 ) -> Result<Option<u64>, TransportError> {
     let mut assignment = TopicPartitionList::new();
     assignment
@@ -318,18 +323,18 @@ fn last_position(
     reader.assign(&assignment).map_err(broker_error)?;
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut highest = None;
-    let mut next = start;
-    while next < end {
+    loop {
         let Some(left) = deadline.checked_duration_since(Instant::now()) else {
             return Err(broker_error(format!(
-                "reading the tail of {topic}/{partition}: timed out at offset {next} of {end}"
+                "reading the tail of {topic}/{partition} from offset {start}: no end of the \
+                 partition within 10 s"
             )));
         };
-        let Some(message) = reader.poll(left.min(Duration::from_millis(500))) else {
-            continue;
+        let message = match reader.poll(left.min(Duration::from_millis(500))) {
+            None => continue,
+            Some(Err(KafkaError::PartitionEOF(_))) => break,
+            Some(message) => message.map_err(broker_error)?,
         };
-        let message = message.map_err(broker_error)?;
-        next = message.offset() + 1;
         let position = message
             .headers()
             .and_then(|headers| {
