@@ -4,6 +4,7 @@ Reads a JSON request on stdin:
   {"brokers": "host:port", "url": ..., "auth": "user:password", "topic": ...,
    "schema": "<Avro schema text>",
    "messages": [{"key": ..., "record": "<full record name>", "fields": {...}}, ...]}
+creates the topic (3 partitions; the test broker does not create topics on first use),
 registers the schema under `<topic>-value` (auto.register.schemas, Confluent's
 TopicNameStrategy), produces each message with an AvroSerializer (a union value in fastavro's
 tuple notation `(record name, fields)`) through the idempotent producer, waits for every
@@ -14,6 +15,7 @@ import json
 import sys
 
 from confluent_kafka import SerializingProducer
+from confluent_kafka.admin import AdminClient, NewTopic
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroSerializer
 from confluent_kafka.serialization import StringSerializer
@@ -21,6 +23,9 @@ from confluent_kafka.serialization import StringSerializer
 
 def main():
     request = json.load(sys.stdin)
+    admin = AdminClient({"bootstrap.servers": request["brokers"]})
+    for created in admin.create_topics([NewTopic(request["topic"], 3, 1)]).values():
+        created.result()
     client = SchemaRegistryClient({"url": request["url"], "basic.auth.user.info": request["auth"]})
     producer = SerializingProducer(
         {
