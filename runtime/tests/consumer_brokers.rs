@@ -18,7 +18,7 @@ use herald::projection::HandlerError;
 use herald::relay::Relay;
 use herald::store::memory::MemoryStore;
 use herald::store::{EventStore, Expected};
-use herald::transport::kafka::{KafkaOptions, KafkaPublisher, KafkaSubscriber};
+use herald::transport::kafka::{KafkaOptions, KafkaSubscriber};
 use herald::transport::nats::{NatsOptions, NatsPublisher, NatsSubscriber};
 use herald::{Event, NewEvent};
 use herald_test_support::{KAFKA_BROKERS, kafka_required, read_topic};
@@ -217,7 +217,7 @@ where
 async fn relay_to_kafka(store: &MemoryStore) -> String {
     kafka_required();
     let topic = common::unique("herald_consumer");
-    let publisher = KafkaPublisher::new(KafkaOptions::new(KAFKA_BROKERS)).unwrap();
+    let publisher = common::kafka_publisher(KAFKA_BROKERS);
     let name = topic.clone();
     let relay = Relay::new(store.clone(), publisher, "relay")
         .with_topic(move |_| name.clone())

@@ -23,7 +23,7 @@ use herald::registry_client::{RegistryClient, RegistryError, SchemaType};
 use herald::relay::{ConfluentFraming, Relay};
 use herald::store::memory::MemoryStore;
 use herald::store::{EventStore, Expected};
-use herald::transport::kafka::{KafkaOptions, KafkaPublisher, KafkaSubscriber};
+use herald::transport::kafka::{KafkaOptions, KafkaSubscriber};
 use herald::transport::nats::{NatsOptions, NatsPublisher, NatsSubscriber};
 use herald::{Avro, Event, Json, NewEvent, RecordedEvent};
 use herald_test_support::{
@@ -164,7 +164,13 @@ async fn run_python(script: &str, request: serde_json::Value) -> serde_json::Val
 /// stdin; returns what it prints.
 async fn run_node(script: &str, request: serde_json::Value) -> serde_json::Value {
     let modules = interop_node_modules();
-    run_script(Path::new("node"), script, &[("NODE_PATH", &modules)], request).await
+    run_script(
+        Path::new("node"),
+        script,
+        &[("NODE_PATH", &modules)],
+        request,
+    )
+    .await
 }
 
 async fn run_script(
@@ -175,7 +181,10 @@ async fn run_script(
 ) -> serde_json::Value {
     let mut command = Command::new(program);
     command
-        .arg(format!("{}/tests/interop/{script}", env!("CARGO_MANIFEST_DIR")))
+        .arg(format!(
+            "{}/tests/interop/{script}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
         .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -452,10 +461,13 @@ async fn relay_to_kafka(
     kafka_required();
     let store = MemoryStore::new();
     for (stream, event) in events {
-        store.append(stream, Expected::Any, vec![event]).await.unwrap();
+        store
+            .append(stream, Expected::Any, vec![event])
+            .await
+            .unwrap();
     }
     let topic = common::unique("herald_interop");
-    let publisher = KafkaPublisher::new(KafkaOptions::new(KAFKA_BROKERS)).unwrap();
+    let publisher = common::kafka_publisher(KAFKA_BROKERS);
     let name = topic.clone();
     let relay = Relay::new(store.clone(), publisher, "relay")
         .with_topic(move |_| name.clone())
@@ -515,14 +527,20 @@ async fn register_shipments(registry: &Registry, kind: SchemaType) -> (u32, u32)
 /// The messages one client read, by key in the order read (one key's messages share a
 /// partition, so their order is the topic's), checked against the stored events: every
 /// event once, its Herald headers, its value as the client decoded it.
-fn by_key(read: &serde_json::Value, events: &[RecordedEvent]) -> BTreeMap<String, Vec<serde_json::Value>> {
+fn by_key(
+    read: &serde_json::Value,
+    events: &[RecordedEvent],
+) -> BTreeMap<String, Vec<serde_json::Value>> {
     let read = read.as_array().unwrap();
     assert_eq!(read.len(), events.len(), "{read:?}");
     let mut values: BTreeMap<String, Vec<serde_json::Value>> = BTreeMap::new();
     for (message, event) in read.iter().zip(sorted_like(read, events)) {
         let headers = &message["headers"];
         assert_eq!(message["key"], json!(event.stream_id));
-        assert_eq!(headers["Herald-Event-Id"], json!(event.event_id.to_string()));
+        assert_eq!(
+            headers["Herald-Event-Id"],
+            json!(event.event_id.to_string())
+        );
         assert_eq!(headers["Herald-Event-Type"], json!(event.event_type));
         assert_eq!(
             headers["Herald-Schema-Version"],
@@ -533,13 +551,19 @@ fn by_key(read: &serde_json::Value, events: &[RecordedEvent]) -> BTreeMap<String
             json!(event.stream_version.to_string())
         );
         let key = message["key"].as_str().unwrap().to_owned();
-        values.entry(key).or_default().push(message["value"].clone());
+        values
+            .entry(key)
+            .or_default()
+            .push(message["value"].clone());
     }
     values
 }
 
 /// The stored event of each message read, found by its event id header (each exactly once).
-fn sorted_like<'e>(read: &[serde_json::Value], events: &'e [RecordedEvent]) -> Vec<&'e RecordedEvent> {
+fn sorted_like<'e>(
+    read: &[serde_json::Value],
+    events: &'e [RecordedEvent],
+) -> Vec<&'e RecordedEvent> {
     let found: Vec<&RecordedEvent> = read
         .iter()
         .map(|message| {
@@ -608,11 +632,15 @@ async fn confluents_python_deserializing_consumer_reads_avro_json_and_protobuf_f
         .register("parcel-value", SchemaType::Protobuf, PARCEL_PROTO, &[])
         .await
         .unwrap();
-    let raw = |event_type: &str, fields: &[(u8, &str)]| NewEvent::raw(event_type, 1, protobuf(fields));
+    let raw =
+        |event_type: &str, fields: &[(u8, &str)]| NewEvent::raw(event_type, 1, protobuf(fields));
     let (proto_topic, proto_events) = relay_to_kafka(
         vec![
             ("parcel-p-1", raw("parcel.sent", &[(1, "p-1"), (2, "ups")])),
-            ("parcel-p-1", raw("parcel.returned", &[(1, "p-1"), (2, "damaged")])),
+            (
+                "parcel-p-1",
+                raw("parcel.returned", &[(1, "p-1"), (2, "damaged")]),
+            ),
             ("parcel-p-2", raw("parcel.sent", &[(1, "p-2"), (2, "dhl")])),
         ],
         ConfluentFraming::new()
@@ -768,7 +796,10 @@ async fn herald_consumes_and_upcasts_what_confluents_python_serializing_producer
         ),
     )
     .await;
-    assert_eq!((v1["delivered"].as_u64(), v2["delivered"].as_u64()), (Some(2), Some(1)));
+    assert_eq!(
+        (v1["delivered"].as_u64(), v2["delivered"].as_u64()),
+        (Some(2), Some(1))
+    );
     let (id1, id2) = (
         v1["schema_id"].as_u64().unwrap() as u32,
         v2["schema_id"].as_u64().unwrap() as u32,
@@ -803,7 +834,12 @@ async fn herald_consumes_and_upcasts_what_confluents_python_serializing_producer
     let mut applied = 0;
     for _ in 0..100 {
         let stats = consumer.run_batch().await.unwrap();
-        assert_eq!(stats.dead_lettered, 0, "{:?}", consumer.dead_letters().await);
+        assert_eq!(
+            stats.dead_lettered,
+            0,
+            "{:?}",
+            consumer.dead_letters().await
+        );
         applied += stats.applied;
         if applied == 3 {
             break;

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use herald::relay::{ConfluentFraming, Relay};
 use herald::store::{EventStore, Expected};
-use herald::transport::kafka::{KafkaOptions, KafkaPublisher, partition_for};
+use herald::transport::kafka::{KafkaPublisher, partition_for};
 use herald::{Avro, Event, NewEvent, RecordedEvent};
 use herald_test_support::{KAFKA_BROKERS, TopicMessage, kafka_required, read_topic};
 use schemars::JsonSchema;
@@ -50,7 +50,7 @@ fn relay<S: EventStore>(
     topic: &str,
     name: &str,
 ) -> Relay<S, KafkaPublisher> {
-    let publisher = KafkaPublisher::new(KafkaOptions::new(brokers)).unwrap();
+    let publisher = common::kafka_publisher(brokers);
     let topic = topic.to_owned();
     Relay::new(store.clone(), publisher, name)
         .with_topic(move |_| topic.clone())

@@ -48,7 +48,8 @@ struct Config {
         default_value = "sqlite://orders-e2e.db"
     )]
     database: String,
-    /// The broker: `nats://host:port` (JetStream enabled) or `kafka://host:port[,host:port…]`;
+    /// The broker: `nats://host:port` (JetStream enabled) or
+    /// `kafka://host:port[,host:port…][?setting=value&…]` (librdkafka settings after the `?`);
     /// a bare `host:port` is NATS.
     #[arg(
         long,
@@ -221,7 +222,7 @@ where
                     relay_once(relay, until_caught_up, pause_before_commit_ms).await
                 }
                 Broker::Kafka(brokers) => {
-                    let publisher = KafkaPublisher::new(KafkaOptions::new(brokers))?;
+                    let publisher = KafkaPublisher::new(KafkaOptions::parse(&brokers)?)?;
                     let relay = relay(store, publisher, &stream, batch_size, topic, framing);
                     relay_once(relay, until_caught_up, pause_before_commit_ms).await
                 }
@@ -248,7 +249,7 @@ where
                     serve(store, leases, relay, partitions, batch_size).await
                 }
                 Broker::Kafka(brokers) => {
-                    let publisher = KafkaPublisher::new(KafkaOptions::new(brokers))?;
+                    let publisher = KafkaPublisher::new(KafkaOptions::parse(&brokers)?)?;
                     let relay = relay(relay_store, publisher, &stream, batch_size, topic, framing);
                     serve(store, leases, relay, partitions, batch_size).await
                 }

@@ -21,7 +21,7 @@ use herald::store::sqlite::SqliteStore;
 use herald_example_orders::OrderEvent;
 use herald_example_orders::v1::OrderEventV1;
 use herald_example_orders::v2::OrderEventV2;
-use herald_test_support::{KAFKA_BROKERS, Registry, kafka_required, read_topic};
+use herald_test_support::{KAFKA_BROKERS, KAFKA_URL, Registry, kafka_required, read_topic};
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use sqlx::sqlite::SqliteConnectOptions;
@@ -437,7 +437,7 @@ async fn kafka_consumers_killed_joining_and_leaving_apply_each_event_once() {
         std::process::id(),
         uuid::Uuid::now_v7().simple()
     );
-    let kafka = format!("kafka://{KAFKA_BROKERS}");
+    let kafka = KAFKA_URL.to_owned();
     // The poison goes first, then the relay publishes the log.
     let admin: rdkafka::admin::AdminClient<rdkafka::client::DefaultClientContext> =
         rdkafka::ClientConfig::new()
@@ -545,8 +545,10 @@ async fn kafka_consumers_killed_joining_and_leaving_apply_each_event_once() {
         }
     }
     lines.extend(second_done.try_iter());
+    // The killed members hold their partitions until their sessions expire (6 s) and the
+    // group rebalances, so the last member waits longer than that for more to come.
     let last = consumer(&CONSUME)
-        .args(["--until-idle", "6"])
+        .args(["--until-idle", "15"])
         .output()
         .unwrap();
     assert!(

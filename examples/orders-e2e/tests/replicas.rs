@@ -583,7 +583,7 @@ async fn kafka_relay_leader_killed_and_stalled_publishes_each_event_once_in_orde
     let mut cluster = Cluster::new(&resources.url, &stream, 1);
     cluster.broker = vec![
         "--broker".to_owned(),
-        format!("kafka://{}", herald_test_support::KAFKA_BROKERS),
+        herald_test_support::KAFKA_URL.to_owned(),
         "--topic".to_owned(),
         topic.clone(),
     ];

@@ -112,7 +112,15 @@ macro_rules! inbox_database {
     ($db:ty, $row:ty, $migrations:literal, $begin:literal, $lock:literal) => {
         impl InboxDatabase for $db {
             async fn migrate(pool: &Pool<Self>) -> Result<(), StoreError> {
-                migrator(sqlx::migrate!($migrations)).run(pool).await?;
+                // Under a write transaction, so that replicas starting at once on one SQLite
+                // file wait for each other instead of failing with "database is locked".
+                let mut tx = Self::begin_write(pool).await?;
+                // `run_direct`: `run` on a transaction's connection trips the compiler's
+                // "`Acquire` is not general enough" in an async trait method.
+                migrator(sqlx::migrate!($migrations))
+                    .run_direct(None, &mut *tx, false)
+                    .await?;
+                tx.commit().await?;
                 Ok(())
             }
 

@@ -110,6 +110,35 @@ impl KafkaOptions {
         }
     }
 
+    /// Options from `host:port[,host:port…][?setting=value&…]`, the part of a `kafka://`
+    /// URL after the scheme: the bootstrap servers, then librdkafka settings.
+    ///
+    /// ```
+    /// use herald::transport::kafka::KafkaOptions;
+    ///
+    /// let options = KafkaOptions::parse("k1:9092,k2:9092?batch.num.messages=1&linger.ms=0")?;
+    /// assert_eq!(options.brokers, "k1:9092,k2:9092");
+    /// assert_eq!(options.settings[0], ("batch.num.messages".into(), "1".into()));
+    /// assert!(KafkaOptions::parse("k1:9092?linger.ms").is_err());
+    /// # Ok::<(), herald::transport::TransportError>(())
+    /// ```
+    pub fn parse(spec: &str) -> Result<Self, TransportError> {
+        let (brokers, query) = spec.split_once('?').unwrap_or((spec, ""));
+        if brokers.is_empty() {
+            return Err(broker_error(format!("`{spec}` names no bootstrap servers")));
+        }
+        let mut options = KafkaOptions::new(brokers);
+        for pair in query.split('&').filter(|pair| !pair.is_empty()) {
+            let Some((key, value)) = pair.split_once('=') else {
+                return Err(broker_error(format!(
+                    "`{pair}` in `{spec}` is not `setting=value`"
+                )));
+            };
+            options = options.set(key, value);
+        }
+        Ok(options)
+    }
+
     /// Adds a librdkafka setting.
     pub fn set(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.settings.push((key.into(), value.into()));
@@ -648,10 +677,11 @@ impl Subscriber for KafkaSubscriber {
             return Ok(());
         }
         // A partition taken away meanwhile is not ours to commit: its new owner reads the
-        // message again and the inbox drops it.
+        // message again and the inbox drops it. `rd_kafka_offset_store` stores the offset
+        // after the one it is given, so it is given the handled message's own offset.
         if let Err(error) =
             self.consumer
-                .store_offset(&receipt.topic, receipt.partition, receipt.offset + 1)
+                .store_offset(&receipt.topic, receipt.partition, receipt.offset)
         {
             tracing::debug!(topic = %receipt.topic, partition = receipt.partition, %error, "offset not stored");
         }

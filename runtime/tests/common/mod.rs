@@ -13,6 +13,17 @@ use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
 
 /// The machine's PostgreSQL.
 pub const POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+/// A Kafka publisher to `brokers` with the settings the test broker needs
+/// ([`herald_test_support::TANSU_PRODUCER_SETTINGS`]).
+#[cfg(feature = "kafka")]
+pub fn kafka_publisher(brokers: &str) -> herald::transport::kafka::KafkaPublisher {
+    let options = herald_test_support::TANSU_PRODUCER_SETTINGS.iter().fold(
+        herald::transport::kafka::KafkaOptions::new(brokers),
+        |options, (key, value)| options.set(*key, *value),
+    );
+    herald::transport::kafka::KafkaPublisher::new(options).expect("a Kafka producer")
+}
+
 /// The machine's NATS server (JetStream enabled).
 pub const NATS_URL: &str = "127.0.0.1:4222";
 

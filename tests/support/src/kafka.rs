@@ -13,6 +13,17 @@ use rdkafka::{Offset, TopicPartitionList};
 /// The machine's Kafka-protocol broker.
 pub const KAFKA_BROKERS: &str = "127.0.0.1:9092";
 
+/// The librdkafka settings of every producer the tests run against Tansu 0.6.0: one record
+/// per record batch. Tansu's fetch from an offset inside a batch of several records skips
+/// to the next batch (from inside the partition's last batch it returns nothing), so a
+/// consumer group resuming at a committed offset there would miss messages; and the high
+/// watermark it lists is the last batch's base offset + 1. With one record per batch every
+/// offset starts a batch. Kafka needs neither (README, "The test broker").
+pub const TANSU_PRODUCER_SETTINGS: &[(&str, &str)] = &[("batch.num.messages", "1")];
+
+/// [`KAFKA_BROKERS`] as the examples' `--broker` URL, with [`TANSU_PRODUCER_SETTINGS`].
+pub const KAFKA_URL: &str = "kafka://127.0.0.1:9092?batch.num.messages=1";
+
 /// Fails the test with a clear message when nothing listens on [`KAFKA_BROKERS`].
 pub fn kafka_required() {
     assert!(
@@ -101,9 +112,7 @@ pub fn read_topic_from(brokers: &str, topic: &str) -> Vec<TopicMessage> {
                 reading.remove(&partition);
                 continue;
             }
-            Some(message) => {
-                message.unwrap_or_else(|error| panic!("reading `{topic}`: {error}"))
-            }
+            Some(message) => message.unwrap_or_else(|error| panic!("reading `{topic}`: {error}")),
         };
         let headers = message
             .headers()

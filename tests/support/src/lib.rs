@@ -12,7 +12,10 @@ mod serve;
 mod venv;
 
 pub use binary::herald_binary;
-pub use kafka::{KAFKA_BROKERS, TopicMessage, kafka_required, read_topic, read_topic_from};
+pub use kafka::{
+    KAFKA_BROKERS, KAFKA_URL, TANSU_PRODUCER_SETTINGS, TopicMessage, kafka_required, read_topic,
+    read_topic_from,
+};
 pub use node::interop_node_modules;
 pub use serve::Registry;
 pub use venv::{VenvError, interop_python, python_venv};

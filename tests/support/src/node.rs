@@ -30,9 +30,8 @@ pub fn interop_node_modules() -> PathBuf {
                     .is_ok_and(|text| text.contains(&format!("\"version\": \"{version}\"")))
             };
             if !NODE_PACKAGES.iter().all(installed) {
-                std::fs::create_dir_all(&prefix).unwrap_or_else(|error| {
-                    panic!("cannot create {}: {error}", prefix.display())
-                });
+                std::fs::create_dir_all(&prefix)
+                    .unwrap_or_else(|error| panic!("cannot create {}: {error}", prefix.display()));
                 let output = Command::new("npm")
                     .args(["install", "--silent", "--no-audit", "--no-fund", "--prefix"])
                     .arg(&prefix)

@@ -38,7 +38,8 @@ struct Config {
         default_value = "sqlite://orders-board.db"
     )]
     database: String,
-    /// The broker: `nats://host:port` (JetStream enabled) or `kafka://host:port[,host:port…]`;
+    /// The broker: `nats://host:port` (JetStream enabled) or
+    /// `kafka://host:port[,host:port…][?setting=value&…]` (librdkafka settings after the `?`);
     /// a bare `host:port` is NATS.
     #[arg(
         long,
@@ -235,9 +236,12 @@ async fn main() -> Result<(), Error> {
     };
     match config.broker.split_once("://") {
         Some(("kafka", brokers)) => {
-            let subscriber =
-                KafkaSubscriber::join(KafkaOptions::new(brokers), &config.name, &[&config.topic])
-                    .await?;
+            let subscriber = KafkaSubscriber::join(
+                KafkaOptions::parse(brokers)?,
+                &config.name,
+                &[&config.topic],
+            )
+            .await?;
             let consumer = Consumer::new(subscriber, &config.name, pool, board, options).await?;
             run(config.command, with_registry(consumer, registry)).await
         }
