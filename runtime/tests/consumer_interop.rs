@@ -23,6 +23,7 @@ use herald::registry_client::{RegistryClient, RegistryError, SchemaType};
 use herald::relay::{ConfluentFraming, Relay};
 use herald::store::memory::MemoryStore;
 use herald::store::{EventStore, Expected};
+use herald::transport::Subscriber;
 use herald::transport::kafka::{KafkaOptions, KafkaSubscriber};
 use herald::transport::nats::{NatsOptions, NatsPublisher, NatsSubscriber};
 use herald::{Avro, Event, Json, NewEvent, RecordedEvent};
@@ -80,10 +81,9 @@ impl Handler<sqlx::Sqlite> for Log {
             Shipment::Delivered { id } => (id, "delivered", None),
         };
         sqlx::query(
-            "INSERT INTO log (sequence, id, event, carrier, version, schema_id) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO log (id, event, carrier, version, schema_id) \
+             VALUES ($1, $2, $3, $4, $5)",
         )
-        .bind(message.stream_sequence as i64)
         .bind(id)
         .bind(event)
         .bind(carrier)
@@ -95,16 +95,16 @@ impl Handler<sqlx::Sqlite> for Log {
     }
 }
 
-/// Consumes every message of `jetstream`'s stream into a fresh `log` table; returns its rows
-/// in stream order.
-async fn consume(
-    jetstream: &common::JetStreamGuard,
+/// Consumes `expected` messages from `subscriber` into a fresh `log` table; returns its rows
+/// in the order they were applied.
+async fn consume<T: Subscriber>(
+    subscriber: T,
     registry: RegistryClient,
     expected: usize,
 ) -> Vec<Row> {
     let (pool, _dir) = common::sqlite_pool().await;
     sqlx::query(
-        "CREATE TABLE log (sequence BIGINT PRIMARY KEY, id TEXT, event TEXT, carrier TEXT, \
+        "CREATE TABLE log (applied INTEGER PRIMARY KEY, id TEXT, event TEXT, carrier TEXT, \
          version BIGINT, schema_id BIGINT)",
     )
     .execute(&pool)
@@ -115,20 +115,12 @@ async fn consume(
         fetch_wait: Duration::from_millis(300),
         ..ConsumerOptions::default()
     };
-    let subscriber = NatsSubscriber::bind(
-        &jetstream.context,
-        &jetstream.name,
-        "log",
-        NatsOptions::default(),
-    )
-    .await
-    .unwrap();
     let consumer = Consumer::new(subscriber, "log", pool.clone(), Log, options)
         .await
         .unwrap()
         .with_registry(registry);
     let mut applied = 0;
-    for _ in 0..50 {
+    for _ in 0..100 {
         let stats = consumer.run_batch().await.unwrap();
         assert_eq!(
             stats.dead_lettered,
@@ -142,10 +134,22 @@ async fn consume(
         }
     }
     assert_eq!(applied as usize, expected);
-    sqlx::query_as("SELECT id, event, carrier, version, schema_id FROM log ORDER BY sequence")
+    sqlx::query_as("SELECT id, event, carrier, version, schema_id FROM log ORDER BY applied")
         .fetch_all(&pool)
         .await
         .unwrap()
+}
+
+/// A durable consumer of `jetstream`'s stream.
+async fn nats_subscriber(jetstream: &common::JetStreamGuard) -> NatsSubscriber {
+    NatsSubscriber::bind(
+        &jetstream.context,
+        &jetstream.name,
+        "log",
+        NatsOptions::default(),
+    )
+    .await
+    .unwrap()
 }
 
 fn client(registry: &Registry) -> RegistryClient {
@@ -328,7 +332,12 @@ async fn reads_what_confluents_python_avro_serializer_writes() {
             .unwrap();
     }
     let registry_client = client(&registry);
-    let rows = consume(&jetstream, registry_client.clone(), 4).await;
+    let rows = consume(
+        nats_subscriber(&jetstream).await,
+        registry_client.clone(),
+        4,
+    )
+    .await;
     assert_eq!(
         rows,
         [
@@ -432,7 +441,7 @@ async fn relay_framed(schema_type: &str) {
     };
     assert_eq!(answer["values"], expected);
 
-    let rows = consume(&jetstream, client(&registry), 2).await;
+    let rows = consume(nats_subscriber(&jetstream).await, client(&registry), 2).await;
     assert_eq!(
         rows,
         [
@@ -497,6 +506,19 @@ fn shipments<C: herald::Codec>() -> Vec<(&'static str, NewEvent)> {
             NewEvent::with_codec::<_, C>(&Shipment::Delivered { id: "s-1".into() }).unwrap(),
         ),
     ]
+}
+
+/// Registers the two shipment versions' schemas in `kind`, the language of codec `C`, and
+/// relays [`shipments`] encoded with `C` and framed with their ids to a fresh topic.
+async fn relay_shipments<C: herald::Codec>(
+    registry: &Registry,
+    kind: SchemaType,
+) -> (String, Vec<RecordedEvent>) {
+    let (id1, id2) = register_shipments(registry, kind).await;
+    let framing = ConfluentFraming::new()
+        .with_event::<ShipmentV1, C>(1, id1)
+        .with_event::<Shipment, C>(2, id2);
+    relay_to_kafka(shipments::<C>(), framing).await
 }
 
 /// Registers the two shipment versions' schemas of one language; returns their ids.
@@ -610,22 +632,8 @@ message Returned {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn confluents_python_deserializing_consumer_reads_avro_json_and_protobuf_from_the_relay() {
     let registry = Registry::start(Some(CREDENTIALS));
-    let (avro1, avro2) = register_shipments(&registry, SchemaType::Avro).await;
-    let (avro_topic, avro_events) = relay_to_kafka(
-        shipments::<Avro>(),
-        ConfluentFraming::new()
-            .with_event::<ShipmentV1, Avro>(1, avro1)
-            .with_event::<Shipment, Avro>(2, avro2),
-    )
-    .await;
-    let (json1, json2) = register_shipments(&registry, SchemaType::Json).await;
-    let (json_topic, json_events) = relay_to_kafka(
-        shipments::<Json>(),
-        ConfluentFraming::new()
-            .with_event::<ShipmentV1, Json>(1, json1)
-            .with_event::<Shipment, Json>(2, json2),
-    )
-    .await;
+    let (avro_topic, avro_events) = relay_shipments::<Avro>(&registry, SchemaType::Avro).await;
+    let (json_topic, json_events) = relay_shipments::<Json>(&registry, SchemaType::Json).await;
     // A service that stores its events as Protobuf messages: `Sent` is the file's message 0,
     // `Returned` its message 1.
     let proto_id = client(&registry)
@@ -717,14 +725,7 @@ async fn confluents_python_deserializing_consumer_reads_avro_json_and_protobuf_f
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn kafkajs_with_confluents_schema_registry_client_reads_the_relays_avro() {
     let registry = Registry::start(Some(CREDENTIALS));
-    let (avro1, avro2) = register_shipments(&registry, SchemaType::Avro).await;
-    let (topic, events) = relay_to_kafka(
-        shipments::<Avro>(),
-        ConfluentFraming::new()
-            .with_event::<ShipmentV1, Avro>(1, avro1)
-            .with_event::<Shipment, Avro>(2, avro2),
-    )
-    .await;
+    let (topic, events) = relay_shipments::<Avro>(&registry, SchemaType::Avro).await;
     let answer = run_node(
         "kafkajs_consumer.js",
         json!({
@@ -806,14 +807,6 @@ async fn herald_consumes_and_upcasts_what_confluents_python_serializing_producer
     );
     assert_ne!(id1, id2);
 
-    let (pool, _dir) = common::sqlite_pool().await;
-    sqlx::query(
-        "CREATE TABLE log (sequence BIGINT PRIMARY KEY, id TEXT, event TEXT, carrier TEXT, \
-         version BIGINT, schema_id BIGINT)",
-    )
-    .execute(&pool)
-    .await
-    .unwrap();
     let subscriber = KafkaSubscriber::join(
         KafkaOptions::new(KAFKA_BROKERS),
         &common::unique("interop"),
@@ -821,36 +814,8 @@ async fn herald_consumes_and_upcasts_what_confluents_python_serializing_producer
     )
     .await
     .unwrap();
-    let options = ConsumerOptions {
-        max_attempts: 1,
-        fetch_wait: Duration::from_millis(300),
-        ..ConsumerOptions::default()
-    };
     let registry_client = client(&registry);
-    let consumer = Consumer::new(subscriber, "log", pool.clone(), KafkaLog, options)
-        .await
-        .unwrap()
-        .with_registry(registry_client.clone());
-    let mut applied = 0;
-    for _ in 0..100 {
-        let stats = consumer.run_batch().await.unwrap();
-        assert_eq!(
-            stats.dead_lettered,
-            0,
-            "{:?}",
-            consumer.dead_letters().await
-        );
-        applied += stats.applied;
-        if applied == 3 {
-            break;
-        }
-    }
-    assert_eq!(applied, 3);
-    let mut rows: Vec<Row> =
-        sqlx::query_as("SELECT id, event, carrier, version, schema_id FROM log ORDER BY sequence")
-            .fetch_all(&pool)
-            .await
-            .unwrap();
+    let mut rows = consume(subscriber, registry_client.clone(), 3).await;
     rows.sort();
     assert_eq!(
         rows,
@@ -861,27 +826,4 @@ async fn herald_consumes_and_upcasts_what_confluents_python_serializing_producer
         ]
     );
     assert_eq!(registry_client.cached(), 2);
-}
-
-/// [`Log`] over Kafka, whose offsets start again in each topic: rows keyed by the order they
-/// were applied in.
-struct KafkaLog;
-
-impl Handler<sqlx::Sqlite> for KafkaLog {
-    type Event = Shipment;
-
-    async fn handle(
-        &self,
-        connection: &mut sqlx::SqliteConnection,
-        message: &Received<Shipment>,
-    ) -> Result<(), HandlerError> {
-        let (next,): (i64,) = sqlx::query_as("SELECT COALESCE(MAX(sequence), 0) + 1 FROM log")
-            .fetch_one(&mut *connection)
-            .await?;
-        let rewritten = Received {
-            stream_sequence: next as u64,
-            ..message.clone()
-        };
-        Log.handle(connection, &rewritten).await
-    }
 }
