@@ -38,7 +38,7 @@
 //!
 //! **Majors**: `<dir>/<name>/versions.json` records, for every version, its major (its
 //! compatibility group, [`Event::MAJOR`]), whether it was declared `breaking` and why, and its
-//! event types, so that `herald check`, which reads only files, knows them:
+//! event types ([`VersionEntry`]), so that `herald check`, which reads only files, knows them:
 //!
 //! ```json
 //! {
@@ -54,14 +54,18 @@
 //! `HERALD_SNAPSHOTS=overwrite`. `herald check` compares versions within a major under the
 //! configured level and requires, at each major boundary, a golden event of every event type
 //! of every older version (they prove the upcasters); `herald push` registers each version with
-//! its major in `metadata.properties["herald.major"]`.
+//! its major in `metadata.properties["herald.major"]`. The folder's format is
+//! [`herald_protocol::snapshot`]'s, which the registry's tools read.
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use herald_registry::schema::{differences, without_annotations};
-use serde::{Deserialize, Serialize};
+use herald_protocol::SchemaType;
+use herald_protocol::annotations::{differences, without_annotations};
+use herald_protocol::snapshot::{self, SnapshotError};
+pub use herald_protocol::snapshot::{
+    ExpectedEvent, GoldenEvent, VERSIONS_FILE, VersionEntry, read_versions,
+};
 use serde_json::Value;
 
 use crate::error::SchemaError;
@@ -69,9 +73,6 @@ use crate::event::Event;
 
 /// The environment variable that switches [`check_history`] to rewriting.
 pub const ON_MISMATCH_VARIABLE: &str = "HERALD_SNAPSHOTS";
-
-/// The file, in each event's folder, that records every version's major.
-pub const VERSIONS_FILE: &str = "versions.json";
 
 /// How many differing JSON pointers a [`Problem::Changed`] names at most.
 const MAX_DIFFERENCES: usize = 10;
@@ -87,54 +88,6 @@ pub struct History {
     pub golden_events: usize,
     /// Versions whose entry was added to (or rewritten in) [`VERSIONS_FILE`].
     pub recorded: Vec<u32>,
-}
-
-/// One version's entry in [`VERSIONS_FILE`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct VersionEntry {
-    /// Its major ([`Event::MAJOR`]).
-    pub major: u32,
-    /// Why it was declared breaking ([`Event::BREAKING`]); absent when it was not.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub breaking: Option<String>,
-    /// Its event types.
-    pub event_types: Vec<String>,
-}
-
-impl fmt::Display for VersionEntry {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "major {}", self.major)?;
-        match &self.breaking {
-            Some(reason) if !reason.is_empty() => write!(f, ", breaking (\"{reason}\")")?,
-            Some(_) => write!(f, ", breaking")?,
-            None => {}
-        }
-        write!(f, ", event types [{}]", self.event_types.join(", "))
-    }
-}
-
-/// One sample of a golden events file.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct GoldenEvent {
-    /// The event type it was written with.
-    pub event_type: String,
-    /// The payload as version N wrote it.
-    pub payload: Value,
-    /// The current-version event it must decode to, if given.
-    #[serde(default)]
-    pub expect: Option<ExpectedEvent>,
-}
-
-/// The expected result of decoding a golden event.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ExpectedEvent {
-    /// The current event type.
-    pub event_type: String,
-    /// The current-version payload.
-    pub payload: Value,
 }
 
 /// One thing wrong with the committed history.
@@ -258,6 +211,15 @@ pub enum HistoryError {
     OnMismatch(String),
 }
 
+impl From<SnapshotError> for HistoryError {
+    fn from(error: SnapshotError) -> Self {
+        match error {
+            SnapshotError::Io { path, source } => HistoryError::Io { path, source },
+            SnapshotError::Invalid { path, message } => HistoryError::Invalid { path, message },
+        }
+    }
+}
+
 fn list(problems: &[Problem]) -> String {
     problems
         .iter()
@@ -307,11 +269,11 @@ pub fn check_history_in<E: Event>(
     let mut problems = Vec::new();
     for version in E::history() {
         let schemas = [
-            ("json", version.json_schema()?),
-            ("avsc", version.avro_schema()?),
+            (SchemaType::Json, version.json_schema()?),
+            (SchemaType::Avro, version.avro_schema()?),
         ];
-        for (extension, generated) in schemas {
-            let path = folder.join(format!("v{}.{extension}", version.version));
+        for (schema_type, generated) in schemas {
+            let path = folder.join(snapshot::schema_file_name(version.version, schema_type));
             let published = read_json(&path)?.map(|committed| {
                 differences(
                     &without_annotations(&committed),
@@ -339,7 +301,7 @@ pub fn check_history_in<E: Event>(
     let Scan { golden, newer } = scan::<E>(&folder)?;
     problems.extend(newer.into_iter().map(|path| Problem::Unknown { path }));
     for (version, path) in golden {
-        let samples = golden_file(&path)?;
+        let samples = snapshot::read_golden_events(&path)?;
         for (index, sample) in samples.into_iter().enumerate() {
             done.golden_events += 1;
             if let Err(error) = check_golden::<E>(version, &sample) {
@@ -359,20 +321,6 @@ pub fn check_history_in<E: Event>(
     }
 }
 
-/// The entries of [`VERSIONS_FILE`] in `folder` (empty when there is none).
-pub fn read_versions(folder: &Path) -> Result<BTreeMap<u32, VersionEntry>, HistoryError> {
-    let path = folder.join(VERSIONS_FILE);
-    match read_json(&path)? {
-        None => Ok(BTreeMap::new()),
-        Some(value) => serde_json::from_value(value).map_err(|err| HistoryError::Invalid {
-            path,
-            message: format!(
-                "expected {{\"<version>\": {{\"major\", \"breaking\"?, \"event_types\"}}}}: {err}"
-            ),
-        }),
-    }
-}
-
 /// Writes the missing entries of [`VERSIONS_FILE`], and reports (or, when `overwrite`,
 /// rewrites) the committed ones that differ from the code.
 fn record_versions<E: Event>(
@@ -382,7 +330,7 @@ fn record_versions<E: Event>(
     problems: &mut Vec<Problem>,
 ) -> Result<(), HistoryError> {
     let path = folder.join(VERSIONS_FILE);
-    let mut entries = read_versions(folder)?;
+    let mut entries = snapshot::read_versions(folder)?;
     for version in E::history() {
         let generated = VersionEntry {
             major: version.major,
@@ -419,14 +367,7 @@ fn record_versions<E: Event>(
         }
     }
     if !done.recorded.is_empty() {
-        // Serialized from the map itself, so versions stay in numeric order.
-        let mut text =
-            serde_json::to_string_pretty(&entries).map_err(|err| HistoryError::Invalid {
-                path: path.clone(),
-                message: err.to_string(),
-            })?;
-        text.push('\n');
-        std::fs::write(&path, text).map_err(|source| HistoryError::Io { path, source })?;
+        snapshot::write_versions(folder, &entries)?;
     }
     Ok(())
 }
@@ -450,11 +391,11 @@ pub fn golden_events(
     let path = dir
         .as_ref()
         .join(name)
-        .join(format!("v{version}.examples.json"));
+        .join(snapshot::examples_file_name(version));
     if !path.exists() {
         return Ok(Vec::new());
     }
-    golden_file(&path)
+    Ok(snapshot::read_golden_events(&path)?)
 }
 
 fn check_golden<E: Event>(version: u32, sample: &GoldenEvent) -> Result<(), String> {
@@ -493,35 +434,18 @@ fn scan<E: Event>(folder: &Path) -> Result<Scan, HistoryError> {
         let Some(file) = path.file_name().and_then(|name| name.to_str()) else {
             continue;
         };
-        let Some((stem, kind)) = file.strip_prefix('v').and_then(|rest| rest.split_once('.'))
-        else {
-            continue;
-        };
-        let Ok(version) = stem.parse::<u32>() else {
-            continue;
-        };
-        match kind {
-            "examples.json" => golden.push((version, path)),
-            "json" | "avsc" if version > E::VERSION => newer.push(path),
-            _ => {}
+        if let Some(version) = snapshot::parse_examples_file_name(file) {
+            golden.push((version, path));
+        } else if let Some((version, SchemaType::Json | SchemaType::Avro)) =
+            snapshot::parse_schema_file_name(file)
+            && version > E::VERSION
+        {
+            newer.push(path);
         }
     }
     golden.sort();
     newer.sort();
     Ok(Scan { golden, newer })
-}
-
-fn golden_file(path: &Path) -> Result<Vec<GoldenEvent>, HistoryError> {
-    let text = std::fs::read_to_string(path).map_err(|source| HistoryError::Io {
-        path: path.to_owned(),
-        source,
-    })?;
-    serde_json::from_str(&text).map_err(|err| HistoryError::Invalid {
-        path: path.to_owned(),
-        message: format!(
-            "expected a JSON array of {{\"event_type\", \"payload\", \"expect\"?}} objects: {err}"
-        ),
-    })
 }
 
 fn read_json(path: &Path) -> Result<Option<Value>, HistoryError> {

@@ -137,8 +137,6 @@ pub mod history;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub mod lease;
 pub mod projection;
-#[cfg(feature = "registry-client")]
-pub mod registry_client;
 pub mod relay;
 pub mod schema;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
@@ -154,3 +152,7 @@ pub use envelope::{Cause, Envelope, NewEvent, RecordedEvent};
 pub use error::{DecodeError, EncodeError, SchemaError, UpcastError};
 pub use event::{Encoded, Event, EventVersion, JsonEvent, JsonUpcaster, Upcast};
 pub use herald_macros::Event;
+#[cfg(feature = "registry-client")]
+pub use herald_protocol::push;
+#[cfg(feature = "registry-client")]
+pub use herald_protocol::registry_client;

@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use herald::consumer::{Consumer, ConsumerOptions, Handler, Received};
 use herald::projection::HandlerError;
-use herald::registry_client::{RegistryClient, RegistryError, SchemaType};
+use herald::registry_client::{RegistryClient, RegistryError, SchemaType, SubjectConfig};
 use herald::relay::{ConfluentFraming, Relay};
 use herald::store::memory::MemoryStore;
 use herald::store::{EventStore, Expected};
@@ -277,13 +277,17 @@ async fn reads_what_confluents_python_avro_serializer_writes() {
     let writer = client(&registry);
     assert_eq!(
         writer
-            .lookup("parcel-lookup", SchemaType::Avro, &schema.schema)
+            .lookup("parcel-lookup", SchemaType::Avro, &schema.schema, &[])
             .await
             .unwrap(),
         None
     );
+    let group = SubjectConfig {
+        level: None,
+        group: Some("herald.major".to_owned()),
+    };
     writer
-        .set_compatibility_group("parcel-lookup", "herald.major")
+        .update_subject_config("parcel-lookup", &group)
         .await
         .unwrap();
     let properties = [("herald.major", "1")];
@@ -308,9 +312,15 @@ async fn reads_what_confluents_python_avro_serializer_writes() {
     assert_eq!(again, registered, "registering it again keeps its id");
     assert_eq!(
         writer
-            .lookup("parcel-lookup", SchemaType::Avro, &schema.schema)
+            .lookup(
+                "parcel-lookup",
+                SchemaType::Avro,
+                &schema.schema,
+                &properties
+            )
             .await
-            .unwrap(),
+            .unwrap()
+            .map(|found| found.id),
         Some(registered)
     );
     assert!(matches!(

@@ -14,7 +14,8 @@ use herald_registry::schema::{Limits, Schema, SchemaType};
 
 use super::EXIT_USAGE;
 use super::check::TypeArg;
-use super::registry_client::RegistryClient;
+use herald_protocol::registry_client::SchemaReference;
+use herald_protocol::registry_client::blocking::RegistryClient;
 
 /// Arguments of `herald codegen`.
 #[derive(Debug, clap::Args)]
@@ -76,7 +77,7 @@ fn file_defaults(path: &Path) -> (String, u32) {
     let version = path
         .file_name()
         .and_then(|n| n.to_str())
-        .and_then(super::snapshots::parse_file_name)
+        .and_then(herald_protocol::snapshot::parse_schema_file_name)
         .map_or(1, |(v, _)| v);
     (name, version)
 }
@@ -136,14 +137,17 @@ pub(crate) fn run(args: Args) -> ExitCode {
 
 fn load(args: &Args) -> Result<(Loaded, String, u32), String> {
     if let (Some(url), Some(subject)) = (&args.registry, &args.subject) {
-        let client = RegistryClient::new(url).map_err(|err| err.to_string())?;
-        let registered = client
-            .version_schema(subject, &args.version)
+        let client = RegistryClient::new(url.as_str(), super::REGISTRY_TIMEOUT)
             .map_err(|err| err.to_string())?;
+        let registered = client
+            .version(subject, &args.version)
+            .map_err(|err| err.to_string())?;
+        let version = registered.version;
+        let registered = registered.schema;
         let protobuf = if registered.schema_type == SchemaType::Protobuf {
             Some(registered_protobuf(
                 &client,
-                &registered.text,
+                &registered.schema,
                 &registered.references,
                 0,
             )?)
@@ -152,14 +156,10 @@ fn load(args: &Args) -> Result<(Loaded, String, u32), String> {
         };
         let loaded = Loaded {
             schema_type: registered.schema_type,
-            text: registered.text,
+            text: registered.schema,
             protobuf,
         };
-        return Ok((
-            loaded,
-            event_name_of_subject(subject).to_owned(),
-            registered.version,
-        ));
+        return Ok((loaded, event_name_of_subject(subject).to_owned(), version));
     }
     let (Some(path), Some(schema_type)) = (&args.schema, args.schema_type) else {
         return Err(
@@ -208,20 +208,28 @@ fn too_deep(depth: usize) -> Result<(), String> {
 fn registered_protobuf(
     client: &RegistryClient,
     text: &str,
-    references: &[(String, String, u32)],
+    references: &[SchemaReference],
     depth: usize,
 ) -> Result<Schema, String> {
     too_deep(depth)?;
     let mut imports = Vec::with_capacity(references.len());
-    for (name, subject, version) in references {
+    for SchemaReference {
+        name,
+        subject,
+        version,
+    } in references
+    {
         let registered = client
-            .version_schema(subject, &version.to_string())
-            .map_err(|err| err.to_string())?;
-        let schema =
-            registered_protobuf(client, &registered.text, &registered.references, depth + 1)
-                .map_err(|err| {
-                    format!("reference `{name}` ({subject} version {version}): {err}")
-                })?;
+            .version(subject, &version.to_string())
+            .map_err(|err| err.to_string())?
+            .schema;
+        let schema = registered_protobuf(
+            client,
+            &registered.schema,
+            &registered.references,
+            depth + 1,
+        )
+        .map_err(|err| format!("reference `{name}` ({subject} version {version}): {err}"))?;
         imports.push((name.clone(), schema));
     }
     parse_protobuf(text, &imports)

@@ -4,7 +4,6 @@ mod check;
 mod codegen;
 mod compat;
 mod push;
-mod registry_client;
 #[cfg(feature = "server")]
 mod serve;
 mod snapshots;
@@ -39,6 +38,9 @@ enum Command {
 
 /// Exit status for a usage error, an unreadable file or an invalid schema.
 pub(crate) const EXIT_USAGE: u8 = 2;
+
+/// How long the tool waits for each answer of a registry.
+pub(crate) const REGISTRY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Parses the command line and runs the chosen command.
 pub fn run() -> ExitCode {

@@ -1,23 +1,23 @@
 //! `herald push`: register the new local snapshots with a registry.
 //!
-//! Events are pushed in name order and each event's versions oldest first, the snapshots of
-//! one schema type (`--type`, Avro by default) under the subject the strategy names. Each
-//! version is registered with its major (from `versions.json`) in `metadata.properties`
-//! under `herald.major`. Before its versions, a subject's config is updated (a partial
-//! update, other settings keep their value) where it differs: the compatibility level
-//! `herald.toml` gives the event, when it gives one, and `compatibilityGroup = herald.major`,
-//! so the registry checks a version only against earlier versions of the same major, the rule
-//! `herald check` applies. A version the subject already holds (with the same major) is left
-//! alone, so a second push changes nothing. The first version the
-//! registry refuses stops the push: it and everything after it stay unpushed.
+//! Events are pushed in name order, the snapshots of one schema type (`--type`, Avro by
+//! default) under the subjects the strategy names, each subject's versions oldest first,
+//! with their majors (from `versions.json`) and the level `herald.toml` gives the event,
+//! when it gives one, by [`herald_protocol::push`] (which says what a push sets and
+//! registers). The first version the registry refuses stops the push: it and everything
+//! after it stay unpushed.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use herald_protocol::annotations::MAJOR_PROPERTY;
+use herald_protocol::push::{self, PushError, Step, Subject, Version};
+use herald_protocol::registry_client::RegistryError;
+use herald_protocol::registry_client::blocking::RegistryClient;
+
 use super::EXIT_USAGE;
 use super::check::TypeArg;
-use super::registry_client::{ClientError, MAJOR_PROPERTY, RegistryClient, SubjectConfig};
-use super::snapshots;
+use super::snapshots::{self, SnapshotFile};
 use super::subject::SubjectStrategy;
 
 /// Arguments of `herald push`.
@@ -55,8 +55,8 @@ enum Stop {
     Failed(String),
 }
 
-impl From<ClientError> for Stop {
-    fn from(err: ClientError) -> Self {
+impl From<RegistryError> for Stop {
+    fn from(err: RegistryError) -> Self {
         Stop::Failed(err.to_string())
     }
 }
@@ -96,82 +96,88 @@ fn push(args: &Args, tally: &mut Tally) -> Result<(), Stop> {
         )));
     }
     let dir = snapshots::load(&args.schemas).map_err(|err| Stop::Failed(err.to_string()))?;
-    let client = RegistryClient::new(&args.registry)?;
+    let client = RegistryClient::new(args.registry.as_str(), super::REGISTRY_TIMEOUT)
+        .map_err(|err| Stop::Failed(err.to_string()))?;
     let schema_type = args.schema_type.schema_type();
-    let mut configured: Vec<String> = Vec::new();
     for event in &dir.events {
+        // The event's files by subject, subjects in the order their first version comes.
+        let mut subjects: Vec<(String, Vec<&SnapshotFile>)> = Vec::new();
         for file in event.of_type(schema_type) {
             let subject = args
                 .subject_strategy
                 .subject(&event.name, schema_type, &file.text);
-            if !configured.contains(&subject) {
-                configured.push(subject.clone());
-                configure(&client, &subject, event, tally)?;
+            match subjects.iter_mut().find(|(name, _)| *name == subject) {
+                Some((_, files)) => files.push(file),
+                None => subjects.push((subject, vec![file])),
             }
-            let major = event.major(file.version);
-            if let Some(version) = client.lookup(&subject, schema_type, &file.text, major)? {
-                tally.unchanged += 1;
-                println!(
-                    "{subject}: v{} ({}) already registered as version {version}",
-                    file.version,
-                    file.path.display()
-                );
-                continue;
-            }
-            match client.register(&subject, schema_type, &file.text, major)? {
-                Ok(id) => {
-                    tally.registered += 1;
+        }
+        for (name, files) in &subjects {
+            let versions: Vec<Version<'_>> = files
+                .iter()
+                .map(|file| Version {
+                    version: file.version,
+                    major: event.major(file.version),
+                    schema: &file.text,
+                })
+                .collect();
+            let subject = Subject {
+                name,
+                schema_type,
+                level: event.level_configured.then_some(event.level),
+                versions: &versions,
+            };
+            let path = |version: u32| {
+                files
+                    .iter()
+                    .find(|file| file.version == version)
+                    .map(|file| file.path.display().to_string())
+                    .unwrap_or_default()
+            };
+            let report = |step: &Step| match step {
+                Step::LevelSet(level) => {
+                    tally.levels_set += 1;
+                    println!("{name}: level set to {level}");
+                }
+                Step::GroupSet => {
+                    tally.groups_set += 1;
+                    println!("{name}: compatibility group set to {MAJOR_PROPERTY}");
+                }
+                Step::AlreadyRegistered {
+                    version,
+                    registered,
+                } => {
+                    tally.unchanged += 1;
                     println!(
-                        "{subject}: v{} ({}) registered, schema id {id}, major {major}",
-                        file.version,
-                        file.path.display()
+                        "{name}: v{version} ({}) already registered as version {}",
+                        path(*version),
+                        registered.version
                     );
                 }
-                Err(rejection) => {
+                Step::Registered { version, major, id } => {
+                    tally.registered += 1;
                     println!(
-                        "{subject}: v{} ({}) REJECTED by the registry ({}): {}",
-                        file.version,
-                        file.path.display(),
-                        rejection.status,
-                        rejection.message
+                        "{name}: v{version} ({}) registered, schema id {id}, major {major}",
+                        path(*version)
+                    );
+                }
+            };
+            match client.block_on(push::push(client.client(), &subject, report)) {
+                Ok(_) => {}
+                Err(PushError::Rejected {
+                    version,
+                    status,
+                    message,
+                }) => {
+                    println!(
+                        "{name}: v{version} ({}) REJECTED by the registry ({status}): {message}",
+                        path(version)
                     );
                     println!("nothing after it was pushed");
                     return Err(Stop::Rejected);
                 }
+                Err(PushError::Registry(err)) => return Err(err.into()),
             }
         }
-    }
-    Ok(())
-}
-
-/// Sets the subject's level (when `herald.toml` gives one) and compatibility group where they
-/// differ from what the registry holds, in one partial update.
-fn configure(
-    client: &RegistryClient,
-    subject: &str,
-    event: &snapshots::EventSnapshots,
-    tally: &mut Tally,
-) -> Result<(), Stop> {
-    let current = client.subject_config(subject)?;
-    let mut update = SubjectConfig::default();
-    let level = event.level.as_str();
-    if event.level_configured && current.level.as_deref() != Some(level) {
-        update.level = Some(level.to_owned());
-    }
-    if current.group.as_deref() != Some(MAJOR_PROPERTY) {
-        update.group = Some(MAJOR_PROPERTY.to_owned());
-    }
-    if update == SubjectConfig::default() {
-        return Ok(());
-    }
-    client.update_subject_config(subject, &update)?;
-    if update.level.is_some() {
-        tally.levels_set += 1;
-        println!("{subject}: level set to {level}");
-    }
-    if update.group.is_some() {
-        tally.groups_set += 1;
-        println!("{subject}: compatibility group set to {MAJOR_PROPERTY}");
     }
     Ok(())
 }

@@ -3,21 +3,19 @@
 //! compatibility levels.
 //!
 //! Beside them, `<event>/versions.json` records each version's major (written by
-//! `herald::history::assert_history`: `{"1": {"major": 1, "event_types": [...]}, "2":
-//! {"major": 2, "breaking": "why", ...}}`), and `v<N>.examples.json` holds golden events
-//! (read only for their event types). Without `versions.json` every version is in major 1.
+//! `herald::history::assert_history`), and `v<N>.examples.json` holds golden events (read
+//! only for their event types); both formats are [`herald_protocol::snapshot`]'s. Without
+//! `versions.json` every version is in major 1.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use herald_protocol::snapshot::{self, EXTENSIONS, SnapshotError, VersionEntry};
 use herald_registry::schema::{CompatibilityLevel, SchemaType};
 use serde::Deserialize;
 
 /// The name of the configuration file inside the snapshot directory.
 pub(crate) const CONFIG_FILE: &str = "herald.toml";
-
-/// The file, in each event's folder, that records every version's major.
-pub(crate) const VERSIONS_FILE: &str = "versions.json";
 
 /// Why the snapshot directory could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +36,15 @@ pub(crate) enum LoadError {
         /// What is wrong.
         message: String,
     },
+}
+
+impl From<SnapshotError> for LoadError {
+    fn from(error: SnapshotError) -> Self {
+        match error {
+            SnapshotError::Io { path, source } => LoadError::Io { path, source },
+            SnapshotError::Invalid { path, message } => LoadError::Config { path, message },
+        }
+    }
 }
 
 /// `herald.toml`: a default level and per-event settings.
@@ -63,25 +70,6 @@ pub(crate) struct EventConfig {
     /// versions were deleted before snapshots existed.
     #[serde(default)]
     pub first_version: Option<u32>,
-}
-
-/// One version's entry in `versions.json`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub(crate) struct VersionEntry {
-    /// Its major: versions are compared with the earlier versions of the same major only.
-    pub major: u32,
-    /// Why it was declared breaking, when it was.
-    #[serde(default)]
-    pub breaking: Option<String>,
-    /// Its event types.
-    #[serde(default)]
-    pub event_types: Vec<String>,
-}
-
-/// One sample of a golden events file, as far as `herald check` reads it.
-#[derive(Debug, Clone, Deserialize)]
-struct GoldenSample {
-    event_type: String,
 }
 
 /// One snapshot file.
@@ -122,10 +110,7 @@ impl EventSnapshots {
     /// The major of `version`: its `versions.json` entry's, else the major of the closest
     /// earlier version that has one, else 1.
     pub(crate) fn major(&self, version: u32) -> u32 {
-        self.versions
-            .range(..=version)
-            .next_back()
-            .map_or(1, |(_, entry)| entry.major)
+        snapshot::major_of(&self.versions, version)
     }
 
     /// The path of this event's `versions.json` or `v<N>.examples.json` under `root`.
@@ -215,49 +200,20 @@ fn read_versions_and_golden(
     name: &str,
 ) -> Result<(BTreeMap<u32, VersionEntry>, BTreeMap<u32, Vec<String>>), LoadError> {
     let folder = root.join(name);
-    let versions = match read_optional(&folder.join(VERSIONS_FILE))? {
-        None => BTreeMap::new(),
-        Some(text) => serde_json::from_str(&text).map_err(|err| LoadError::Config {
-            path: folder.join(VERSIONS_FILE),
-            message: format!(
-                "expected {{\"<version>\": {{\"major\": N, \"breaking\"?, \"event_types\"}}}}: {err}"
-            ),
-        })?,
-    };
+    let versions = snapshot::read_versions(&folder)?;
     let mut golden = BTreeMap::new();
     for path in read_dir(&folder)? {
         let Some(version) = path
             .file_name()
             .and_then(|n| n.to_str())
-            .and_then(|n| n.strip_prefix('v')?.strip_suffix(".examples.json"))
-            .and_then(|n| n.parse::<u32>().ok())
+            .and_then(snapshot::parse_examples_file_name)
         else {
             continue;
         };
-        let Some(text) = read_optional(&path)? else {
-            continue;
-        };
-        let samples: Vec<GoldenSample> =
-            serde_json::from_str(&text).map_err(|err| LoadError::Config {
-                path: path.clone(),
-                message: format!(
-                    "expected a JSON array of {{\"event_type\", \"payload\", ...}} objects: {err}"
-                ),
-            })?;
+        let samples = snapshot::read_golden_events(&path)?;
         golden.insert(version, samples.into_iter().map(|s| s.event_type).collect());
     }
     Ok((versions, golden))
-}
-
-fn read_optional(path: &Path) -> Result<Option<String>, LoadError> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => Ok(Some(text)),
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(LoadError::Io {
-            path: path.to_path_buf(),
-            source,
-        }),
-    }
 }
 
 fn read_config(root: &Path) -> Result<Config, LoadError> {
@@ -296,42 +252,13 @@ fn read_dir(dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
     Ok(paths)
 }
 
-/// The snapshot file extension of each schema type, in the order a version's files sort.
-pub(crate) const EXTENSIONS: [(SchemaType, &str); 3] = [
-    (SchemaType::Avro, "avsc"),
-    (SchemaType::Json, "json"),
-    (SchemaType::Protobuf, "proto"),
-];
-
-/// The snapshot file extension of `schema_type` (`avsc`, `json`, `proto`).
-pub(crate) fn extension(schema_type: SchemaType) -> &'static str {
-    EXTENSIONS
-        .iter()
-        .find(|(t, _)| *t == schema_type)
-        .map_or("json", |(_, extension)| extension)
-}
-
-/// Parses `v<N>.avsc` / `v<N>.json` / `v<N>.proto`; `None` for anything else (golden events
-/// included).
-pub(crate) fn parse_file_name(file_name: &str) -> Option<(u32, SchemaType)> {
-    let rest = file_name.strip_prefix('v')?;
-    let (number, schema_type) = EXTENSIONS.iter().find_map(|(schema_type, extension)| {
-        let number = rest.strip_suffix(extension)?.strip_suffix('.')?;
-        Some((number, *schema_type))
-    })?;
-    if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    number.parse().ok().map(|n| (n, schema_type))
-}
-
 fn read_event(root: &Path, name: &str) -> Result<Vec<SnapshotFile>, LoadError> {
     let mut files = Vec::new();
     for path in read_dir(&root.join(name))? {
         let Some(file_name) = path.file_name().and_then(|n| n.to_str()) else {
             continue;
         };
-        let Some((version, schema_type)) = parse_file_name(file_name) else {
+        let Some((version, schema_type)) = snapshot::parse_schema_file_name(file_name) else {
             continue;
         };
         let text = std::fs::read_to_string(&path).map_err(|source| LoadError::Io {

@@ -22,7 +22,7 @@ impl SubjectStrategy {
     /// The subject for `event`'s snapshots of `schema_type` whose text is `text`.
     pub(crate) fn subject(self, event: &str, schema_type: SchemaType, text: &str) -> String {
         match self {
-            SubjectStrategy::Topic => format!("{event}-value"),
+            SubjectStrategy::Topic => herald_protocol::push::topic_subject(event),
             SubjectStrategy::Record => {
                 record_name(schema_type, text).unwrap_or_else(|| event.to_owned())
             }

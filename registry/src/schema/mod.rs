@@ -4,7 +4,6 @@
 //! computed at parse time, so two spellings of the same schema compare equal by
 //! [`Schema::fingerprint`].
 
-mod annotations;
 mod avro;
 mod compat;
 pub mod documented;
@@ -14,66 +13,21 @@ mod limits;
 mod protobuf;
 
 use std::fmt;
-use std::str::FromStr;
 
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-pub use annotations::{ANNOTATION_PREFIX, differences, without_annotations};
 pub use compat::{
     CompatibilityLevel, Difference, Direction, Report, UnknownLevel, Violation, check,
     json_differences, protobuf_differences,
 };
 pub use error::SchemaError;
+pub use herald_protocol::SchemaType;
 pub use json::Draft;
 pub use limits::Limits;
 
 pub(crate) use avro::AvroSchema;
 pub(crate) use json::JsonSchema;
 pub(crate) use protobuf::ProtobufSchema;
-
-/// The kinds of schema Herald understands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum SchemaType {
-    /// An Apache Avro schema.
-    Avro,
-    /// A JSON Schema document (drafts 4, 6, 7, 2019-09 and 2020-12).
-    Json,
-    /// A Protocol Buffers file (proto2 or proto3), as `.proto` text or a base64
-    /// `FileDescriptorProto`.
-    Protobuf,
-}
-
-impl SchemaType {
-    /// The name Confluent Schema Registry uses for this type (`AVRO`, `JSON`, `PROTOBUF`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SchemaType::Avro => "AVRO",
-            SchemaType::Json => "JSON",
-            SchemaType::Protobuf => "PROTOBUF",
-        }
-    }
-}
-
-impl fmt::Display for SchemaType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for SchemaType {
-    type Err = SchemaError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.to_ascii_uppercase().as_str() {
-            "AVRO" => Ok(SchemaType::Avro),
-            "JSON" => Ok(SchemaType::Json),
-            "PROTOBUF" => Ok(SchemaType::Protobuf),
-            _ => Err(SchemaError::UnknownType(s.to_owned())),
-        }
-    }
-}
 
 /// A SHA-256 digest of a schema's canonical form.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -5,6 +5,7 @@
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
+use herald_protocol::annotations::MAJOR_PROPERTY;
 use maud::{Markup, html};
 use serde::Deserialize;
 
@@ -20,9 +21,6 @@ use super::{Failure, role};
 
 /// Subjects per page of the list.
 const PAGE_SIZE: i64 = 50;
-
-/// The metadata property `herald push` records a version's major in.
-const MAJOR_PROPERTY: &str = "herald.major";
 
 /// The list's query: search text and 1-based page.
 #[derive(Debug, Deserialize)]

@@ -122,4 +122,5 @@
 pub(crate) mod avro;
 pub(crate) mod json;
 
-pub use avro::{AvroSchemas, EVENT_TYPE_ATTRIBUTE};
+pub use avro::AvroSchemas;
+pub use herald_protocol::annotations::EVENT_TYPE_ATTRIBUTE;

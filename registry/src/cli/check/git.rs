@@ -7,11 +7,13 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
-use herald_registry::schema::{Schema, SchemaType, differences, without_annotations};
+use herald_protocol::annotations::{differences, without_annotations};
+use herald_protocol::snapshot::{self, VERSIONS_FILE, VersionEntry};
+use herald_registry::schema::{Schema, SchemaType};
 use serde_json::Value;
 
 use super::Finding;
-use crate::cli::snapshots::{self, SnapshotDir, VersionEntry};
+use crate::cli::snapshots::SnapshotDir;
 
 /// Runs git in `dir`; its stdout, or a message naming the command.
 fn git(dir: &Path, args: &[&str]) -> Result<Vec<u8>, String> {
@@ -61,11 +63,11 @@ pub(super) fn check_against(
         if file_name.contains('/') {
             continue;
         }
-        if file_name == snapshots::VERSIONS_FILE {
+        if file_name == VERSIONS_FILE {
             check_versions_file(dir, reference, event, relative, findings)?;
             continue;
         }
-        let Some((version, schema_type)) = snapshots::parse_file_name(file_name) else {
+        let Some((version, schema_type)) = snapshot::parse_schema_file_name(file_name) else {
             continue;
         };
         let path = dir.root.join(relative);
@@ -211,7 +213,7 @@ fn check_versions_file(
             message: format!(
                 "version {version} of `{event}` was published at {reference} and its entry in \
                  {} has been edited in place: {change}",
-                snapshots::VERSIONS_FILE
+                VERSIONS_FILE
             ),
             hint: "a published version keeps its major: restore its `#[event(...)]` declaration \
                    (`breaking`, `major`) and the entry, and declare the change on a new version"

@@ -35,7 +35,7 @@ pub(super) fn check_event(
         line: None,
     };
     let present: Vec<u32> = files.iter().map(|f| f.version).collect();
-    let extension = snapshots::extension(schema_type);
+    let extension = herald_protocol::snapshot::extension(schema_type);
     for expected in event.first_version..last.version {
         if present.contains(&expected) {
             continue;
@@ -96,7 +96,7 @@ pub(super) fn check_event(
                     violation.hint.trim_end_matches('.'),
                     file.version,
                     event.name,
-                    snapshots::VERSIONS_FILE,
+                    herald_protocol::snapshot::VERSIONS_FILE,
                 );
                 findings.push(finding(
                     file,

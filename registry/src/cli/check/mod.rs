@@ -23,9 +23,9 @@ use herald_registry::schema::SchemaType;
 use serde::Serialize;
 
 use super::EXIT_USAGE;
-use super::registry_client::RegistryClient;
 use super::snapshots;
 use super::subject::SubjectStrategy;
+use herald_protocol::registry_client::blocking::RegistryClient;
 use registry::SubjectPlan;
 
 /// Report formats of `herald check`.
@@ -157,7 +157,7 @@ fn execute(args: &Args) -> Result<Outcome, String> {
         ..Outcome::default()
     };
     for event in &dir.events {
-        for (schema_type, _) in snapshots::EXTENSIONS {
+        for (schema_type, _) in herald_protocol::snapshot::EXTENSIONS {
             history::check_event(event, schema_type, &mut outcome.findings);
         }
         history::check_samples(event, &dir.root, &mut outcome.findings);
@@ -166,8 +166,9 @@ fn execute(args: &Args) -> Result<Outcome, String> {
         git::check_against(&dir, reference, &mut outcome.findings)?;
     }
     if let Some(url) = &args.registry {
-        let client = RegistryClient::new(url).map_err(|err| err.to_string())?;
-        outcome.registry = Some(client.base().to_owned());
+        let client = RegistryClient::new(url.as_str(), super::REGISTRY_TIMEOUT)
+            .map_err(|err| err.to_string())?;
+        outcome.registry = Some(client.client().base_url().to_owned());
         registry::compare(&dir, args, &client, &mut outcome).map_err(|err| err.to_string())?;
     }
     for finding in &mut outcome.findings {

@@ -2,10 +2,12 @@
 
 use std::collections::BTreeMap;
 
+use herald_protocol::annotations::MAJOR_PROPERTY;
+use herald_protocol::registry_client::blocking::RegistryClient;
+use herald_protocol::registry_client::{Compatibility, RegistryError};
 use serde::Serialize;
 
 use super::{Args, Finding, Outcome};
-use crate::cli::registry_client::{ClientError, RegistryClient};
 use crate::cli::snapshots::SnapshotDir;
 
 /// What the registry would do with one local version.
@@ -37,7 +39,7 @@ pub(super) fn compare(
     args: &Args,
     client: &RegistryClient,
     outcome: &mut Outcome,
-) -> Result<(), ClientError> {
+) -> Result<(), RegistryError> {
     let schema_type = args.schema_type.schema_type();
     for event in &dir.events {
         let mut plans: BTreeMap<String, Vec<PlannedVersion>> = BTreeMap::new();
@@ -45,14 +47,24 @@ pub(super) fn compare(
             let subject = args
                 .subject_strategy
                 .subject(&event.name, schema_type, &file.text);
-            let major = event.major(file.version);
-            let registered_as = client.lookup(&subject, schema_type, &file.text, major)?;
+            let major = event.major(file.version).to_string();
+            let properties = [(MAJOR_PROPERTY, major.as_str())];
+            let registered_as = client
+                .lookup(&subject, schema_type, &file.text, &properties)?
+                .map(|registered| registered.version);
             let (accepted, messages) = match registered_as {
                 Some(_) => (None, Vec::new()),
                 None => {
-                    let (ok, messages) =
-                        client.test_compatibility(&subject, schema_type, &file.text, major)?;
-                    (Some(ok), messages)
+                    let Compatibility {
+                        is_compatible,
+                        messages,
+                    } = client.test_compatibility(
+                        &subject,
+                        schema_type,
+                        &file.text,
+                        &properties,
+                    )?;
+                    (Some(is_compatible), messages)
                 }
             };
             if accepted == Some(false) {

@@ -8,6 +8,7 @@ mod unions;
 
 use std::collections::{BTreeMap, BTreeSet};
 
+pub(crate) use herald_protocol::annotations::EVENT_TYPE_ATTRIBUTE;
 use serde_json::{Map, Value};
 
 use super::CodegenError;
@@ -259,10 +260,6 @@ impl Generator {
         }
     }
 }
-
-/// The attribute of a variant record holding its event type (Herald's
-/// `herald::schema::EVENT_TYPE_ATTRIBUTE`).
-pub(crate) const EVENT_TYPE_ATTRIBUTE: &str = "herald.event_type";
 
 /// The largest `fixed` generated as a Rust array.
 const MAX_FIXED: u64 = 65_536;

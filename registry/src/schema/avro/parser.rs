@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 
+use herald_protocol::annotations::EVENT_TYPE_ATTRIBUTE;
 use serde_json::{Map, Value};
 
 use super::attributes::{self, error, kind_of, logical};
@@ -36,9 +37,6 @@ pub(super) fn parse(value: &Value) -> Result<AvroSchema, SchemaError> {
         root,
     })
 }
-
-/// The custom attribute with which Herald's export names a record's event type.
-const EVENT_TYPE_ATTRIBUTE: &str = "herald.event_type";
 
 /// A field default waiting for the arena to be complete.
 struct PendingDefault {

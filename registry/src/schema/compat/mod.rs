@@ -2,12 +2,11 @@
 
 mod avro;
 mod json;
-mod level;
 mod protobuf;
 mod report;
 
+pub use herald_protocol::{CompatibilityLevel, UnknownLevel};
 pub use json::json_differences;
-pub use level::{CompatibilityLevel, UnknownLevel};
 pub use protobuf::protobuf_differences;
 pub use report::{Difference, Direction, Report, Violation};
 

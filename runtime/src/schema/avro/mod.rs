@@ -10,15 +10,13 @@ mod mapper;
 mod names;
 mod union;
 
+use herald_protocol::annotations::EVENT_TYPE_ATTRIBUTE;
 use serde_json::{Map, Value};
 
 use crate::error::SchemaError;
 use crate::event::Event;
 use field_order::FieldOrder;
 use mapper::Mapper;
-
-/// The custom attribute of an event enum's variant records that holds the event type.
-pub const EVENT_TYPE_ATTRIBUTE: &str = "herald.event_type";
 
 /// The Avro schemas of one event version: the exported document and, per event type, a
 /// self-contained record schema used as the writer and reader schema of its payloads.

@@ -1,4 +1,5 @@
-//! Herald's own annotations in a schema document, and where two documents differ.
+//! The `herald.*` names, Herald's own annotations in a schema document, and where two
+//! documents differ.
 //!
 //! Herald writes annotations of its own into the schemas it exports: object members named
 //! `herald.*`, such as the `herald.event_type` of an Avro record that is one event type. They
@@ -7,7 +8,7 @@
 //! snapshots with these two functions.
 //!
 //! ```
-//! use herald_registry::schema::{differences, without_annotations};
+//! use herald_protocol::annotations::{differences, without_annotations};
 //! use serde_json::json;
 //!
 //! let published = json!({"type": "record", "name": "Placed", "fields": []});
@@ -23,6 +24,16 @@ use serde_json::Value;
 
 /// The prefix of the object members that are Herald's annotations.
 pub const ANNOTATION_PREFIX: &str = "herald.";
+
+/// The custom attribute of an event enum's Avro variant records that holds the event type
+/// (`"herald.event_type": "order.shipped"`): the runtime writes it, the registry's Avro
+/// parser and code generator read it.
+pub const EVENT_TYPE_ATTRIBUTE: &str = "herald.event_type";
+
+/// The `metadata.properties` key under which a version's major is registered, and the
+/// `compatibilityGroup` set on every subject Herald pushes to: the registry then checks a new
+/// version only against the earlier versions of the same major, as `herald check` does.
+pub const MAJOR_PROPERTY: &str = "herald.major";
 
 /// `schema` without Herald's annotations: object members whose name starts with
 /// [`ANNOTATION_PREFIX`], at any depth.
