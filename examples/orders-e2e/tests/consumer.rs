@@ -133,7 +133,7 @@ async fn expected_board(store: &SqliteStore) -> (Vec<BoardRow>, Vec<(String, i64
 }
 
 /// Orders seeded through the aggregate, a board database, and a registry holding version 2's
-/// JSON Schema (which frames the poison).
+/// JSON Schema as `herald push` registers it, with its major (it frames the poison).
 struct Setup {
     _dir: tempfile::TempDir,
     orders: String,
@@ -160,6 +160,7 @@ impl Setup {
             .json(&serde_json::json!({
                 "schemaType": "JSON",
                 "schema": OrderEventV2::export_json_schema().unwrap().to_string(),
+                "metadata": { "properties": { "herald.major": "2" } },
             }))
             .send()
             .await
