@@ -54,7 +54,7 @@
 //! `HERALD_SNAPSHOTS=overwrite`. `herald check` compares versions within a major under the
 //! configured level and requires, at each major boundary, a golden event of every event type
 //! of every older version (they prove the upcasters); `herald push` registers each version with
-//! its major in `metadata.properties["herald.major"]`. The folder's format is
+//! its major in `metadata.properties[`[`MAJOR_PROPERTY`](herald_protocol::annotations::MAJOR_PROPERTY)`]`. The folder's format is
 //! [`herald_protocol::snapshot`]'s, which the registry's tools read.
 
 use std::fmt;
@@ -184,23 +184,10 @@ pub enum HistoryError {
     /// Committed schemas or golden events do not match the code.
     #[error("{} schema history problem(s):\n{}", .0.len(), list(.0))]
     Mismatch(Vec<Problem>),
-    /// A file could not be read or written.
-    #[error("{}: {source}", path.display())]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The I/O error.
-        #[source]
-        source: std::io::Error,
-    },
-    /// A committed file is not valid JSON of the expected form.
-    #[error("{}: {message}", path.display())]
-    Invalid {
-        /// The file.
-        path: PathBuf,
-        /// What is wrong.
-        message: String,
-    },
+    /// A file of the snapshot folder could not be read or written, or is not valid JSON of
+    /// the expected form.
+    #[error(transparent)]
+    Snapshot(#[from] SnapshotError),
     /// A schema could not be generated.
     #[error(transparent)]
     Schema(#[from] SchemaError),
@@ -209,15 +196,6 @@ pub enum HistoryError {
         "{ON_MISMATCH_VARIABLE}={0} is not understood; use {ON_MISMATCH_VARIABLE}=overwrite or unset it"
     )]
     OnMismatch(String),
-}
-
-impl From<SnapshotError> for HistoryError {
-    fn from(error: SnapshotError) -> Self {
-        match error {
-            SnapshotError::Io { path, source } => HistoryError::Io { path, source },
-            SnapshotError::Invalid { path, message } => HistoryError::Invalid { path, message },
-        }
-    }
 }
 
 fn list(problems: &[Problem]) -> String {
@@ -261,7 +239,7 @@ pub fn check_history_in<E: Event>(
 ) -> Result<History, HistoryError> {
     let overwrite = on_mismatch == OnMismatch::Overwrite;
     let folder = dir.as_ref().join(E::NAME);
-    std::fs::create_dir_all(&folder).map_err(|source| HistoryError::Io {
+    std::fs::create_dir_all(&folder).map_err(|source| SnapshotError::Io {
         path: folder.clone(),
         source,
     })?;
@@ -274,7 +252,7 @@ pub fn check_history_in<E: Event>(
         ];
         for (schema_type, generated) in schemas {
             let path = folder.join(snapshot::schema_file_name(version.version, schema_type));
-            let published = read_json(&path)?.map(|committed| {
+            let published = snapshot::read_schema(&path)?.map(|committed| {
                 differences(
                     &without_annotations(&committed),
                     &without_annotations(&generated),
@@ -291,7 +269,7 @@ pub fn check_history_in<E: Event>(
                     })
                 }
                 _ => {
-                    write_json(&path, &generated)?;
+                    snapshot::write_schema(&path, &generated)?;
                     done.written.push(path);
                 }
             }
@@ -423,7 +401,7 @@ struct Scan {
 
 /// Lists golden files (with their version) and schemas of versions newer than `E`.
 fn scan<E: Event>(folder: &Path) -> Result<Scan, HistoryError> {
-    let io = |source| HistoryError::Io {
+    let io = |source| SnapshotError::Io {
         path: folder.to_owned(),
         source,
     };
@@ -446,32 +424,4 @@ fn scan<E: Event>(folder: &Path) -> Result<Scan, HistoryError> {
     golden.sort();
     newer.sort();
     Ok(Scan { golden, newer })
-}
-
-fn read_json(path: &Path) -> Result<Option<Value>, HistoryError> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => serde_json::from_str(&text)
-            .map(Some)
-            .map_err(|err| HistoryError::Invalid {
-                path: path.to_owned(),
-                message: err.to_string(),
-            }),
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(HistoryError::Io {
-            path: path.to_owned(),
-            source,
-        }),
-    }
-}
-
-fn write_json(path: &Path, value: &Value) -> Result<(), HistoryError> {
-    let mut text = serde_json::to_string_pretty(value).map_err(|err| HistoryError::Invalid {
-        path: path.to_owned(),
-        message: err.to_string(),
-    })?;
-    text.push('\n');
-    std::fs::write(path, text).map_err(|source| HistoryError::Io {
-        path: path.to_owned(),
-        source,
-    })
 }

@@ -14,8 +14,8 @@ use serde::de::DeserializeOwned;
 use super::AppState;
 use super::error::Error;
 
-/// The content type of every JSON answer.
-pub const CONTENT_TYPE: &str = "application/vnd.schemaregistry.v1+json";
+/// The content type of every JSON answer: Confluent's.
+pub use herald_protocol::CONTENT_TYPE;
 
 /// A JSON request body, accepted whatever its content type says (Confluent's
 /// `application/vnd.schemaregistry.v1+json`, plain `application/json`, or none), with

@@ -27,4 +27,8 @@ mod schema_type;
 pub mod snapshot;
 
 pub use level::{CompatibilityLevel, UnknownLevel};
+
+/// The media type of Confluent's REST API (`application/vnd.schemaregistry.v1+json`), which
+/// the registry answers with and the client asks for.
+pub const CONTENT_TYPE: &str = "application/vnd.schemaregistry.v1+json";
 pub use schema_type::{SchemaType, UnknownSchemaType};

@@ -183,14 +183,40 @@ pub fn write_versions(
     folder: &Path,
     entries: &BTreeMap<u32, VersionEntry>,
 ) -> Result<(), SnapshotError> {
-    let path = folder.join(VERSIONS_FILE);
     // Serialized from the map itself, so versions stay in numeric order.
-    let mut text = serde_json::to_string_pretty(entries).map_err(|err| SnapshotError::Invalid {
-        path: path.clone(),
+    write_pretty(&folder.join(VERSIONS_FILE), entries)
+}
+
+/// The schema snapshot (`v<N>.json`, `v<N>.avsc`) at `path` as JSON; `None` when there is
+/// none.
+pub fn read_schema(path: &Path) -> Result<Option<Value>, SnapshotError> {
+    let Some(text) = read_optional(path)? else {
+        return Ok(None);
+    };
+    serde_json::from_str(&text)
+        .map(Some)
+        .map_err(|err| SnapshotError::Invalid {
+            path: path.to_owned(),
+            message: err.to_string(),
+        })
+}
+
+/// Writes a schema snapshot at `path`, pretty-printed with a final newline.
+pub fn write_schema(path: &Path, schema: &Value) -> Result<(), SnapshotError> {
+    write_pretty(path, schema)
+}
+
+/// Writes `value` at `path` as pretty-printed JSON with a final newline.
+fn write_pretty(path: &Path, value: &impl Serialize) -> Result<(), SnapshotError> {
+    let mut text = serde_json::to_string_pretty(value).map_err(|err| SnapshotError::Invalid {
+        path: path.to_owned(),
         message: err.to_string(),
     })?;
     text.push('\n');
-    std::fs::write(&path, text).map_err(|source| SnapshotError::Io { path, source })
+    std::fs::write(path, text).map_err(|source| SnapshotError::Io {
+        path: path.to_owned(),
+        source,
+    })
 }
 
 /// The samples of the golden events file at `path`.

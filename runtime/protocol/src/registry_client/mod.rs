@@ -35,13 +35,11 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use tokio::sync::OnceCell;
 
+use crate::CONTENT_TYPE;
 /// The kind of a registered schema (`schemaType`; absent means Avro).
 pub use crate::SchemaType;
 
 pub mod blocking;
-
-/// The media type of Confluent's REST API.
-pub const CONTENT_TYPE: &str = "application/vnd.schemaregistry.v1+json";
 
 /// Confluent's error code for a subject that does not exist.
 const SUBJECT_NOT_FOUND: i64 = 40401;
