@@ -106,7 +106,8 @@
 //! trait, everything its methods return, and one module per backend), [`aggregate`],
 //! [`projection`], [`relay`] and [`transport`] (the broker seam, with `transport::nats`
 //! behind feature `nats` and `transport::kafka` behind feature `kafka`), `registry_client`
-//! (feature `registry-client`), `consumer` (feature `consumer`), [`schema`], [`history`] and [`wire`] (the Confluent wire
+//! and `push` (feature `registry-client`, from `herald-protocol`: the client and the push
+//! `herald push` uses), `consumer` (feature `consumer`), [`schema`], [`history`] and [`wire`] (the Confluent wire
 //! format), and for running several replicas of a service, `lease` (one runner per projection
 //! and relay, fenced checkpoints) and `status` (leases, checkpoints and lag, as Prometheus
 //! text).

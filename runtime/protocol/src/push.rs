@@ -170,3 +170,153 @@ async fn configure(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
+    use super::*;
+
+    /// A registry answering by request line: `subject` has no config, holds `v1` (text
+    /// `"1"`) as version 4 with id 10, accepts `"2"` as id 11 and refuses anything else with
+    /// a 409. Returns its URL and the request lines with their bodies.
+    async fn registry() -> (String, Arc<Mutex<Vec<String>>>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = Arc::clone(&seen);
+        tokio::spawn(async move {
+            loop {
+                let (mut socket, _) = listener.accept().await.unwrap();
+                let request = read_request(&mut socket).await;
+                let line = request.lines().next().unwrap_or_default().to_owned();
+                let body = request.split("\r\n\r\n").nth(1).unwrap_or_default();
+                log.lock().unwrap().push(format!("{line} {body}"));
+                let (status, answer) = match line.split(' ').take(2).collect::<Vec<_>>()[..] {
+                    ["GET", "/config/order-value"] => ("404 Not Found", r#"{"error_code":40408}"#),
+                    ["PUT", "/config/order-value"] => {
+                        ("200 OK", r#"{"compatibilityGroup":"herald.major"}"#)
+                    }
+                    ["POST", "/subjects/order-value"] if body.contains(r#""schema":"1""#) => {
+                        ("200 OK", r#"{"id":10,"version":4}"#)
+                    }
+                    ["POST", "/subjects/order-value"] => {
+                        ("404 Not Found", r#"{"error_code":40403}"#)
+                    }
+                    ["POST", "/subjects/order-value/versions"]
+                        if body.contains(r#""schema":"2""#) =>
+                    {
+                        ("200 OK", r#"{"id":11}"#)
+                    }
+                    _ => (
+                        "409 Conflict",
+                        r#"{"error_code":409,"message":"incompatible"}"#,
+                    ),
+                };
+                let answer = format!(
+                    "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
+                    answer.len()
+                );
+                socket.write_all(answer.as_bytes()).await.unwrap();
+            }
+        });
+        (base, seen)
+    }
+
+    /// One request, headers and body (as long as its `content-length` says).
+    async fn read_request(socket: &mut tokio::net::TcpStream) -> String {
+        let mut bytes = Vec::new();
+        let mut buffer = [0; 4096];
+        loop {
+            let read = socket.read(&mut buffer).await.unwrap();
+            bytes.extend_from_slice(&buffer[..read]);
+            let text = String::from_utf8_lossy(&bytes).into_owned();
+            if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                let length = head
+                    .lines()
+                    .find_map(|line| {
+                        let (name, value) = line.split_once(':')?;
+                        name.eq_ignore_ascii_case("content-length")
+                            .then(|| value.trim().parse::<usize>().ok())?
+                    })
+                    .unwrap_or(0);
+                if body.len() >= length || read == 0 {
+                    return text;
+                }
+            } else if read == 0 {
+                return text;
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn sets_the_group_skips_held_versions_and_stops_at_a_refusal() {
+        let (base, seen) = registry().await;
+        let client = RegistryClient::new(base).unwrap();
+        let versions = [
+            Version {
+                version: 1,
+                major: 1,
+                schema: "1",
+            },
+            Version {
+                version: 2,
+                major: 2,
+                schema: "2",
+            },
+            Version {
+                version: 3,
+                major: 2,
+                schema: "3",
+            },
+        ];
+        let subject = topic_subject("order");
+        let subject = Subject {
+            name: &subject,
+            schema_type: SchemaType::Json,
+            level: Some(CompatibilityLevel::Full),
+            versions: &versions,
+        };
+        let mut steps = Vec::new();
+        let result = push(&client, &subject, |step| steps.push(step.clone())).await;
+        assert!(
+            matches!(
+                &result,
+                Err(PushError::Rejected { version: 3, status: 409, message }) if message == "incompatible"
+            ),
+            "{result:?}"
+        );
+        assert_eq!(
+            steps,
+            vec![
+                Step::LevelSet(CompatibilityLevel::Full),
+                Step::GroupSet,
+                Step::AlreadyRegistered {
+                    version: 1,
+                    registered: SubjectVersion { id: 10, version: 4 },
+                },
+                Step::Registered {
+                    version: 2,
+                    major: 2,
+                    id: 11,
+                },
+            ]
+        );
+        let seen = seen.lock().unwrap();
+        assert!(
+            seen[1].contains(r#""compatibility":"FULL""#)
+                && seen[1].contains(r#""compatibilityGroup":"herald.major""#),
+            "{seen:?}"
+        );
+        // Every lookup and registration carries the version's major.
+        assert!(
+            seen[2..]
+                .iter()
+                .all(|request| request.contains(r#""metadata":{"properties":{"herald.major":"#)),
+            "{seen:?}"
+        );
+    }
+}

@@ -398,8 +398,9 @@ impl RegistryClient {
     }
 
     /// Registers `schema` under `subject` with `properties` as its `metadata.properties`
-    /// (`POST /subjects/{subject}/versions`) and returns its id; a schema the subject holds already keeps its id. A version the registry refuses
-    /// is a [`RegistryError::Status`] 409 (incompatible) or 422 (invalid).
+    /// (`POST /subjects/{subject}/versions`) and returns its id; a schema the subject holds
+    /// already keeps its id. A version the registry refuses is a [`RegistryError::Status`]
+    /// 409 (incompatible) or 422 (invalid).
     pub async fn register(
         &self,
         subject: &str,
