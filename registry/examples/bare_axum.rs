@@ -60,7 +60,7 @@ fn main() -> ExitCode {
         let listener = tokio::net::TcpListener::bind(address).await?;
         eprintln!("bare_axum listening on http://{address}");
         axum::serve(listener, app)
-            .with_graceful_shutdown(herald_registry::http::shutdown_signal())
+            .with_graceful_shutdown(herald_registry::server::shutdown_signal())
             .await
     });
     match result {

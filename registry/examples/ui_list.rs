@@ -11,8 +11,8 @@
 
 use std::time::{Duration, Instant};
 
-use herald_registry::http::{AppState, Settings, serve};
 use herald_registry::schema::Limits;
+use herald_registry::server::{AppState, Settings, serve};
 use herald_registry::service::{Options, SchemaRequest};
 use herald_registry::storage;
 

@@ -34,6 +34,8 @@ pub mod config;
 pub mod http;
 pub mod schema;
 #[cfg(feature = "server")]
+pub mod server;
+#[cfg(feature = "server")]
 pub mod service;
 #[cfg(feature = "server")]
 pub mod storage;

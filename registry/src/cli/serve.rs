@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use herald_registry::config::ServeConfig;
-use herald_registry::http;
+use herald_registry::server;
 use herald_registry::storage::notifications::{ChangeListener, Notice};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
@@ -35,8 +35,8 @@ pub(crate) fn run(config: ServeConfig) -> ExitCode {
     }
 }
 
-async fn serve(config: ServeConfig) -> Result<(), http::StartError> {
-    let state = http::connect(&config).await?;
+async fn serve(config: ServeConfig) -> Result<(), server::StartError> {
+    let state = server::connect(&config).await?;
     let backend = state.store().backend();
     tracing::info!("migrations applied ({backend})");
     if backend == "postgres" {
@@ -51,7 +51,7 @@ async fn serve(config: ServeConfig) -> Result<(), http::StartError> {
     let listener = TcpListener::bind(config.listen).await?;
     let address = listener.local_addr()?;
     tracing::info!("listening on http://{address} (backend: {backend})");
-    http::serve(listener, state, http::shutdown_signal()).await?;
+    server::serve(listener, state, server::shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -11,8 +11,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::AppState;
-use super::error::Error;
+use crate::server::{AppState, Error};
 
 /// The content type of every JSON answer: Confluent's.
 pub use herald_protocol::CONTENT_TYPE;

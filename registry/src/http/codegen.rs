@@ -7,28 +7,15 @@ use axum::response::{IntoResponse, Response};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::codegen::{Options, generate, generate_protobuf, recorded_event_name};
-use crate::schema::SchemaType;
+use crate::server::{AppState, Error, ErrorBody};
+use crate::service::rust_code;
 
-use crate::service::{CachedSchema, version_number};
-use crate::storage::VersionRow;
-
-use super::AppState;
 use super::body::Segments;
-use super::error::{Error, ErrorBody};
 use super::subjects::find_version;
 
 /// The code generation route.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(rust_source))
-}
-
-/// The event name a subject stands for: without Confluent's `-value` / `-key` suffix.
-fn event_name(subject: &str) -> &str {
-    subject
-        .strip_suffix("-value")
-        .or_else(|| subject.strip_suffix("-key"))
-        .unwrap_or(subject)
 }
 
 #[utoipa::path(
@@ -53,23 +40,4 @@ async fn rust_source(
     let schema = state.registry().schema_by_id(row.schema_id).await?;
     let code = rust_code(&subject, row, &schema)?;
     Ok(([(header::CONTENT_TYPE, "text/x-rust; charset=utf-8")], code).into_response())
-}
-
-/// The Rust types `herald codegen` writes for a version of `subject`.
-pub(crate) fn rust_code(
-    subject: &str,
-    row: VersionRow,
-    schema: &CachedSchema,
-) -> Result<String, Error> {
-    let number = version_number(row.version)?;
-    // A schema Herald exported names its event; otherwise the subject stands for it.
-    let name = recorded_event_name(schema.schema_type, &schema.text)
-        .unwrap_or_else(|| event_name(subject).to_owned());
-    let options = Options::new(name, number);
-    // A Protobuf schema's imports are its references, already resolved in the parsed schema.
-    match schema.schema_type {
-        SchemaType::Protobuf => generate_protobuf(&schema.schema),
-        other => generate(other, &schema.text, &options),
-    }
-    .map_err(|err| Error::InvalidSchema(format!("cannot generate Rust: {err}")))
 }

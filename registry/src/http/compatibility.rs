@@ -9,11 +9,10 @@ use utoipa_axum::routes;
 use crate::schema::Report;
 use crate::service::{Against, Options, SchemaRequest, ServiceError};
 
-use super::AppState;
 use super::body::{Body, Params, Segments, reply};
-use super::error::{Error, ErrorBody};
 use super::openapi::CompatibilityAnswer;
 use super::subjects::{check_subject, parse_version};
+use crate::server::{AppState, Error, ErrorBody};
 
 /// Routes under `/compatibility`.
 pub fn router() -> OpenApiRouter<AppState> {

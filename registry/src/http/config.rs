@@ -12,11 +12,10 @@ use utoipa_axum::routes;
 use crate::schema::CompatibilityLevel;
 use crate::service::{Config, Metadata, RuleSet};
 
-use super::AppState;
 use super::body::{Body, Params, Segments, reply};
-use super::error::{Error, ErrorBody};
 use super::openapi::ConfigUpdateAnswer;
 use super::subjects::check_subject;
+use crate::server::{AppState, Error, ErrorBody};
 
 /// Routes under `/config`.
 pub fn router() -> OpenApiRouter<AppState> {

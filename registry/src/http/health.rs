@@ -7,10 +7,9 @@ use serde_json::json;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::AppState;
 use super::body::reply;
-use super::error::{Error, ErrorBody};
 use super::openapi::StatusAnswer;
+use crate::server::{AppState, Error, ErrorBody};
 
 /// Operational routes.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -33,7 +32,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     ),
 )]
 async fn root(headers: HeaderMap) -> Result<Response, Error> {
-    if crate::ui::wants_html(&headers) {
+    if crate::server::wants_html(&headers) {
         return Ok(Redirect::to("/ui").into_response());
     }
     reply(&json!({}))

@@ -9,11 +9,10 @@ use utoipa_axum::routes;
 
 use crate::storage::SettingKind;
 
-use super::AppState;
 use super::body::{Body, Params, Segments, reply};
-use super::error::{Error, ErrorBody};
 use super::openapi::ModeAnswer;
 use super::subjects::check_subject;
+use crate::server::{AppState, Error, ErrorBody};
 use crate::service::Mode;
 
 /// Routes under `/mode`.

@@ -19,9 +19,8 @@ use utoipa_axum::routes;
 use crate::service::{Metadata, RuleSet};
 use crate::storage::Reference;
 
-use super::AppState;
 use super::body::{CONTENT_TYPE, json_bytes};
-use super::error::Error;
+use crate::server::{AppState, Error};
 
 /// The documentation route.
 pub fn router() -> OpenApiRouter<AppState> {

@@ -10,11 +10,10 @@ use utoipa_axum::routes;
 
 use crate::schema::SchemaType;
 
-use super::AppState;
 use super::body::{Params, Segments, json_bytes, reply};
-use super::error::{Error, ErrorBody};
 use super::openapi::{SchemaAnswer, SubjectVersion, VersionAnswer};
 use super::subjects::version_json;
+use crate::server::{AppState, Error, ErrorBody};
 use crate::service::{CachedSchema, schema_body};
 
 /// Routes under `/schemas`.

@@ -9,11 +9,10 @@ use utoipa_axum::routes;
 use crate::service::{CachedSchema, Options, SchemaRequest, schema_body, version_not_found};
 use crate::storage::{DeleteTarget, VersionRow};
 
-use super::AppState;
 use super::body::{Body, Params, Segments, json_bytes, reply};
-use super::error::{Error, ErrorBody};
 use super::openapi::{RegisterAnswer, VersionAnswer};
 use super::schemas::{SCHEMA_LIMIT, formatted};
+use crate::server::{AppState, Error, ErrorBody};
 
 pub(crate) use crate::service::check_subject;
 

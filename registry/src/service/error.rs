@@ -1,4 +1,4 @@
-//! Why a registry operation failed, in the registry's terms; `http/error.rs` maps each
+//! Why a registry operation failed, in the registry's terms; `server/error.rs` maps each
 //! variant to Confluent's status and error code.
 
 use crate::schema::SchemaError;

@@ -5,10 +5,12 @@
 
 mod cache;
 mod candidate;
+mod codegen;
 mod contract;
 mod delete;
 mod error;
 mod history;
+mod payload;
 mod references;
 mod register;
 mod settings;
@@ -21,9 +23,11 @@ use crate::storage::{BoxFuture, SchemaRow, SchemaStore, StoreError, VersionRow};
 
 pub use cache::{CachedSchema, Generation, SchemaCache};
 pub use candidate::{Candidate, SchemaRequest, schema_body};
+pub use codegen::rust_code;
 pub use contract::{Metadata, Rule, RuleSet, merge_metadata, merge_rule_sets};
 pub use error::ServiceError;
 pub use history::{History, VersionVerdict};
+pub use payload::{PayloadCheckError, PayloadError, validate_payload};
 pub use register::{Against, Options, version_number};
 pub use settings::{Config, Mode};
 

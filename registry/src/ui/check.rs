@@ -10,8 +10,9 @@ use axum::response::Response;
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use crate::http::{AppState, validate_payload};
 use crate::schema::{SchemaType, Violation};
+use crate::server::AppState;
+use crate::service::validate_payload;
 use crate::service::{Against, Options, SchemaRequest, ServiceError};
 
 use super::Failure;

@@ -10,8 +10,8 @@ use maud::{Markup, html};
 use serde::Deserialize;
 use similar::{Algorithm, DiffOp, capture_diff_slices};
 
-use crate::http::AppState;
 use crate::schema::{Direction, Report, Violation};
+use crate::server::AppState;
 use crate::service::{Against, Options, SchemaRequest, ServiceError};
 
 use super::Failure;

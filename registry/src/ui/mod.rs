@@ -21,8 +21,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use maud::html;
 
-use crate::http::{AppState, Error, Role};
-use crate::service::ServiceError;
+use crate::server::{AppState, Error, Role};
+use crate::service::{PayloadCheckError, ServiceError};
 use crate::storage::StoreError;
 
 /// The UI's routes.
@@ -57,14 +57,6 @@ pub(crate) fn router() -> Router<AppState> {
         )
 }
 
-/// Whether a request is for the UI: a browser asking for `/` with `Accept: text/html`.
-pub(crate) fn wants_html(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|accept| accept.contains("text/html"))
-}
-
 /// A page that could not be shown: the API's error, rendered as HTML with its status.
 #[derive(Debug)]
 pub(crate) struct Failure(Error);
@@ -78,6 +70,12 @@ impl From<Error> for Failure {
 impl From<ServiceError> for Failure {
     fn from(err: ServiceError) -> Self {
         Failure(err.into())
+    }
+}
+
+impl From<PayloadCheckError> for Failure {
+    fn from(err: PayloadCheckError) -> Self {
+        Failure(Error::from(err))
     }
 }
 
@@ -181,15 +179,5 @@ mod tests {
         assert!(same_origin(&headers(&[("sec-fetch-site", "same-origin")])));
         assert!(!same_origin(&headers(&[("sec-fetch-site", "cross-site")])));
         assert!(!same_origin(&headers(&[])));
-    }
-
-    #[test]
-    fn browsers_want_html() {
-        assert!(wants_html(&headers(&[(
-            "accept",
-            "text/html,application/xhtml+xml,*/*;q=0.8"
-        )])));
-        assert!(!wants_html(&headers(&[("accept", "application/json")])));
-        assert!(!wants_html(&headers(&[])));
     }
 }

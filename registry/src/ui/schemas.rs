@@ -8,7 +8,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
 use serde::Deserialize;
 
-use crate::http::{AppState, Error, rust_code};
+use crate::server::{AppState, Error};
+use crate::service::rust_code;
 
 use super::Failure;
 use super::highlight;

@@ -9,8 +9,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use crate::http::{AppState, Error, Role};
 use crate::schema::CompatibilityLevel;
+use crate::server::{AppState, Error, Role};
 use crate::service::{Config, Mode};
 use crate::storage::SettingKind;
 

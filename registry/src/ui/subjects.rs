@@ -9,8 +9,8 @@ use herald_protocol::annotations::MAJOR_PROPERTY;
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use crate::http::AppState;
 use crate::schema::Violation;
+use crate::server::AppState;
 use crate::service::{History, VersionVerdict};
 use crate::storage::SettingKind;
 
@@ -143,7 +143,7 @@ pub(crate) async fn subject(
         .or_else(|| history.versions.iter().rposition(|h| !h.row.deleted))
         .unwrap_or(history.versions.len().saturating_sub(1));
     let Some(current) = history.versions.get(chosen) else {
-        return Err(crate::http::Error::SubjectNotFound(subject).into());
+        return Err(crate::server::Error::SubjectNotFound(subject).into());
     };
     let referenced_by = state
         .store()

@@ -158,14 +158,14 @@ impl TestServer {
         let mut config = ServeConfig::new(db.url.clone());
         config.max_connections = 5;
         adjust(&mut config);
-        let state = herald_registry::http::connect(&config)
+        let state = herald_registry::server::connect(&config)
             .await
             .expect("connect the registry to its database");
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("address"));
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
-            herald_registry::http::serve(listener, state, async move {
+            herald_registry::server::serve(listener, state, async move {
                 let _ = rx.await;
             })
             .await

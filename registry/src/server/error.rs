@@ -5,10 +5,10 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use crate::service::ServiceError;
+use crate::service::{PayloadCheckError, ServiceError};
 use crate::storage::StoreError;
 
-use super::body::CONTENT_TYPE;
+use herald_protocol::CONTENT_TYPE;
 
 /// Confluent's error body, the answer of every failed request.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -221,6 +221,16 @@ impl From<ServiceError> for Error {
                 "{} (subject {subject} has used every version number up to {last})",
                 i64::from(last) + 1
             )),
+        }
+    }
+}
+
+impl From<PayloadCheckError> for Error {
+    fn from(err: PayloadCheckError) -> Self {
+        match err {
+            PayloadCheckError::Corrupt(reason) => Error::Store(reason),
+            PayloadCheckError::Request(reason) => Error::BadRequest(reason),
+            PayloadCheckError::Schema(reason) => Error::InvalidSchema(reason),
         }
     }
 }

@@ -16,8 +16,8 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use sha2::{Digest, Sha256};
 
-use super::AppState;
 use super::error::Error;
+use super::state::AppState;
 
 /// What a user may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -13,8 +13,8 @@ use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::body::CONTENT_TYPE;
 use super::error::Error;
+use herald_protocol::CONTENT_TYPE;
 
 /// What the API can answer with, best first (Confluent's server-side quality order).
 const PRODUCED: [&str; 3] = [
@@ -179,6 +179,14 @@ fn quality(text: &str) -> Option<u16> {
     (value <= 1000).then_some(value)
 }
 
+/// Whether a request is for the UI: a browser asking for `/` with `Accept: text/html`.
+pub(crate) fn wants_html(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -215,5 +223,19 @@ mod tests {
         assert_eq!(quality("1.0"), Some(1000));
         assert_eq!(quality("1.5"), None);
         assert_eq!(quality("x"), None);
+    }
+
+    #[test]
+    fn browsers_want_html() {
+        let accepting = |accept: &'static str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::ACCEPT, HeaderValue::from_static(accept));
+            headers
+        };
+        assert!(wants_html(&accepting(
+            "text/html,application/xhtml+xml,*/*;q=0.8"
+        )));
+        assert!(!wants_html(&accepting("application/json")));
+        assert!(!wants_html(&HeaderMap::new()));
     }
 }

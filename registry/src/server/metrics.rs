@@ -12,7 +12,7 @@ use axum::response::Response;
 
 use crate::storage::Counts;
 
-use super::AppState;
+use super::state::AppState;
 
 /// Upper bounds of the latency buckets, in seconds.
 const BUCKETS: [f64; 12] = [

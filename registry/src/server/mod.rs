@@ -1,0 +1,116 @@
+//! The server: the router that mounts the JSON API ([`crate::http`]) and the web UI under one
+//! set of layers (metrics, authentication, the body limit, content negotiation), start-up and
+//! signal handling, and what both kinds of route share: the state ([`AppState`]), the roles
+//! of authenticated users, the error type with Confluent's codes and request metrics.
+
+mod auth;
+mod error;
+mod metrics;
+mod negotiate;
+mod state;
+
+use std::future::Future;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::middleware::from_fn_with_state;
+use tokio::net::TcpListener;
+
+use crate::config::ServeConfig;
+use crate::schema::Limits;
+use crate::storage::{self, StoreError};
+
+pub use auth::{Credentials, CredentialsError, Role};
+pub use error::{Error, ErrorBody};
+pub use metrics::Metrics;
+pub(crate) use negotiate::wants_html;
+pub use state::{AppState, Settings};
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The database could not be opened or migrated.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The credentials file is unusable.
+    #[error(transparent)]
+    Credentials(#[from] CredentialsError),
+    /// The listener failed.
+    #[error("cannot listen: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Opens the store named by the configuration, applies migrations and builds the state.
+pub async fn connect(config: &ServeConfig) -> Result<AppState, StartError> {
+    let store = storage::connect(&config.database_url, config.max_connections).await?;
+    let credentials = match &config.credentials_file {
+        Some(path) => Some(Credentials::load(path)?),
+        None => None,
+    };
+    let settings = Settings {
+        max_body_bytes: config.max_body_bytes,
+        limits: Limits {
+            max_bytes: config.max_schema_bytes,
+            ..Limits::default()
+        },
+    };
+    let state = AppState::new(store, settings, credentials);
+    let rekeyed = state.registry().rekey().await?;
+    if rekeyed > 0 {
+        tracing::info!(
+            rekeyed,
+            "schema keys recomputed for the identity that keeps docs"
+        );
+    }
+    Ok(state)
+}
+
+/// The whole server over `state`: the API and the web UI.
+pub fn app(state: AppState) -> Router {
+    crate::http::routes()
+        .merge(crate::ui::router())
+        .route_layer(from_fn_with_state(state.clone(), metrics::track))
+        .fallback(|| async { Error::NotFound })
+        .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })
+        .layer(from_fn_with_state(state.clone(), auth::require))
+        .layer(DefaultBodyLimit::max(state.max_body_bytes()))
+        .layer(axum::middleware::from_fn(negotiate::negotiate))
+        .with_state(state)
+}
+
+/// Serves the API on `listener` until `shutdown` completes, then finishes the requests in
+/// flight.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), StartError> {
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    Ok(())
+}
+
+/// Completes on SIGTERM or SIGINT (Ctrl-C).
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => tracing::info!("SIGINT received, finishing in-flight requests"),
+        () = terminate => tracing::info!("SIGTERM received, finishing in-flight requests"),
+    }
+}
