@@ -2,15 +2,14 @@
 
 use axum::extract::State;
 use axum::response::Response;
-use serde_json::json;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::schema::Report;
 use crate::service::{Against, Options, SchemaRequest, ServiceError};
 
+use super::answers::CompatibilityAnswer;
 use super::body::{Body, Params, Segments, reply};
-use super::openapi::CompatibilityAnswer;
 use super::subjects::{check_subject, parse_version};
 use crate::server::{AppState, Error, ErrorBody};
 
@@ -33,11 +32,10 @@ fn answer(report: Result<Report, ServiceError>, verbose: bool) -> Result<Respons
         },
         Err(err) => return Err(err.into()),
     };
-    if verbose {
-        reply(&json!({ "is_compatible": report.is_compatible, "messages": report.messages }))
-    } else {
-        reply(&json!({ "is_compatible": report.is_compatible }))
-    }
+    reply(&CompatibilityAnswer {
+        is_compatible: report.is_compatible,
+        messages: verbose.then_some(report.messages),
+    })
 }
 
 fn options(params: &Params) -> Options {

@@ -5,15 +5,14 @@
 use axum::extract::State;
 use axum::response::Response;
 use serde::Deserialize;
-use serde_json::Value;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::schema::CompatibilityLevel;
 use crate::service::{Config, Metadata, RuleSet};
 
+use super::answers::ConfigUpdateAnswer;
 use super::body::{Body, Params, Segments, reply};
-use super::openapi::ConfigUpdateAnswer;
 use super::subjects::check_subject;
 use crate::server::{AppState, Error, ErrorBody};
 
@@ -74,13 +73,12 @@ fn config_body(config: &Config) -> Result<Response, Error> {
 
 /// A PUT's answer: the fields updated, the level under `compatibility`.
 fn update_body(update: &Config) -> Result<Response, Error> {
-    let mut body = serde_json::to_value(update).map_err(|err| Error::Store(err.to_string()))?;
-    if let Value::Object(map) = &mut body
-        && let Some(level) = map.remove("compatibilityLevel")
-    {
-        map.insert("compatibility".to_owned(), level);
-    }
-    reply(&body)
+    let mut rest = update.clone();
+    let compatibility = rest.compatibility_level.take();
+    reply(&ConfigUpdateAnswer {
+        compatibility,
+        rest,
+    })
 }
 
 #[utoipa::path(

@@ -7,8 +7,8 @@ use serde_json::json;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::answers::StatusAnswer;
 use super::body::reply;
-use super::openapi::StatusAnswer;
 use crate::server::{AppState, Error, ErrorBody};
 
 /// Operational routes.
@@ -60,7 +60,10 @@ async fn root_post() -> Result<Response, Error> {
     ),
 )]
 async fn health() -> Result<Response, Error> {
-    reply(&json!({ "status": "UP" }))
+    reply(&StatusAnswer {
+        status: "UP".to_owned(),
+        backend: None,
+    })
 }
 
 #[utoipa::path(
@@ -74,8 +77,11 @@ async fn health() -> Result<Response, Error> {
 )]
 async fn ready(State(state): State<AppState>) -> Response {
     match state.store().ping().await {
-        Ok(()) => reply(&json!({ "status": "READY", "backend": state.store().backend() }))
-            .unwrap_or_else(IntoResponse::into_response),
+        Ok(()) => reply(&StatusAnswer {
+            status: "READY".to_owned(),
+            backend: Some(state.store().backend().to_string()),
+        })
+        .unwrap_or_else(IntoResponse::into_response),
         Err(err) => {
             let mut response = Error::Store(err.to_string()).into_response();
             *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;

@@ -5,6 +5,7 @@
 //! mounts them with the web UI and adds metrics, authentication, the body limit and content
 //! negotiation.
 
+mod answers;
 mod body;
 mod codegen;
 mod compatibility;

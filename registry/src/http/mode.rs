@@ -3,14 +3,13 @@
 use axum::extract::State;
 use axum::response::Response;
 use serde::Deserialize;
-use serde_json::json;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::storage::SettingKind;
 
+use super::answers::ModeAnswer;
 use super::body::{Body, Params, Segments, reply};
-use super::openapi::ModeAnswer;
 use super::subjects::check_subject;
 use crate::server::{AppState, Error, ErrorBody};
 use crate::service::Mode;
@@ -35,7 +34,9 @@ impl ModeRequest {
 }
 
 fn mode_body(mode: Mode) -> Result<Response, Error> {
-    reply(&json!({ "mode": mode.as_str() }))
+    reply(&ModeAnswer {
+        mode: mode.as_str().to_owned(),
+    })
 }
 
 /// IMPORT needs an empty registry (or subject) unless `force=true`.

@@ -10,14 +10,9 @@ use std::sync::OnceLock;
 
 use axum::body::Bytes;
 use axum::response::Response;
-use serde::Serialize;
 use serde_json::{Map, Value, json};
-use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-
-use crate::service::{Metadata, RuleSet};
-use crate::storage::Reference;
 
 use super::body::{CONTENT_TYPE, json_bytes};
 use crate::server::{AppState, Error};
@@ -29,141 +24,6 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// The media types a JSON request body is declared with (the server reads others too).
 const REQUEST_TYPES: [&str; 2] = [CONTENT_TYPE, "application/json"];
-
-/// A schema as `GET /schemas/ids/{id}` answers it.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct SchemaAnswer {
-    /// The schema text.
-    pub schema: String,
-    /// `JSON`; absent for AVRO.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub schema_type: Option<String>,
-    /// References to other subjects' versions.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub references: Option<Vec<Reference>>,
-    /// The data contract's metadata.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<Metadata>,
-    /// The data contract's rules.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub rule_set: Option<RuleSet>,
-}
-
-/// A subject version with its schema.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct VersionAnswer {
-    /// The subject.
-    pub subject: String,
-    /// The version number.
-    pub version: i32,
-    /// The schema's global id.
-    pub id: i64,
-    /// The schema text.
-    pub schema: String,
-    /// `JSON`; absent for AVRO.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub schema_type: Option<String>,
-    /// References to other subjects' versions.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub references: Option<Vec<Reference>>,
-    /// The data contract's metadata.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<Metadata>,
-    /// The data contract's rules.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub rule_set: Option<RuleSet>,
-}
-
-/// A subject and version that use a schema.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct SubjectVersion {
-    /// The subject.
-    pub subject: String,
-    /// The version number.
-    pub version: i32,
-}
-
-/// The answer to a registration.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct RegisterAnswer {
-    /// The schema's global id.
-    pub id: i64,
-    /// The version, when the schema has a data contract.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub version: Option<i32>,
-    /// The data contract's metadata.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<Metadata>,
-    /// The data contract's rules.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub rule_set: Option<RuleSet>,
-}
-
-/// The answer to a compatibility check.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CompatibilityAnswer {
-    /// Whether the schema is compatible.
-    pub is_compatible: bool,
-    /// With `verbose=true`: why not.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub messages: Option<Vec<String>>,
-}
-
-/// The answer to a config update: the fields set, the level under `compatibility`.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ConfigUpdateAnswer {
-    /// The compatibility level set.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub compatibility: Option<String>,
-    /// The other fields set, as in a config.
-    #[serde(flatten)]
-    pub rest: crate::service::Config,
-}
-
-/// A mode.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ModeAnswer {
-    /// READWRITE, READONLY or IMPORT.
-    pub mode: String,
-}
-
-/// The answer of the liveness and readiness probes.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct StatusAnswer {
-    /// `UP` or `READY`.
-    pub status: String,
-    /// The database (readiness only).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub backend: Option<String>,
-}
-
-/// One reason a payload does not conform.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PayloadErrorAnswer {
-    /// Where in the payload (a JSON pointer).
-    pub location: String,
-    /// What is wrong.
-    pub message: String,
-}
-
-/// The answer to a payload validation.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ValidationAnswer {
-    /// The subject.
-    pub subject: String,
-    /// The version number.
-    pub version: i32,
-    /// The schema's global id.
-    pub id: i64,
-    /// Whether the payload conforms.
-    pub is_valid: bool,
-    /// Every reason it does not.
-    pub errors: Vec<PayloadErrorAnswer>,
-}
 
 /// The answers the layers around every handler can give, with the error body.
 const COMMON: [(&str, &str); 5] = [

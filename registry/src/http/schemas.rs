@@ -4,17 +4,15 @@ use std::borrow::Cow;
 
 use axum::extract::State;
 use axum::response::Response;
-use serde_json::json;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::schema::SchemaType;
 
+use super::answers::{SubjectVersion, VersionAnswer};
 use super::body::{Params, Segments, json_bytes, reply};
-use super::openapi::{SchemaAnswer, SubjectVersion, VersionAnswer};
-use super::subjects::version_json;
 use crate::server::{AppState, Error, ErrorBody};
-use crate::service::{CachedSchema, schema_body};
+use crate::service::{CachedSchema, SchemaAnswer};
 
 /// Routes under `/schemas`.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -98,7 +96,7 @@ async fn list(State(state): State<AppState>, params: Params) -> Result<Response,
             if rule_type.is_some_and(|t| !has_rule(t)) {
                 continue;
             }
-            found.push(version_json(subject, row, &schema));
+            found.push(VersionAnswer::new(subject, &row, &schema, &schema.text));
             if found.len() >= page.end() {
                 break 'subjects;
             }
@@ -181,24 +179,10 @@ async fn by_id(
         && is_resolved(&params)
         && !schema.references.is_empty()
     {
-        return reply(&schema_body(
-            schema.schema_type,
-            &schema.resolved,
-            &schema.references,
-            schema.metadata.as_ref(),
-            schema.rule_set.as_ref(),
-            None,
-        ));
+        return reply(&SchemaAnswer::of(&schema, &schema.resolved));
     }
     if is_serialized(&schema, &params) {
-        return reply(&schema_body(
-            schema.schema_type,
-            &formatted(&schema, &params),
-            &schema.references,
-            schema.metadata.as_ref(),
-            schema.rule_set.as_ref(),
-            None,
-        ));
+        return reply(&SchemaAnswer::of(&schema, &formatted(&schema, &params)));
     }
     Ok(json_bytes(schema.body.clone()))
 }
@@ -287,6 +271,9 @@ async fn versions_by_id(
     let versions = usages
         .iter()
         .filter(|u| deleted || !u.deleted)
-        .map(|u| json!({"subject": u.subject, "version": u.version}));
+        .map(|u| SubjectVersion {
+            subject: u.subject.clone(),
+            version: u.version,
+        });
     reply(&params.page(usize::MAX)?.of(versions))
 }

@@ -2,15 +2,15 @@
 
 use axum::extract::{Query, State};
 use axum::response::Response;
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::service::{CachedSchema, Options, SchemaRequest, schema_body, version_not_found};
+use crate::service::{CachedSchema, Options, SchemaRequest, version_not_found};
 use crate::storage::{DeleteTarget, VersionRow};
 
+use super::answers::{RegisterAnswer, VersionAnswer};
 use super::body::{Body, Params, Segments, json_bytes, reply};
-use super::openapi::{RegisterAnswer, VersionAnswer};
 use super::schemas::{SCHEMA_LIMIT, formatted};
 use crate::server::{AppState, Error, ErrorBody};
 
@@ -50,37 +50,16 @@ pub(crate) async fn find_version(
     Ok(state.registry().version(subject, version, deleted).await?)
 }
 
-/// The JSON of a subject version: subject, version, id and the schema.
-pub(crate) fn version_json(subject: &str, row: VersionRow, schema: &CachedSchema) -> Value {
-    version_json_with(subject, row, schema, &schema.text)
-}
-
-/// [`version_json`] with the schema's text given (its `format=resolved` form).
-fn version_json_with(subject: &str, row: VersionRow, schema: &CachedSchema, text: &str) -> Value {
-    let mut extra = Map::new();
-    extra.insert("subject".to_owned(), json!(subject));
-    extra.insert("version".to_owned(), json!(row.version));
-    extra.insert("id".to_owned(), json!(row.schema_id));
-    schema_body(
-        schema.schema_type,
-        text,
-        &schema.references,
-        schema.metadata.as_ref(),
-        schema.rule_set.as_ref(),
-        Some(extra),
-    )
-}
-
-/// [`version_json`] with the text `format` asks for, as the answer.
+/// [`VersionAnswer`] with the text `format` asks for, as the answer.
 fn version_body(
     subject: &str,
     row: VersionRow,
     schema: &CachedSchema,
     params: &Params,
 ) -> Result<Response, Error> {
-    reply(&version_json_with(
+    reply(&VersionAnswer::new(
         subject,
-        row,
+        &row,
         schema,
         &formatted(schema, params),
     ))
@@ -284,17 +263,13 @@ async fn register(
         .register(&subject, &request, options(&params))
         .await?;
     // Confluent answers with the version and the data contract when there is one.
-    let mut body = json!({ "id": registered.id });
-    if schema.metadata.is_some() || schema.rule_set.is_some() {
-        body["version"] = json!(registered.version);
-        if let Some(metadata) = &schema.metadata {
-            body["metadata"] = json!(metadata);
-        }
-        if let Some(rule_set) = &schema.rule_set {
-            body["ruleSet"] = json!(rule_set);
-        }
-    }
-    reply(&body)
+    let contract = schema.metadata.is_some() || schema.rule_set.is_some();
+    reply(&RegisterAnswer {
+        id: registered.id,
+        version: contract.then_some(registered.version),
+        metadata: schema.metadata.clone(),
+        rule_set: schema.rule_set.clone(),
+    })
 }
 
 /// `GET /subjects/{subject}/metadata?key=K&value=V...`: the latest version whose metadata

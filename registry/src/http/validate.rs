@@ -5,15 +5,15 @@
 
 use axum::extract::State;
 use axum::response::Response;
-use serde_json::{Value, json};
+use serde_json::Value;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::server::{AppState, Error, ErrorBody};
 use crate::service::validate_payload;
 
+use super::answers::{PayloadErrorAnswer, ValidationAnswer};
 use super::body::{Body, Params, Segments, reply};
-use super::openapi::ValidationAnswer;
 use super::subjects::find_version;
 
 /// The validation route.
@@ -47,11 +47,17 @@ async fn validate(
     let row = find_version(&state, &subject, &version, params.flag("deleted")).await?;
     let schema = state.registry().schema_by_id(row.schema_id).await?;
     let errors = validate_payload(&schema, params.get("message"), &payload)?;
-    reply(&json!({
-        "subject": subject,
-        "version": row.version,
-        "id": row.schema_id,
-        "is_valid": errors.is_empty(),
-        "errors": errors,
-    }))
+    reply(&ValidationAnswer {
+        subject,
+        version: row.version,
+        id: row.schema_id,
+        is_valid: errors.is_empty(),
+        errors: errors
+            .into_iter()
+            .map(|error| PayloadErrorAnswer {
+                location: error.location,
+                message: error.message,
+            })
+            .collect(),
+    })
 }

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::schema::documented::documented_form;
@@ -75,13 +75,12 @@ impl Candidate {
 
     /// The cache entry for this schema under `id`, with its JSON body rendered once.
     pub(crate) fn into_cached(self, id: i64) -> CachedSchema {
-        let body = schema_body(
+        let body = SchemaAnswer::new(
             self.schema_type,
             &self.text,
             &self.references,
             self.metadata.as_ref(),
             self.rule_set.as_ref(),
-            None,
         );
         CachedSchema {
             id,
@@ -94,7 +93,7 @@ impl Candidate {
             rule_set: self.rule_set,
             text_key: self.text_key,
             key: self.key,
-            body: Bytes::from(body.to_string()),
+            body: Bytes::from(serde_json::to_vec(&body).unwrap_or_default()),
         }
     }
 }
@@ -271,31 +270,55 @@ fn contract_key(text_key: &str, metadata: Option<&Metadata>, rule_set: Option<&R
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The JSON of a schema as Confluent returns it: `schema`, `schemaType` unless AVRO,
-/// `references` unless empty, `metadata` and `ruleSet` when set, plus `extra` fields first.
-pub fn schema_body(
-    schema_type: SchemaType,
-    text: &str,
-    references: &[Reference],
-    metadata: Option<&Metadata>,
-    rule_set: Option<&RuleSet>,
-    extra: Option<Map<String, Value>>,
-) -> Value {
-    let mut map = extra.unwrap_or_default();
-    if schema_type != SchemaType::Avro {
-        map.insert("schemaType".to_owned(), json!(schema_type.as_str()));
+/// A schema as Confluent returns it (`GET /schemas/ids/{id}`, and the cached body): `schema`,
+/// `schemaType` unless AVRO, `references` unless empty, `metadata` and `ruleSet` when set.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SchemaAnswer {
+    /// The schema text.
+    pub schema: String,
+    /// `JSON` or `PROTOBUF`; absent for AVRO.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schema_type: Option<String>,
+    /// References to other subjects' versions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub references: Option<Vec<Reference>>,
+    /// The data contract's metadata.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<Metadata>,
+    /// The data contract's rules.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule_set: Option<RuleSet>,
+}
+
+impl SchemaAnswer {
+    /// The answer for a schema, with the text given (its stored, resolved or serialized form).
+    pub fn new(
+        schema_type: SchemaType,
+        text: &str,
+        references: &[Reference],
+        metadata: Option<&Metadata>,
+        rule_set: Option<&RuleSet>,
+    ) -> Self {
+        SchemaAnswer {
+            schema: text.to_owned(),
+            schema_type: (schema_type != SchemaType::Avro).then(|| schema_type.as_str().to_owned()),
+            references: (!references.is_empty()).then(|| references.to_vec()),
+            metadata: metadata.cloned(),
+            rule_set: rule_set.cloned(),
+        }
     }
-    if !references.is_empty() {
-        map.insert("references".to_owned(), json!(references));
+
+    /// The answer for a cached schema, with the text given.
+    pub fn of(schema: &CachedSchema, text: &str) -> Self {
+        SchemaAnswer::new(
+            schema.schema_type,
+            text,
+            &schema.references,
+            schema.metadata.as_ref(),
+            schema.rule_set.as_ref(),
+        )
     }
-    if let Some(metadata) = metadata {
-        map.insert("metadata".to_owned(), json!(metadata));
-    }
-    if let Some(rule_set) = rule_set {
-        map.insert("ruleSet".to_owned(), json!(rule_set));
-    }
-    map.insert("schema".to_owned(), json!(text));
-    Value::Object(map)
 }
 
 #[cfg(test)]

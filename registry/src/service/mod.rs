@@ -22,7 +22,7 @@ use crate::schema::Limits;
 use crate::storage::{BoxFuture, SchemaRow, SchemaStore, StoreError, VersionRow};
 
 pub use cache::{CachedSchema, Generation, SchemaCache};
-pub use candidate::{Candidate, SchemaRequest, schema_body};
+pub use candidate::{Candidate, SchemaAnswer, SchemaRequest};
 pub use codegen::rust_code;
 pub use contract::{Metadata, Rule, RuleSet, merge_metadata, merge_rule_sets};
 pub use error::ServiceError;
