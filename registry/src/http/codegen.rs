@@ -11,6 +11,8 @@ use crate::server::{AppState, Error, ErrorBody};
 use crate::service::rust_code;
 
 use super::body::Segments;
+use super::errors::VersionNotFound;
+use super::segments::VersionPath;
 use super::subjects::find_version;
 
 /// The code generation route.
@@ -23,18 +25,17 @@ pub fn router() -> OpenApiRouter<AppState> {
     path = "/subjects/{subject}/versions/{version}/rust",
     tag = "codegen",
     params(
-        ("subject" = String, Path, description = "The subject", example = "orders-value"),
-        ("version" = String, Path, description = "A version in [1, 2^31-1], `latest` or `-1`", example = "1"),
+        VersionPath,
     ),
     responses(
         (status = 200, description = "The Rust types", body = String, content_type = "text/x-rust; charset=utf-8"),
-        (status = 404, description = "No such subject (40401) or version (40402)", body = ErrorBody),
+        VersionNotFound,
         (status = 422, description = "Invalid subject (42208) or version (42202), or a schema Rust cannot be generated for (42201)", body = ErrorBody),
     ),
 )]
 async fn rust_source(
     State(state): State<AppState>,
-    Segments((subject, version)): Segments<(String, String)>,
+    Segments(VersionPath { subject, version }): Segments<VersionPath>,
 ) -> Result<Response, Error> {
     let row = find_version(&state, &subject, &version, false).await?;
     let schema = state.registry().schema_by_id(row.schema_id).await?;

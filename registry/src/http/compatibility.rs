@@ -10,6 +10,8 @@ use crate::service::{Against, Options, SchemaRequest, ServiceError};
 
 use super::answers::CompatibilityAnswer;
 use super::body::{Body, Params, Segments, reply};
+use super::errors::VersionNotFound;
+use super::segments::{SubjectPath, VersionPath};
 use super::subjects::{check_subject, parse_version};
 use crate::server::{AppState, Error, ErrorBody};
 
@@ -51,21 +53,20 @@ fn options(params: &Params) -> Options {
     path = "/compatibility/subjects/{subject}/versions/{version}",
     tag = "compatibility",
     params(
-        ("subject" = String, Path, description = "The subject", example = "orders-value"),
-        ("version" = String, Path, description = "A version in [1, 2^31-1], `latest` or `-1`", example = "1"),
+        VersionPath,
         ("normalize" = Option<bool>, Query, description = "Normalize the schema first"),
         ("verbose" = Option<bool>, Query, description = "Say why not"),
     ),
     request_body = SchemaRequest,
     responses(
         (status = 200, description = "Whether the schema is compatible", body = CompatibilityAnswer),
-        (status = 404, description = "No such subject (40401) or version (40402)", body = ErrorBody),
+        VersionNotFound,
         (status = 422, description = "Invalid subject (42208), version (42202) or schema (42201)", body = ErrorBody),
     ),
 )]
 async fn against_one(
     State(state): State<AppState>,
-    Segments((subject, version)): Segments<(String, String)>,
+    Segments(VersionPath { subject, version }): Segments<VersionPath>,
     params: Params,
     Body(request): Body<SchemaRequest>,
 ) -> Result<Response, Error> {
@@ -83,20 +84,20 @@ async fn against_one(
     path = "/compatibility/subjects/{subject}/versions",
     tag = "compatibility",
     params(
-        ("subject" = String, Path, description = "The subject", example = "orders-value"),
+        SubjectPath,
         ("normalize" = Option<bool>, Query, description = "Normalize the schema first"),
         ("verbose" = Option<bool>, Query, description = "Say why not"),
     ),
     request_body = SchemaRequest,
     responses(
         (status = 200, description = "Whether the schema is compatible", body = CompatibilityAnswer),
-        (status = 404, description = "No such subject (40401) or version (40402)", body = ErrorBody),
+        VersionNotFound,
         (status = 422, description = "Invalid subject (42208), version (42202) or schema (42201)", body = ErrorBody),
     ),
 )]
 async fn against_all(
     State(state): State<AppState>,
-    Segments(subject): Segments<String>,
+    Segments(SubjectPath { subject }): Segments<SubjectPath>,
     params: Params,
     Body(request): Body<SchemaRequest>,
 ) -> Result<Response, Error> {

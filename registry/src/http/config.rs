@@ -13,6 +13,8 @@ use crate::service::{Config, Metadata, RuleSet};
 
 use super::answers::ConfigUpdateAnswer;
 use super::body::{Body, Params, Segments, reply};
+use super::errors::{InvalidSubject, NoSubjectConfig};
+use super::segments::SubjectPath;
 use super::subjects::check_subject;
 use crate::server::{AppState, Error, ErrorBody};
 
@@ -134,18 +136,18 @@ async fn delete_global(State(state): State<AppState>) -> Result<Response, Error>
     path = "/config/{subject}",
     tag = "config",
     params(
-        ("subject" = String, Path, description = "The subject", example = "orders-value"),
+        SubjectPath,
         ("defaultToGlobal" = Option<bool>, Query, description = "The global config when the subject has none"),
     ),
     responses(
         (status = 200, description = "The config", body = Config),
-        (status = 404, description = "No subject-level config (40408)", body = ErrorBody),
-        (status = 422, description = "Invalid subject (42208)", body = ErrorBody),
+        NoSubjectConfig,
+        InvalidSubject,
     ),
 )]
 async fn get_subject(
     State(state): State<AppState>,
-    Segments(subject): Segments<String>,
+    Segments(SubjectPath { subject }): Segments<SubjectPath>,
     params: Params,
 ) -> Result<Response, Error> {
     check_subject(&subject)?;
@@ -164,7 +166,7 @@ async fn get_subject(
     path = "/config/{subject}",
     tag = "config",
     params(
-        ("subject" = String, Path, description = "The subject", example = "orders-value"),
+        SubjectPath,
     ),
     request_body = ConfigRequest,
     responses(
@@ -174,7 +176,7 @@ async fn get_subject(
 )]
 async fn put_subject(
     State(state): State<AppState>,
-    Segments(subject): Segments<String>,
+    Segments(SubjectPath { subject }): Segments<SubjectPath>,
     Body(request): Body<ConfigRequest>,
 ) -> Result<Response, Error> {
     check_subject(&subject)?;
@@ -188,17 +190,17 @@ async fn put_subject(
     path = "/config/{subject}",
     tag = "config",
     params(
-        ("subject" = String, Path, description = "The subject", example = "orders-value"),
+        SubjectPath,
     ),
     responses(
         (status = 200, description = "The config before", body = Config),
-        (status = 404, description = "No subject-level config (40408)", body = ErrorBody),
-        (status = 422, description = "Invalid subject (42208)", body = ErrorBody),
+        NoSubjectConfig,
+        InvalidSubject,
     ),
 )]
 async fn delete_subject(
     State(state): State<AppState>,
-    Segments(subject): Segments<String>,
+    Segments(SubjectPath { subject }): Segments<SubjectPath>,
 ) -> Result<Response, Error> {
     check_subject(&subject)?;
     let previous = state.registry().delete_config(Some(&subject)).await?;

@@ -10,10 +10,12 @@ mod body;
 mod codegen;
 mod compatibility;
 mod config;
+mod errors;
 mod health;
 mod mode;
 mod openapi;
 mod schemas;
+mod segments;
 mod subjects;
 mod validate;
 

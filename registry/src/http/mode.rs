@@ -10,8 +10,10 @@ use crate::storage::SettingKind;
 
 use super::answers::ModeAnswer;
 use super::body::{Body, Params, Segments, reply};
+use super::errors::{InvalidMode, NoSubjectMode};
+use super::segments::SubjectPath;
 use super::subjects::check_subject;
-use crate::server::{AppState, Error, ErrorBody};
+use crate::server::{AppState, Error};
 use crate::service::Mode;
 
 /// Routes under `/mode`.
@@ -83,7 +85,7 @@ async fn get_global(State(state): State<AppState>) -> Result<Response, Error> {
     request_body = ModeRequest,
     responses(
         (status = 200, description = "The mode", body = ModeAnswer),
-        (status = 422, description = "Invalid subject (42208) or mode (42204), or IMPORT over existing subjects (42205)", body = ErrorBody),
+        InvalidMode,
     ),
 )]
 async fn put_global(
@@ -122,18 +124,18 @@ async fn delete_global(State(state): State<AppState>) -> Result<Response, Error>
     path = "/mode/{subject}",
     tag = "mode",
     params(
-        ("subject" = String, Path, description = "The subject", example = "orders-value"),
+        SubjectPath,
         ("defaultToGlobal" = Option<bool>, Query, description = "The global mode when the subject has none"),
     ),
     responses(
         (status = 200, description = "The mode", body = ModeAnswer),
-        (status = 404, description = "No subject-level mode (40409)", body = ErrorBody),
-        (status = 422, description = "Invalid subject (42208) or mode (42204), or IMPORT over existing subjects (42205)", body = ErrorBody),
+        NoSubjectMode,
+        InvalidMode,
     ),
 )]
 async fn get_subject(
     State(state): State<AppState>,
-    Segments(subject): Segments<String>,
+    Segments(SubjectPath { subject }): Segments<SubjectPath>,
     params: Params,
 ) -> Result<Response, Error> {
     check_subject(&subject)?;
@@ -155,18 +157,18 @@ async fn get_subject(
     path = "/mode/{subject}",
     tag = "mode",
     params(
-        ("subject" = String, Path, description = "The subject", example = "orders-value"),
+        SubjectPath,
         ("force" = Option<bool>, Query, description = "IMPORT even with existing subjects"),
     ),
     request_body = ModeRequest,
     responses(
         (status = 200, description = "The mode", body = ModeAnswer),
-        (status = 422, description = "Invalid subject (42208) or mode (42204), or IMPORT over existing subjects (42205)", body = ErrorBody),
+        InvalidMode,
     ),
 )]
 async fn put_subject(
     State(state): State<AppState>,
-    Segments(subject): Segments<String>,
+    Segments(SubjectPath { subject }): Segments<SubjectPath>,
     params: Params,
     Body(request): Body<ModeRequest>,
 ) -> Result<Response, Error> {
@@ -185,17 +187,17 @@ async fn put_subject(
     path = "/mode/{subject}",
     tag = "mode",
     params(
-        ("subject" = String, Path, description = "The subject", example = "orders-value"),
+        SubjectPath,
     ),
     responses(
         (status = 200, description = "The mode before", body = ModeAnswer),
-        (status = 404, description = "No subject-level mode (40409)", body = ErrorBody),
-        (status = 422, description = "Invalid subject (42208) or mode (42204), or IMPORT over existing subjects (42205)", body = ErrorBody),
+        NoSubjectMode,
+        InvalidMode,
     ),
 )]
 async fn delete_subject(
     State(state): State<AppState>,
-    Segments(subject): Segments<String>,
+    Segments(SubjectPath { subject }): Segments<SubjectPath>,
 ) -> Result<Response, Error> {
     check_subject(&subject)?;
     match state

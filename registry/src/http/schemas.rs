@@ -11,6 +11,8 @@ use crate::schema::SchemaType;
 
 use super::answers::{SubjectVersion, VersionAnswer};
 use super::body::{Params, Segments, json_bytes, reply};
+use super::errors::SchemaNotFound;
+use super::segments::IdPath;
 use crate::server::{AppState, Error, ErrorBody};
 use crate::service::{CachedSchema, SchemaAnswer};
 
@@ -154,18 +156,18 @@ async fn types() -> Result<Response, Error> {
     path = "/schemas/ids/{id}",
     tag = "schemas",
     params(
-        ("id" = i32, Path, description = "The schema's global id", example = 1),
+        IdPath,
         ("subject" = Option<String>, Query, description = "Ignored: one context"),
         ("format" = Option<String>, Query, description = "`resolved`: AVRO references inlined; `serialized`: PROTOBUF as a base64 FileDescriptorProto"),
     ),
     responses(
         (status = 200, description = "The schema", body = SchemaAnswer),
-        (status = 404, description = "No such schema (40403), or an id that is not a 32-bit integer", body = ErrorBody),
+        SchemaNotFound,
     ),
 )]
 async fn by_id(
     State(state): State<AppState>,
-    Segments(id): Segments<String>,
+    Segments(IdPath { id }): Segments<IdPath>,
     params: Params,
 ) -> Result<Response, Error> {
     let id = parse_id(&id)?;
@@ -192,17 +194,17 @@ async fn by_id(
     path = "/schemas/ids/{id}/schema",
     tag = "schemas",
     params(
-        ("id" = i32, Path, description = "The schema's global id", example = 1),
+        IdPath,
         ("format" = Option<String>, Query, description = "`resolved`: AVRO references inlined; `serialized`: PROTOBUF as a base64 FileDescriptorProto"),
     ),
     responses(
         (status = 200, description = "The schema text itself", body = Value),
-        (status = 404, description = "No such schema (40403), or an id that is not a 32-bit integer", body = ErrorBody),
+        SchemaNotFound,
     ),
 )]
 async fn text_by_id(
     State(state): State<AppState>,
-    Segments(id): Segments<String>,
+    Segments(IdPath { id }): Segments<IdPath>,
     params: Params,
 ) -> Result<Response, Error> {
     let schema = state.registry().schema_by_id(parse_id(&id)?).await?;
@@ -214,18 +216,18 @@ async fn text_by_id(
     path = "/schemas/ids/{id}/subjects",
     tag = "schemas",
     params(
-        ("id" = i32, Path, description = "The schema's global id", example = 1),
+        IdPath,
         ("deleted" = Option<bool>, Query, description = "Include soft-deleted versions"),
         ("offset" = Option<i32>, Query, description = "How many to skip"), ("limit" = Option<i32>, Query, description = "How many at most"),
     ),
     responses(
         (status = 200, description = "The subjects using the schema", body = Vec<String>),
-        (status = 404, description = "No such schema (40403), or an id that is not a 32-bit integer", body = ErrorBody),
+        SchemaNotFound,
     ),
 )]
 async fn subjects_by_id(
     State(state): State<AppState>,
-    Segments(id): Segments<String>,
+    Segments(IdPath { id }): Segments<IdPath>,
     params: Params,
 ) -> Result<Response, Error> {
     let id = parse_id(&id)?;
@@ -248,18 +250,18 @@ async fn subjects_by_id(
     path = "/schemas/ids/{id}/versions",
     tag = "schemas",
     params(
-        ("id" = i32, Path, description = "The schema's global id", example = 1),
+        IdPath,
         ("deleted" = Option<bool>, Query, description = "Include soft-deleted versions"),
         ("offset" = Option<i32>, Query, description = "How many to skip"), ("limit" = Option<i32>, Query, description = "How many at most"),
     ),
     responses(
         (status = 200, description = "The subject versions using the schema", body = Vec<SubjectVersion>),
-        (status = 404, description = "No such schema (40403), or an id that is not a 32-bit integer", body = ErrorBody),
+        SchemaNotFound,
     ),
 )]
 async fn versions_by_id(
     State(state): State<AppState>,
-    Segments(id): Segments<String>,
+    Segments(IdPath { id }): Segments<IdPath>,
     params: Params,
 ) -> Result<Response, Error> {
     let id = parse_id(&id)?;

@@ -11,7 +11,9 @@ use crate::storage::{DeleteTarget, VersionRow};
 
 use super::answers::{RegisterAnswer, VersionAnswer};
 use super::body::{Body, Params, Segments, json_bytes, reply};
+use super::errors::VersionErrors;
 use super::schemas::{SCHEMA_LIMIT, formatted};
+use super::segments::{SubjectPath, VersionPath};
 use crate::server::{AppState, Error, ErrorBody};
 
 pub(crate) use crate::service::check_subject;
@@ -79,8 +81,7 @@ fn version_body(
     ),
     responses(
         (status = 200, description = "Subject names", body = Vec<String>),
-        (status = 404, description = "No such subject (40401) or version (40402), soft-deleted (40404, 40406), or offset or limit not a 32-bit integer", body = ErrorBody),
-        (status = 422, description = "Invalid subject (42208), version (42202) or schema (42201), or not permitted (42205)", body = ErrorBody),
+        VersionErrors,
     ),
 )]
 async fn list(State(state): State<AppState>, params: Params) -> Result<Response, Error> {
@@ -110,7 +111,7 @@ async fn list(State(state): State<AppState>, params: Params) -> Result<Response,
     path = "/subjects/{subject}/versions",
     tag = "subjects",
     params(
-        ("subject" = String, Path, description = "The subject", example = "orders-value"),
+        SubjectPath,
         ("deleted" = Option<bool>, Query, description = "Include soft-deleted versions"),
         ("deletedOnly" = Option<bool>, Query, description = "Only soft-deleted versions"),
         ("deletedAsNegative" = Option<bool>, Query, description = "Every version, soft-deleted ones negated"),
@@ -118,13 +119,12 @@ async fn list(State(state): State<AppState>, params: Params) -> Result<Response,
     ),
     responses(
         (status = 200, description = "Version numbers", body = Vec<i32>),
-        (status = 404, description = "No such subject (40401) or version (40402), soft-deleted (40404, 40406), or offset or limit not a 32-bit integer", body = ErrorBody),
-        (status = 422, description = "Invalid subject (42208), version (42202) or schema (42201), or not permitted (42205)", body = ErrorBody),
+        VersionErrors,
     ),
 )]
 async fn versions(
     State(state): State<AppState>,
-    Segments(subject): Segments<String>,
+    Segments(SubjectPath { subject }): Segments<SubjectPath>,
     params: Params,
 ) -> Result<Response, Error> {
     // Confluent's filters: `deletedAsNegative` (every version, soft-deleted ones negated),
@@ -154,20 +154,18 @@ async fn versions(
     path = "/subjects/{subject}/versions/{version}",
     tag = "subjects",
     params(
-        ("subject" = String, Path, description = "The subject", example = "orders-value"),
-        ("version" = String, Path, description = "A version in [1, 2^31-1], `latest` or `-1`", example = "1"),
+        VersionPath,
         ("deleted" = Option<bool>, Query, description = "Include soft-deleted versions"),
         ("format" = Option<String>, Query, description = "`resolved`: AVRO references inlined; `serialized`: PROTOBUF as a base64 FileDescriptorProto"),
     ),
     responses(
         (status = 200, description = "The version with its schema", body = VersionAnswer),
-        (status = 404, description = "No such subject (40401) or version (40402), soft-deleted (40404, 40406), or offset or limit not a 32-bit integer", body = ErrorBody),
-        (status = 422, description = "Invalid subject (42208), version (42202) or schema (42201), or not permitted (42205)", body = ErrorBody),
+        VersionErrors,
     ),
 )]
 async fn version(
     State(state): State<AppState>,
-    Segments((subject, version)): Segments<(String, String)>,
+    Segments(VersionPath { subject, version }): Segments<VersionPath>,
     params: Params,
 ) -> Result<Response, Error> {
     let row = find_version(&state, &subject, &version, params.flag("deleted")).await?;
@@ -180,20 +178,18 @@ async fn version(
     path = "/subjects/{subject}/versions/{version}/schema",
     tag = "subjects",
     params(
-        ("subject" = String, Path, description = "The subject", example = "orders-value"),
-        ("version" = String, Path, description = "A version in [1, 2^31-1], `latest` or `-1`", example = "1"),
+        VersionPath,
         ("deleted" = Option<bool>, Query, description = "Include soft-deleted versions"),
         ("format" = Option<String>, Query, description = "`resolved`: AVRO references inlined; `serialized`: PROTOBUF as a base64 FileDescriptorProto"),
     ),
     responses(
         (status = 200, description = "The schema text itself", body = Value),
-        (status = 404, description = "No such subject (40401) or version (40402), soft-deleted (40404, 40406), or offset or limit not a 32-bit integer", body = ErrorBody),
-        (status = 422, description = "Invalid subject (42208), version (42202) or schema (42201), or not permitted (42205)", body = ErrorBody),
+        VersionErrors,
     ),
 )]
 async fn version_text(
     State(state): State<AppState>,
-    Segments((subject, version)): Segments<(String, String)>,
+    Segments(VersionPath { subject, version }): Segments<VersionPath>,
     params: Params,
 ) -> Result<Response, Error> {
     let row = find_version(&state, &subject, &version, params.flag("deleted")).await?;
@@ -206,19 +202,17 @@ async fn version_text(
     path = "/subjects/{subject}/versions/{version}/referencedby",
     tag = "subjects",
     params(
-        ("subject" = String, Path, description = "The subject", example = "orders-value"),
-        ("version" = String, Path, description = "A version in [1, 2^31-1], `latest` or `-1`", example = "1"),
+        VersionPath,
         ("offset" = Option<i32>, Query, description = "How many to skip"), ("limit" = Option<i32>, Query, description = "How many at most"),
     ),
     responses(
         (status = 200, description = "Ids of the schemas referencing this version", body = Vec<i64>),
-        (status = 404, description = "No such subject (40401) or version (40402), soft-deleted (40404, 40406), or offset or limit not a 32-bit integer", body = ErrorBody),
-        (status = 422, description = "Invalid subject (42208), version (42202) or schema (42201), or not permitted (42205)", body = ErrorBody),
+        VersionErrors,
     ),
 )]
 async fn referenced_by(
     State(state): State<AppState>,
-    Segments((subject, version)): Segments<(String, String)>,
+    Segments(VersionPath { subject, version }): Segments<VersionPath>,
     params: Params,
 ) -> Result<Response, Error> {
     let page = params.page(SCHEMA_LIMIT)?;
@@ -240,21 +234,20 @@ fn options(params: &Params) -> Options {
     path = "/subjects/{subject}/versions",
     tag = "subjects",
     params(
-        ("subject" = String, Path, description = "The subject", example = "orders-value"),
+        SubjectPath,
         ("normalize" = Option<bool>, Query, description = "Normalize the schema first"),
         ("force" = Option<bool>, Query, description = "Skip the compatibility check"),
     ),
     request_body = SchemaRequest,
     responses(
         (status = 200, description = "The id, and the version and data contract when there is one", body = RegisterAnswer),
-        (status = 404, description = "No such subject (40401) or version (40402), soft-deleted (40404, 40406), or offset or limit not a 32-bit integer", body = ErrorBody),
-        (status = 422, description = "Invalid subject (42208), version (42202) or schema (42201), or not permitted (42205)", body = ErrorBody),
+        VersionErrors,
         (status = 409, description = "Incompatible with an earlier version (40901)", body = ErrorBody),
     ),
 )]
 async fn register(
     State(state): State<AppState>,
-    Segments(subject): Segments<String>,
+    Segments(SubjectPath { subject }): Segments<SubjectPath>,
     params: Params,
     Body(request): Body<SchemaRequest>,
 ) -> Result<Response, Error> {
@@ -279,7 +272,7 @@ async fn register(
     path = "/subjects/{subject}/metadata",
     tag = "subjects",
     params(
-        ("subject" = String, Path, description = "The subject", example = "orders-value"),
+        SubjectPath,
         ("key" = Option<Vec<String>>, Query, description = "Metadata property names"),
         ("value" = Option<Vec<String>>, Query, description = "Their values, paired in order"),
         ("deleted" = Option<bool>, Query, description = "Include soft-deleted versions"),
@@ -287,13 +280,12 @@ async fn register(
     ),
     responses(
         (status = 200, description = "The latest version with those properties", body = VersionAnswer),
-        (status = 404, description = "No such subject (40401) or version (40402), soft-deleted (40404, 40406), or offset or limit not a 32-bit integer", body = ErrorBody),
-        (status = 422, description = "Invalid subject (42208), version (42202) or schema (42201), or not permitted (42205)", body = ErrorBody),
+        VersionErrors,
     ),
 )]
 async fn latest_with_metadata(
     State(state): State<AppState>,
-    Segments(subject): Segments<String>,
+    Segments(SubjectPath { subject }): Segments<SubjectPath>,
     Query(pairs): Query<Vec<(String, String)>>,
     params: Params,
 ) -> Result<Response, Error> {
@@ -318,7 +310,7 @@ async fn latest_with_metadata(
     path = "/subjects/{subject}",
     tag = "subjects",
     params(
-        ("subject" = String, Path, description = "The subject", example = "orders-value"),
+        SubjectPath,
         ("normalize" = Option<bool>, Query, description = "Normalize the schema first"),
         ("deleted" = Option<bool>, Query, description = "Include soft-deleted versions"),
         ("format" = Option<String>, Query, description = "`resolved`: AVRO references inlined; `serialized`: PROTOBUF as a base64 FileDescriptorProto"),
@@ -326,13 +318,12 @@ async fn latest_with_metadata(
     request_body = SchemaRequest,
     responses(
         (status = 200, description = "The version holding the schema", body = VersionAnswer),
-        (status = 404, description = "No such subject (40401) or version (40402), soft-deleted (40404, 40406), or offset or limit not a 32-bit integer", body = ErrorBody),
-        (status = 422, description = "Invalid subject (42208), version (42202) or schema (42201), or not permitted (42205)", body = ErrorBody),
+        VersionErrors,
     ),
 )]
 async fn lookup(
     State(state): State<AppState>,
-    Segments(subject): Segments<String>,
+    Segments(SubjectPath { subject }): Segments<SubjectPath>,
     params: Params,
     Body(request): Body<SchemaRequest>,
 ) -> Result<Response, Error> {
@@ -348,18 +339,17 @@ async fn lookup(
     path = "/subjects/{subject}",
     tag = "subjects",
     params(
-        ("subject" = String, Path, description = "The subject", example = "orders-value"),
+        SubjectPath,
         ("permanent" = Option<bool>, Query, description = "Delete for good (after a soft delete)"),
     ),
     responses(
         (status = 200, description = "The versions deleted", body = Vec<i32>),
-        (status = 404, description = "No such subject (40401) or version (40402), soft-deleted (40404, 40406), or offset or limit not a 32-bit integer", body = ErrorBody),
-        (status = 422, description = "Invalid subject (42208), version (42202) or schema (42201), or not permitted (42205)", body = ErrorBody),
+        VersionErrors,
     ),
 )]
 async fn delete_subject(
     State(state): State<AppState>,
-    Segments(subject): Segments<String>,
+    Segments(SubjectPath { subject }): Segments<SubjectPath>,
     params: Params,
 ) -> Result<Response, Error> {
     let deleted = state
@@ -374,19 +364,17 @@ async fn delete_subject(
     path = "/subjects/{subject}/versions/{version}",
     tag = "subjects",
     params(
-        ("subject" = String, Path, description = "The subject", example = "orders-value"),
-        ("version" = String, Path, description = "A version in [1, 2^31-1], `latest` or `-1`", example = "1"),
+        VersionPath,
         ("permanent" = Option<bool>, Query, description = "Delete for good (after a soft delete)"),
     ),
     responses(
         (status = 200, description = "The version deleted", body = i32, content_type = "application/json"),
-        (status = 404, description = "No such subject (40401) or version (40402), soft-deleted (40404, 40406), or offset or limit not a 32-bit integer", body = ErrorBody),
-        (status = 422, description = "Invalid subject (42208), version (42202) or schema (42201), or not permitted (42205)", body = ErrorBody),
+        VersionErrors,
     ),
 )]
 async fn delete_version(
     State(state): State<AppState>,
-    Segments((subject, version)): Segments<(String, String)>,
+    Segments(VersionPath { subject, version }): Segments<VersionPath>,
     params: Params,
 ) -> Result<Response, Error> {
     check_subject(&subject)?;

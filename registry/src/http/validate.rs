@@ -14,6 +14,8 @@ use crate::service::validate_payload;
 
 use super::answers::{PayloadErrorAnswer, ValidationAnswer};
 use super::body::{Body, Params, Segments, reply};
+use super::errors::VersionNotFound;
+use super::segments::VersionPath;
 use super::subjects::find_version;
 
 /// The validation route.
@@ -26,21 +28,20 @@ pub fn router() -> OpenApiRouter<AppState> {
     path = "/subjects/{subject}/versions/{version}/validate",
     tag = "subjects",
     params(
-        ("subject" = String, Path, description = "The subject", example = "orders-value"),
-        ("version" = String, Path, description = "A version in [1, 2^31-1], `latest` or `-1`", example = "1"),
+        VersionPath,
         ("deleted" = Option<bool>, Query, description = "Soft-deleted versions too"),
         ("message" = Option<String>, Query, description = "PROTOBUF: the message to check against (full or package-relative name); default the first"),
     ),
     request_body = Value,
     responses(
         (status = 200, description = "Whether the payload conforms, and why not", body = ValidationAnswer),
-        (status = 404, description = "No such subject (40401) or version (40402)", body = ErrorBody),
+        VersionNotFound,
         (status = 422, description = "Invalid subject (42208) or version (42202)", body = ErrorBody),
     ),
 )]
 async fn validate(
     State(state): State<AppState>,
-    Segments((subject, version)): Segments<(String, String)>,
+    Segments(VersionPath { subject, version }): Segments<VersionPath>,
     params: Params,
     Body(payload): Body<Value>,
 ) -> Result<Response, Error> {
