@@ -11,6 +11,7 @@ use crate::service::{Against, Options, SchemaRequest, ServiceError};
 use super::answers::CompatibilityAnswer;
 use super::body::{Body, Params, Segments, reply};
 use super::errors::VersionNotFound;
+use super::queries::Normalize;
 use super::segments::{SubjectPath, VersionPath};
 use super::subjects::{check_subject, parse_version};
 use crate::server::{AppState, Error, ErrorBody};
@@ -54,7 +55,7 @@ fn options(params: &Params) -> Options {
     tag = "compatibility",
     params(
         VersionPath,
-        ("normalize" = Option<bool>, Query, description = "Normalize the schema first"),
+        Normalize,
         ("verbose" = Option<bool>, Query, description = "Say why not"),
     ),
     request_body = SchemaRequest,
@@ -85,7 +86,7 @@ async fn against_one(
     tag = "compatibility",
     params(
         SubjectPath,
-        ("normalize" = Option<bool>, Query, description = "Normalize the schema first"),
+        Normalize,
         ("verbose" = Option<bool>, Query, description = "Say why not"),
     ),
     request_body = SchemaRequest,

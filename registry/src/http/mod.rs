@@ -14,6 +14,7 @@ mod errors;
 mod health;
 mod mode;
 mod openapi;
+mod queries;
 mod schemas;
 mod segments;
 mod subjects;

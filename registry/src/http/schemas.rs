@@ -12,6 +12,7 @@ use crate::schema::SchemaType;
 use super::answers::{SubjectVersion, VersionAnswer};
 use super::body::{Params, Segments, json_bytes, reply};
 use super::errors::SchemaNotFound;
+use super::queries::{Deleted, Format, Paging};
 use super::segments::IdPath;
 use crate::server::{AppState, Error, ErrorBody};
 use crate::service::{CachedSchema, SchemaAnswer};
@@ -50,10 +51,10 @@ pub(crate) const SCHEMA_LIMIT: usize = 1000;
     tag = "schemas",
     params(
         ("subjectPrefix" = Option<String>, Query, description = "Only subjects starting with this"),
-        ("deleted" = Option<bool>, Query, description = "Include soft-deleted versions"),
+        Deleted,
         ("latestOnly" = Option<bool>, Query, description = "Only the latest version of each subject"),
         ("ruleType" = Option<String>, Query, description = "Only schemas with a rule of this type"),
-        ("offset" = Option<i32>, Query, description = "How many to skip"), ("limit" = Option<i32>, Query, description = "How many at most"),
+        Paging,
     ),
     responses(
         (status = 200, description = "Subject versions with their schemas", body = Vec<VersionAnswer>),
@@ -158,7 +159,7 @@ async fn types() -> Result<Response, Error> {
     params(
         IdPath,
         ("subject" = Option<String>, Query, description = "Ignored: one context"),
-        ("format" = Option<String>, Query, description = "`resolved`: AVRO references inlined; `serialized`: PROTOBUF as a base64 FileDescriptorProto"),
+        Format,
     ),
     responses(
         (status = 200, description = "The schema", body = SchemaAnswer),
@@ -195,7 +196,7 @@ async fn by_id(
     tag = "schemas",
     params(
         IdPath,
-        ("format" = Option<String>, Query, description = "`resolved`: AVRO references inlined; `serialized`: PROTOBUF as a base64 FileDescriptorProto"),
+        Format,
     ),
     responses(
         (status = 200, description = "The schema text itself", body = Value),
@@ -217,8 +218,8 @@ async fn text_by_id(
     tag = "schemas",
     params(
         IdPath,
-        ("deleted" = Option<bool>, Query, description = "Include soft-deleted versions"),
-        ("offset" = Option<i32>, Query, description = "How many to skip"), ("limit" = Option<i32>, Query, description = "How many at most"),
+        Deleted,
+        Paging,
     ),
     responses(
         (status = 200, description = "The subjects using the schema", body = Vec<String>),
@@ -251,8 +252,8 @@ async fn subjects_by_id(
     tag = "schemas",
     params(
         IdPath,
-        ("deleted" = Option<bool>, Query, description = "Include soft-deleted versions"),
-        ("offset" = Option<i32>, Query, description = "How many to skip"), ("limit" = Option<i32>, Query, description = "How many at most"),
+        Deleted,
+        Paging,
     ),
     responses(
         (status = 200, description = "The subject versions using the schema", body = Vec<SubjectVersion>),

@@ -12,6 +12,7 @@ use crate::storage::{DeleteTarget, VersionRow};
 use super::answers::{RegisterAnswer, VersionAnswer};
 use super::body::{Body, Params, Segments, json_bytes, reply};
 use super::errors::VersionErrors;
+use super::queries::{Deleted, Format, Normalize, Paging};
 use super::schemas::{SCHEMA_LIMIT, formatted};
 use super::segments::{SubjectPath, VersionPath};
 use crate::server::{AppState, Error, ErrorBody};
@@ -74,10 +75,10 @@ fn version_body(
     path = "/subjects",
     tag = "subjects",
     params(
-        ("deleted" = Option<bool>, Query, description = "Include soft-deleted versions"),
+        Deleted,
         ("deletedOnly" = Option<bool>, Query, description = "Only soft-deleted subjects"),
         ("subjectPrefix" = Option<String>, Query, description = "Only subjects starting with this"),
-        ("offset" = Option<i32>, Query, description = "How many to skip"), ("limit" = Option<i32>, Query, description = "How many at most"),
+        Paging,
     ),
     responses(
         (status = 200, description = "Subject names", body = Vec<String>),
@@ -112,10 +113,10 @@ async fn list(State(state): State<AppState>, params: Params) -> Result<Response,
     tag = "subjects",
     params(
         SubjectPath,
-        ("deleted" = Option<bool>, Query, description = "Include soft-deleted versions"),
+        Deleted,
         ("deletedOnly" = Option<bool>, Query, description = "Only soft-deleted versions"),
         ("deletedAsNegative" = Option<bool>, Query, description = "Every version, soft-deleted ones negated"),
-        ("offset" = Option<i32>, Query, description = "How many to skip"), ("limit" = Option<i32>, Query, description = "How many at most"),
+        Paging,
     ),
     responses(
         (status = 200, description = "Version numbers", body = Vec<i32>),
@@ -155,8 +156,8 @@ async fn versions(
     tag = "subjects",
     params(
         VersionPath,
-        ("deleted" = Option<bool>, Query, description = "Include soft-deleted versions"),
-        ("format" = Option<String>, Query, description = "`resolved`: AVRO references inlined; `serialized`: PROTOBUF as a base64 FileDescriptorProto"),
+        Deleted,
+        Format,
     ),
     responses(
         (status = 200, description = "The version with its schema", body = VersionAnswer),
@@ -179,8 +180,8 @@ async fn version(
     tag = "subjects",
     params(
         VersionPath,
-        ("deleted" = Option<bool>, Query, description = "Include soft-deleted versions"),
-        ("format" = Option<String>, Query, description = "`resolved`: AVRO references inlined; `serialized`: PROTOBUF as a base64 FileDescriptorProto"),
+        Deleted,
+        Format,
     ),
     responses(
         (status = 200, description = "The schema text itself", body = Value),
@@ -203,7 +204,7 @@ async fn version_text(
     tag = "subjects",
     params(
         VersionPath,
-        ("offset" = Option<i32>, Query, description = "How many to skip"), ("limit" = Option<i32>, Query, description = "How many at most"),
+        Paging,
     ),
     responses(
         (status = 200, description = "Ids of the schemas referencing this version", body = Vec<i64>),
@@ -235,7 +236,7 @@ fn options(params: &Params) -> Options {
     tag = "subjects",
     params(
         SubjectPath,
-        ("normalize" = Option<bool>, Query, description = "Normalize the schema first"),
+        Normalize,
         ("force" = Option<bool>, Query, description = "Skip the compatibility check"),
     ),
     request_body = SchemaRequest,
@@ -275,8 +276,8 @@ async fn register(
         SubjectPath,
         ("key" = Option<Vec<String>>, Query, description = "Metadata property names"),
         ("value" = Option<Vec<String>>, Query, description = "Their values, paired in order"),
-        ("deleted" = Option<bool>, Query, description = "Include soft-deleted versions"),
-        ("format" = Option<String>, Query, description = "`resolved`: AVRO references inlined; `serialized`: PROTOBUF as a base64 FileDescriptorProto"),
+        Deleted,
+        Format,
     ),
     responses(
         (status = 200, description = "The latest version with those properties", body = VersionAnswer),
@@ -311,9 +312,9 @@ async fn latest_with_metadata(
     tag = "subjects",
     params(
         SubjectPath,
-        ("normalize" = Option<bool>, Query, description = "Normalize the schema first"),
-        ("deleted" = Option<bool>, Query, description = "Include soft-deleted versions"),
-        ("format" = Option<String>, Query, description = "`resolved`: AVRO references inlined; `serialized`: PROTOBUF as a base64 FileDescriptorProto"),
+        Normalize,
+        Deleted,
+        Format,
     ),
     request_body = SchemaRequest,
     responses(
