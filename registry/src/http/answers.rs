@@ -7,11 +7,10 @@ use utoipa::ToSchema;
 
 use crate::schema::CompatibilityLevel;
 use crate::service::{CachedSchema, Metadata, RuleSet, SchemaAnswer};
-use crate::storage::{Reference, VersionRow};
+use crate::storage::VersionRow;
 
 /// A subject version with its schema.
 #[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
 pub struct VersionAnswer {
     /// The subject.
     pub subject: String,
@@ -19,42 +18,20 @@ pub struct VersionAnswer {
     pub version: i32,
     /// The schema's global id.
     pub id: i64,
-    /// The schema text.
-    pub schema: String,
-    /// `JSON` or `PROTOBUF`; absent for AVRO.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub schema_type: Option<String>,
-    /// References to other subjects' versions.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub references: Option<Vec<Reference>>,
-    /// The data contract's metadata.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<Metadata>,
-    /// The data contract's rules.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub rule_set: Option<RuleSet>,
+    /// The schema, as `GET /schemas/ids/{id}` answers it.
+    #[serde(flatten)]
+    pub schema: SchemaAnswer,
 }
 
 impl VersionAnswer {
     /// The answer for a subject's version, with the schema's text given (its stored,
     /// resolved or serialized form).
     pub fn new(subject: &str, row: &VersionRow, schema: &CachedSchema, text: &str) -> Self {
-        let SchemaAnswer {
-            schema,
-            schema_type,
-            references,
-            metadata,
-            rule_set,
-        } = SchemaAnswer::of(schema, text);
         VersionAnswer {
             subject: subject.to_owned(),
             version: row.version,
             id: row.schema_id,
-            schema,
-            schema_type,
-            references,
-            metadata,
-            rule_set,
+            schema: SchemaAnswer::of(schema, text),
         }
     }
 }

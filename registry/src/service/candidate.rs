@@ -270,8 +270,7 @@ fn contract_key(text_key: &str, metadata: Option<&Metadata>, rule_set: Option<&R
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// A schema as Confluent returns it (`GET /schemas/ids/{id}`, and the cached body): `schema`,
-/// `schemaType` unless AVRO, `references` unless empty, `metadata` and `ruleSet` when set.
+/// A schema as `GET /schemas/ids/{id}` answers it (and as its body is cached).
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SchemaAnswer {
