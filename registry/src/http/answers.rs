@@ -6,7 +6,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::schema::CompatibilityLevel;
-use crate::service::{CachedSchema, Metadata, RuleSet, SchemaAnswer};
+use crate::service::{CachedSchema, Metadata, PayloadError, RuleSet, SchemaAnswer};
 use crate::storage::VersionRow;
 
 /// A subject version with its schema.
@@ -102,15 +102,6 @@ pub struct StatusAnswer {
     pub backend: Option<String>,
 }
 
-/// One reason a payload does not conform.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PayloadErrorAnswer {
-    /// Where in the payload (a JSON pointer).
-    pub location: String,
-    /// What is wrong.
-    pub message: String,
-}
-
 /// The answer to a payload validation.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ValidationAnswer {
@@ -123,5 +114,5 @@ pub struct ValidationAnswer {
     /// Whether the payload conforms.
     pub is_valid: bool,
     /// Every reason it does not.
-    pub errors: Vec<PayloadErrorAnswer>,
+    pub errors: Vec<PayloadError>,
 }

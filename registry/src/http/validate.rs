@@ -12,7 +12,7 @@ use utoipa_axum::routes;
 use crate::server::{AppState, Error, ErrorBody};
 use crate::service::validate_payload;
 
-use super::answers::{PayloadErrorAnswer, ValidationAnswer};
+use super::answers::ValidationAnswer;
 use super::body::{Body, Params, Segments, reply};
 use super::errors::VersionNotFound;
 use super::segments::VersionPath;
@@ -53,12 +53,6 @@ async fn validate(
         version: row.version,
         id: row.schema_id,
         is_valid: errors.is_empty(),
-        errors: errors
-            .into_iter()
-            .map(|error| PayloadErrorAnswer {
-                location: error.location,
-                message: error.message,
-            })
-            .collect(),
+        errors,
     })
 }

@@ -13,7 +13,7 @@ use super::CachedSchema;
 const MAX_DEPTH: usize = 256;
 
 /// One reason a payload does not conform.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct PayloadError {
     /// A JSON pointer into the payload.
     pub location: String,
