@@ -56,7 +56,7 @@ use herald::store::memory::MemoryStore;
 use herald::store::{EventStore, Expected};
 use herald::transport::kafka::{KafkaOptions, KafkaPublisher, KafkaSubscriber, partition_for};
 use herald::transport::nats::{MSG_ID_HEADER, NatsOptions, NatsPublisher, NatsSubscriber};
-use herald::transport::{EVENT_ID_HEADER, Outgoing};
+use herald::transport::{EVENT_ID_HEADER, Outgoing, Publisher};
 use herald::{Event, NewEvent, RecordedEvent};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
@@ -131,9 +131,18 @@ impl Handler<sqlx::Postgres> for Parcels {
 struct Settings {
     events: usize,
     rounds: usize,
-    /// Which transports run (both by default).
-    kafka: bool,
-    nats: bool,
+    /// Which comparisons run (`kafka-relay`, `kafka-consumer`, `nats-relay`,
+    /// `nats-consumer`); all by default.
+    only: Vec<String>,
+}
+
+/// The comparisons, in the order they run.
+const COMPARISONS: [&str; 4] = ["kafka-relay", "kafka-consumer", "nats-relay", "nats-consumer"];
+
+impl Settings {
+    fn runs(&self, comparison: &str) -> bool {
+        self.only.is_empty() || self.only.iter().any(|only| only == comparison)
+    }
 }
 
 impl Settings {
@@ -141,8 +150,7 @@ impl Settings {
         let mut settings = Settings {
             events: 20_000,
             rounds: 3,
-            kafka: true,
-            nats: true,
+            only: Vec::new(),
         };
         let mut args = std::env::args().skip(1);
         while let Some(arg) = args.next() {
@@ -155,15 +163,25 @@ impl Settings {
             match arg.as_str() {
                 "--events" => settings.events = number("--events"),
                 "--rounds" => settings.rounds = number("--rounds"),
-                "--only" => match args.next().as_deref() {
-                    Some("kafka") => settings.nats = false,
-                    Some("nats") => settings.kafka = false,
-                    _ => panic!("--only takes `kafka` or `nats`"),
-                },
+                "--only" => {
+                    let list = args.next().unwrap_or_default();
+                    for item in list.split(',') {
+                        let matching: Vec<&str> = COMPARISONS
+                            .into_iter()
+                            .filter(|c| *c == item || c.starts_with(&format!("{item}-")))
+                            .collect();
+                        assert!(
+                            !matching.is_empty(),
+                            "--only takes a comma-separated list of kafka, nats, {}",
+                            COMPARISONS.join(", ")
+                        );
+                        settings.only.extend(matching.into_iter().map(str::to_owned));
+                    }
+                }
                 // What `cargo bench` passes to every bench target.
                 "--bench" => {}
                 other => panic!(
-                    "unknown argument `{other}`; usage: [--events N] [--rounds R] [--only kafka|nats]"
+                    "unknown argument `{other}`; usage: [--events N] [--rounds R] [--only kafka|nats|kafka-relay|…]"
                 ),
             }
         }
@@ -178,6 +196,8 @@ struct Bench {
     postgres: PgPool,
     jetstream: async_nats::jetstream::Context,
     kafka_admin: AdminClient<DefaultClientContext>,
+    /// Where each Kafka producer sends one message before its clock starts.
+    warm_up_topic: tokio::sync::OnceCell<String>,
     /// Topics and streams to delete at the end.
     topics: Mutex<Vec<String>>,
     streams: Mutex<Vec<String>>,
@@ -276,6 +296,7 @@ impl Bench {
             postgres,
             jetstream: async_nats::jetstream::new(client),
             kafka_admin,
+            warm_up_topic: tokio::sync::OnceCell::new(),
             topics: Mutex::new(Vec::new()),
             streams: Mutex::new(Vec::new()),
         }
@@ -377,7 +398,7 @@ impl Bench {
     /// Checks that a run applied every event once, and drops its schema.
     async fn finish(&self, schema: Schema) {
         let (rows, sum): (i64, Option<i64>) =
-            sqlx::query_as("SELECT count(*), sum(id) FROM parcels")
+            sqlx::query_as("SELECT count(*), sum(id)::BIGINT FROM parcels")
                 .fetch_one(&schema.pool)
                 .await
                 .expect("counting the read model");
@@ -400,7 +421,8 @@ impl Bench {
     async fn clean_up(&self) {
         let topics = std::mem::take(&mut *self.topics.lock().unwrap());
         let names: Vec<&str> = topics.iter().map(String::as_str).collect();
-        if let Err(error) = self
+        if names.is_empty() {
+        } else if let Err(error) = self
             .kafka_admin
             .delete_topics(&names, &AdminOptions::new())
             .await
@@ -416,7 +438,7 @@ impl Bench {
     }
 
     /// The relay's messages for every event, to `topic` (or the publisher's default).
-    fn messages<P: herald::transport::Publisher>(
+    fn messages<P: Publisher>(
         &self,
         publisher: P,
         topic: Option<String>,
@@ -432,30 +454,92 @@ impl Bench {
     }
 
     /// Relays every event with Herald's relay, in batches of [`RELAY_BATCH`].
-    async fn relay_all<P: herald::transport::Publisher>(&self, relay: Relay<MemoryStore, P>) {
-        let relay = relay.batch_size(RELAY_BATCH);
+    /// (Takes the relay by reference: dropping its clients takes a while, outside the clock.)
+    async fn relay_all<P: Publisher>(&self, relay: &Relay<MemoryStore, P>) {
         let mut published = 0;
         loop {
-            let stats = relay.run_batch().await.expect("relaying a batch");
-            published += stats.published;
+            let t = Instant::now();
+            let stats = match relay.run_batch().await {
+                Ok(stats) => stats,
+                Err(herald::relay::RelayError::Transport(error)) => {
+                    println!("    relay error after {:?}: {error}", t.elapsed());
+                    tokio::time::sleep(relay.publisher().max_in_flight()).await;
+                    continue;
+                }
+                Err(error) => panic!("relaying a batch: {error}"),
+            };
+            if std::env::var_os("BENCH_TRACE").is_some() {
+                println!("    batch to {} in {:?}", stats.last_position, t.elapsed());
+            }
+            published += stats.published + stats.skipped;
             if stats.last_position >= self.last_position() {
                 break;
             }
             assert!(stats.last_position > 0, "the relay stopped short");
         }
-        assert_eq!(published, self.events.len() as u64, "every event published");
+        assert_eq!(
+            published,
+            self.events.len() as u64,
+            "every event published (or found held after an error)"
+        );
     }
 
     // ---- Kafka relay ----
 
-    async fn kafka_relay_herald(&self) -> Duration {
-        let topic = self.kafka_topic("relay_herald").await;
+    /// One message to the warm-up topic, such as a producer is warmed with.
+    async fn warm_up_message(&self) -> Outgoing {
+        let topic = self
+            .warm_up_topic
+            .get_or_init(|| self.kafka_topic("warm_up"))
+            .await;
+        Outgoing {
+            id: uuid::Uuid::now_v7().to_string(),
+            topic: topic.clone(),
+            key: "warm-up".to_owned(),
+            position: 1,
+            headers: Default::default(),
+            payload: b"{}".to_vec(),
+        }
+    }
+
+    /// A Kafka publisher whose producer has connected and has its idempotent producer id
+    /// (librdkafka acquires it on a 500 ms timer), so that the clock measures publishing,
+    /// not starting a client.
+    async fn warm_publisher(&self) -> KafkaPublisher {
         let publisher =
             KafkaPublisher::new(KafkaOptions::new(KAFKA_BROKERS)).expect("a Kafka publisher");
+        let message = self.warm_up_message().await;
+        publisher
+            .publish(std::slice::from_ref(&message))
+            .await
+            .expect("warming up a Kafka publisher");
+        publisher
+    }
+
+    /// A bare producer warmed up like [`Bench::warm_publisher`].
+    async fn warm_bare_producer(&self) -> FutureProducer {
+        let producer = bare_producer(&KafkaOptions::new(KAFKA_BROKERS));
+        let message = self.warm_up_message().await;
+        let record = FutureRecord::to(&message.topic)
+            .partition(0)
+            .key(message.key.as_bytes())
+            .payload(message.payload.as_slice());
+        producer
+            .send(record, Duration::from_secs(10))
+            .await
+            .map_err(|(error, _)| error)
+            .expect("warming up a bare Kafka producer");
+        producer
+    }
+
+    async fn kafka_relay_herald(&self) -> Duration {
+        let topic = self.kafka_topic("relay_herald").await;
+        let publisher = self.warm_publisher().await;
         let relay = Relay::new(self.store.clone(), publisher, unique("relay"))
-            .with_topic(move |_| topic.clone());
+            .with_topic(move |_| topic.clone())
+            .batch_size(RELAY_BATCH);
         let started = Instant::now();
-        self.relay_all(relay).await;
+        self.relay_all(&relay).await;
         started.elapsed()
     }
 
@@ -464,7 +548,7 @@ impl Bench {
         let publisher =
             KafkaPublisher::new(KafkaOptions::new(KAFKA_BROKERS)).expect("a Kafka publisher");
         let messages = self.messages(publisher, Some(topic.clone()));
-        let producer = bare_producer(&KafkaOptions::new(KAFKA_BROKERS));
+        let producer = self.warm_bare_producer().await;
         let started = Instant::now();
         let mut deliveries = Vec::with_capacity(messages.len());
         for message in &messages {
@@ -496,7 +580,10 @@ impl Bench {
                 }
             }
         }
-        for delivery in deliveries {
+        for (n, delivery) in deliveries.into_iter().enumerate() {
+            if n % 1000 == 0 && std::env::var_os("BENCH_TRACE").is_some() {
+                println!("    bare delivery {n} at {:?}", started.elapsed());
+            }
             match delivery.await {
                 Ok(Ok(_)) => {}
                 Ok(Err((error, _))) => panic!("bare Kafka delivery: {error}"),
@@ -515,8 +602,9 @@ impl Bench {
             KafkaPublisher::new(KafkaOptions::new(KAFKA_BROKERS)).expect("a Kafka publisher");
         let name = topic.clone();
         let relay = Relay::new(self.store.clone(), publisher, unique("fill"))
-            .with_topic(move |_| name.clone());
-        self.relay_all(relay).await;
+            .with_topic(move |_| name.clone())
+            .batch_size(RELAY_BATCH);
+        self.relay_all(&relay).await;
         topic
     }
 
@@ -587,9 +675,10 @@ impl Bench {
     async fn nats_relay_herald(&self) -> Duration {
         let stream = self.nats_stream("relay_herald").await;
         let publisher = NatsPublisher::new(self.jetstream.clone(), stream);
-        let relay = Relay::new(self.store.clone(), publisher, unique("relay"));
+        let relay =
+            Relay::new(self.store.clone(), publisher, unique("relay")).batch_size(RELAY_BATCH);
         let started = Instant::now();
-        self.relay_all(relay).await;
+        self.relay_all(&relay).await;
         started.elapsed()
     }
 
@@ -623,8 +712,9 @@ impl Bench {
     async fn nats_filled_stream(&self) -> String {
         let stream = self.nats_stream("consume").await;
         let publisher = NatsPublisher::new(self.jetstream.clone(), stream.clone());
-        self.relay_all(Relay::new(self.store.clone(), publisher, unique("fill")))
-            .await;
+        let relay =
+            Relay::new(self.store.clone(), publisher, unique("fill")).batch_size(RELAY_BATCH);
+        self.relay_all(&relay).await;
         stream
     }
 
@@ -880,14 +970,55 @@ async fn run(settings: Settings) {
         std::thread::available_parallelism().map_or(0, usize::from)
     );
     println!("load at start (/proc/loadavg): {load_start}");
-    let bench = Bench::connect(settings.events, settings.kafka).await;
+    let kafka = settings.runs("kafka-relay") || settings.runs("kafka-consumer");
+    let bench = Bench::connect(settings.events, kafka).await;
     let (n, rounds) = (settings.events, settings.rounds);
     let mut table: Vec<Row> = Vec::new();
-    if settings.kafka {
-        kafka(&bench, n, rounds, &mut table).await;
+    if settings.runs("kafka-relay") {
+        let rates = compare(
+            "kafka relay",
+            n,
+            rounds,
+            || bench.kafka_relay_herald(),
+            || bench.kafka_relay_bare(),
+        )
+        .await;
+        table.push(("kafka", "relay", rates));
     }
-    if settings.nats {
-        nats(&bench, n, rounds, &mut table).await;
+    if settings.runs("kafka-consumer") {
+        let topic = bench.kafka_filled_topic().await;
+        let rates = compare(
+            "kafka consumer",
+            n,
+            rounds,
+            || bench.kafka_consume_herald(&topic),
+            || bench.kafka_consume_bare(&topic),
+        )
+        .await;
+        table.push(("kafka", "consumer (pg)", rates));
+    }
+    if settings.runs("nats-relay") {
+        let rates = compare(
+            "nats relay",
+            n,
+            rounds,
+            || bench.nats_relay_herald(),
+            || bench.nats_relay_bare(),
+        )
+        .await;
+        table.push(("nats", "relay", rates));
+    }
+    if settings.runs("nats-consumer") {
+        let stream = bench.nats_filled_stream().await;
+        let rates = compare(
+            "nats consumer",
+            n,
+            rounds,
+            || bench.nats_consume_herald(&stream),
+            || bench.nats_consume_bare(&stream),
+        )
+        .await;
+        table.push(("nats", "consumer (pg)", rates));
     }
     bench.clean_up().await;
     let load_end = load();
@@ -911,51 +1042,3 @@ async fn run(settings: Settings) {
 
 /// One line of the closing table: transport, path, rates.
 type Row = (&'static str, &'static str, Rates);
-
-/// The Kafka relay and consumer comparisons.
-async fn kafka(bench: &Bench, n: usize, rounds: usize, table: &mut Vec<Row>) {
-    let rates = compare(
-        "kafka relay",
-        n,
-        rounds,
-        || bench.kafka_relay_herald(),
-        || bench.kafka_relay_bare(),
-    )
-    .await;
-    table.push(("kafka", "relay", rates));
-
-    let topic = bench.kafka_filled_topic().await;
-    let rates = compare(
-        "kafka consumer",
-        n,
-        rounds,
-        || bench.kafka_consume_herald(&topic),
-        || bench.kafka_consume_bare(&topic),
-    )
-    .await;
-    table.push(("kafka", "consumer (pg)", rates));
-}
-
-/// The NATS relay and consumer comparisons.
-async fn nats(bench: &Bench, n: usize, rounds: usize, table: &mut Vec<Row>) {
-    let rates = compare(
-        "nats relay",
-        n,
-        rounds,
-        || bench.nats_relay_herald(),
-        || bench.nats_relay_bare(),
-    )
-    .await;
-    table.push(("nats", "relay", rates));
-
-    let stream = bench.nats_filled_stream().await;
-    let rates = compare(
-        "nats consumer",
-        n,
-        rounds,
-        || bench.nats_consume_herald(&stream),
-        || bench.nats_consume_bare(&stream),
-    )
-    .await;
-    table.push(("nats", "consumer (pg)", rates));
-}
