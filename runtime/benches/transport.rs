@@ -2,34 +2,44 @@
 //! side by side in one run (issue 20, acceptance item 5).
 //!
 //! `cargo bench -p herald --features kafka,nats,consumer,postgres,sqlite --bench transport
-//! [-- --events N --rounds R]`
+//! [-- --events N --kafka-relay-events M --rounds R --only kafka|nats|kafka-relay|…]`
 //!
-//! Four comparisons, each `R` rounds (3 by default) of a Herald run and a bare run, the order
-//! alternating from one round to the next (Herald first in rounds 1 and 3, bare first in round
-//! 2), reported as the median events per second of each and the ratio Herald / bare:
+//! Each comparison runs `R` rounds (3 by default) of a Herald run and a bare run, the order
+//! alternating from one round to the next (Herald first in odd rounds, bare first in even
+//! ones), and reports the median events per second of each, the ratio Herald / bare, and the
+//! CPU time this process spent per event (all its threads, librdkafka's included; not the
+//! broker's or the database's):
 //!
-//! - **Kafka relay**: `N` events in a [`MemoryStore`] relayed by [`Relay`] over
-//!   [`KafkaPublisher`] to a fresh topic of 3 partitions (batches of 1000), timed until every
-//!   event is acknowledged and checkpointed; against a bare `rdkafka` [`FutureProducer`] with
-//!   the publisher's settings (idempotent, gapless, `acks=all`, `linger.ms=2`, the same
-//!   delivery timeout) sending the same records (the relay's own messages: key, headers,
-//!   payload, explicit partition) to another fresh topic, timed until every delivery is
-//!   acknowledged.
-//! - **Kafka consumer**: a topic pre-filled with the relay's `N` messages, consumed by a
-//!   [`Consumer`] over [`KafkaSubscriber`] with its inbox in PostgreSQL and a handler doing one
-//!   `INSERT` per message; against a bare [`StreamConsumer`] with the subscriber's settings
-//!   that, per message, in one transaction inserts the inbox row (`ON CONFLICT DO NOTHING`) and
-//!   the same `INSERT`, commits and stores the offset. Each run has a fresh consumer group and
-//!   a fresh PostgreSQL schema; the clock starts at the fetch that brings the first message
-//!   (so joining the group is not counted) and stops when all `N` are applied.
-//! - **NATS relay** and **NATS consumer**: the same over JetStream, against a bare `async_nats`
-//!   publish of the same messages (with the same `Nats-Msg-Id`, each acknowledgement awaited
-//!   before the next publish, as [`NatsPublisher`] does) and a bare pull-consumer loop with
-//!   the same per-message transaction and an ack.
+//! - **Kafka relay**: `M` events (100,000 by default) in a [`MemoryStore`] relayed by
+//!   [`Relay::run_batch`] (batches of 1000) over [`KafkaPublisher`] to a fresh topic of 3
+//!   partitions, timed until every event is acknowledged and checkpointed; against a bare
+//!   `rdkafka` [`FutureProducer`] with the publisher's settings (idempotent, gapless,
+//!   `acks=all`, `linger.ms=2`, the same delivery timeout) sending the same records (the
+//!   relay's own messages: key, headers, payload, explicit partition) to another fresh topic
+//!   and awaiting every delivery. Both producers first deliver one message to a warm-up topic:
+//!   a new idempotent producer waits up to a second for its producer id, which is not
+//!   throughput. `M` is larger than `N` because a bare burst of a few ten thousand messages
+//!   ends within tens of milliseconds. A second row, `relay [1]`, has the bare producer await
+//!   each 1000 deliveries before sending more, as the relay awaits each batch before its
+//!   checkpoint and its next read: it separates the cost of that protocol from the cost of
+//!   Herald's code.
+//! - **Kafka consumer**: a topic pre-filled by the relay with `N` events (10,000 by default),
+//!   consumed by a [`Consumer`] over [`KafkaSubscriber`] with its inbox in PostgreSQL and a
+//!   handler doing one `INSERT` per message; against a bare [`StreamConsumer`] with the
+//!   subscriber's settings that, per message, in one transaction inserts the inbox row (`ON
+//!   CONFLICT DO NOTHING`) and the same `INSERT`, commits and stores the offset. Each run has
+//!   a fresh consumer group and a fresh PostgreSQL schema; the clock starts at the fetch that
+//!   brings the first message (joining the group is not counted) and stops when all `N` are
+//!   applied, and the read model is checked to hold each event once.
+//! - **NATS relay** and **NATS consumer**: the same with `N` events over JetStream, against a
+//!   bare `async_nats` publish of the same messages (with the same `Nats-Msg-Id`, each
+//!   acknowledgement awaited before the next publish, as [`NatsPublisher`] does) and a bare
+//!   pull-consumer loop (batches of 100) with the same per-message transaction and an ack.
 //!
 //! PostgreSQL (127.0.0.1:5432, database `test`), NATS with JetStream (127.0.0.1:4222) and a
 //! Kafka-protocol broker (127.0.0.1:9092, `scripts/kafka`) must be running: a missing one
-//! fails the run with a message, nothing is skipped.
+//! fails the run with a message, nothing is skipped. Topics, streams and schemas the bench
+//! creates are deleted at the end of a run that succeeds.
 
 #![allow(
     clippy::unwrap_used,
@@ -129,7 +139,10 @@ impl Handler<sqlx::Postgres> for Parcels {
 
 /// What the command line asked for.
 struct Settings {
+    /// Events of the consumer comparisons and of the NATS relay's.
     events: usize,
+    /// Events of the Kafka relay comparisons.
+    kafka_relay_events: usize,
     rounds: usize,
     /// Which comparisons run (`kafka-relay`, `kafka-consumer`, `nats-relay`,
     /// `nats-consumer`); all by default.
@@ -137,7 +150,12 @@ struct Settings {
 }
 
 /// The comparisons, in the order they run.
-const COMPARISONS: [&str; 4] = ["kafka-relay", "kafka-consumer", "nats-relay", "nats-consumer"];
+const COMPARISONS: [&str; 4] = [
+    "kafka-relay",
+    "kafka-consumer",
+    "nats-relay",
+    "nats-consumer",
+];
 
 impl Settings {
     fn runs(&self, comparison: &str) -> bool {
@@ -148,7 +166,8 @@ impl Settings {
 impl Settings {
     fn parse() -> Settings {
         let mut settings = Settings {
-            events: 20_000,
+            events: 10_000,
+            kafka_relay_events: 100_000,
             rounds: 3,
             only: Vec::new(),
         };
@@ -162,6 +181,9 @@ impl Settings {
             };
             match arg.as_str() {
                 "--events" => settings.events = number("--events"),
+                "--kafka-relay-events" => {
+                    settings.kafka_relay_events = number("--kafka-relay-events");
+                }
                 "--rounds" => settings.rounds = number("--rounds"),
                 "--only" => {
                     let list = args.next().unwrap_or_default();
@@ -175,13 +197,15 @@ impl Settings {
                             "--only takes a comma-separated list of kafka, nats, {}",
                             COMPARISONS.join(", ")
                         );
-                        settings.only.extend(matching.into_iter().map(str::to_owned));
+                        settings
+                            .only
+                            .extend(matching.into_iter().map(str::to_owned));
                     }
                 }
                 // What `cargo bench` passes to every bench target.
                 "--bench" => {}
                 other => panic!(
-                    "unknown argument `{other}`; usage: [--events N] [--rounds R] [--only kafka|nats|kafka-relay|…]"
+                    "unknown argument `{other}`; usage: [--events N] [--kafka-relay-events M] [--rounds R] [--only kafka|nats|kafka-relay|…]"
                 ),
             }
         }
@@ -189,10 +213,91 @@ impl Settings {
     }
 }
 
+/// A memory store holding events to relay, and the events as read back.
+struct Log {
+    store: MemoryStore,
+    events: Vec<RecordedEvent>,
+}
+
+impl Log {
+    /// `count` `parcel.sent` events (ids 0 to `count - 1`) over [`STREAMS`] streams.
+    async fn seed(count: usize) -> Log {
+        let store = MemoryStore::new();
+        for n in 0..count as u64 {
+            let event = Parcel::Sent {
+                id: n,
+                grams: 100 + n % 900,
+            };
+            store
+                .append(
+                    &format!("parcel-{}", n % STREAMS),
+                    Expected::Any,
+                    vec![NewEvent::new(&event).expect("encoding an event")],
+                )
+                .await
+                .expect("appending to the memory store");
+        }
+        let events = store
+            .read_all(1, count)
+            .await
+            .expect("reading the memory store");
+        assert_eq!(events.len(), count, "the store holds every event");
+        Log { store, events }
+    }
+
+    fn last_position(&self) -> u64 {
+        self.events.last().map_or(0, |event| event.position)
+    }
+
+    /// The relay's messages for every event, to `topic` (or the publisher's default).
+    fn messages<P: Publisher>(&self, publisher: P, topic: Option<String>) -> Vec<Outgoing> {
+        let mut relay = Relay::new(self.store.clone(), publisher, "messages");
+        if let Some(topic) = topic {
+            relay = relay.with_topic(move |_| topic.clone());
+        }
+        self.events
+            .iter()
+            .map(|event| relay.outgoing(event).expect("an outgoing message"))
+            .collect()
+    }
+
+    /// A relay of this log named `name`, in batches of [`RELAY_BATCH`].
+    fn relay<P: Publisher>(&self, publisher: P, name: String) -> Relay<MemoryStore, P> {
+        Relay::new(self.store.clone(), publisher, name).batch_size(RELAY_BATCH)
+    }
+
+    /// Relays every event with `relay` (by reference: dropping its clients takes a while,
+    /// outside the clock). A broker error is retried as [`Relay::run`] would.
+    async fn relay_all<P: Publisher>(&self, relay: &Relay<MemoryStore, P>) {
+        let mut published = 0;
+        loop {
+            let stats = match relay.run_batch().await {
+                Ok(stats) => stats,
+                Err(herald::relay::RelayError::Transport(error)) => {
+                    println!("    (relay error: {error}; again, as `Relay::run` would)");
+                    tokio::time::sleep(relay.publisher().max_in_flight()).await;
+                    continue;
+                }
+                Err(error) => panic!("relaying a batch: {error}"),
+            };
+            published += stats.published + stats.skipped;
+            if stats.last_position >= self.last_position() {
+                break;
+            }
+            assert!(stats.last_position > 0, "the relay stopped short");
+        }
+        assert_eq!(
+            published,
+            self.events.len() as u64,
+            "every event published (or found held after an error)"
+        );
+    }
+}
+
 /// Everything the runs share.
 struct Bench {
-    events: Vec<RecordedEvent>,
-    store: MemoryStore,
+    /// The `--events` events.
+    log: Log,
     postgres: PgPool,
     jetstream: async_nats::jetstream::Context,
     kafka_admin: AdminClient<DefaultClientContext>,
@@ -227,6 +332,49 @@ fn micros_now() -> i64 {
         .duration_since(UNIX_EPOCH)
         .map(|since| i64::try_from(since.as_micros()).unwrap_or(i64::MAX))
         .unwrap_or(0)
+}
+
+/// CPU time this process's threads have used so far (the sum of
+/// `/proc/self/task/*/schedstat`; threads that already ended are not counted).
+fn process_cpu() -> Duration {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return Duration::ZERO;
+    };
+    let nanos: u64 = tasks
+        .filter_map(Result::ok)
+        .filter_map(|task| std::fs::read_to_string(task.path().join("schedstat")).ok())
+        .filter_map(|stat| stat.split_whitespace().next()?.parse::<u64>().ok())
+        .sum();
+    Duration::from_nanos(nanos)
+}
+
+/// The start of a timed run: wall clock and process CPU.
+#[derive(Clone, Copy)]
+struct Clock {
+    wall: Instant,
+    cpu: Duration,
+}
+
+/// What a timed run took.
+struct Measured {
+    wall: Duration,
+    cpu: Duration,
+}
+
+impl Clock {
+    fn start() -> Clock {
+        Clock {
+            wall: Instant::now(),
+            cpu: process_cpu(),
+        }
+    }
+
+    fn stop(self) -> Measured {
+        Measured {
+            wall: self.wall.elapsed(),
+            cpu: process_cpu().saturating_sub(self.cpu),
+        }
+    }
 }
 
 /// A PostgreSQL schema of one run, with a pool confined to it.
@@ -270,29 +418,8 @@ impl Bench {
             .create()
             .expect("a Kafka admin client");
 
-        let store = MemoryStore::new();
-        for n in 0..count as u64 {
-            let event = Parcel::Sent {
-                id: n,
-                grams: 100 + n % 900,
-            };
-            store
-                .append(
-                    &format!("parcel-{}", n % STREAMS),
-                    Expected::Any,
-                    vec![NewEvent::new(&event).expect("encoding an event")],
-                )
-                .await
-                .expect("appending to the memory store");
-        }
-        let events = store
-            .read_all(1, count)
-            .await
-            .expect("reading the memory store");
-        assert_eq!(events.len(), count, "the store holds every event");
         Bench {
-            events,
-            store,
+            log: Log::seed(count).await,
             postgres,
             jetstream: async_nats::jetstream::new(client),
             kafka_admin,
@@ -300,10 +427,6 @@ impl Bench {
             topics: Mutex::new(Vec::new()),
             streams: Mutex::new(Vec::new()),
         }
-    }
-
-    fn last_position(&self) -> u64 {
-        self.events.last().map_or(0, |event| event.position)
     }
 
     /// Creates a Kafka topic of [`PARTITIONS`] partitions and waits until its metadata shows
@@ -402,7 +525,7 @@ impl Bench {
                 .fetch_one(&schema.pool)
                 .await
                 .expect("counting the read model");
-        let n = self.events.len() as i64;
+        let n = self.log.events.len() as i64;
         assert_eq!(
             (rows, sum.unwrap_or(0)),
             (n, n * (n - 1) / 2),
@@ -437,53 +560,6 @@ impl Bench {
         }
     }
 
-    /// The relay's messages for every event, to `topic` (or the publisher's default).
-    fn messages<P: Publisher>(
-        &self,
-        publisher: P,
-        topic: Option<String>,
-    ) -> Vec<Outgoing> {
-        let mut relay = Relay::new(self.store.clone(), publisher, "messages");
-        if let Some(topic) = topic {
-            relay = relay.with_topic(move |_| topic.clone());
-        }
-        self.events
-            .iter()
-            .map(|event| relay.outgoing(event).expect("an outgoing message"))
-            .collect()
-    }
-
-    /// Relays every event with Herald's relay, in batches of [`RELAY_BATCH`].
-    /// (Takes the relay by reference: dropping its clients takes a while, outside the clock.)
-    async fn relay_all<P: Publisher>(&self, relay: &Relay<MemoryStore, P>) {
-        let mut published = 0;
-        loop {
-            let t = Instant::now();
-            let stats = match relay.run_batch().await {
-                Ok(stats) => stats,
-                Err(herald::relay::RelayError::Transport(error)) => {
-                    println!("    relay error after {:?}: {error}", t.elapsed());
-                    tokio::time::sleep(relay.publisher().max_in_flight()).await;
-                    continue;
-                }
-                Err(error) => panic!("relaying a batch: {error}"),
-            };
-            if std::env::var_os("BENCH_TRACE").is_some() {
-                println!("    batch to {} in {:?}", stats.last_position, t.elapsed());
-            }
-            published += stats.published + stats.skipped;
-            if stats.last_position >= self.last_position() {
-                break;
-            }
-            assert!(stats.last_position > 0, "the relay stopped short");
-        }
-        assert_eq!(
-            published,
-            self.events.len() as u64,
-            "every event published (or found held after an error)"
-        );
-    }
-
     // ---- Kafka relay ----
 
     /// One message to the warm-up topic, such as a producer is warmed with.
@@ -509,10 +585,18 @@ impl Bench {
         let publisher =
             KafkaPublisher::new(KafkaOptions::new(KAFKA_BROKERS)).expect("a Kafka publisher");
         let message = self.warm_up_message().await;
-        publisher
-            .publish(std::slice::from_ref(&message))
-            .await
-            .expect("warming up a Kafka publisher");
+        for attempt in 1.. {
+            match publisher.publish(std::slice::from_ref(&message)).await {
+                Ok(_) => break,
+                // A producer's first message can time out while librdkafka acquires its
+                // producer id; the publisher starts a new producer, which acquires one idle.
+                Err(error) if attempt < 5 => {
+                    println!("    (warming up a Kafka publisher failed: {error}; again)");
+                    tokio::time::sleep(publisher.max_in_flight()).await;
+                }
+                Err(error) => panic!("warming up a Kafka publisher: {error}"),
+            }
+        }
         publisher
     }
 
@@ -520,38 +604,48 @@ impl Bench {
     async fn warm_bare_producer(&self) -> FutureProducer {
         let producer = bare_producer(&KafkaOptions::new(KAFKA_BROKERS));
         let message = self.warm_up_message().await;
-        let record = FutureRecord::to(&message.topic)
-            .partition(0)
-            .key(message.key.as_bytes())
-            .payload(message.payload.as_slice());
-        producer
-            .send(record, Duration::from_secs(10))
-            .await
-            .map_err(|(error, _)| error)
-            .expect("warming up a bare Kafka producer");
+        for attempt in 1.. {
+            let record = FutureRecord::to(&message.topic)
+                .partition(0)
+                .key(message.key.as_bytes())
+                .payload(message.payload.as_slice());
+            match producer.send(record, Duration::from_secs(10)).await {
+                Ok(_) => break,
+                Err((error, _)) if attempt < 5 => {
+                    println!("    (warming up a bare Kafka producer failed: {error}; again)");
+                }
+                Err((error, _)) => panic!("warming up a bare Kafka producer: {error}"),
+            }
+        }
         producer
     }
 
-    async fn kafka_relay_herald(&self) -> Duration {
+    async fn kafka_relay_herald(&self, log: &Log) -> Measured {
         let topic = self.kafka_topic("relay_herald").await;
         let publisher = self.warm_publisher().await;
-        let relay = Relay::new(self.store.clone(), publisher, unique("relay"))
-            .with_topic(move |_| topic.clone())
-            .batch_size(RELAY_BATCH);
-        let started = Instant::now();
-        self.relay_all(&relay).await;
-        started.elapsed()
+        let relay = log
+            .relay(publisher, unique("relay"))
+            .with_topic(move |_| topic.clone());
+        let started = Clock::start();
+        log.relay_all(&relay).await;
+        started.stop()
     }
 
-    async fn kafka_relay_bare(&self) -> Duration {
+    /// The bare producer: sends every message and awaits every delivery; with `wait_every`,
+    /// awaits the deliveries after each that many messages before sending more, as the relay
+    /// must before it writes its checkpoint and reads the next batch.
+    async fn kafka_relay_bare(&self, log: &Log, wait_every: Option<usize>) -> Measured {
         let topic = self.kafka_topic("relay_bare").await;
         let publisher =
             KafkaPublisher::new(KafkaOptions::new(KAFKA_BROKERS)).expect("a Kafka publisher");
-        let messages = self.messages(publisher, Some(topic.clone()));
+        let messages = log.messages(publisher, Some(topic.clone()));
         let producer = self.warm_bare_producer().await;
-        let started = Instant::now();
+        let started = Clock::start();
         let mut deliveries = Vec::with_capacity(messages.len());
-        for message in &messages {
+        for (n, message) in messages.iter().enumerate() {
+            if wait_every.is_some_and(|every| n > 0 && n % every == 0) {
+                await_deliveries(deliveries.drain(..)).await;
+            }
             let headers = message.headers.iter().fold(
                 OwnedHeaders::new_with_capacity(message.headers.len()),
                 |all, (key, value)| {
@@ -580,17 +674,8 @@ impl Bench {
                 }
             }
         }
-        for (n, delivery) in deliveries.into_iter().enumerate() {
-            if n % 1000 == 0 && std::env::var_os("BENCH_TRACE").is_some() {
-                println!("    bare delivery {n} at {:?}", started.elapsed());
-            }
-            match delivery.await {
-                Ok(Ok(_)) => {}
-                Ok(Err((error, _))) => panic!("bare Kafka delivery: {error}"),
-                Err(_) => panic!("bare Kafka delivery: the producer was dropped"),
-            }
-        }
-        started.elapsed()
+        await_deliveries(deliveries).await;
+        started.stop()
     }
 
     // ---- Kafka consumer ----
@@ -601,14 +686,15 @@ impl Bench {
         let publisher =
             KafkaPublisher::new(KafkaOptions::new(KAFKA_BROKERS)).expect("a Kafka publisher");
         let name = topic.clone();
-        let relay = Relay::new(self.store.clone(), publisher, unique("fill"))
-            .with_topic(move |_| name.clone())
-            .batch_size(RELAY_BATCH);
-        self.relay_all(&relay).await;
+        let relay = self
+            .log
+            .relay(publisher, unique("fill"))
+            .with_topic(move |_| name.clone());
+        self.log.relay_all(&relay).await;
         topic
     }
 
-    async fn kafka_consume_herald(&self, topic: &str) -> Duration {
+    async fn kafka_consume_herald(&self, topic: &str) -> Measured {
         let schema = self.schema().await;
         let subscriber =
             KafkaSubscriber::join(KafkaOptions::new(KAFKA_BROKERS), &unique("group"), &[topic])
@@ -629,21 +715,21 @@ impl Bench {
         elapsed
     }
 
-    async fn kafka_consume_bare(&self, topic: &str) -> Duration {
+    async fn kafka_consume_bare(&self, topic: &str) -> Measured {
         let schema = self.schema().await;
         let consumer = bare_stream_consumer(&KafkaOptions::new(KAFKA_BROKERS), &unique("group"));
         consumer.subscribe(&[topic]).expect("subscribing");
-        let total = self.events.len();
+        let total = self.log.events.len();
         let mut applied = 0;
         let mut started = None;
         let deadline = Instant::now() + RUN_LIMIT;
         while applied < total {
             assert!(Instant::now() < deadline, "bare Kafka consumer stalled");
-            let asked = Instant::now();
+            let asked = started.is_none().then(Clock::start);
             let Ok(received) = tokio::time::timeout(FETCH_WAIT, consumer.recv()).await else {
                 continue;
             };
-            started.get_or_insert(asked);
+            started = started.or(asked);
             let message = received.expect("receiving from Kafka");
             let event_id = message
                 .headers()
@@ -664,7 +750,7 @@ impl Bench {
                 .store_offset(message.topic(), message.partition(), message.offset() + 1)
                 .expect("storing an offset");
         }
-        let elapsed = started.expect("messages were received").elapsed();
+        let elapsed = started.expect("messages were received").stop();
         drop(consumer);
         self.finish(schema).await;
         elapsed
@@ -672,20 +758,21 @@ impl Bench {
 
     // ---- NATS relay ----
 
-    async fn nats_relay_herald(&self) -> Duration {
+    async fn nats_relay_herald(&self) -> Measured {
         let stream = self.nats_stream("relay_herald").await;
         let publisher = NatsPublisher::new(self.jetstream.clone(), stream);
-        let relay =
-            Relay::new(self.store.clone(), publisher, unique("relay")).batch_size(RELAY_BATCH);
-        let started = Instant::now();
-        self.relay_all(&relay).await;
-        started.elapsed()
+        let relay = self.log.relay(publisher, unique("relay"));
+        let started = Clock::start();
+        self.log.relay_all(&relay).await;
+        started.stop()
     }
 
-    async fn nats_relay_bare(&self) -> Duration {
+    async fn nats_relay_bare(&self) -> Measured {
         let stream = self.nats_stream("relay_bare").await;
-        let messages = self.messages(NatsPublisher::new(self.jetstream.clone(), stream), None);
-        let started = Instant::now();
+        let messages = self
+            .log
+            .messages(NatsPublisher::new(self.jetstream.clone(), stream), None);
+        let started = Clock::start();
         for message in &messages {
             let mut headers = HeaderMap::new();
             headers.insert(MSG_ID_HEADER, message.id.as_str());
@@ -703,7 +790,7 @@ impl Bench {
                 .await
                 .expect("bare JetStream publish ack");
         }
-        started.elapsed()
+        started.stop()
     }
 
     // ---- NATS consumer ----
@@ -712,13 +799,12 @@ impl Bench {
     async fn nats_filled_stream(&self) -> String {
         let stream = self.nats_stream("consume").await;
         let publisher = NatsPublisher::new(self.jetstream.clone(), stream.clone());
-        let relay =
-            Relay::new(self.store.clone(), publisher, unique("fill")).batch_size(RELAY_BATCH);
-        self.relay_all(&relay).await;
+        let relay = self.log.relay(publisher, unique("fill"));
+        self.log.relay_all(&relay).await;
         stream
     }
 
-    async fn nats_consume_herald(&self, stream: &str) -> Duration {
+    async fn nats_consume_herald(&self, stream: &str) -> Measured {
         let schema = self.schema().await;
         let subscriber = NatsSubscriber::bind(
             &self.jetstream,
@@ -743,7 +829,7 @@ impl Bench {
         elapsed
     }
 
-    async fn nats_consume_bare(&self, stream: &str) -> Duration {
+    async fn nats_consume_bare(&self, stream: &str) -> Measured {
         let schema = self.schema().await;
         let name = unique("durable");
         let defaults = NatsOptions::default();
@@ -763,13 +849,13 @@ impl Bench {
             )
             .await
             .expect("a durable pull consumer");
-        let total = self.events.len();
+        let total = self.log.events.len();
         let mut applied = 0;
         let mut started = None;
         let deadline = Instant::now() + RUN_LIMIT;
         while applied < total {
             assert!(Instant::now() < deadline, "bare NATS consumer stalled");
-            let asked = Instant::now();
+            let asked = started.is_none().then(Clock::start);
             let mut batch = consumer
                 .batch()
                 .max_messages(FETCH_BATCH)
@@ -778,7 +864,7 @@ impl Bench {
                 .await
                 .expect("a pull request");
             while let Some(message) = batch.next().await {
-                started.get_or_insert(asked);
+                started = started.or(asked);
                 let message = message.expect("a JetStream message");
                 let sequence = message.info().expect("JetStream info").stream_sequence;
                 let headers = message.headers.as_ref().expect("headers");
@@ -796,7 +882,7 @@ impl Bench {
                 message.ack_with(AckKind::Ack).await.expect("an ack");
             }
         }
-        let elapsed = started.expect("messages were received").elapsed();
+        let elapsed = started.expect("messages were received").stop();
         self.finish(schema).await;
         elapsed
     }
@@ -806,22 +892,33 @@ impl Bench {
     async fn consume_herald<T: herald::transport::Subscriber>(
         &self,
         consumer: &Consumer<sqlx::Postgres, Parcels, T>,
-    ) -> Duration {
-        let total = self.events.len() as u64;
+    ) -> Measured {
+        let total = self.log.events.len() as u64;
         let mut applied = 0;
         let mut started = None;
         let deadline = Instant::now() + RUN_LIMIT;
         while applied < total {
             assert!(Instant::now() < deadline, "Herald's consumer stalled");
-            let asked = Instant::now();
+            let asked = started.is_none().then(Clock::start);
             let stats = consumer.run_batch().await.expect("a consumer batch");
             if stats.received > 0 {
-                started.get_or_insert(asked);
+                started = started.or(asked);
             }
             assert_eq!(stats.received, stats.applied, "every message applied");
             applied += stats.applied;
         }
-        started.expect("messages were received").elapsed()
+        started.expect("messages were received").stop()
+    }
+}
+
+/// Awaits bare Kafka deliveries; any failure fails the bench.
+async fn await_deliveries(deliveries: impl IntoIterator<Item = rdkafka::producer::DeliveryFuture>) {
+    for delivery in deliveries {
+        match delivery.await {
+            Ok(Ok(_)) => {}
+            Ok(Err((error, _))) => panic!("bare Kafka delivery: {error}"),
+            Err(_) => panic!("bare Kafka delivery: the producer was dropped"),
+        }
     }
 }
 
@@ -892,11 +989,15 @@ fn bare_stream_consumer(options: &KafkaOptions, group: &str) -> StreamConsumer {
         .expect("a bare Kafka consumer")
 }
 
-/// Events per second of each run of one path.
+/// Events per second and this process's CPU microseconds per event, of each run of each
+/// path.
 #[derive(Default)]
 struct Rates {
+    events: usize,
     herald: Vec<f64>,
     bare: Vec<f64>,
+    herald_cpu: Vec<f64>,
+    bare_cpu: Vec<f64>,
 }
 
 fn median(values: &[f64]) -> f64 {
@@ -918,10 +1019,13 @@ async fn compare<FH, FB>(
     bare: impl Fn() -> FB,
 ) -> Rates
 where
-    FH: Future<Output = Duration>,
-    FB: Future<Output = Duration>,
+    FH: Future<Output = Measured>,
+    FB: Future<Output = Measured>,
 {
-    let mut rates = Rates::default();
+    let mut rates = Rates {
+        events,
+        ..Rates::default()
+    };
     for round in 0..rounds {
         let herald_first = round % 2 == 0;
         for is_herald in [herald_first, !herald_first] {
@@ -933,19 +1037,23 @@ where
                     bare().await
                 }
             };
-            let elapsed = tokio::time::timeout(RUN_LIMIT + Duration::from_secs(30), run)
+            let measured = tokio::time::timeout(RUN_LIMIT + Duration::from_secs(30), run)
                 .await
                 .unwrap_or_else(|_| panic!("{label} ({path}) did not finish in time"));
-            let rate = events as f64 / elapsed.as_secs_f64();
+            let rate = events as f64 / measured.wall.as_secs_f64();
+            let cpu = measured.cpu.as_secs_f64() * 1e6 / events as f64;
             println!(
-                "  {label:<15} round {} {path:<6} {events} events in {:>7.3} s = {rate:>9.0} ev/s",
+                "  {label:<15} round {} {path:<6} {events} events in {:>7.3} s = {rate:>9.0} ev/s, \
+                 {cpu:>6.1} µs CPU/event",
                 round + 1,
-                elapsed.as_secs_f64()
+                measured.wall.as_secs_f64()
             );
             if is_herald {
                 rates.herald.push(rate);
+                rates.herald_cpu.push(cpu);
             } else {
                 rates.bare.push(rate);
+                rates.bare_cpu.push(cpu);
             }
         }
     }
@@ -975,15 +1083,26 @@ async fn run(settings: Settings) {
     let (n, rounds) = (settings.events, settings.rounds);
     let mut table: Vec<Row> = Vec::new();
     if settings.runs("kafka-relay") {
+        let m = settings.kafka_relay_events;
+        let log = Log::seed(m).await;
         let rates = compare(
             "kafka relay",
-            n,
+            m,
             rounds,
-            || bench.kafka_relay_herald(),
-            || bench.kafka_relay_bare(),
+            || bench.kafka_relay_herald(&log),
+            || bench.kafka_relay_bare(&log, None),
         )
         .await;
         table.push(("kafka", "relay", rates));
+        let rates = compare(
+            "kafka relay [1]",
+            m,
+            rounds,
+            || bench.kafka_relay_herald(&log),
+            || bench.kafka_relay_bare(&log, Some(RELAY_BATCH)),
+        )
+        .await;
+        table.push(("kafka", "relay [1]", rates));
     }
     if settings.runs("kafka-consumer") {
         let topic = bench.kafka_filled_topic().await;
@@ -1025,17 +1144,29 @@ async fn run(settings: Settings) {
 
     println!();
     println!(
-        "{:<10} {:<14} {:>12} {:>12} {:>7}",
-        "transport", "path", "herald ev/s", "bare ev/s", "ratio"
+        "{:<10} {:<14} {:>7} {:>12} {:>12} {:>7}   {:>13}",
+        "transport", "path", "events", "herald ev/s", "bare ev/s", "ratio", "CPU µs/ev h/b"
     );
     for (transport, path, rates) in &table {
         let (herald, bare) = (median(&rates.herald), median(&rates.bare));
         println!(
-            "{transport:<10} {path:<14} {herald:>12.0} {bare:>12.0} {:>6.2}x",
-            herald / bare
+            "{transport:<10} {path:<14} {:>7} {herald:>12.0} {bare:>12.0} {:>6.2}x   {:>6.1}/{:<6.1}",
+            rates.events,
+            herald / bare,
+            median(&rates.herald_cpu),
+            median(&rates.bare_cpu),
         );
     }
-    println!("(medians of {rounds} runs each; {n} events per run)");
+    println!(
+        "(medians of {rounds} runs each; ratio = herald / bare; CPU = this process's threads, \
+         not the broker's or the database's)"
+    );
+    if settings.runs("kafka-relay") {
+        println!(
+            "[1] the bare producer awaits each {RELAY_BATCH} deliveries before sending more, \
+             as the relay awaits each batch before its checkpoint and next read"
+        );
+    }
     println!("load at start: {load_start}");
     println!("load at end:   {load_end}");
 }
