@@ -2,7 +2,8 @@
 //! side by side in one run (issue 20, acceptance item 5).
 //!
 //! `cargo bench -p herald --features kafka,nats,consumer,postgres,sqlite --bench transport
-//! [-- --events N --kafka-relay-events M --rounds R --only kafka|nats|kafka-relay|…]`
+//! [-- --events N --kafka-relay-events M --rounds R --only kafka|nats|kafka-relay|…
+//! --async-commit]`
 //!
 //! Each comparison runs `R` rounds (3 by default) of a Herald run and a bare run, the order
 //! alternating from one round to the next (Herald first in odd rounds, bare first in even
@@ -30,7 +31,11 @@
 //!   CONFLICT DO NOTHING`) and the same `INSERT`, commits and stores the offset. Each run has
 //!   a fresh consumer group and a fresh PostgreSQL schema; the clock starts at the fetch that
 //!   brings the first message (joining the group is not counted) and stops when all `N` are
-//!   applied, and the read model is checked to hold each event once.
+//!   applied, and the read model is checked to hold each event once. Both paths commit
+//!   durably, so both mostly wait for PostgreSQL's WAL flush, which on a busy disk varies
+//!   from run to run; `--async-commit` sets `synchronous_commit = off` on both paths'
+//!   connections, which measures the clients and the database's CPU instead, more steadily
+//!   and more strictly.
 //! - **NATS relay** and **NATS consumer**: the same with `N` events over JetStream, against a
 //!   bare `async_nats` publish of the same messages (with the same `Nats-Msg-Id`, each
 //!   acknowledgement awaited before the next publish, as [`NatsPublisher`] does) and a bare
@@ -147,6 +152,8 @@ struct Settings {
     /// Which comparisons run (`kafka-relay`, `kafka-consumer`, `nats-relay`,
     /// `nats-consumer`); all by default.
     only: Vec<String>,
+    /// `synchronous_commit = off` on both consumer paths' connections.
+    async_commit: bool,
 }
 
 /// The comparisons, in the order they run.
@@ -170,6 +177,7 @@ impl Settings {
             kafka_relay_events: 100_000,
             rounds: 3,
             only: Vec::new(),
+            async_commit: false,
         };
         let mut args = std::env::args().skip(1);
         while let Some(arg) = args.next() {
@@ -203,9 +211,10 @@ impl Settings {
                     }
                 }
                 // What `cargo bench` passes to every bench target.
+                "--async-commit" => settings.async_commit = true,
                 "--bench" => {}
                 other => panic!(
-                    "unknown argument `{other}`; usage: [--events N] [--kafka-relay-events M] [--rounds R] [--only kafka|nats|kafka-relay|…]"
+                    "unknown argument `{other}`; usage: [--events N] [--kafka-relay-events M] [--rounds R] [--only kafka|nats|kafka-relay|…] [--async-commit]"
                 ),
             }
         }
@@ -306,6 +315,8 @@ struct Bench {
     /// Topics and streams to delete at the end.
     topics: Mutex<Vec<String>>,
     streams: Mutex<Vec<String>>,
+    /// `synchronous_commit` of the consumers' connections.
+    synchronous_commit: &'static str,
 }
 
 /// A fresh name: `herald_bench_<prefix>_<uuid>`.
@@ -384,7 +395,7 @@ struct Schema {
 }
 
 impl Bench {
-    async fn connect(count: usize, kafka: bool) -> Bench {
+    async fn connect(settings: &Settings, kafka: bool) -> Bench {
         require(
             "127.0.0.1:5432",
             "PostgreSQL",
@@ -419,13 +430,14 @@ impl Bench {
             .expect("a Kafka admin client");
 
         Bench {
-            log: Log::seed(count).await,
+            log: Log::seed(settings.events).await,
             postgres,
             jetstream: async_nats::jetstream::new(client),
             kafka_admin,
             warm_up_topic: tokio::sync::OnceCell::new(),
             topics: Mutex::new(Vec::new()),
             streams: Mutex::new(Vec::new()),
+            synchronous_commit: if settings.async_commit { "off" } else { "on" },
         }
     }
 
@@ -500,7 +512,10 @@ impl Bench {
             .expect("creating a schema");
         let options = PgConnectOptions::from_str(POSTGRES_URL)
             .expect("the PostgreSQL URL")
-            .options([("search_path", name.as_str())]);
+            .options([
+                ("search_path", name.as_str()),
+                ("synchronous_commit", self.synchronous_commit),
+            ]);
         let pool = PgPoolOptions::new()
             .max_connections(4)
             .connect_with(options)
@@ -1078,8 +1093,11 @@ async fn run(settings: Settings) {
         std::thread::available_parallelism().map_or(0, usize::from)
     );
     println!("load at start (/proc/loadavg): {load_start}");
+    if settings.async_commit {
+        println!("consumers' PostgreSQL connections: synchronous_commit = off");
+    }
     let kafka = settings.runs("kafka-relay") || settings.runs("kafka-consumer");
-    let bench = Bench::connect(settings.events, kafka).await;
+    let bench = Bench::connect(&settings, kafka).await;
     let (n, rounds) = (settings.events, settings.rounds);
     let mut table: Vec<Row> = Vec::new();
     if settings.runs("kafka-relay") {
