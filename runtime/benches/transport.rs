@@ -84,9 +84,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
-const POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
-const NATS_URL: &str = "127.0.0.1:4222";
-const KAFKA_BROKERS: &str = "127.0.0.1:9092";
+use herald_test_support::{KAFKA_BROKERS, NATS_URL, POSTGRES_URL};
 
 /// Partitions of every Kafka topic the bench creates (the publisher's default).
 const PARTITIONS: i32 = 3;
@@ -319,9 +317,9 @@ struct Bench {
     synchronous_commit: &'static str,
 }
 
-/// A fresh name: `herald_bench_<prefix>_<uuid>`.
+/// A fresh name: `herald_bench_<prefix>_<16 hex digits>`.
 fn unique(prefix: &str) -> String {
-    format!("herald_bench_{prefix}_{}", uuid::Uuid::now_v7().simple())
+    herald_test_support::unique(&format!("herald_bench_{prefix}_"))
 }
 
 fn load() -> String {

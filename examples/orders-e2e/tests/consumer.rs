@@ -28,7 +28,7 @@ use sqlx::sqlite::SqliteConnectOptions;
 
 const ORDERS: &str = env!("CARGO_BIN_EXE_orders-e2e");
 const CONSUMER: &str = env!("CARGO_BIN_EXE_orders-consumer");
-const NATS_URL: &str = "127.0.0.1:4222";
+use herald_test_support::NATS_URL;
 
 /// (order, status, lines, carrier, events).
 type BoardRow = (String, String, i64, Option<String>, i64);

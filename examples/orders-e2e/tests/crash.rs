@@ -13,7 +13,7 @@ use herald_example_orders_e2e::{OrderSummary, migrate_read_model, read_model};
 use sqlx::sqlite::SqliteConnectOptions;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_orders-e2e");
-const NATS_URL: &str = "127.0.0.1:4222";
+use herald_test_support::NATS_URL;
 
 fn orders_e2e(database: &str, args: &[&str]) -> Command {
     let mut command = Command::new(BINARY);

@@ -30,7 +30,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::SqliteConnectOptions;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_orders-e2e");
-const NATS_URL: &str = "127.0.0.1:4222";
+use herald_test_support::NATS_URL;
 const POSTGRES_ADMIN: &str = "postgres://postgres@127.0.0.1:5432/test";
 const LEASE_TTL: Duration = Duration::from_millis(2000);
 /// The bound asserted on each takeover (the target is under 5 s).

@@ -3,41 +3,21 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::collections::hash_map::RandomState;
-use std::hash::{BuildHasher, Hasher};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use herald_registry::config::ServeConfig;
+pub use herald_test_support::{POSTGRES_URL, unique};
 use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
-
-/// The PostgreSQL every test uses (trust auth).
-pub const POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 
 /// Which database a test runs against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
     Postgres,
-}
-
-/// A name no other test run uses.
-pub fn unique(prefix: &str) -> String {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let mut hasher = RandomState::new().build_hasher();
-    hasher.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
-    hasher.write_u32(std::process::id());
-    hasher.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0),
-    );
-    format!("{prefix}{:016x}", hasher.finish())
 }
 
 /// A database for one test: a SQLite file in a temporary directory, or a fresh PostgreSQL

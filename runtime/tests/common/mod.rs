@@ -3,7 +3,6 @@
 #![allow(dead_code)]
 
 use std::str::FromStr;
-use std::sync::atomic::{AtomicU32, Ordering};
 
 use herald::store::memory::MemoryStore;
 use herald::store::postgres::PostgresStore;
@@ -11,8 +10,8 @@ use herald::store::sqlite::SqliteStore;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
 
-/// The machine's PostgreSQL.
-pub const POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+pub use herald_test_support::{NATS_URL, POSTGRES_URL, unique};
+
 /// A Kafka publisher to `brokers` with the settings the test broker needs
 /// ([`herald_test_support::TANSU_PRODUCER_SETTINGS`]).
 #[cfg(feature = "kafka")]
@@ -22,25 +21,6 @@ pub fn kafka_publisher(brokers: &str) -> herald::transport::kafka::KafkaPublishe
         |options, (key, value)| options.set(*key, *value),
     );
     herald::transport::kafka::KafkaPublisher::new(options).expect("a Kafka producer")
-}
-
-/// The machine's NATS server (JetStream enabled).
-pub const NATS_URL: &str = "127.0.0.1:4222";
-
-static COUNTER: AtomicU32 = AtomicU32::new(0);
-
-/// A name unique to this process and call.
-pub fn unique(prefix: &str) -> String {
-    format!(
-        "{prefix}_{}_{}_{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed),
-        uuid::Uuid::now_v7()
-            .simple()
-            .to_string()
-            .get(20..)
-            .unwrap_or("x")
-    )
 }
 
 /// Keeps a backend's resources alive; dropping it removes them.

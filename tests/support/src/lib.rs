@@ -3,12 +3,15 @@
 //! Python virtualenv with Confluent's client ([`interop_python`]), and kafkajs with
 //! Confluent's schema-registry client for it ([`interop_node_modules`]).
 //!
+//! The machine's services' addresses and [`unique`] names are here too.
+//!
 //! Everything here panics with a message saying what is missing, as a test should.
 
 mod binary;
 mod kafka;
 mod node;
 mod serve;
+mod services;
 mod venv;
 
 pub use binary::herald_binary;
@@ -18,4 +21,5 @@ pub use kafka::{
 };
 pub use node::interop_node_modules;
 pub use serve::Registry;
+pub use services::{NATS_URL, POSTGRES_URL, unique};
 pub use venv::{VenvError, interop_python, python_venv};
