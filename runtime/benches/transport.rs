@@ -708,24 +708,11 @@ impl Bench {
     }
 
     async fn kafka_consume_herald(&self, topic: &str) -> Measured {
-        let schema = self.schema().await;
         let subscriber =
             KafkaSubscriber::join(KafkaOptions::new(KAFKA_BROKERS), &unique("group"), &[topic])
                 .await
                 .expect("joining a consumer group");
-        let consumer = Consumer::new(
-            subscriber,
-            "bench",
-            schema.pool.clone(),
-            Parcels,
-            consumer_options(),
-        )
-        .await
-        .expect("a consumer");
-        let elapsed = self.consume_herald(&consumer).await;
-        drop(consumer);
-        self.finish(schema).await;
-        elapsed
+        self.consume_herald_from(subscriber).await
     }
 
     async fn kafka_consume_bare(&self, topic: &str) -> Measured {
@@ -818,7 +805,6 @@ impl Bench {
     }
 
     async fn nats_consume_herald(&self, stream: &str) -> Measured {
-        let schema = self.schema().await;
         let subscriber = NatsSubscriber::bind(
             &self.jetstream,
             stream,
@@ -827,6 +813,15 @@ impl Bench {
         )
         .await
         .expect("binding a durable consumer");
+        self.consume_herald_from(subscriber).await
+    }
+
+    /// Herald's consumer over `subscriber`, with its inbox in a fresh PostgreSQL schema.
+    async fn consume_herald_from<T: herald::transport::Subscriber>(
+        &self,
+        subscriber: T,
+    ) -> Measured {
+        let schema = self.schema().await;
         let consumer = Consumer::new(
             subscriber,
             "bench",
