@@ -12,7 +12,7 @@
 //! broker's or the database's):
 //!
 //! - **Kafka relay**: `M` events (100,000 by default) in a [`MemoryStore`] relayed by
-//!   [`Relay::run_batch`] (batches of 1000) over [`KafkaPublisher`] to a fresh topic of 3
+//!   [`Relay::catch_up`] (batches of 1000, 4 in flight) over [`KafkaPublisher`] to a fresh topic of 3
 //!   partitions, timed until every event is acknowledged and checkpointed; against a bare
 //!   `rdkafka` [`FutureProducer`] with the publisher's settings (idempotent, gapless,
 //!   `acks=all`, `linger.ms=2`, the same delivery timeout) sending the same records (the
@@ -20,10 +20,7 @@
 //!   and awaiting every delivery. Both producers first deliver one message to a warm-up topic:
 //!   a new idempotent producer waits up to a second for its producer id, which is not
 //!   throughput. `M` is larger than `N` because a bare burst of a few ten thousand messages
-//!   ends within tens of milliseconds. A second row, `relay [1]`, has the bare producer await
-//!   each 1000 deliveries before sending more, as the relay awaits each batch before its
-//!   checkpoint and its next read: it separates the cost of that protocol from the cost of
-//!   Herald's code.
+//!   ends within tens of milliseconds.
 //! - **Kafka consumer**: a topic pre-filled by the relay with `N` events (10,000 by default),
 //!   consumed by a [`Consumer`] over [`KafkaSubscriber`] with its inbox in PostgreSQL and a
 //!   handler doing one `INSERT` per message; against a bare [`StreamConsumer`] with the
@@ -278,25 +275,22 @@ impl Log {
     async fn relay_all<P: Publisher>(&self, relay: &Relay<MemoryStore, P>) {
         let mut published = 0;
         loop {
-            let stats = match relay.run_batch().await {
-                Ok(stats) => stats,
+            match relay.catch_up().await {
+                Ok(stats) => published += stats.published + stats.skipped,
                 Err(herald::relay::RelayError::Transport(error)) => {
                     println!("    (relay error: {error}; again, as `Relay::run` would)");
                     tokio::time::sleep(relay.publisher().max_in_flight()).await;
-                    continue;
                 }
-                Err(error) => panic!("relaying a batch: {error}"),
-            };
-            published += stats.published + stats.skipped;
-            if stats.last_position >= self.last_position() {
+                Err(error) => panic!("relaying: {error}"),
+            }
+            if relay.checkpoint().await.expect("the checkpoint") >= self.last_position() {
                 break;
             }
-            assert!(stats.last_position > 0, "the relay stopped short");
         }
         assert_eq!(
             published,
             self.events.len() as u64,
-            "every event published (or found held after an error)"
+            "every event in exactly one committed batch (published, or found held after an error)"
         );
     }
 }
@@ -599,7 +593,12 @@ impl Bench {
             KafkaPublisher::new(KafkaOptions::new(KAFKA_BROKERS)).expect("a Kafka publisher");
         let message = self.warm_up_message().await;
         for attempt in 1.. {
-            match publisher.publish(std::slice::from_ref(&message)).await {
+            let sent = publisher.send(std::slice::from_ref(&message)).await;
+            let acked = match sent {
+                Ok(acks) => acks.await,
+                Err(error) => Err(error),
+            };
+            match acked {
                 Ok(_) => break,
                 // A producer's first message can time out while librdkafka acquires its
                 // producer id; the publisher starts a new producer, which acquires one idle.
@@ -644,10 +643,8 @@ impl Bench {
         started.stop()
     }
 
-    /// The bare producer: sends every message and awaits every delivery; with `wait_every`,
-    /// awaits the deliveries after each that many messages before sending more, as the relay
-    /// must before it writes its checkpoint and reads the next batch.
-    async fn kafka_relay_bare(&self, log: &Log, wait_every: Option<usize>) -> Measured {
+    /// The bare producer: sends every message and awaits every delivery.
+    async fn kafka_relay_bare(&self, log: &Log) -> Measured {
         let topic = self.kafka_topic("relay_bare").await;
         let publisher =
             KafkaPublisher::new(KafkaOptions::new(KAFKA_BROKERS)).expect("a Kafka publisher");
@@ -655,10 +652,7 @@ impl Bench {
         let producer = self.warm_bare_producer().await;
         let started = Clock::start();
         let mut deliveries = Vec::with_capacity(messages.len());
-        for (n, message) in messages.iter().enumerate() {
-            if wait_every.is_some_and(|every| n > 0 && n % every == 0) {
-                await_deliveries(deliveries.drain(..)).await;
-            }
+        for message in &messages {
             let headers = message.headers.iter().fold(
                 OwnedHeaders::new_with_capacity(message.headers.len()),
                 |all, (key, value)| {
@@ -1101,19 +1095,10 @@ async fn run(settings: Settings) {
             m,
             rounds,
             || bench.kafka_relay_herald(&log),
-            || bench.kafka_relay_bare(&log, None),
+            || bench.kafka_relay_bare(&log),
         )
         .await;
         table.push(("kafka", "relay", rates));
-        let rates = compare(
-            "kafka relay [1]",
-            m,
-            rounds,
-            || bench.kafka_relay_herald(&log),
-            || bench.kafka_relay_bare(&log, Some(RELAY_BATCH)),
-        )
-        .await;
-        table.push(("kafka", "relay [1]", rates));
     }
     if settings.runs("kafka-consumer") {
         let topic = bench.kafka_filled_topic().await;
@@ -1172,12 +1157,6 @@ async fn run(settings: Settings) {
         "(medians of {rounds} runs each; ratio = herald / bare; CPU = this process's threads, \
          not the broker's or the database's)"
     );
-    if settings.runs("kafka-relay") {
-        println!(
-            "[1] the bare producer awaits each {RELAY_BATCH} deliveries before sending more, \
-             as the relay awaits each batch before its checkpoint and next read"
-        );
-    }
     println!("load at start: {load_start}");
     println!("load at end:   {load_end}");
 }

@@ -361,7 +361,9 @@ async fn relay_with_a_stale_lease_publishes_but_cannot_commit() {
         .unwrap();
     let taken = b.try_acquire("relay").await.unwrap().expect("expired");
 
-    // a still believes it holds the lease: it publishes a batch, then its commit is refused.
+    // a still believes it holds the lease: it publishes as many batches as it may have in
+    // flight (all three: 5 + 5 + 2 events, the default pipeline is 4), then its first commit
+    // is refused.
     let poll = Duration::from_millis(10);
     let (ended, stats) = relay
         .run_held(&stale, poll, std::future::pending::<()>())
@@ -370,7 +372,7 @@ async fn relay_with_a_stale_lease_publishes_but_cannot_commit() {
     assert_eq!((ended, stats.published), (Ended::Lost, 0));
     assert_eq!(relay.checkpoint().await.unwrap(), 0);
 
-    // b re-sends that batch (JetStream drops the copies) and relays the rest.
+    // b re-sends them from the checkpoint; JetStream drops every copy.
     let watched = relay.clone();
     let caught_up = async move {
         while watched.checkpoint().await.unwrap() < 12 {
@@ -379,7 +381,7 @@ async fn relay_with_a_stale_lease_publishes_but_cannot_commit() {
     };
     let (ended, stats) = relay.run_held(&taken, poll, caught_up).await.unwrap();
     assert_eq!(ended, Ended::Shutdown);
-    assert_eq!((stats.published, stats.duplicates), (12, 5));
+    assert_eq!((stats.published, stats.duplicates), (12, 12));
     let mut stream = jetstream.context.get_stream(&jetstream.name).await.unwrap();
     assert_eq!(stream.info().await.unwrap().state.messages, 12);
 }

@@ -6,7 +6,10 @@
 //! Kafka, or [`Relay::with_topic`]), keyed by its stream id so one aggregate's events keep
 //! their order, with headers carrying the event id, type, schema version, stream, stream
 //! version, global position, correlation and causation ids and the `traceparent` found in
-//! the event's metadata. The checkpoint is saved after a batch is acknowledged.
+//! the event's metadata. Up to [`Relay::pipeline`] batches are in flight at once: the next
+//! batch is read and handed to the broker while earlier ones wait for their acks, and the
+//! checkpoint moves over a batch only once every message of it and of the batches before it
+//! was acknowledged.
 //!
 //! **Several replicas.** [`Relay::run_leased`] publishes only while this replica holds the
 //! relay's [lease](crate::lease) (named like its checkpoint). The protocol, written once for
@@ -36,8 +39,11 @@
 
 mod framing;
 
+use std::collections::VecDeque;
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use crate::backoff::Backoff;
@@ -47,8 +53,8 @@ use crate::lease::{Ended, Lease, LeaseError, Leases};
 use crate::projection::{Lag, lag};
 use crate::store::{EventStore, StoreError};
 use crate::transport::{
-    CAUSATION_ID_HEADER, CORRELATION_ID_HEADER, EVENT_ID_HEADER, EVENT_TYPE_HEADER, Headers,
-    Outgoing, POSITION_HEADER, Publisher, SCHEMA_VERSION_HEADER, STREAM_ID_HEADER,
+    Accepted, CAUSATION_ID_HEADER, CORRELATION_ID_HEADER, EVENT_ID_HEADER, EVENT_TYPE_HEADER,
+    Headers, Outgoing, POSITION_HEADER, Publisher, SCHEMA_VERSION_HEADER, STREAM_ID_HEADER,
     STREAM_VERSION_HEADER, TRACEPARENT_HEADER, TransportError,
 };
 
@@ -99,6 +105,58 @@ impl RelayStats {
     }
 }
 
+/// One batch handed to the broker: its acks to come (none when the broker held all of it)
+/// and its counts.
+struct InFlight<A> {
+    acks: Option<A>,
+    stats: RelayStats,
+}
+
+impl<A: Future<Output = Result<Vec<Accepted>, TransportError>>> InFlight<A> {
+    /// Waits for the batch's acks; its counts with the duplicates the broker reported.
+    async fn landed(self) -> Result<RelayStats, RelayError> {
+        let mut stats = self.stats;
+        if let Some(acks) = self.acks {
+            stats.duplicates = acks.await?.iter().filter(|a| a.duplicate).count() as u64;
+        }
+        Ok(stats)
+    }
+}
+
+/// A shutdown future that stays complete once it completed, so that it can be asked again
+/// (a finished `async` block may not be polled twice).
+struct Latch<F> {
+    inner: Option<Pin<Box<F>>>,
+}
+
+impl<F: Future<Output = ()>> Latch<F> {
+    fn new(shutdown: F) -> Self {
+        Latch {
+            inner: Some(Box::pin(shutdown)),
+        }
+    }
+
+    /// Whether it has completed, without waiting.
+    async fn completed(&mut self) -> bool {
+        std::future::poll_fn(|cx| Poll::Ready(Pin::new(&mut *self).poll(cx).is_ready())).await
+    }
+}
+
+impl<F: Future<Output = ()>> Future for Latch<F> {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let Some(inner) = self.inner.as_mut() else {
+            return Poll::Ready(());
+        };
+        if inner.as_mut().poll(cx).is_pending() {
+            return Poll::Pending;
+        }
+        self.inner = None;
+        Poll::Ready(())
+    }
+}
+
 /// Where an event of a given type is published.
 type TopicOf = Arc<dyn Fn(&str) -> String + Send + Sync>;
 
@@ -110,6 +168,7 @@ pub struct Relay<S, P> {
     name: String,
     topic: Option<TopicOf>,
     batch_size: usize,
+    pipeline: usize,
     framing: Option<ConfluentFraming>,
     backoff: Backoff,
 }
@@ -121,6 +180,7 @@ impl<S: std::fmt::Debug, P: std::fmt::Debug> std::fmt::Debug for Relay<S, P> {
             .field("publisher", &self.publisher)
             .field("name", &self.name)
             .field("batch_size", &self.batch_size)
+            .field("pipeline", &self.pipeline)
             .finish_non_exhaustive()
     }
 }
@@ -135,6 +195,7 @@ impl<S: EventStore, P: Publisher> Relay<S, P> {
             name: name.into(),
             topic: None,
             batch_size: 500,
+            pipeline: 4,
             framing: None,
             backoff: Backoff {
                 initial: Duration::from_millis(200),
@@ -146,6 +207,15 @@ impl<S: EventStore, P: Publisher> Relay<S, P> {
     /// Sets how many events are published between checkpoints.
     pub fn batch_size(mut self, batch_size: usize) -> Self {
         self.batch_size = batch_size.max(1);
+        self
+    }
+
+    /// Sets how many batches may be in flight at once (4 by default; 1 awaits each batch's
+    /// acks before the next is read). The checkpoint still moves only over batches whose
+    /// every message was acknowledged, in order; more in flight hides the broker's round
+    /// trip behind reading and sending the next batches.
+    pub fn pipeline(mut self, batches: usize) -> Self {
+        self.pipeline = batches.max(1);
         self
     }
 
@@ -243,15 +313,23 @@ impl<S: EventStore, P: Publisher> Relay<S, P> {
         })
     }
 
-    /// [`Relay::publish_batch`], asking `ready` with the publisher's in-flight bound before
-    /// the batch is sent: `true` sends, `false` waits a moment and asks again, an error ends.
-    async fn publish_checked(
+    /// Sends the batch after position `after` (skipping what the broker already holds),
+    /// asking `ready` with the publisher's in-flight bound first: `true` sends, `false`
+    /// waits a moment and asks again, an error ends. `None` when there is nothing after
+    /// `after`.
+    async fn send_after(
         &self,
-        ready: impl Fn(Duration) -> Result<bool, RelayError>,
-    ) -> Result<RelayStats, RelayError> {
-        let checkpoint = self.checkpoint().await?;
-        let events = self.store.read_all(checkpoint + 1, self.batch_size).await?;
-        let mut stats = RelayStats::default();
+        after: u64,
+        ready: &impl Fn(Duration) -> Result<bool, RelayError>,
+    ) -> Result<Option<InFlight<P::Acks>>, RelayError> {
+        let events = self.store.read_all(after + 1, self.batch_size).await?;
+        let Some(last) = events.last() else {
+            return Ok(None);
+        };
+        let mut stats = RelayStats {
+            last_position: last.position,
+            ..RelayStats::default()
+        };
         let mut batch = Vec::with_capacity(events.len());
         for event in &events {
             let message = self.outgoing(event)?;
@@ -260,17 +338,83 @@ impl<S: EventStore, P: Publisher> Relay<S, P> {
             } else {
                 batch.push(message);
             }
-            stats.last_position = event.position;
         }
-        if !batch.is_empty() {
+        let acks = if batch.is_empty() {
+            None
+        } else {
             while !ready(self.publisher.max_in_flight())? {
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
-            let accepted = self.publisher.publish(&batch).await?;
             stats.published = batch.len() as u64;
-            stats.duplicates = accepted.iter().filter(|a| a.duplicate).count() as u64;
+            Some(self.publisher.send(&batch).await?)
+        };
+        Ok(Some(InFlight { acks, stats }))
+    }
+
+    /// [`Relay::publish_batch`] with a `ready` check.
+    async fn publish_checked(
+        &self,
+        ready: impl Fn(Duration) -> Result<bool, RelayError>,
+    ) -> Result<RelayStats, RelayError> {
+        match self.send_after(self.checkpoint().await?, &ready).await? {
+            None => Ok(RelayStats::default()),
+            Some(sent) => sent.landed().await,
         }
-        Ok(stats)
+    }
+
+    /// Publishes everything after the checkpoint up to the end of the log (and what is
+    /// appended meanwhile), keeping up to [`Relay::pipeline`] batches in flight and calling
+    /// `commit` with each batch's last position once its acks are in, in order. Once
+    /// `shutdown` completes no further batch is sent; those in flight are still committed.
+    /// What was committed is added to `total` as it is, so it counts even when a later batch
+    /// fails.
+    async fn pump<F>(
+        &self,
+        ready: &impl Fn(Duration) -> Result<bool, RelayError>,
+        commit: &impl Fn(u64) -> F,
+        shutdown: &mut Latch<impl Future<Output = ()>>,
+        total: &mut RelayStats,
+    ) -> Result<(), RelayError>
+    where
+        F: Future<Output = Result<(), RelayError>>,
+    {
+        let mut sent_through = self.checkpoint().await?;
+        let mut in_flight = VecDeque::with_capacity(self.pipeline);
+        let mut ended = false;
+        loop {
+            while !ended && in_flight.len() < self.pipeline {
+                ended = shutdown.completed().await;
+                if !ended {
+                    match self.send_after(sent_through, ready).await? {
+                        Some(sent) => {
+                            sent_through = sent.stats.last_position;
+                            in_flight.push_back(sent);
+                        }
+                        None => ended = true,
+                    }
+                }
+            }
+            let Some(oldest) = in_flight.pop_front() else {
+                return Ok(());
+            };
+            let stats = oldest.landed().await?;
+            commit(stats.last_position).await?;
+            total.add(stats);
+        }
+    }
+
+    /// Publishes everything after the checkpoint, saving the checkpoint as batches are
+    /// acknowledged, until caught up with the log; see [`Relay::pipeline`].
+    pub async fn catch_up(&self) -> Result<RelayStats, RelayError> {
+        let mut total = RelayStats::default();
+        self.pump(
+            &|_| Ok(true),
+            &|position| async move { Ok(self.commit(position).await?) },
+            &mut Latch::new(std::future::pending()),
+            &mut total,
+        )
+        .await?;
+        Ok(total)
     }
 
     /// Saves the checkpoint after a published batch.
@@ -307,26 +451,44 @@ impl<S: EventStore, P: Publisher> Relay<S, P> {
         poll_interval: Duration,
         shutdown: impl Future<Output = ()> + Send,
     ) -> Result<RelayStats, RelayError> {
-        tokio::pin!(shutdown);
         let mut total = RelayStats::default();
+        self.relay_until(
+            |_| Ok(true),
+            |position| async move { Ok(self.commit(position).await?) },
+            poll_interval,
+            &mut Latch::new(shutdown),
+            &mut total,
+        )
+        .await?;
+        Ok(total)
+    }
+
+    /// [`Relay::pump`] until `shutdown` completes, waiting `poll_interval` whenever caught up
+    /// and backing off after a broker error; any other error ends it.
+    async fn relay_until<F>(
+        &self,
+        ready: impl Fn(Duration) -> Result<bool, RelayError>,
+        commit: impl Fn(u64) -> F,
+        poll_interval: Duration,
+        shutdown: &mut Latch<impl Future<Output = ()>>,
+        total: &mut RelayStats,
+    ) -> Result<(), RelayError>
+    where
+        F: Future<Output = Result<(), RelayError>>,
+    {
         let mut failures = 0;
         loop {
-            let wait = match self.run_batch().await {
-                Ok(stats) => {
+            let wait = match self.pump(&ready, &commit, shutdown, total).await {
+                Ok(()) => {
                     failures = 0;
-                    total.add(stats);
-                    if stats.last_position == 0 {
-                        poll_interval
-                    } else {
-                        Duration::ZERO
-                    }
+                    poll_interval
                 }
                 Err(RelayError::Transport(error)) => self.after_error(&error, &mut failures),
                 Err(error) => return Err(error),
             };
             tokio::select! {
                 biased;
-                () = &mut shutdown => return Ok(total),
+                () = &mut *shutdown => return Ok(()),
                 () = tokio::time::sleep(wait) => {}
             }
         }
@@ -343,44 +505,29 @@ impl<S: EventStore, P: Publisher> Relay<S, P> {
         poll_interval: Duration,
         shutdown: impl Future<Output = ()> + Send,
     ) -> Result<(Ended, RelayStats), RelayError> {
-        tokio::pin!(shutdown);
         // Another replica may have published since this one last held the lease.
         self.publisher.forget();
         let mut total = RelayStats::default();
-        let mut failures = 0;
-        loop {
-            let published = self
-                .publish_checked(|in_flight| {
+        let relayed = self
+            .relay_until(
+                |in_flight| {
                     // Lost: stop. Held, but not for long enough: wait for the next renewal.
                     lease.check()?;
                     Ok(lease.check_for(in_flight).is_ok())
-                })
-                .await
-                .and_then(|stats| Ok((stats, lease.check()?)));
-            let wait = match published {
-                Ok((stats, ())) => {
-                    failures = 0;
-                    if stats.last_position > 0 {
-                        match lease.fence().save_checkpoint(stats.last_position).await {
-                            Ok(()) => {}
-                            Err(LeaseError::Lost { .. }) => return Ok((Ended::Lost, total)),
-                            Err(error) => return Err(error.into()),
-                        }
-                        total.add(stats);
-                        Duration::ZERO
-                    } else {
-                        poll_interval
-                    }
-                }
-                Err(RelayError::Lease(LeaseError::Lost { .. })) => return Ok((Ended::Lost, total)),
-                Err(RelayError::Transport(error)) => self.after_error(&error, &mut failures),
-                Err(error) => return Err(error),
-            };
-            tokio::select! {
-                biased;
-                () = &mut shutdown => return Ok((Ended::Shutdown, total)),
-                () = tokio::time::sleep(wait) => {}
-            }
+                },
+                |position| async move {
+                    lease.check()?;
+                    Ok(lease.fence().save_checkpoint(position).await?)
+                },
+                poll_interval,
+                &mut Latch::new(shutdown),
+                &mut total,
+            )
+            .await;
+        match relayed {
+            Ok(()) => Ok((Ended::Shutdown, total)),
+            Err(RelayError::Lease(LeaseError::Lost { .. })) => Ok((Ended::Lost, total)),
+            Err(error) => Err(error),
         }
     }
 
@@ -394,7 +541,7 @@ impl<S: EventStore, P: Publisher> Relay<S, P> {
         poll_interval: Duration,
         shutdown: impl Future<Output = ()> + Send,
     ) -> Result<RelayStats, RelayError> {
-        tokio::pin!(shutdown);
+        let mut shutdown = Latch::new(shutdown);
         let mut total = RelayStats::default();
         loop {
             let Some(lease) = leases.acquire(&self.name, &mut shutdown).await? else {

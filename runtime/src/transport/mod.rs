@@ -109,13 +109,20 @@ pub trait Publisher: Send + Sync {
         message: &Outgoing,
     ) -> impl Future<Output = Result<Option<bool>, TransportError>> + Send;
 
-    /// Publishes `batch` in order and returns once the broker durably accepted every
-    /// message, with its answer for each. On an error some messages may have been kept:
-    /// the publisher forgets what it knew, and [`Publisher::holds`] asks the broker again.
-    fn publish(
+    /// The broker's answers for a batch handed over by [`Publisher::send`], still to come.
+    type Acks: Future<Output = Result<Vec<Accepted>, TransportError>> + Send + 'static;
+
+    /// Hands `batch` to the broker in order, after everything sent before it, and returns
+    /// once it is handed over (not yet acknowledged); the returned [`Publisher::Acks`]
+    /// resolve once the broker durably accepted every message, with its answer for each.
+    /// The relay sends the next batch while one is in flight and saves its checkpoint as
+    /// the batches' acks arrive, in order. On an error (from either) some messages may have
+    /// been kept: the publisher forgets what it knew, and [`Publisher::holds`] asks the
+    /// broker again.
+    fn send(
         &self,
         batch: &[Outgoing],
-    ) -> impl Future<Output = Result<Vec<Accepted>, TransportError>> + Send;
+    ) -> impl Future<Output = Result<Self::Acks, TransportError>> + Send;
 
     /// How long a message may stay in flight after it was handed over: the relay publishes
     /// only while its lease has at least this long left, so that nothing it sent can land

@@ -83,12 +83,16 @@ impl Publisher for NatsPublisher {
         Ok(None)
     }
 
-    async fn publish(&self, batch: &[Outgoing]) -> Result<Vec<Accepted>, TransportError> {
+    /// Each message's acknowledgement is awaited before the next is sent (so the stream
+    /// keeps position order): the acks are in by the time the batch is handed over.
+    type Acks = std::future::Ready<Result<Vec<Accepted>, TransportError>>;
+
+    async fn send(&self, batch: &[Outgoing]) -> Result<Self::Acks, TransportError> {
         let mut accepted = Vec::with_capacity(batch.len());
         for message in batch {
             accepted.push(self.publish_one(message).await?);
         }
-        Ok(accepted)
+        Ok(std::future::ready(Ok(accepted)))
     }
 
     fn max_in_flight(&self) -> Duration {

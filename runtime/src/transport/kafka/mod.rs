@@ -22,7 +22,7 @@
 //!    is not above that tail, because each partition is an in-order prefix of the log's
 //!    events for its keys. Those events are skipped; the rest are sent. So a new leader
 //!    resumes from what the broker acknowledged, not from what the database believed.
-//! 3. Before each batch the relay checks that its lease has at least
+//! 3. Before each batch is sent (also when earlier batches are still in flight) the relay checks that its lease has at least
 //!    [`Publisher::max_in_flight`](super::Publisher::max_in_flight) (the producer's `message.timeout.ms`, plus a margin) left.
 //!    A message librdkafka has not delivered within that time fails instead of being sent,
 //!    so nothing a leader sends can land after another replica took over.

@@ -1,12 +1,14 @@
 //! [`KafkaPublisher`]: the relay's side of Kafka.
 
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
-use rdkafka::producer::{FutureProducer, FutureRecord, Producer, PurgeConfig};
+use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer, PurgeConfig};
 
 use super::topics::Topics;
 use super::{KafkaOptions, partition_for};
@@ -66,6 +68,38 @@ impl KafkaPublisher {
     }
 }
 
+impl KafkaPublisher {
+    /// Awaits the deliveries of one sent batch, in order, and records each partition's new
+    /// tail; on the first failure the producer is replaced (what it still queues is
+    /// purged) and the error returned.
+    async fn acks(
+        &self,
+        pending: Vec<(String, i32, u64, DeliveryFuture)>,
+    ) -> Result<Vec<Accepted>, TransportError> {
+        let mut accepted = Vec::with_capacity(pending.len());
+        for (topic, partition, position, delivery) in pending {
+            let failure = match delivery.await {
+                Ok(Ok(_)) => None,
+                Ok(Err((failure, _))) => Some(failure.to_string()),
+                Err(_) => Some("the producer was dropped".to_owned()),
+            };
+            if let Some(message) = failure {
+                self.restart();
+                return Err(TransportError::Publish {
+                    position,
+                    topic,
+                    message,
+                });
+            }
+            let mut tails = self.tails.lock().unwrap_or_else(PoisonError::into_inner);
+            let tail = tails.entry((topic, partition)).or_default();
+            *tail = (*tail).max(position);
+            accepted.push(Accepted::default());
+        }
+        Ok(accepted)
+    }
+}
+
 pub(super) fn owned_headers(headers: &Headers) -> OwnedHeaders {
     headers.iter().fold(
         OwnedHeaders::new_with_capacity(headers.len()),
@@ -111,17 +145,14 @@ impl Publisher for KafkaPublisher {
         Ok(Some(message.position <= tail))
     }
 
-    async fn publish(&self, batch: &[Outgoing]) -> Result<Vec<Accepted>, TransportError> {
+    type Acks = Pin<Box<dyn Future<Output = Result<Vec<Accepted>, TransportError>> + Send>>;
+
+    async fn send(&self, batch: &[Outgoing]) -> Result<Self::Acks, TransportError> {
         let producer = self.producer();
         let mut pending = Vec::with_capacity(batch.len());
         for message in batch {
             let partitions = self.topics.partitions(&message.topic).await?;
             let partition = partition_for(message.key.as_bytes(), partitions);
-            let failed = |error: String| TransportError::Publish {
-                position: message.position,
-                topic: message.topic.clone(),
-                message: error,
-            };
             let mut record = FutureRecord::to(&message.topic)
                 .partition(partition)
                 .key(message.key.as_bytes())
@@ -136,44 +167,18 @@ impl Publisher for KafkaPublisher {
                     }
                     Err((error, _)) => {
                         self.restart();
-                        return Err(failed(error.to_string()));
+                        return Err(TransportError::Publish {
+                            position: message.position,
+                            topic: message.topic.clone(),
+                            message: error.to_string(),
+                        });
                     }
                 }
             };
-            pending.push((message, partition, delivery));
+            pending.push((message.topic.clone(), partition, message.position, delivery));
         }
-        let mut accepted = Vec::with_capacity(batch.len());
-        let mut error = None;
-        for (message, partition, delivery) in pending {
-            let result = match delivery.await {
-                Ok(Ok(_)) => Ok(()),
-                Ok(Err((failure, _))) => Err(failure.to_string()),
-                Err(_) => Err("the producer was dropped".to_owned()),
-            };
-            match result {
-                Ok(()) if error.is_none() => {
-                    let mut tails = self.tails.lock().unwrap_or_else(PoisonError::into_inner);
-                    let tail = tails.entry((message.topic.clone(), partition)).or_default();
-                    *tail = (*tail).max(message.position);
-                    accepted.push(Accepted::default());
-                }
-                Ok(()) => {}
-                Err(failure) => {
-                    error.get_or_insert(TransportError::Publish {
-                        position: message.position,
-                        topic: message.topic.clone(),
-                        message: failure,
-                    });
-                }
-            }
-        }
-        match error {
-            None => Ok(accepted),
-            Some(error) => {
-                self.restart();
-                Err(error)
-            }
-        }
+        let this = self.clone();
+        Ok(Box::pin(async move { this.acks(pending).await }))
     }
 
     fn max_in_flight(&self) -> Duration {
