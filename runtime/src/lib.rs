@@ -141,6 +141,8 @@ pub mod projection;
 pub mod relay;
 pub mod schema;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod sql;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub mod status;
 pub mod store;
 pub mod transport;

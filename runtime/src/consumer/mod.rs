@@ -432,7 +432,7 @@ where
     /// Replays dead letter `event_id`: decodes it again and runs the handler, deleting the
     /// dead letter in the same transaction. A failure keeps it, with one more attempt.
     pub async fn replay(&self, event_id: &str) -> Result<Replayed, ConsumerError> {
-        let mut tx = DB::begin_write(&self.pool).await?;
+        let mut tx = self.pool.begin_with(DB::BEGIN_WRITE).await?;
         let Some(letter) = DB::take_dead_letter(&mut tx, &self.name, event_id).await? else {
             tx.rollback().await?;
             return Ok(Replayed::NotFound);
@@ -502,7 +502,9 @@ where
             .await
             .map_err(|error| error.to_string())?;
         let store_error = |error: StoreError| error.to_string();
-        let mut tx = DB::begin_write(&self.pool)
+        let mut tx = self
+            .pool
+            .begin_with(DB::BEGIN_WRITE)
             .await
             .map_err(|error| error.to_string())?;
         if !DB::claim(&mut tx, &self.name, event_id, message.sequence)
@@ -523,7 +525,7 @@ where
     /// Stores a dead letter with its inbox row; `false` (and nothing stored) when the inbox
     /// already holds the message.
     async fn bury(&self, letter: &DeadLetter) -> Result<bool, ConsumerError> {
-        let mut tx = DB::begin_write(&self.pool).await?;
+        let mut tx = self.pool.begin_with(DB::BEGIN_WRITE).await?;
         if !DB::claim(
             &mut tx,
             &self.name,

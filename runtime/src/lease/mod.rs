@@ -41,13 +41,13 @@
 //! longer, and one locked row read per committed batch.
 //! Takeover after a crash takes at most `ttl + retry`.
 
-pub(crate) mod sql;
-
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use crate::sql::checkpoints::Checkpoints;
+use crate::sql::leases::LeaseTable;
 use crate::store::StoreError;
 
 /// How long a lease lasts and how often it is renewed and tried.
@@ -125,20 +125,15 @@ impl From<sqlx::PgPool> for LeasePool {
     }
 }
 
-/// Runs the same call on whichever backend `$pool` is: `on_backend!(pool, |p, db| db::f(p))`.
+/// Runs the same generic call on whichever backend `$pool` is:
+/// `on_backend!(&self.pool, |pool| LeaseTable::acquire(pool, …).await)`.
 macro_rules! on_backend {
-    ($pool:expr, |$p:ident, $db:ident| $call:expr) => {
+    ($pool:expr, |$p:ident| $call:expr) => {
         match $pool {
             #[cfg(feature = "sqlite")]
-            LeasePool::Sqlite($p) => {
-                use sql::sqlite as $db;
-                $call
-            }
+            LeasePool::Sqlite($p) => $call,
             #[cfg(feature = "postgres")]
-            LeasePool::Postgres($p) => {
-                use sql::postgres as $db;
-                $call
-            }
+            LeasePool::Postgres($p) => $call,
         }
     };
 }
@@ -216,12 +211,8 @@ impl Leases {
     pub async fn try_acquire(&self, name: &str) -> Result<Option<Lease>, LeaseError> {
         let ttl = micros(self.options.ttl);
         let asked = Instant::now();
-        let token = on_backend!(&self.pool, |pool, db| {
-            let token = db::acquire(pool, name, &self.holder, ttl).await?;
-            if token.is_some() {
-                db::ensure_checkpoint(pool, name).await?;
-            }
-            token
+        let token = on_backend!(&self.pool, |pool| {
+            LeaseTable::acquire(pool, name, &self.holder, ttl).await?
         });
         Ok(token.map(|token| Lease::start(self.clone(), name, token, asked)))
     }
@@ -252,8 +243,9 @@ impl Leases {
                     if let Some(lease) = self.try_acquire(name).await? {
                         return Ok(Some(lease));
                     }
-                    on_backend!(&self.pool, |pool, db| db::request(pool, name, &self.holder)
-                        .await)?;
+                    on_backend!(&self.pool, |pool| {
+                        LeaseTable::request(pool, name, &self.holder).await?
+                    });
                     due = Some(now + self.options.retry * retries(held + 1));
                 }
             }
@@ -266,12 +258,12 @@ impl Leases {
 
     /// Every lease in the database, by name.
     pub async fn states(&self) -> Result<Vec<LeaseState>, LeaseError> {
-        on_backend!(&self.pool, |pool, db| db::states(pool).await)
+        on_backend!(&self.pool, |pool| LeaseTable::states(pool).await)
     }
 
     /// Every checkpoint in the database (name, position), by name.
     pub async fn checkpoints(&self) -> Result<Vec<(String, u64)>, LeaseError> {
-        on_backend!(&self.pool, |pool, db| db::checkpoints(pool).await)
+        Ok(on_backend!(&self.pool, |pool| Checkpoints::all(pool).await)?)
     }
 }
 
@@ -305,11 +297,10 @@ impl Fence {
     /// Writes checkpoint `position` in a transaction that commits only if the lease still
     /// has this token.
     pub async fn save_checkpoint(&self, position: u64) -> Result<(), LeaseError> {
-        let ttl = micros(self.leases.options.ttl);
-        on_backend!(&self.leases.pool, |pool, db| db::save_checkpoint(
-            pool, self, position, ttl
-        )
-        .await)
+        let ttl = self.leases.options.ttl;
+        on_backend!(&self.leases.pool, |pool| {
+            LeaseTable::save_checkpoint(pool, self, position, ttl).await
+        })
     }
 }
 
@@ -419,11 +410,9 @@ impl Lease {
     /// replica that asked for it, if one did).
     pub async fn release(self) -> Result<(), LeaseError> {
         self.heartbeat.abort();
-        on_backend!(&self.fence.leases.pool, |pool, db| db::release(
-            pool,
-            &self.fence
-        )
-        .await)
+        on_backend!(&self.fence.leases.pool, |pool| {
+            LeaseTable::release(pool, &self.fence).await
+        })
     }
 }
 
@@ -441,12 +430,9 @@ async fn renew(fence: Fence, valid_until: Arc<Mutex<Instant>>, wanted: Arc<Atomi
     loop {
         tokio::time::sleep(options.heartbeat).await;
         let asked = Instant::now();
-        let renewed = on_backend!(&fence.leases.pool, |pool, db| db::renew(
-            pool,
-            &fence,
-            micros(options.ttl)
-        )
-        .await);
+        let renewed = on_backend!(&fence.leases.pool, |pool| {
+            LeaseTable::renew(pool, &fence, micros(options.ttl)).await
+        });
         let mut deadline = valid_until.lock().unwrap_or_else(PoisonError::into_inner);
         match renewed {
             Ok(Some(asked_for)) => {

@@ -17,7 +17,10 @@
 
 use std::future::Future;
 
-use sqlx::{Database, Pool, Transaction};
+use sqlx::{
+    ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Pool, Transaction, Type,
+};
+use uuid::Uuid;
 
 use crate::envelope::Envelope;
 use crate::event::Event;
@@ -26,16 +29,15 @@ use crate::projection::batch_loop::Batches;
 use crate::projection::{
     HandlerError, Lag, Partition, ProjectionError, RunnerOptions, lag, selects,
 };
+use crate::sql::SqlBackend;
+use crate::sql::checkpoints::Checkpoints;
+use crate::sql::leases::LeaseTable;
 use crate::store::{EventStore, StoreError};
 
-/// A database that can hold a read model with its checkpoint: SQLite or PostgreSQL.
-pub trait ReadModelDatabase: Database {
-    /// Starts a transaction that will write (SQLite: `BEGIN IMMEDIATE`).
-    fn begin_write(
-        pool: &Pool<Self>,
-    ) -> impl Future<Output = Result<Transaction<'static, Self>, sqlx::Error>> + Send;
-
-    /// Reads a checkpoint inside a transaction.
+/// A database that can hold a read model with its checkpoint: every [`SqlBackend`]
+/// (SQLite, PostgreSQL).
+pub trait ReadModelDatabase: SqlBackend {
+    /// Reads a checkpoint inside a transaction, holding its row until the transaction ends.
     fn load_checkpoint(
         connection: &mut Self::Connection,
         name: &str,
@@ -70,37 +72,23 @@ pub trait ReadModelDatabase: Database {
     ) -> impl Future<Output = Result<(), LeaseError>> + Send;
 }
 
-/// The lease functions of `ReadModelDatabase` for a backend module of `crate::lease::sql`.
-macro_rules! fence_functions {
-    ($module:ident) => {
-        async fn ensure_checkpoint(pool: &Pool<Self>, name: &str) -> Result<(), LeaseError> {
-            crate::lease::sql::$module::ensure_checkpoint(pool, name).await
-        }
-
-        async fn guard(connection: &mut Self::Connection, fence: &Fence) -> Result<(), LeaseError> {
-            crate::lease::sql::$module::guard(connection, fence.leases.options().ttl).await
-        }
-
-        async fn check_fence(
-            connection: &mut Self::Connection,
-            fence: &Fence,
-        ) -> Result<(), LeaseError> {
-            crate::lease::sql::$module::check(connection, fence).await
-        }
-    };
-}
-
-#[cfg(feature = "sqlite")]
-impl ReadModelDatabase for sqlx::Sqlite {
-    async fn begin_write(pool: &Pool<Self>) -> Result<Transaction<'static, Self>, sqlx::Error> {
-        pool.begin_with("BEGIN IMMEDIATE").await
-    }
-
+impl<DB> ReadModelDatabase for DB
+where
+    DB: SqlBackend,
+    DB::Arguments: IntoArguments<DB>,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'a> &'a str: Encode<'a, DB> + Type<DB> + ColumnIndex<DB::Row>,
+    for<'a> Option<&'a str>: Encode<'a, DB>,
+    for<'a> i64: Encode<'a, DB> + Decode<'a, DB> + Type<DB>,
+    for<'a> i32: Encode<'a, DB> + Decode<'a, DB> + Type<DB>,
+    for<'a> String: Encode<'a, DB> + Decode<'a, DB> + Type<DB>,
+    for<'a> Uuid: Encode<'a, DB> + Decode<'a, DB> + Type<DB>,
+{
     async fn load_checkpoint(
         connection: &mut Self::Connection,
         name: &str,
     ) -> Result<u64, StoreError> {
-        crate::store::sqlite::load_checkpoint(connection, name).await
+        Checkpoints::<DB>::load(connection, name, DB::LOCK_FOR_UPDATE).await
     }
 
     async fn save_checkpoint(
@@ -108,34 +96,23 @@ impl ReadModelDatabase for sqlx::Sqlite {
         name: &str,
         position: u64,
     ) -> Result<(), StoreError> {
-        crate::store::sqlite::save_checkpoint(connection, name, position).await
+        Checkpoints::<DB>::save(connection, name, position).await
     }
 
-    fence_functions!(sqlite);
-}
-
-#[cfg(feature = "postgres")]
-impl ReadModelDatabase for sqlx::Postgres {
-    async fn begin_write(pool: &Pool<Self>) -> Result<Transaction<'static, Self>, sqlx::Error> {
-        pool.begin().await
+    async fn ensure_checkpoint(pool: &Pool<Self>, name: &str) -> Result<(), LeaseError> {
+        Ok(Checkpoints::<DB>::ensure(pool, name).await?)
     }
 
-    async fn load_checkpoint(
+    async fn guard(connection: &mut Self::Connection, fence: &Fence) -> Result<(), LeaseError> {
+        LeaseTable::<DB>::guard(connection, fence.leases.options().ttl).await
+    }
+
+    async fn check_fence(
         connection: &mut Self::Connection,
-        name: &str,
-    ) -> Result<u64, StoreError> {
-        crate::store::postgres::load_checkpoint(connection, name).await
+        fence: &Fence,
+    ) -> Result<(), LeaseError> {
+        LeaseTable::<DB>::check(connection, fence).await
     }
-
-    async fn save_checkpoint(
-        connection: &mut Self::Connection,
-        name: &str,
-        position: u64,
-    ) -> Result<(), StoreError> {
-        crate::store::postgres::save_checkpoint(connection, name, position).await
-    }
-
-    fence_functions!(postgres);
 }
 
 /// A read model in database `DB`, written inside the runner's transaction.
@@ -207,7 +184,7 @@ where
 
     /// Starts a write transaction, guarded against stalls while fenced.
     async fn begin(&mut self) -> Result<Transaction<'static, DB>, ProjectionError> {
-        let mut tx = DB::begin_write(&self.pool).await?;
+        let mut tx = self.pool.begin_with(DB::BEGIN_WRITE).await?;
         if let Some(fence) = &self.fence {
             DB::guard(&mut tx, fence).await?;
         }

@@ -25,16 +25,16 @@
 
 mod append;
 pub mod memory;
-mod numbers;
+pub(crate) mod numbers;
 #[cfg(feature = "postgres")]
 pub mod postgres;
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
-mod sql;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod sql_store;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 mod subscription;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod tables;
 
 use std::future::Future;
 use std::time::SystemTime;
@@ -47,7 +47,11 @@ use crate::error::DecodeError;
 use crate::event::Event;
 
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
-pub use sql_store::{SqlBackend, SqlStore};
+pub use crate::sql::SqlBackend;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub use sql_store::SqlStore;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) use sql_store::{Batch, Page};
 pub use subscription::Subscription;
 
 /// What the appender believes about the stream's current version.

@@ -34,10 +34,11 @@ use sqlx::migrate::Migrator;
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgRow, Postgres};
 
+use crate::sql::SqlBackend;
 use crate::store::Appended;
 use crate::store::StoreError;
-use crate::store::sql::{Tables as SharedTables, checkpoint_functions};
-use crate::store::sql_store::{Batch, Page, SqlBackend, SqlStore};
+use crate::store::sql_store::{Batch, Page, SqlStore};
+use crate::store::tables::Tables as SharedTables;
 
 use group::{Append, Group, Load};
 
@@ -105,6 +106,15 @@ impl SqlBackend for Postgres {
          WHERE s.stream_id IS NOT NULL OR last.stream_version IS NOT NULL";
     const LATERAL: &'static str = "LATERAL";
     const GREATEST: &'static str = "GREATEST";
+    const NOW_MICROS: &'static str =
+        "CAST(extract(epoch FROM clock_timestamp()) * 1000000 AS BIGINT)";
+    // A read model's checkpoint row stays locked until its transaction ends, so two runners
+    // of one read model take turns.
+    const LOCK_FOR_UPDATE: &'static str = "FOR UPDATE";
+    const LOCK_FOR_SHARE: &'static str = "FOR SHARE";
+    const STALL_TIMEOUT: Option<&'static str> =
+        Some("SELECT set_config('idle_in_transaction_session_timeout', $1, true)::TEXT");
+    const CONSUMER_MIGRATOR: Migrator = sqlx::migrate!("migrations/consumer/postgres");
 
     fn prepare(options: PgConnectOptions) -> PgConnectOptions {
         options
@@ -120,7 +130,3 @@ impl SqlBackend for Postgres {
         store.load_rows(page).await
     }
 }
-
-// The checkpoint row stays locked until the read model's transaction ends, so two runners
-// of one read model take turns.
-checkpoint_functions!(Postgres, sqlx::PgConnection, "FOR UPDATE");

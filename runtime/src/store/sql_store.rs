@@ -10,22 +10,23 @@
 //! or a function name of its dialect, and how it appends and loads a stream to fold.
 
 use std::fmt::Debug;
-use std::future::Future;
 
 use serde_json::Value;
-use sqlx::migrate::{Migrate, Migrator};
+use sqlx::migrate::Migrate;
 use sqlx::pool::PoolOptions;
 use sqlx::types::Json;
 use sqlx::{
-    AssertSqlSafe, ColumnIndex, Connection, Database, Decode, Encode, Executor, IntoArguments,
-    Pool, Transaction, Type,
+    AssertSqlSafe, ColumnIndex, Connection, Decode, Encode, Executor, IntoArguments, Pool,
+    Transaction, Type,
 };
 use uuid::Uuid;
 
 use crate::envelope::{NewEvent, RecordedEvent};
+use crate::sql::SqlBackend;
+use crate::sql::checkpoints::Checkpoints;
 use crate::store::append::{Admission, admit, writable_version};
 use crate::store::numbers::{check_append, limit, to_i64};
-use crate::store::sql::{EVENT_COLUMNS, Tables, flagged_page_sql};
+use crate::store::tables::{EVENT_COLUMNS, Tables, flagged_page_sql};
 use crate::store::{
     Appended, DeadLetter, Direction, EventStore, Expected, Snapshot, StoreError, StoredPayload,
     StreamInfo,
@@ -45,54 +46,6 @@ impl<DB: SqlBackend> Clone for SqlStore<DB> {
             state: self.state.clone(),
         }
     }
-}
-
-/// A database a [`SqlStore`] runs on: SQLite or PostgreSQL (the trait is sealed).
-pub trait SqlBackend: Database + sealed::Sealed {
-    /// What the store keeps besides its pool (PostgreSQL: its request groups).
-    type State: Debug + Clone + Default + Send + Sync + 'static;
-    /// The pool size [`SqlStore::connect_with`] opens.
-    const MAX_CONNECTIONS: u32;
-    /// The store's migrations (`runtime/migrations/<backend>`).
-    const MIGRATOR: Migrator;
-    /// The statement that starts a transaction writing to the log.
-    const BEGIN_WRITE: &'static str;
-    /// The statement that then locks the log until the transaction ends, if one is needed.
-    const LOCK_LOG: Option<&'static str>;
-    /// The query of a stream's `version, deleted, truncated_before` (stream `$1`; no row if
-    /// the stream never existed).
-    const STREAM_STATE: &'static str;
-    /// The keyword that lets a joined subquery follow the rows before it (or nothing).
-    const LATERAL: &'static str;
-    /// The function that takes the larger of two values.
-    const GREATEST: &'static str;
-
-    /// The options [`SqlStore::connect_with`] opens its pool with, from the caller's.
-    fn prepare(
-        options: <Self::Connection as Connection>::Options,
-    ) -> <Self::Connection as Connection>::Options;
-
-    /// Stores a checked, non-empty `batch`.
-    fn append(
-        store: &SqlStore<Self>,
-        batch: Batch<'_>,
-    ) -> impl Future<Output = Result<Appended, StoreError>> + Send;
-
-    /// The rows folding reads for `page` (forward): a request number, the stream's deletion
-    /// flag, then each event's stream version (NULL: none), type, schema version and payload.
-    fn load(
-        store: &SqlStore<Self>,
-        page: Page<'_>,
-    ) -> impl Future<Output = Result<Vec<Self::Row>, StoreError>> + Send;
-}
-
-mod sealed {
-    /// Only Herald's backends are [`SqlBackend`](super::SqlBackend)s.
-    pub trait Sealed {}
-    #[cfg(feature = "sqlite")]
-    impl Sealed for sqlx::Sqlite {}
-    #[cfg(feature = "postgres")]
-    impl Sealed for sqlx::Postgres {}
 }
 
 /// An append on its way to a backend: not empty, its numbers checked against the columns.
@@ -316,18 +269,18 @@ where
     }
 
     async fn load_checkpoint(&self, name: &str) -> Result<u64, StoreError> {
-        Tables::<DB>::load_checkpoint(&self.pool, name, "").await
+        Checkpoints::<DB>::load(&self.pool, name, "").await
     }
 
     async fn save_checkpoint(&self, name: &str, position: u64) -> Result<(), StoreError> {
-        Tables::<DB>::save_checkpoint(&self.pool, name, position).await
+        Checkpoints::<DB>::save(&self.pool, name, position).await
     }
 
     async fn record_dead_letter(&self, dead_letter: DeadLetter) -> Result<(), StoreError> {
-        Tables::<DB>::record_dead_letter(&self.pool, &dead_letter).await
+        Checkpoints::<DB>::record_dead_letter(&self.pool, &dead_letter).await
     }
 
     async fn dead_letters(&self, projection: &str) -> Result<Vec<DeadLetter>, StoreError> {
-        Tables::<DB>::dead_letters(&self.pool, projection).await
+        Checkpoints::<DB>::dead_letters(&self.pool, projection).await
     }
 }

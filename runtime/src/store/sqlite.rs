@@ -14,11 +14,12 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteRow, SqliteSyn
 use sqlx::{QueryBuilder, Sqlite};
 
 use crate::envelope::NewEvent;
+use crate::sql::SqlBackend;
 use crate::store::append::{Admission, admit, check_retry};
 use crate::store::numbers::to_micros;
 use crate::store::numbers::{to_i32, to_i64};
-use crate::store::sql::{Tables as SharedTables, checkpoint_functions, flagged_page_sql};
-use crate::store::sql_store::{Batch, Page, SqlBackend, SqlStore};
+use crate::store::sql_store::{Batch, Page, SqlStore};
+use crate::store::tables::{Tables as SharedTables, flagged_page_sql};
 use crate::store::{Appended, Direction, StoreError};
 
 type Tables = SharedTables<Sqlite>;
@@ -40,6 +41,13 @@ impl SqlBackend for Sqlite {
         "SELECT version, deleted, truncated_before FROM herald_streams WHERE stream_id = $1";
     const LATERAL: &'static str = "";
     const GREATEST: &'static str = "MAX";
+    const NOW_MICROS: &'static str =
+        "CAST((julianday('now') - 2440587.5) * 86400000000.0 AS INTEGER)";
+    // A write transaction is `BEGIN IMMEDIATE`: already the only writer, no row lock.
+    const LOCK_FOR_UPDATE: &'static str = "";
+    const LOCK_FOR_SHARE: &'static str = "";
+    const STALL_TIMEOUT: Option<&'static str> = None;
+    const CONSUMER_MIGRATOR: Migrator = sqlx::migrate!("migrations/consumer/sqlite");
 
     fn prepare(options: SqliteConnectOptions) -> SqliteConnectOptions {
         options
@@ -158,6 +166,3 @@ async fn insert_events(
     insert.build().execute(&mut *connection).await?;
     Ok(())
 }
-
-// A read model's transaction is `BEGIN IMMEDIATE`: already the only writer, no row lock.
-checkpoint_functions!(Sqlite, sqlx::SqliteConnection, "");

@@ -1,7 +1,7 @@
 //! The statements on the `herald_*` tables that read the same in SQLite and PostgreSQL, and
 //! the mapping of their rows, written once over [`sqlx::Database`]. The store built on them
 //! is [`SqlStore`](crate::store::SqlStore); a backend's dialect and its own appends and loads
-//! are its [`SqlBackend`](crate::store::SqlBackend) implementation.
+//! are its [`SqlBackend`](crate::sql::SqlBackend) implementation.
 
 use std::marker::PhantomData;
 
@@ -11,9 +11,9 @@ use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Row, 
 use uuid::Uuid;
 
 use crate::envelope::{RecordedEvent, from_micros};
-use crate::store::numbers::{from_i32, from_i64, limit, to_i32, to_i64, to_micros};
+use crate::store::numbers::{from_i32, from_i64, limit, to_i32, to_i64};
 use crate::store::sql_store::Page;
-use crate::store::{DeadLetter, Direction, Snapshot, StoreError, StoredPayload, StreamInfo};
+use crate::store::{Direction, Snapshot, StoreError, StoredPayload, StreamInfo};
 
 /// The columns of an event, as [`Tables::event_from_row`] reads them.
 pub(crate) const EVENT_COLUMNS: &str = "position, event_id, stream_id, stream_version, \
@@ -249,103 +249,6 @@ where
         Ok(())
     }
 
-    /// A consumer's checkpoint (0: none). `lock` ends the statement (`FOR UPDATE` where a
-    /// transaction must hold the row, `""` otherwise).
-    pub(crate) async fn load_checkpoint<'c, E>(
-        executor: E,
-        name: &str,
-        lock: &'static str,
-    ) -> Result<u64, StoreError>
-    where
-        E: Executor<'c, Database = DB>,
-    {
-        let sql = format!("SELECT position FROM herald_checkpoints WHERE name = $1 {lock}");
-        let row = sqlx::query::<DB>(sqlx::AssertSqlSafe(sql))
-            .bind(name)
-            .fetch_optional(executor)
-            .await?;
-        match row {
-            Some(row) => from_i64(row.try_get("position")?, "checkpoint"),
-            None => Ok(0),
-        }
-    }
-
-    /// Records a consumer's checkpoint.
-    pub(crate) async fn save_checkpoint<'c, E>(
-        executor: E,
-        name: &str,
-        position: u64,
-    ) -> Result<(), StoreError>
-    where
-        E: Executor<'c, Database = DB>,
-    {
-        sqlx::query::<DB>(
-            "INSERT INTO herald_checkpoints (name, position) VALUES ($1, $2) \
-             ON CONFLICT (name) DO UPDATE SET position = EXCLUDED.position",
-        )
-        .bind(name)
-        .bind(to_i64(position, "checkpoint position")?)
-        .execute(executor)
-        .await?;
-        Ok(())
-    }
-
-    /// Records (or replaces) a dead letter.
-    pub(crate) async fn record_dead_letter<'c, E>(
-        executor: E,
-        dead_letter: &DeadLetter,
-    ) -> Result<(), StoreError>
-    where
-        E: Executor<'c, Database = DB>,
-    {
-        sqlx::query::<DB>(
-            "INSERT INTO herald_dead_letters (projection, position, event_id, event_type, \
-             attempts, error, failed_at_micros) VALUES ($1, $2, $3, $4, $5, $6, $7) \
-             ON CONFLICT (projection, position) DO UPDATE SET attempts = EXCLUDED.attempts, \
-             error = EXCLUDED.error, failed_at_micros = EXCLUDED.failed_at_micros",
-        )
-        .bind(dead_letter.projection.as_str())
-        .bind(to_i64(dead_letter.position, "dead letter position")?)
-        .bind(dead_letter.event_id)
-        .bind(dead_letter.event_type.as_str())
-        .bind(to_i32(dead_letter.attempts, "dead letter attempts")?)
-        .bind(dead_letter.error.as_str())
-        .bind(to_micros(dead_letter.failed_at, "dead letter time")?)
-        .execute(executor)
-        .await?;
-        Ok(())
-    }
-
-    /// A projection's dead letters, by position.
-    pub(crate) async fn dead_letters<'c, E>(
-        executor: E,
-        projection: &str,
-    ) -> Result<Vec<DeadLetter>, StoreError>
-    where
-        E: Executor<'c, Database = DB>,
-    {
-        let rows = sqlx::query::<DB>(
-            "SELECT projection, position, event_id, event_type, attempts, error, failed_at_micros \
-             FROM herald_dead_letters WHERE projection = $1 ORDER BY position",
-        )
-        .bind(projection)
-        .fetch_all(executor)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(DeadLetter {
-                    projection: row.try_get("projection")?,
-                    position: from_i64(row.try_get("position")?, "position")?,
-                    event_id: row.try_get("event_id")?,
-                    event_type: row.try_get("event_type")?,
-                    attempts: from_i32(row.try_get("attempts")?, "attempts")?,
-                    error: row.try_get("error")?,
-                    failed_at: from_micros(row.try_get("failed_at_micros")?),
-                })
-            })
-            .collect()
-    }
-
     /// The events of a stream's page read with its deletion flag: rows of `deleted` and
     /// [`EVENT_COLUMNS`], the latter NULL where the page is empty.
     pub(crate) fn events_of_page(
@@ -446,29 +349,3 @@ where
         ))
     }
 }
-
-/// The functions a read model's transaction uses for its checkpoint on `$connection`
-/// (`$lock` ends the read: `FOR UPDATE` where the transaction must hold the row), written
-/// once for both SQL stores: `checkpoint_functions!(Sqlite, sqlx::SqliteConnection, "");`.
-macro_rules! checkpoint_functions {
-    ($db:ty, $connection:ty, $lock:literal) => {
-        /// Reads a checkpoint on `connection`, inside a read model's transaction.
-        pub(crate) async fn load_checkpoint(
-            connection: &mut $connection,
-            name: &str,
-        ) -> Result<u64, $crate::store::StoreError> {
-            $crate::store::sql::Tables::<$db>::load_checkpoint(connection, name, $lock).await
-        }
-
-        /// Writes a checkpoint on `connection`, inside a read model's transaction.
-        pub(crate) async fn save_checkpoint(
-            connection: &mut $connection,
-            name: &str,
-            position: u64,
-        ) -> Result<(), $crate::store::StoreError> {
-            $crate::store::sql::Tables::<$db>::save_checkpoint(connection, name, position).await
-        }
-    };
-}
-
-pub(crate) use checkpoint_functions;
