@@ -127,7 +127,7 @@ extern crate self as herald;
 pub mod __private;
 pub mod aggregate;
 mod backoff;
-mod binary;
+mod byte_fields;
 mod codec;
 #[cfg(all(feature = "consumer", any(feature = "sqlite", feature = "postgres")))]
 pub mod consumer;
@@ -149,7 +149,7 @@ pub mod transport;
 pub mod wire;
 
 pub use backoff::Backoff;
-pub use binary::{Bytes, Decimal, Fixed};
+pub use byte_fields::{Bytes, Decimal, Fixed};
 pub use codec::{Avro, Codec, Json};
 pub use envelope::{Cause, Envelope, NewEvent, RecordedEvent};
 pub use error::{DecodeError, EncodeError, SchemaError, UpcastError};

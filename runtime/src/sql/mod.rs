@@ -32,25 +32,25 @@ pub trait SqlBackend: Database + sealed::Sealed {
     /// so that it waits for the write lock up front instead of failing to upgrade later).
     const BEGIN_WRITE: &'static str;
     /// The statement that then locks the log until the transaction ends, if one is needed.
-    const LOCK_LOG: Option<&'static str>;
+    const LOCK_LOG: Option<&'static str> = None;
     /// The query of a stream's `version, deleted, truncated_before` (stream `$1`; no row if
     /// the stream never existed).
     const STREAM_STATE: &'static str;
     /// The keyword that lets a joined subquery follow the rows before it (or nothing).
-    const LATERAL: &'static str;
+    const LATERAL: &'static str = "";
     /// The function that takes the larger of two values.
     const GREATEST: &'static str;
     /// The current time in microseconds since the Unix epoch, on the database's clock.
     const NOW_MICROS: &'static str;
     /// What ends a read whose rows the transaction must hold until it ends, against writers
     /// (`FOR UPDATE`; nothing in SQLite, whose write transaction is already the only writer).
-    const LOCK_FOR_UPDATE: &'static str;
+    const LOCK_FOR_UPDATE: &'static str = "";
     /// What ends a read whose rows must not change until the transaction ends (`FOR SHARE`;
     /// nothing in SQLite).
-    const LOCK_FOR_SHARE: &'static str;
+    const LOCK_FOR_SHARE: &'static str = "";
     /// The statement that ends the session of a transaction idle longer than `$1`
     /// milliseconds, freeing its locks (PostgreSQL); `None` where nothing can.
-    const STALL_TIMEOUT: Option<&'static str>;
+    const STALL_TIMEOUT: Option<&'static str> = None;
     /// The consumer's migrations (`runtime/migrations/consumer/<backend>`).
     const CONSUMER_MIGRATOR: Migrator;
 

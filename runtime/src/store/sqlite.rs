@@ -34,19 +34,14 @@ impl SqlBackend for Sqlite {
     type State = ();
     const MAX_CONNECTIONS: u32 = 8;
     const MIGRATOR: Migrator = sqlx::migrate!("migrations/sqlite");
-    // The only writer from here to `COMMIT`: no row lock needed.
+    // The only writer from here to `COMMIT`: no row lock needed (no `LOCK_LOG`, and nothing
+    // for `LOCK_FOR_UPDATE` and `LOCK_FOR_SHARE`); nothing cuts a stalled writer short.
     const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
-    const LOCK_LOG: Option<&'static str> = None;
     const STREAM_STATE: &'static str =
         "SELECT version, deleted, truncated_before FROM herald_streams WHERE stream_id = $1";
-    const LATERAL: &'static str = "";
     const GREATEST: &'static str = "MAX";
     const NOW_MICROS: &'static str =
         "CAST((julianday('now') - 2440587.5) * 86400000000.0 AS INTEGER)";
-    // A write transaction is `BEGIN IMMEDIATE`: already the only writer, no row lock.
-    const LOCK_FOR_UPDATE: &'static str = "";
-    const LOCK_FOR_SHARE: &'static str = "";
-    const STALL_TIMEOUT: Option<&'static str> = None;
     const CONSUMER_MIGRATOR: Migrator = sqlx::migrate!("migrations/consumer/sqlite");
 
     fn prepare(options: SqliteConnectOptions) -> SqliteConnectOptions {

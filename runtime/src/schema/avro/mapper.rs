@@ -7,7 +7,7 @@ use serde_json::{Map, Value, json};
 use super::field_order::{FieldOrder, sort_keys};
 use super::names::{is_avro_name, pascal};
 use super::union::{avro_default, branch_key, is_nullable, null_first};
-use crate::binary::AVRO_KEYWORD;
+use crate::byte_fields::AVRO_KEYWORD;
 use crate::error::SchemaError;
 use crate::event::Event;
 
