@@ -38,10 +38,10 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-mod backoff;
 mod cache;
 mod queue;
 mod repository;
+mod retry;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;

@@ -5,10 +5,11 @@ use std::time::Duration;
 
 use tokio::sync::oneshot;
 
-use super::backoff::Backoff;
 use super::cache::StateCache;
 use super::queue::{Held, Pending, Queues};
+use super::retry::ConflictRetry;
 use super::{Aggregate, CommandError, Executed, Loaded};
+use crate::Backoff;
 use crate::envelope::{Cause, NewEvent};
 use crate::error::EncodeError;
 use crate::event::Event;
@@ -44,7 +45,7 @@ const MAX_COMMANDS: usize = 128;
 pub struct Repository<S, A: Aggregate> {
     store: S,
     snapshot_every: Option<u64>,
-    backoff: Backoff,
+    retry: ConflictRetry,
     queues: Arc<Queues<A>>,
 }
 
@@ -53,7 +54,7 @@ impl<S: Clone, A: Aggregate> Clone for Repository<S, A> {
         Repository {
             store: self.store.clone(),
             snapshot_every: self.snapshot_every,
-            backoff: self.backoff,
+            retry: self.retry,
             queues: self.queues.clone(),
         }
     }
@@ -65,7 +66,7 @@ impl<S: std::fmt::Debug, A: Aggregate> std::fmt::Debug for Repository<S, A> {
             .debug_struct("Repository")
             .field("store", &self.store)
             .field("snapshot_every", &self.snapshot_every)
-            .field("conflict_deadline", &self.backoff.deadline)
+            .field("conflict_deadline", &self.retry.deadline)
             .field("cache", &self.queues.cache_capacity())
             .finish()
     }
@@ -78,7 +79,7 @@ impl<S: EventStore, A: Aggregate> Repository<S, A> {
         Repository {
             store,
             snapshot_every: None,
-            backoff: Backoff::default(),
+            retry: ConflictRetry::default(),
             queues: Arc::new(Queues::new(None)),
         }
     }
@@ -107,7 +108,7 @@ impl<S: EventStore, A: Aggregate> Repository<S, A> {
     /// (waiting in its aggregate's queue does not count). Zero: a conflict with another
     /// process fails the command at once. Default 5 seconds.
     pub fn conflict_deadline(mut self, deadline: Duration) -> Self {
-        self.backoff.deadline = deadline;
+        self.retry.deadline = deadline;
         self
     }
 
@@ -116,8 +117,10 @@ impl<S: EventStore, A: Aggregate> Repository<S, A> {
     /// cap; a random part of up to half of it is dropped, so that processes that collided do
     /// not retry in step.
     pub fn conflict_backoff(mut self, base: Duration, cap: Duration) -> Self {
-        self.backoff.base = base;
-        self.backoff.cap = cap.max(base);
+        self.retry.backoff = Backoff {
+            initial: base,
+            max: cap.max(base),
+        };
         self
     }
 
@@ -266,7 +269,7 @@ impl<S: EventStore, A: Aggregate> Repository<S, A> {
         commands: Vec<Pending<A>>,
         mut held: Held<A>,
     ) -> Result<Held<A>, (Vec<Pending<A>>, CommandError<A::Error>)> {
-        let mut retries = self.backoff.start();
+        let mut retries = self.retry.start();
         loop {
             let from_memory = held.is_some();
             let (mut state, version) = match held.take() {
