@@ -9,7 +9,7 @@ use std::time::Duration;
 use herald::lease::{Ended, LeaseError, LeaseOptions, Leases};
 use herald::projection::sql::{SqlProjection, SqlProjectionRunner};
 use herald::projection::{
-    HandlerError, Partition, Projection, ProjectionRunner, Runner, RunnerOptions,
+    CheckpointStore, HandlerError, Partition, Projection, ProjectionRunner, Runner, RunnerOptions,
 };
 use herald::relay::Relay;
 use herald::store::{EventStore, Expected};

@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use herald::projection::CheckpointStore;
 use herald::relay::{ConfluentFraming, Relay};
 use herald::store::{EventStore, Expected};
 use herald::transport::kafka::{KafkaPublisher, partition_for};
@@ -44,7 +45,7 @@ async fn seed<S: EventStore>(store: &S, count: u32) -> Vec<RecordedEvent> {
     store.read_all(1, 10_000).await.unwrap()
 }
 
-fn relay<S: EventStore>(
+fn relay<S: EventStore + CheckpointStore>(
     store: &S,
     brokers: &str,
     topic: &str,
@@ -58,7 +59,7 @@ fn relay<S: EventStore>(
 }
 
 /// Runs batches until caught up; returns (published, skipped).
-async fn drain<S: EventStore>(relay: &Relay<S, KafkaPublisher>) -> (u64, u64) {
+async fn drain<S: EventStore + CheckpointStore>(relay: &Relay<S, KafkaPublisher>) -> (u64, u64) {
     let (mut published, mut skipped) = (0, 0);
     loop {
         let stats = relay.run_batch().await.unwrap();

@@ -7,7 +7,8 @@ mod common;
 use std::time::SystemTime;
 
 use herald::NewEvent;
-use herald::store::{DeadLetter, Direction, EventStore, Expected, Snapshot, StoreError};
+use herald::projection::{CheckpointStore, DeadLetter};
+use herald::store::{Direction, EventStore, Expected, Snapshot, StoreError};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -107,7 +108,7 @@ async fn snapshots_refuse_out_of_range<S: EventStore>(store: S) {
     assert_eq!(store.load_snapshot("s").await.unwrap(), Some(largest));
 }
 
-async fn checkpoints_refuse_out_of_range<S: EventStore>(store: S) {
+async fn checkpoints_refuse_out_of_range<S: EventStore + CheckpointStore>(store: S) {
     store.save_checkpoint("c", 5).await.unwrap();
     let too_big = i64::MAX as u64 + 1;
     assert_out_of_range(
@@ -132,7 +133,7 @@ fn dead_letter(position: u64, attempts: u32) -> DeadLetter {
     }
 }
 
-async fn dead_letters_refuse_out_of_range<S: EventStore>(store: S) {
+async fn dead_letters_refuse_out_of_range<S: EventStore + CheckpointStore>(store: S) {
     assert_out_of_range(
         store.record_dead_letter(dead_letter(u64::MAX, 1)).await,
         "dead letter position",
@@ -210,7 +211,10 @@ fn assert_corrupt<T: std::fmt::Debug>(result: Result<T, StoreError>, mentions: &
 
 /// Writes negative numbers behind the store's back with `execute` and checks that each is
 /// read back as corrupt.
-async fn negative_values_are_corrupt<S: EventStore>(store: S, execute: impl AsyncFn(&str)) {
+async fn negative_values_are_corrupt<S: EventStore + CheckpointStore>(
+    store: S,
+    execute: impl AsyncFn(&str),
+) {
     store
         .append("n", Expected::NoStream, vec![event(1)])
         .await

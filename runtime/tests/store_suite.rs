@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use herald::aggregate::{Aggregate, CommandError, Repository};
-use herald::projection::Runner;
+use herald::projection::{CheckpointStore, Runner};
 use herald::projection::{
     HandlerError, OnFailure, Projection, ProjectionError, ProjectionRunner, RunnerOptions,
 };
@@ -754,7 +754,7 @@ fn fast_retries(on_failure: OnFailure) -> RunnerOptions {
     }
 }
 
-async fn dead_letters_skip<S: EventStore>(store: S) {
+async fn dead_letters_skip<S: EventStore + CheckpointStore>(store: S) {
     seed_with_reset(&store).await;
     let seen = Arc::new(Mutex::new(Vec::new()));
     let calls = Arc::new(AtomicU32::new(0));
@@ -784,7 +784,7 @@ async fn dead_letters_skip<S: EventStore>(store: S) {
     assert_eq!((lag.positions, lag.oldest_unprocessed_age), (0, None));
 }
 
-async fn dead_letters_halt<S: EventStore>(store: S) {
+async fn dead_letters_halt<S: EventStore + CheckpointStore>(store: S) {
     seed_with_reset(&store).await;
     let seen = Arc::new(Mutex::new(Vec::new()));
     let calls = Arc::new(AtomicU32::new(0));
@@ -809,7 +809,7 @@ async fn dead_letters_halt<S: EventStore>(store: S) {
     assert_eq!(letters[0].position, 3);
 }
 
-async fn checkpoints_subscription_and_lag<S: EventStore>(store: S) {
+async fn checkpoints_subscription_and_lag<S: EventStore + CheckpointStore>(store: S) {
     assert_eq!(store.load_checkpoint("p").await.unwrap(), 0);
     store.save_checkpoint("p", 7).await.unwrap();
     store.save_checkpoint("p", 9).await.unwrap();

@@ -19,7 +19,7 @@ use clap::{Parser, Subcommand};
 use herald::aggregate::Repository;
 use herald::lease::{Ended, LeaseOptions, LeasePool, Leases};
 use herald::projection::sql::{ReadModelDatabase, SqlProjection, SqlProjectionRunner};
-use herald::projection::{Partition, Progress, Runner, RunnerOptions};
+use herald::projection::{CheckpointStore, Partition, Progress, Runner, RunnerOptions};
 use herald::relay::{ConfluentFraming, Relay};
 use herald::store::postgres::PostgresStore;
 use herald::store::sqlite::SqliteStore;
@@ -178,7 +178,7 @@ async fn main() -> Result<(), Error> {
 async fn run<DB>(config: Config, store: SqlStore<DB>) -> Result<(), Error>
 where
     DB: ReadModelDatabase + SqlBackend,
-    SqlStore<DB>: EventStore,
+    SqlStore<DB>: EventStore + CheckpointStore,
     OrderSummary: SqlProjection<DB>,
     LeasePool: From<Pool<DB>>,
 {
@@ -297,7 +297,7 @@ fn runner<DB>(
 ) -> SqlProjectionRunner<DB, SqlStore<DB>, OrderSummary>
 where
     DB: ReadModelDatabase + SqlBackend,
-    SqlStore<DB>: EventStore,
+    SqlStore<DB>: EventStore + CheckpointStore,
     OrderSummary: SqlProjection<DB>,
 {
     let projection = OrderSummary {
@@ -377,7 +377,7 @@ async fn framing(registry: Option<String>) -> Result<Option<ConfluentFraming>, E
 }
 
 /// The relay `relay:<stream>` through `publisher`.
-fn relay<S: EventStore, P: Publisher>(
+fn relay<S: EventStore + CheckpointStore, P: Publisher>(
     store: S,
     publisher: P,
     stream: &str,
@@ -397,7 +397,7 @@ fn relay<S: EventStore, P: Publisher>(
 
 /// Relays without a lease, printing `published N` between publishing a batch and saving its
 /// checkpoint.
-async fn relay_once<S: EventStore, P: Publisher>(
+async fn relay_once<S: EventStore + CheckpointStore, P: Publisher>(
     relay: Relay<S, P>,
     until_caught_up: bool,
     pause_before_commit_ms: u64,
@@ -453,7 +453,7 @@ async fn serve<DB, P: Publisher + 'static>(
 ) -> Result<(), Error>
 where
     DB: ReadModelDatabase + SqlBackend,
-    SqlStore<DB>: EventStore,
+    SqlStore<DB>: EventStore + CheckpointStore,
     OrderSummary: SqlProjection<DB>,
 {
     let (stop, stop_rx) = watch::channel(false);
@@ -491,7 +491,7 @@ async fn lead_projection<DB>(
 ) -> Result<(), Error>
 where
     DB: ReadModelDatabase + SqlBackend,
-    SqlStore<DB>: EventStore,
+    SqlStore<DB>: EventStore + CheckpointStore,
     OrderSummary: SqlProjection<DB>,
 {
     while let Some(lease) = leases.acquire(&name, stopped(&stop)).await? {
@@ -511,7 +511,7 @@ where
     Ok(())
 }
 
-async fn lead_relay<S: EventStore, P: Publisher>(
+async fn lead_relay<S: EventStore + CheckpointStore, P: Publisher>(
     relay: Relay<S, P>,
     leases: Leases,
     stop: watch::Receiver<bool>,

@@ -6,7 +6,7 @@ use std::process::{Child, Command, Stdio};
 use std::str::FromStr;
 
 use herald::projection::sql::SqlProjectionRunner;
-use herald::projection::{Runner, RunnerOptions};
+use herald::projection::{CheckpointStore, Runner, RunnerOptions};
 use herald::store::EventStore;
 use herald::store::sqlite::SqliteStore;
 use herald_example_orders_e2e::{OrderSummary, migrate_read_model, read_model};

@@ -46,7 +46,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use crate::sql::checkpoints::Checkpoints;
+use crate::sql::checkpoints::CheckpointTable;
 use crate::sql::leases::LeaseTable;
 use crate::store::StoreError;
 
@@ -263,7 +263,7 @@ impl Leases {
 
     /// Every checkpoint in the database (name, position), by name.
     pub async fn checkpoints(&self) -> Result<Vec<(String, u64)>, LeaseError> {
-        Ok(on_backend!(&self.pool, |pool| Checkpoints::all(pool).await)?)
+        Ok(on_backend!(&self.pool, |pool| CheckpointTable::all(pool).await)?)
     }
 }
 

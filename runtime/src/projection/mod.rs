@@ -21,6 +21,7 @@
 //! stream id), each with its own checkpoint and lease (`name#k`), so replicas share it.
 
 mod batch_loop;
+mod checkpoints;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub mod sql;
 
@@ -29,10 +30,11 @@ use std::time::{Duration, SystemTime};
 
 use batch_loop::Batches;
 pub use batch_loop::Runner;
+pub use checkpoints::{CheckpointStore, DeadLetter};
 
 use crate::envelope::{Envelope, RecordedEvent};
 use crate::event::Event;
-use crate::store::{DeadLetter, EventStore, StoreError, is_event_of};
+use crate::store::{EventStore, StoreError, is_event_of};
 
 /// The error a projection's handler returns.
 pub type HandlerError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -308,7 +310,7 @@ pub struct ProjectionRunner<S, P> {
     fence: Option<crate::lease::Fence>,
 }
 
-impl<S: EventStore, P: Projection> ProjectionRunner<S, P> {
+impl<S: EventStore + CheckpointStore, P: Projection> ProjectionRunner<S, P> {
     /// A runner with default options.
     pub fn new(store: S, projection: P) -> Self {
         ProjectionRunner {
@@ -408,7 +410,7 @@ impl<S: EventStore, P: Projection> ProjectionRunner<S, P> {
     }
 }
 
-impl<S: EventStore, P: Projection> Batches for ProjectionRunner<S, P> {
+impl<S: EventStore + CheckpointStore, P: Projection> Batches for ProjectionRunner<S, P> {
     fn options(&mut self) -> &mut RunnerOptions {
         &mut self.options
     }

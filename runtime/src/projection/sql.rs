@@ -30,7 +30,7 @@ use crate::projection::{
     HandlerError, Lag, Partition, ProjectionError, RunnerOptions, lag, selects,
 };
 use crate::sql::SqlBackend;
-use crate::sql::checkpoints::Checkpoints;
+use crate::sql::checkpoints::CheckpointTable;
 use crate::sql::leases::LeaseTable;
 use crate::store::{EventStore, StoreError};
 
@@ -88,7 +88,7 @@ where
         connection: &mut Self::Connection,
         name: &str,
     ) -> Result<u64, StoreError> {
-        Checkpoints::<DB>::load(connection, name, DB::LOCK_FOR_UPDATE).await
+        CheckpointTable::<DB>::load(connection, name, DB::LOCK_FOR_UPDATE).await
     }
 
     async fn save_checkpoint(
@@ -96,11 +96,11 @@ where
         name: &str,
         position: u64,
     ) -> Result<(), StoreError> {
-        Checkpoints::<DB>::save(connection, name, position).await
+        CheckpointTable::<DB>::save(connection, name, position).await
     }
 
     async fn ensure_checkpoint(pool: &Pool<Self>, name: &str) -> Result<(), LeaseError> {
-        Ok(Checkpoints::<DB>::ensure(pool, name).await?)
+        Ok(CheckpointTable::<DB>::ensure(pool, name).await?)
     }
 
     async fn guard(connection: &mut Self::Connection, fence: &Fence) -> Result<(), LeaseError> {

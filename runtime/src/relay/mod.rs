@@ -50,7 +50,7 @@ use crate::backoff::Backoff;
 use crate::envelope::RecordedEvent;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 use crate::lease::{Ended, Lease, LeaseError, Leases};
-use crate::projection::{Lag, lag};
+use crate::projection::{CheckpointStore, Lag, lag};
 use crate::store::{EventStore, StoreError};
 use crate::transport::{
     Accepted, CAUSATION_ID_HEADER, CORRELATION_ID_HEADER, EVENT_ID_HEADER, EVENT_TYPE_HEADER,
@@ -185,7 +185,7 @@ impl<S: std::fmt::Debug, P: std::fmt::Debug> std::fmt::Debug for Relay<S, P> {
     }
 }
 
-impl<S: EventStore, P: Publisher> Relay<S, P> {
+impl<S: EventStore + CheckpointStore, P: Publisher> Relay<S, P> {
     /// A relay named `name` (its checkpoint's and its lease's name) publishing through
     /// `publisher`.
     pub fn new(store: S, publisher: P, name: impl Into<String>) -> Self {

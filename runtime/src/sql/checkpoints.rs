@@ -7,13 +7,15 @@ use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Row, 
 use uuid::Uuid;
 
 use crate::envelope::from_micros;
+use crate::projection::{CheckpointStore, DeadLetter};
+use crate::sql::SqlBackend;
 use crate::store::numbers::{from_i32, from_i64, to_i32, to_i64, to_micros};
-use crate::store::{DeadLetter, StoreError};
+use crate::store::{SqlStore, StoreError};
 
 /// The statements on checkpoints and dead letters in database `DB`.
-pub(crate) struct Checkpoints<DB>(PhantomData<DB>);
+pub(crate) struct CheckpointTable<DB>(PhantomData<DB>);
 
-impl<DB> Checkpoints<DB>
+impl<DB> CheckpointTable<DB>
 where
     DB: Database,
     DB::Arguments: IntoArguments<DB>,
@@ -139,5 +141,33 @@ where
                 })
             })
             .collect()
+    }
+}
+
+impl<DB> CheckpointStore for SqlStore<DB>
+where
+    DB: SqlBackend,
+    DB::Arguments: IntoArguments<DB>,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'a> &'a str: Encode<'a, DB> + Type<DB> + ColumnIndex<DB::Row>,
+    for<'a> i64: Encode<'a, DB> + Decode<'a, DB> + Type<DB>,
+    for<'a> i32: Encode<'a, DB> + Decode<'a, DB> + Type<DB>,
+    for<'a> String: Decode<'a, DB> + Type<DB>,
+    for<'a> Uuid: Encode<'a, DB> + Decode<'a, DB> + Type<DB>,
+{
+    async fn load_checkpoint(&self, name: &str) -> Result<u64, StoreError> {
+        CheckpointTable::<DB>::load(&self.pool, name, "").await
+    }
+
+    async fn save_checkpoint(&self, name: &str, position: u64) -> Result<(), StoreError> {
+        CheckpointTable::<DB>::save(&self.pool, name, position).await
+    }
+
+    async fn record_dead_letter(&self, dead_letter: DeadLetter) -> Result<(), StoreError> {
+        CheckpointTable::<DB>::record_dead_letter(&self.pool, &dead_letter).await
+    }
+
+    async fn dead_letters(&self, projection: &str) -> Result<Vec<DeadLetter>, StoreError> {
+        CheckpointTable::<DB>::dead_letters(&self.pool, projection).await
     }
 }

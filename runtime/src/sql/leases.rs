@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use crate::lease::{Fence, LeaseError, LeaseState};
 use crate::sql::SqlBackend;
-use crate::sql::checkpoints::Checkpoints;
+use crate::sql::checkpoints::CheckpointTable;
 use crate::store::numbers::{from_i64, to_i64};
 
 /// The statements on leases in database `DB`.
@@ -79,7 +79,7 @@ where
             .transpose()?;
         if token.is_some() {
             // So that two first runs lock the same row.
-            Checkpoints::<DB>::ensure(pool, name).await?;
+            CheckpointTable::<DB>::ensure(pool, name).await?;
         }
         Ok(token)
     }
@@ -201,7 +201,7 @@ where
         let mut tx = pool.begin_with(DB::BEGIN_WRITE).await?;
         Self::guard(&mut tx, ttl).await?;
         Self::check(&mut tx, fence).await?;
-        Checkpoints::<DB>::save(&mut *tx, &fence.name, position).await?;
+        CheckpointTable::<DB>::save(&mut *tx, &fence.name, position).await?;
         tx.commit().await?;
         Ok(())
     }

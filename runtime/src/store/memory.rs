@@ -5,11 +5,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::SystemTime;
 
 use crate::envelope::{NewEvent, RecordedEvent};
+use crate::projection::{CheckpointStore, DeadLetter};
 use crate::store::append::{Admission, admit, check_retry, writable_version};
 use crate::store::numbers::{check_append, to_i32, to_i64, to_micros};
-use crate::store::{
-    Appended, DeadLetter, Direction, EventStore, Expected, Snapshot, StoreError, StreamInfo,
-};
+use crate::store::{Appended, Direction, EventStore, Expected, Snapshot, StoreError, StreamInfo};
 
 /// An event store in memory. Appends are serialized by a mutex, so positions are in commit
 /// order trivially. Clones share the same data.
@@ -239,7 +238,9 @@ impl EventStore for MemoryStore {
             .insert(snapshot.stream_id.clone(), snapshot);
         Ok(())
     }
+}
 
+impl CheckpointStore for MemoryStore {
     async fn load_checkpoint(&self, name: &str) -> Result<u64, StoreError> {
         Ok(self.state().checkpoints.get(name).copied().unwrap_or(0))
     }

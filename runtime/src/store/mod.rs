@@ -37,7 +37,6 @@ mod subscription;
 mod tables;
 
 use std::future::Future;
-use std::time::SystemTime;
 
 use serde_json::Value;
 use uuid::Uuid;
@@ -150,25 +149,6 @@ pub struct StoredPayload<'a> {
     pub schema_version: u32,
     /// The payload as stored.
     pub payload: &'a [u8],
-}
-
-/// An event a projection gave up on.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DeadLetter {
-    /// The projection.
-    pub projection: String,
-    /// The event's id.
-    pub event_id: Uuid,
-    /// The event's global position.
-    pub position: u64,
-    /// The event type.
-    pub event_type: String,
-    /// How many attempts were made.
-    pub attempts: u32,
-    /// The last error.
-    pub error: String,
-    /// When it was dead-lettered.
-    pub failed_at: SystemTime,
 }
 
 /// Why a store operation failed.
@@ -357,28 +337,6 @@ pub trait EventStore: Clone + Send + Sync + 'static {
         &self,
         snapshot: Snapshot,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
-
-    /// The last position a named consumer (projection, relay) has processed (0: none).
-    fn load_checkpoint(&self, name: &str) -> impl Future<Output = Result<u64, StoreError>> + Send;
-
-    /// Records the last position a named consumer has processed.
-    fn save_checkpoint(
-        &self,
-        name: &str,
-        position: u64,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-
-    /// Records (or replaces) a dead letter.
-    fn record_dead_letter(
-        &self,
-        dead_letter: DeadLetter,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-
-    /// The dead letters of a projection, by position.
-    fn dead_letters(
-        &self,
-        projection: &str,
-    ) -> impl Future<Output = Result<Vec<DeadLetter>, StoreError>> + Send;
 
     /// [`EventStore::read_stream`], decoded into the current version of `E`.
     fn read_stream_as<E: Event + Send>(

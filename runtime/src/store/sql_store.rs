@@ -23,13 +23,11 @@ use uuid::Uuid;
 
 use crate::envelope::{NewEvent, RecordedEvent};
 use crate::sql::SqlBackend;
-use crate::sql::checkpoints::Checkpoints;
 use crate::store::append::{Admission, admit, writable_version};
 use crate::store::numbers::{check_append, limit, to_i64};
 use crate::store::tables::{EVENT_COLUMNS, Tables, flagged_page_sql};
 use crate::store::{
-    Appended, DeadLetter, Direction, EventStore, Expected, Snapshot, StoreError, StoredPayload,
-    StreamInfo,
+    Appended, Direction, EventStore, Expected, Snapshot, StoreError, StoredPayload, StreamInfo,
 };
 
 /// An event store in a SQL database `DB`, behind one pool.
@@ -266,21 +264,5 @@ where
 
     async fn save_snapshot(&self, snapshot: Snapshot) -> Result<(), StoreError> {
         Tables::<DB>::save_snapshot(&self.pool, &snapshot).await
-    }
-
-    async fn load_checkpoint(&self, name: &str) -> Result<u64, StoreError> {
-        Checkpoints::<DB>::load(&self.pool, name, "").await
-    }
-
-    async fn save_checkpoint(&self, name: &str, position: u64) -> Result<(), StoreError> {
-        Checkpoints::<DB>::save(&self.pool, name, position).await
-    }
-
-    async fn record_dead_letter(&self, dead_letter: DeadLetter) -> Result<(), StoreError> {
-        Checkpoints::<DB>::record_dead_letter(&self.pool, &dead_letter).await
-    }
-
-    async fn dead_letters(&self, projection: &str) -> Result<Vec<DeadLetter>, StoreError> {
-        Checkpoints::<DB>::dead_letters(&self.pool, projection).await
     }
 }
