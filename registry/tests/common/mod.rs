@@ -7,7 +7,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use herald_registry::config::ServeConfig;
+use herald_registry::server::ServeOptions;
 pub use herald_test_support::{POSTGRES_URL, unique};
 use serde_json::Value;
 use tokio::net::TcpListener;
@@ -129,13 +129,13 @@ impl TestServer {
         Self::start_with(backend, |_| {}).await
     }
 
-    pub async fn start_with(backend: Backend, adjust: impl FnOnce(&mut ServeConfig)) -> TestServer {
+    pub async fn start_with(backend: Backend, adjust: impl FnOnce(&mut ServeOptions)) -> TestServer {
         let db = TestDatabase::new(backend).await;
         Self::start_on(db, adjust).await
     }
 
-    pub async fn start_on(db: TestDatabase, adjust: impl FnOnce(&mut ServeConfig)) -> TestServer {
-        let mut config = ServeConfig::new(db.url.clone());
+    pub async fn start_on(db: TestDatabase, adjust: impl FnOnce(&mut ServeOptions)) -> TestServer {
+        let mut config = ServeOptions::new(db.url.clone());
         config.max_connections = 5;
         adjust(&mut config);
         let state = herald_registry::server::connect(&config)
