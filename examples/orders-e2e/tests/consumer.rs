@@ -21,7 +21,9 @@ use herald::store::sqlite::SqliteStore;
 use herald_example_orders::OrderEvent;
 use herald_example_orders::v1::OrderEventV1;
 use herald_example_orders::v2::OrderEventV2;
-use herald_test_support::{KAFKA_BROKERS, KAFKA_URL, Registry, kafka_required, read_topic};
+use herald_test_support::{
+    HeraldServe, KAFKA_BROKERS, KAFKA_URL, TestDatabase, kafka_required, read_topic,
+};
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use sqlx::sqlite::SqliteConnectOptions;
@@ -140,7 +142,7 @@ struct Setup {
     board: String,
     store: SqliteStore,
     head: u64,
-    registry: Registry,
+    registry: HeraldServe,
     schema_id: u32,
 }
 
@@ -154,7 +156,7 @@ impl Setup {
             .await
             .unwrap();
         let head = store.head_position().await.unwrap();
-        let registry = Registry::start(None);
+        let registry = HeraldServe::start_on(TestDatabase::sqlite());
         let answer: serde_json::Value = reqwest::Client::new()
             .post(format!("{}/subjects/order-value/versions", registry.base))
             .json(&serde_json::json!({
