@@ -7,6 +7,7 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 
+use crate::services::clean_up;
 use crate::{POSTGRES_URL, unique};
 
 /// Which database a test runs against.
@@ -87,25 +88,16 @@ impl PgSchema {
 impl Drop for PgSchema {
     fn drop(&mut self) {
         let name = self.name.clone();
-        // Async work cannot run in `drop`; a short-lived thread with its own runtime drops
-        // the schema.
-        let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("a runtime");
-            runtime.block_on(async {
-                if let Ok(admin) = PgPool::connect(POSTGRES_URL).await {
-                    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-                        "DROP SCHEMA IF EXISTS {name} CASCADE"
-                    )))
-                    .execute(&admin)
-                    .await;
-                    admin.close().await;
-                }
-            });
-        })
-        .join();
+        clean_up(async move {
+            if let Ok(admin) = PgPool::connect(POSTGRES_URL).await {
+                let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                    "DROP SCHEMA IF EXISTS {name} CASCADE"
+                )))
+                .execute(&admin)
+                .await;
+                admin.close().await;
+            }
+        });
     }
 }
 

@@ -1,5 +1,6 @@
 //! JetStream streams of a test's own on the machine's NATS server.
 
+use crate::services::clean_up;
 use crate::{NATS_URL, unique};
 
 /// A JetStream stream of its own (subjects `<name>.>`), deleted on drop.
@@ -62,19 +63,12 @@ impl JetStreamGuard {
 impl Drop for JetStreamGuard {
     fn drop(&mut self) {
         let name = self.name.clone();
-        let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("a runtime");
-            runtime.block_on(async {
-                if let Ok(client) = async_nats::connect(NATS_URL).await {
-                    let _ = async_nats::jetstream::new(client)
-                        .delete_stream(&name)
-                        .await;
-                }
-            });
-        })
-        .join();
+        clean_up(async move {
+            if let Ok(client) = async_nats::connect(NATS_URL).await {
+                let _ = async_nats::jetstream::new(client)
+                    .delete_stream(&name)
+                    .await;
+            }
+        });
     }
 }
