@@ -11,8 +11,8 @@
 //!
 //! Everything here panics with a message saying what is missing, as a test should.
 
-mod binary;
 mod database;
+mod herald_binary;
 mod kafka;
 mod nats;
 mod node;
@@ -20,8 +20,8 @@ mod serve;
 mod services;
 mod venv;
 
-pub use binary::herald_binary;
 pub use database::{Backend, PgSchema, TestDatabase, sqlite_pool};
+pub use herald_binary::herald_binary;
 pub use kafka::{
     KAFKA_BROKERS, KAFKA_URL, TANSU_PRODUCER_SETTINGS, TopicMessage, kafka_required, read_topic,
     read_topic_from,
