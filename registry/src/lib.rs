@@ -29,8 +29,6 @@
 #[cfg(feature = "codegen")]
 pub mod codegen;
 #[cfg(feature = "server")]
-pub mod config;
-#[cfg(feature = "server")]
 pub mod http;
 pub mod schema;
 #[cfg(feature = "server")]

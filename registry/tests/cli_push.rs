@@ -3,12 +3,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
 use std::path::Path;
 use std::process::Command;
 
-use common::ServerProcess;
+use herald_test_support::HeraldServe;
 use serde_json::{Value, json};
 
 const SCHEMAS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../schemas");
@@ -70,7 +68,7 @@ fn customer_v3(dir: &Path, field: Value) {
 fn push_is_idempotent_and_check_registry_predicts_the_registry() {
     let work = tempfile::tempdir().unwrap();
     let database = format!("sqlite://{}", work.path().join("registry.db").display());
-    let server = ServerProcess::spawn(&database, &[]);
+    let server = HeraldServe::spawn(&database);
     let base = server.base.clone();
     let dir = work.path().join("project");
     copy_dir(Path::new(SCHEMAS), &dir.join("schemas"));
@@ -344,7 +342,7 @@ fn text(base: &str, path: &str) -> (u16, String) {
 fn protobuf_snapshots_push_check_and_codegen() {
     let work = tempfile::tempdir().unwrap();
     let database = format!("sqlite://{}", work.path().join("registry.db").display());
-    let server = ServerProcess::spawn(&database, &[]);
+    let server = HeraldServe::spawn(&database);
     let base = server.base.clone();
     let dir = work.path().join("project");
     let shipment = dir.join("schemas/shipment");

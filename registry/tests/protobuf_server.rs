@@ -5,13 +5,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[macro_use]
 mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Backend, TestServer};
 use herald_registry::schema::{Schema, SchemaType};
+use herald_test_support::{Backend, HeraldServe, ServeSettings, backend_tests};
 use serde_json::{Value, json};
 
 const MONEY: &str = "syntax = \"proto3\";\npackage acme;\n\nmessage Money {\n  string currency = 1;\n  int64 units = 2;\n}\n";
@@ -24,14 +23,14 @@ fn proto(text: &str) -> Value {
 }
 
 async fn schema_types(backend: Backend) {
-    let srv = TestServer::start(backend).await;
+    let srv = HeraldServe::start(backend).await;
     let (status, types) = srv.get("/schemas/types").await;
     assert_eq!(status, 200);
     assert_eq!(types, json!(["JSON", "PROTOBUF", "AVRO"]));
 }
 
 async fn register_and_look_up(backend: Backend) {
-    let srv = TestServer::start(backend).await;
+    let srv = HeraldServe::start(backend).await;
     let (status, money) = srv.post("/subjects/money/versions", proto(MONEY)).await;
     assert_eq!(status, 200, "{money}");
     let mut order = proto(ORDER);
@@ -112,7 +111,7 @@ async fn register_and_look_up(backend: Backend) {
 }
 
 async fn validate_payloads(backend: Backend) {
-    let srv = TestServer::start(backend).await;
+    let srv = HeraldServe::start(backend).await;
     srv.post("/subjects/money/versions", proto(MONEY)).await;
     let mut order = proto(ORDER);
     order["references"] = json!([{"name": "acme/money.proto", "subject": "money", "version": 1}]);
@@ -161,7 +160,10 @@ async fn validate_payloads(backend: Backend) {
 
 async fn hostile_schemas(backend: Backend) {
     // A body limit above the 5 MB schema, so the schema limit (1 MiB) answers.
-    let srv = TestServer::start_with(backend, |config| config.max_body_bytes = 16 << 20).await;
+    let srv = ServeSettings::new()
+        .env("HERALD_MAX_BODY_BYTES", 16 << 20)
+        .start(backend)
+        .await;
     let deep =
         "syntax = \"proto3\";\n".to_owned() + &"message A {".repeat(10_000) + &"}".repeat(10_000);
     let mut big = String::from("syntax = \"proto3\";\nmessage Big {\n");

@@ -5,7 +5,8 @@
 
 mod common;
 
-use common::{Backend, TestServer, assert_error, avro_record};
+use common::{assert_error, avro_record};
+use herald_test_support::{Backend, HeraldServe, ServeSettings, backend_tests};
 use serde_json::{Value, json};
 
 fn avro(schema: &str) -> Value {
@@ -17,7 +18,7 @@ fn json_schema(schema: Value) -> Value {
 }
 
 async fn schema_types_and_ids(backend: Backend) {
-    let srv = TestServer::start(backend).await;
+    let srv = HeraldServe::start(backend).await;
     let (status, types) = srv.get("/schemas/types").await;
     assert_eq!(status, 200);
     let types: Vec<&str> = types
@@ -88,10 +89,10 @@ async fn schema_types_and_ids(backend: Backend) {
 }
 
 async fn content_types(backend: Backend) {
-    let srv = TestServer::start(backend).await;
+    let srv = HeraldServe::start(backend).await;
     // Plain application/json is accepted as well as Confluent's type.
     let response = srv
-        .client
+        .http
         .post(format!("{}/subjects/plain/versions", srv.base))
         .header("content-type", "application/json")
         .body(avro(&avro_record("Plain", &["a"])).to_string())
@@ -104,7 +105,7 @@ async fn content_types(backend: Backend) {
         "application/vnd.schemaregistry.v1+json"
     );
     let response = srv
-        .client
+        .http
         .get(format!("{}/subjects/nope/versions", srv.base))
         .send()
         .await
@@ -117,7 +118,7 @@ async fn content_types(backend: Backend) {
 }
 
 async fn subjects_and_versions(backend: Backend) {
-    let srv = TestServer::start(backend).await;
+    let srv = HeraldServe::start(backend).await;
     let v1 = avro_record("User", &["id"]);
     let v2 = serde_json::json!({"type": "record", "name": "User", "fields": [
         {"name": "id", "type": "string"},
@@ -179,7 +180,7 @@ async fn subjects_and_versions(backend: Backend) {
 }
 
 async fn lookup(backend: Backend) {
-    let srv = TestServer::start(backend).await;
+    let srv = HeraldServe::start(backend).await;
     let v1 = avro_record("Thing", &["a"]);
     let (_, reg) = srv.post("/subjects/things/versions", avro(&v1)).await;
     let (status, found) = srv.post("/subjects/things", avro(&v1)).await;
@@ -208,7 +209,7 @@ async fn lookup(backend: Backend) {
 }
 
 async fn register_errors(backend: Backend) {
-    let srv = TestServer::start(backend).await;
+    let srv = HeraldServe::start(backend).await;
     assert_error(
         &srv.post("/subjects/s/versions", avro("{\"type\": \"recurd\"}"))
             .await,
@@ -251,7 +252,7 @@ async fn register_errors(backend: Backend) {
     );
     // Malformed request body.
     let response = srv
-        .client
+        .http
         .post(format!("{}/subjects/s/versions", srv.base))
         .body("{oops")
         .send()
@@ -263,7 +264,10 @@ async fn register_errors(backend: Backend) {
 }
 
 async fn schema_too_large(backend: Backend) {
-    let srv = TestServer::start_with(backend, |c| c.max_body_bytes = 4096).await;
+    let srv = ServeSettings::new()
+        .env("HERALD_MAX_BODY_BYTES", 4096)
+        .start(backend)
+        .await;
     // Under the body limit but over the schema limit once the body wraps it? Use a body
     // over the limit: 413 with a JSON error.
     let big = avro_record(
@@ -276,7 +280,10 @@ async fn schema_too_large(backend: Backend) {
     assert_error(&answer, 413, 413);
 
     // Within the body limit but over the schema limit: 42209.
-    let srv = TestServer::start_with(backend, |c| c.max_schema_bytes = 256).await;
+    let srv = ServeSettings::new()
+        .env("HERALD_MAX_SCHEMA_BYTES", 256)
+        .start(backend)
+        .await;
     let schema = avro_record("Ok", &["a"]);
     let (status, _) = srv.post("/subjects/ok/versions", avro(&schema)).await;
     assert_eq!(status, 200);
@@ -290,7 +297,7 @@ async fn schema_too_large(backend: Backend) {
 }
 
 async fn json_schemas(backend: Backend) {
-    let srv = TestServer::start(backend).await;
+    let srv = HeraldServe::start(backend).await;
     let schema = json!({"type": "object", "properties": {"id": {"type": "string"}}});
     let (status, reg) = srv
         .post("/subjects/js/versions", json_schema(schema.clone()))
@@ -316,7 +323,7 @@ async fn json_schemas(backend: Backend) {
 }
 
 async fn compatibility(backend: Backend) {
-    let srv = TestServer::start(backend).await;
+    let srv = HeraldServe::start(backend).await;
     let v1 = avro_record("Evt", &["id"]);
     srv.post("/subjects/evt/versions", avro(&v1)).await;
     let json_candidate = json_schema(json!({"type": "object"}));
@@ -421,7 +428,7 @@ async fn compatibility(backend: Backend) {
 }
 
 async fn config(backend: Backend) {
-    let srv = TestServer::start(backend).await;
+    let srv = HeraldServe::start(backend).await;
     let (status, global) = srv.get("/config").await;
     assert_eq!(status, 200);
     assert_eq!(global, json!({"compatibilityLevel": "BACKWARD"}));
@@ -484,7 +491,7 @@ async fn config(backend: Backend) {
 }
 
 async fn modes(backend: Backend) {
-    let srv = TestServer::start(backend).await;
+    let srv = HeraldServe::start(backend).await;
     assert_eq!(srv.get("/mode").await.1, json!({"mode": "READWRITE"}));
     assert_error(&srv.get("/mode/s").await, 404, 40409);
     assert_eq!(
@@ -583,7 +590,7 @@ async fn modes(backend: Backend) {
 }
 
 async fn deletes(backend: Backend) {
-    let srv = TestServer::start(backend).await;
+    let srv = HeraldServe::start(backend).await;
     let v1 = avro_record("D", &["a"]);
     let v2 = json!({"type": "record", "name": "D", "fields": [
         {"name": "a", "type": "string"}, {"name": "b", "type": "int", "default": 0}]})
@@ -652,7 +659,7 @@ async fn deletes(backend: Backend) {
 }
 
 async fn references(backend: Backend) {
-    let srv = TestServer::start(backend).await;
+    let srv = HeraldServe::start(backend).await;
     let address = json!({"type": "record", "name": "Address", "namespace": "com.acme",
         "fields": [{"name": "city", "type": "string"}]})
     .to_string();
@@ -774,7 +781,7 @@ async fn references(backend: Backend) {
 }
 
 async fn validate(backend: Backend) {
-    let srv = TestServer::start(backend).await;
+    let srv = HeraldServe::start(backend).await;
     let schema = json!({"type": "object", "properties": {"id": {"type": "string"}, "qty": {"type": "integer", "minimum": 1}}, "required": ["id"]});
     srv.post("/subjects/v/versions", json_schema(schema)).await;
     let (status, ok) = srv
@@ -825,7 +832,7 @@ async fn validate(backend: Backend) {
 }
 
 async fn health_ready_metrics(backend: Backend) {
-    let srv = TestServer::start(backend).await;
+    let srv = HeraldServe::start(backend).await;
     let (status, health) = srv.get("/health").await;
     assert_eq!((status, health["status"].as_str()), (200, Some("UP")));
     let (status, ready) = srv.get("/ready").await;
@@ -859,21 +866,20 @@ async fn health_ready_metrics(backend: Backend) {
 }
 
 async fn basic_auth(backend: Backend) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("users");
-    std::fs::write(&path, "reader:rpw:read\nwriter:wpw:write\n").unwrap();
-    let file = path.clone();
-    let srv = TestServer::start_with(backend, move |c| c.credentials_file = Some(file)).await;
+    let srv = ServeSettings::new()
+        .users("reader:rpw:read\nwriter:wpw:write\n")
+        .start(backend)
+        .await;
     let url = |p: &str| format!("{}{p}", srv.base);
     let body = avro(&avro_record("A", &["a"])).to_string();
 
-    let anonymous = srv.client.get(url("/subjects")).send().await.unwrap();
+    let anonymous = srv.http.get(url("/subjects")).send().await.unwrap();
     assert_eq!(anonymous.status().as_u16(), 401);
     assert!(anonymous.headers().contains_key("www-authenticate"));
     let json: Value = anonymous.json().await.unwrap();
     assert_eq!(json["error_code"], 401);
     let wrong = srv
-        .client
+        .http
         .get(url("/subjects"))
         .basic_auth("reader", Some("x"))
         .send()
@@ -882,7 +888,7 @@ async fn basic_auth(backend: Backend) {
     assert_eq!(wrong.status().as_u16(), 401);
 
     let read = srv
-        .client
+        .http
         .get(url("/subjects"))
         .basic_auth("reader", Some("rpw"))
         .send()
@@ -890,7 +896,7 @@ async fn basic_auth(backend: Backend) {
         .unwrap();
     assert_eq!(read.status().as_u16(), 200);
     let forbidden = srv
-        .client
+        .http
         .post(url("/subjects/a/versions"))
         .basic_auth("reader", Some("rpw"))
         .body(body.clone())
@@ -901,7 +907,7 @@ async fn basic_auth(backend: Backend) {
     let json: Value = forbidden.json().await.unwrap();
     assert_eq!(json["error_code"], 403);
     let written = srv
-        .client
+        .http
         .post(url("/subjects/a/versions"))
         .basic_auth("writer", Some("wpw"))
         .body(body.clone())
@@ -911,7 +917,7 @@ async fn basic_auth(backend: Backend) {
     assert_eq!(written.status().as_u16(), 200);
     // Readers may look up and check compatibility.
     let lookup = srv
-        .client
+        .http
         .post(url("/subjects/a"))
         .basic_auth("reader", Some("rpw"))
         .body(body)
@@ -920,12 +926,12 @@ async fn basic_auth(backend: Backend) {
         .unwrap();
     assert_eq!(lookup.status().as_u16(), 200);
     // Probes stay open.
-    let health = srv.client.get(url("/health")).send().await.unwrap();
+    let health = srv.http.get(url("/health")).send().await.unwrap();
     assert_eq!(health.status().as_u16(), 200);
 }
 
 async fn normalize(backend: Backend) {
-    let srv = TestServer::start(backend).await;
+    let srv = HeraldServe::start(backend).await;
     let pretty = "{\n  \"type\": \"record\",\n  \"name\": \"N\",\n  \"fields\": [ {\"name\": \"a\", \"type\": \"string\"} ]\n}";
     let (status, reg) = srv
         .post("/subjects/n/versions?normalize=true", avro(pretty))
@@ -943,7 +949,7 @@ async fn normalize(backend: Backend) {
 
 /// After a restart the cache is empty: schemas (with references) load from the database.
 async fn restart_loads_from_database(backend: Backend) {
-    let srv = TestServer::start(backend).await;
+    let srv = HeraldServe::start(backend).await;
     let address = json!({"type": "record", "name": "Address", "namespace": "com.acme",
         "fields": [{"name": "city", "type": "string"}]})
     .to_string();
@@ -958,9 +964,9 @@ async fn restart_loads_from_database(backend: Backend) {
             json!({"schema": customer, "references": refs}),
         )
         .await;
-    let db = srv.stop().await;
+    let db = srv.stop();
 
-    let srv = TestServer::start_on(db, |_| {}).await;
+    let srv = HeraldServe::start_on(db);
     let (status, fetched) = srv.get(&format!("/schemas/ids/{}", reg["id"])).await;
     assert_eq!(status, 200, "{fetched}");
     assert_eq!(fetched["schema"].as_str(), Some(customer.as_str()));
@@ -988,21 +994,9 @@ async fn restart_loads_from_database(backend: Backend) {
 
 /// A database that fails under the registry answers 50001.
 async fn store_errors(backend: Backend) {
-    let srv = TestServer::start(backend).await;
+    let srv = HeraldServe::start(backend).await;
     srv.post("/subjects/s/versions", avro("\"string\"")).await;
-    let drop = "DROP TABLE subject_versions";
-    match backend {
-        Backend::Sqlite => {
-            let pool = sqlx::SqlitePool::connect(&srv.db.url).await.unwrap();
-            sqlx::query(drop).execute(&pool).await.unwrap();
-            pool.close().await;
-        }
-        Backend::Postgres => {
-            let pool = sqlx::PgPool::connect(&srv.db.url).await.unwrap();
-            sqlx::query(drop).execute(&pool).await.unwrap();
-            pool.close().await;
-        }
-    }
+    srv.database().execute("DROP TABLE subject_versions").await;
     let answer = srv.get("/subjects").await;
     assert_error(&answer, 500, 50001);
     assert_error(
@@ -1014,7 +1008,7 @@ async fn store_errors(backend: Backend) {
 
 /// Version numbers outside [1, 2^31-1] in a request are answered 42202, never clamped.
 async fn version_ranges(backend: Backend) {
-    let srv = TestServer::start(backend).await;
+    let srv = HeraldServe::start(backend).await;
     let v1 = avro_record("R", &["a"]);
     srv.post("/subjects/r/versions", avro(&v1)).await;
     for version in ["4294967296", "2147483648", "0", "-2"] {
@@ -1049,10 +1043,10 @@ async fn version_ranges(backend: Backend) {
 
 /// A stored version outside [1, 2^31-1] is a corrupt row: 50001, never clamped.
 async fn corrupt_versions(backend: Backend) {
-    let srv = TestServer::start(backend).await;
+    let srv = HeraldServe::start(backend).await;
     let v1 = avro_record("C", &["a"]);
     srv.post("/subjects/c/versions", avro(&v1)).await;
-    srv.db
+    srv.database()
         .execute("UPDATE subject_versions SET version = -5 WHERE subject = 'c'")
         .await;
     assert_error(&srv.get("/subjects/c/versions").await, 500, 50001);

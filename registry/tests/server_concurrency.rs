@@ -4,11 +4,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 
-use common::{Backend, Client, ServerProcess, TestDatabase, TestServer};
+use herald_test_support::{Backend, Client, HeraldServe, TestDatabase, backend_tests};
 use serde_json::{Value, json};
 
 const CLIENTS: usize = 16;
@@ -154,7 +152,7 @@ async fn suite(clients: &[Client]) {
 }
 
 async fn concurrent_registrations(backend: Backend) {
-    let srv = TestServer::start(backend).await;
+    let srv = HeraldServe::start(backend).await;
     suite(&[srv.client()]).await;
 }
 
@@ -164,8 +162,8 @@ backend_tests!(concurrent_registrations);
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_processes_on_one_postgres() {
     let db = TestDatabase::new(Backend::Postgres).await;
-    let first = ServerProcess::spawn(&db.url, &[]);
-    let second = ServerProcess::spawn(&db.url, &[]);
+    let first = HeraldServe::spawn(&db.url);
+    let second = HeraldServe::spawn(&db.url);
     let clients = [first.client(), second.client()];
     suite(&clients).await;
     // Both see the same registry.

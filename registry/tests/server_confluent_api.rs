@@ -7,7 +7,8 @@
 
 mod common;
 
-use common::{Backend, TestServer, avro_record};
+use common::avro_record;
+use herald_test_support::{Backend, HeraldServe, backend_tests};
 use serde_json::{Value, json};
 
 const V1: &str = "application/vnd.schemaregistry.v1+json";
@@ -63,31 +64,31 @@ async fn send(request: reqwest::RequestBuilder) -> Answer {
     }
 }
 
-async fn get(srv: &TestServer, path: &str) -> Answer {
-    send(srv.client.get(format!("{}{path}", srv.base))).await
+async fn get(srv: &HeraldServe, path: &str) -> Answer {
+    send(srv.http.get(format!("{}{path}", srv.base))).await
 }
 
-async fn get_accept(srv: &TestServer, path: &str, accept: &str) -> Answer {
+async fn get_accept(srv: &HeraldServe, path: &str, accept: &str) -> Answer {
     send(
-        srv.client
+        srv.http
             .get(format!("{}{path}", srv.base))
             .header("accept", accept),
     )
     .await
 }
 
-async fn post(srv: &TestServer, path: &str, body: &Value) -> Answer {
+async fn post(srv: &HeraldServe, path: &str, body: &Value) -> Answer {
     post_typed(srv, path, body, Some(V1)).await
 }
 
 async fn post_typed(
-    srv: &TestServer,
+    srv: &HeraldServe,
     path: &str,
     body: &Value,
     content_type: Option<&str>,
 ) -> Answer {
     let mut request = srv
-        .client
+        .http
         .post(format!("{}{path}", srv.base))
         .body(body.to_string());
     if let Some(content_type) = content_type {
@@ -96,9 +97,9 @@ async fn post_typed(
     send(request).await
 }
 
-async fn put(srv: &TestServer, path: &str, body: &Value) -> Answer {
+async fn put(srv: &HeraldServe, path: &str, body: &Value) -> Answer {
     send(
-        srv.client
+        srv.http
             .put(format!("{}{path}", srv.base))
             .header("content-type", V1)
             .body(body.to_string()),
@@ -111,7 +112,7 @@ fn avro(schema: &str) -> Value {
 }
 
 async fn root(backend: Backend) {
-    let srv = TestServer::start(backend).await;
+    let srv = HeraldServe::start(backend).await;
     // A browser (`Accept: text/html`) is sent to the web UI; every API client gets `{}`.
     let no_redirects = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -126,7 +127,7 @@ async fn root(backend: Backend) {
     assert_eq!(browser.status(), 303);
     assert_eq!(browser.headers()["location"], "/ui");
     for accept in [None, Some("*/*"), Some(JSON)] {
-        let mut request = srv.client.get(format!("{}/", srv.base));
+        let mut request = srv.http.get(format!("{}/", srv.base));
         if let Some(accept) = accept {
             request = request.header("accept", accept);
         }
@@ -135,7 +136,7 @@ async fn root(backend: Backend) {
         assert_eq!(answer.body, json!({}), "{accept:?}");
     }
     let answer = send(
-        srv.client
+        srv.http
             .post(format!("{}/", srv.base))
             .header("content-type", "text/plain")
             .body("{}"),
@@ -146,7 +147,7 @@ async fn root(backend: Backend) {
 }
 
 async fn list_schemas(backend: Backend) {
-    let srv = TestServer::start(backend).await;
+    let srv = HeraldServe::start(backend).await;
     assert_eq!(get(&srv, "/schemas").await.ok(), &json!([]));
     let a1 = avro_record("A", &["a"]);
     let a2 = avro_record("A", &["a", "b"]);
@@ -220,7 +221,7 @@ async fn list_schemas(backend: Backend) {
         .await
         .ok();
     let deleted = send(
-        srv.client
+        srv.http
             .delete(format!("{}/subjects/app-a/versions/2", srv.base)),
     )
     .await;
@@ -297,11 +298,11 @@ async fn list_schemas(backend: Backend) {
 }
 
 async fn compatibility_versions(backend: Backend) {
-    let srv = TestServer::start(backend).await;
+    let srv = HeraldServe::start(backend).await;
     let v1 = avro(&avro_record("C", &["a"]));
     post(&srv, "/subjects/c/versions", &v1).await.ok();
     post(&srv, "/subjects/gone/versions", &v1).await.ok();
-    send(srv.client.delete(format!("{}/subjects/gone", srv.base)))
+    send(srv.http.delete(format!("{}/subjects/gone", srv.base)))
         .await
         .ok();
 
@@ -336,7 +337,7 @@ async fn compatibility_versions(backend: Backend) {
 }
 
 async fn schema_ids(backend: Backend) {
-    let srv = TestServer::start(backend).await;
+    let srv = HeraldServe::start(backend).await;
     for path in [
         "/schemas/ids/abc",
         "/schemas/ids/1.5",
@@ -351,13 +352,13 @@ async fn schema_ids(backend: Backend) {
         .await
         .error(404, 40403, "Schema 12345 not found");
     // A known route with another method: the framework's 405, as a JSON error.
-    send(srv.client.delete(format!("{}/schemas/types", srv.base)))
+    send(srv.http.delete(format!("{}/schemas/types", srv.base)))
         .await
         .error(405, 405, "HTTP 405 Method Not Allowed");
 }
 
 async fn empty_schema(backend: Backend) {
-    let srv = TestServer::start(backend).await;
+    let srv = HeraldServe::start(backend).await;
     for body in [json!({}), json!({"schema": ""}), json!({"schema": "  "})] {
         post(&srv, "/subjects/e/versions", &body)
             .await
@@ -382,7 +383,7 @@ async fn empty_schema(backend: Backend) {
     assert_eq!(latest.ok()["schema"].as_str(), Some(text.as_str()));
     assert_eq!(latest.body["metadata"], metadata);
     // A soft-deleted subject has no live version to take it from.
-    send(srv.client.delete(format!("{}/subjects/e", srv.base)))
+    send(srv.http.delete(format!("{}/subjects/e", srv.base)))
         .await
         .ok();
     post(&srv, "/subjects/e/versions", &json!({"schema": ""}))
@@ -391,7 +392,7 @@ async fn empty_schema(backend: Backend) {
 }
 
 async fn compatibility_levels(backend: Backend) {
-    let srv = TestServer::start(backend).await;
+    let srv = HeraldServe::start(backend).await;
     let message = "Invalid compatibility level. Valid values are none, backward, forward, full, backward_transitive, forward_transitive, and full_transitive";
     put(&srv, "/config", &json!({"compatibility": "SIDEWAYS"}))
         .await
@@ -415,7 +416,7 @@ async fn compatibility_levels(backend: Backend) {
 }
 
 async fn content_negotiation(backend: Backend) {
-    let srv = TestServer::start(backend).await;
+    let srv = HeraldServe::start(backend).await;
     for (accept, expected) in [
         (JSON, JSON),
         (V1, V1),
@@ -491,7 +492,7 @@ async fn content_negotiation(backend: Backend) {
 }
 
 async fn stored_form(backend: Backend) {
-    let srv = TestServer::start(backend).await;
+    let srv = HeraldServe::start(backend).await;
     let pretty = r#"{
   "type": "record",
   "name": "Stored",
@@ -531,7 +532,7 @@ async fn stored_form(backend: Backend) {
 }
 
 async fn resolved_format(backend: Backend) {
-    let srv = TestServer::start(backend).await;
+    let srv = HeraldServe::start(backend).await;
     let address = r#"{"type":"record","name":"Address","namespace":"x","fields":[{"name":"street","type":"string"}]}"#;
     post(&srv, "/subjects/address/versions", &avro(address))
         .await
@@ -597,7 +598,7 @@ async fn resolved_format(backend: Backend) {
 }
 
 async fn listing_parameters(backend: Backend) {
-    let srv = TestServer::start(backend).await;
+    let srv = HeraldServe::start(backend).await;
     put(&srv, "/config", &json!({"compatibility": "BACKWARD"}))
         .await
         .ok();
@@ -610,7 +611,7 @@ async fn listing_parameters(backend: Backend) {
         .await
         .ok();
     }
-    send(srv.client.delete(format!("{}/subjects/l-b", srv.base)))
+    send(srv.http.delete(format!("{}/subjects/l-b", srv.base)))
         .await
         .ok();
     assert_eq!(
@@ -640,7 +641,7 @@ async fn listing_parameters(backend: Backend) {
         .await
         .ok();
     send(
-        srv.client
+        srv.http
             .delete(format!("{}/subjects/l-a/versions/2", srv.base)),
     )
     .await

@@ -7,7 +7,8 @@
 
 mod common;
 
-use common::{Backend, TestServer, assert_error, avro_record};
+use common::{assert_error, avro_record};
+use herald_test_support::{Backend, HeraldServe, backend_tests};
 use serde_json::{Value, json};
 
 fn with_contract(schema: &str, metadata: Value, rule_set: Value) -> Value {
@@ -28,7 +29,7 @@ fn rules() -> Value {
 }
 
 async fn round_trip(backend: Backend) {
-    let srv = TestServer::start(backend).await;
+    let srv = HeraldServe::start(backend).await;
     let schema = avro_record("Order", &["id"]);
     let metadata = json!({"properties": {"owner": "sales", "major_version": "1"},
         "tags": {"Order.id": ["PII"]}, "sensitive": ["owner"]});
@@ -80,15 +81,15 @@ async fn round_trip(backend: Backend) {
     );
 
     // After a restart (an empty cache) the contract comes back from the database.
-    let db = srv.stop().await;
-    let srv = TestServer::start_on(db, |_| {}).await;
+    let db = srv.stop();
+    let srv = HeraldServe::start_on(db);
     let (_, again) = srv.get(&format!("/schemas/ids/{id}")).await;
     assert_eq!(again["metadata"], metadata);
     assert_eq!(again["ruleSet"], by_id["ruleSet"]);
 }
 
 async fn inheritance_and_identity(backend: Backend) {
-    let srv = TestServer::start(backend).await;
+    let srv = HeraldServe::start(backend).await;
     let v1 = avro_record("User", &["id"]);
     let metadata = json!({"properties": {"owner": "team-a"}});
     let (_, first) = srv
@@ -192,7 +193,7 @@ async fn inheritance_and_identity(backend: Backend) {
 }
 
 async fn config_merge_and_group(backend: Backend) {
-    let srv = TestServer::start(backend).await;
+    let srv = HeraldServe::start(backend).await;
     // Partial updates keep the other fields.
     let (status, put) = srv
         .put(
@@ -328,7 +329,7 @@ async fn config_merge_and_group(backend: Backend) {
 }
 
 async fn rule_validation(backend: Backend) {
-    let srv = TestServer::start(backend).await;
+    let srv = HeraldServe::start(backend).await;
     let schema = avro_record("R", &["a"]);
     let cases = [
         (json!({"type": "CEL"}), "Missing rule name"),
@@ -382,17 +383,17 @@ async fn rule_validation(backend: Backend) {
 /// A schema stored before the identity kept docs is rekeyed at start-up: registering it
 /// again finds its id instead of adding a version.
 async fn upgrade_rekeys(backend: Backend) {
-    let srv = TestServer::start(backend).await;
+    let srv = HeraldServe::start(backend).await;
     let schema = json!({"type": "record", "name": "Old", "doc": "d",
         "fields": [{"name": "a", "type": "string"}]})
     .to_string();
     let (_, first) = srv
         .post("/subjects/old/versions", json!({ "schema": schema }))
         .await;
-    let db = srv.stop().await;
+    let db = srv.stop();
     db.execute("UPDATE schemas SET schema_key = 'fingerprint-of-old', key_version = 1")
         .await;
-    let srv = TestServer::start_on(db, |_| {}).await;
+    let srv = HeraldServe::start_on(db);
     let (_, again) = srv
         .post("/subjects/old/versions", json!({ "schema": schema }))
         .await;

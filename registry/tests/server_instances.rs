@@ -10,7 +10,8 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Backend, Client, ServerProcess, TestDatabase, avro_record};
+use common::avro_record;
+use herald_test_support::{Backend, Client, HeraldServe, TestDatabase};
 use serde_json::{Value, json};
 
 /// How soon another instance must see a change.
@@ -55,10 +56,10 @@ async fn cached_schemas(client: &Client) -> u64 {
 }
 
 /// Two instances on one fresh PostgreSQL schema.
-async fn two_instances() -> (TestDatabase, ServerProcess, ServerProcess) {
+async fn two_instances() -> (TestDatabase, HeraldServe, HeraldServe) {
     let db = TestDatabase::new(Backend::Postgres).await;
-    let a = ServerProcess::spawn(&db.url, &[]);
-    let b = ServerProcess::spawn(&db.url, &[]);
+    let a = HeraldServe::spawn(&db.url);
+    let b = HeraldServe::spawn(&db.url);
     (db, a, b)
 }
 
@@ -196,7 +197,7 @@ async fn a_killed_listener_drops_the_cache() {
         "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity \
          WHERE application_name = $1 AND query LIKE 'LISTEN%'",
     )
-    .bind(format!("herald listener {}", b_process.child.id()))
+    .bind(format!("herald listener {}", b_process.pid()))
     .fetch_all(&mut *tx)
     .await
     .expect("terminate");

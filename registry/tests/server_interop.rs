@@ -5,13 +5,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
 use std::path::PathBuf;
 use std::process::Command;
 
-use common::{Backend, ServerProcess, TestDatabase};
 use herald_test_support::interop_python;
+use herald_test_support::{Backend, HeraldServe, TestDatabase, backend_tests};
 use serde_json::Value;
 
 const INTEROP: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop");
@@ -19,7 +17,7 @@ const INTEROP: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop");
 async fn confluent_python_client(backend: Backend) {
     let python = interop_python();
     let db = TestDatabase::new(backend).await;
-    let server = ServerProcess::spawn(&db.url, &[]);
+    let server = HeraldServe::spawn(&db.url);
     let script = format!("{INTEROP}/confluent_client.py");
     let output = tokio::task::spawn_blocking({
         let base = server.base.clone();
@@ -66,7 +64,7 @@ backend_tests!(confluent_python_client);
 async fn confluent_python_protobuf() {
     let python = interop_python();
     let db = TestDatabase::new(Backend::Sqlite).await;
-    let server = ServerProcess::spawn(&db.url, &[]);
+    let server = HeraldServe::spawn(&db.url);
     let out = tempfile::tempdir().unwrap();
     let written = out.path().join("messages.json");
     let output = tokio::task::spawn_blocking({

@@ -7,13 +7,14 @@ mod common;
 
 use std::path::Path;
 
-use common::{Backend, TestServer};
+use herald_protocol::CONTENT_TYPE;
+use herald_test_support::{Backend, HeraldServe};
 use serde_json::Value;
 
 const METHODS: [&str; 5] = ["get", "put", "post", "delete", "patch"];
 
 /// The served document, checked to be the one the library builds.
-async fn served(srv: &TestServer) -> Value {
+async fn served(srv: &HeraldServe) -> Value {
     let (status, doc) = srv.get("/openapi.json").await;
     assert_eq!(status, 200, "{doc}");
     assert_eq!(doc, herald_registry::http::openapi_document());
@@ -29,7 +30,7 @@ fn concrete(path: &str) -> String {
 
 #[tokio::test]
 async fn document_parses_as_openapi_3_1() {
-    let srv = TestServer::start(Backend::Sqlite).await;
+    let srv = HeraldServe::start(Backend::Sqlite).await;
     let doc = served(&srv).await;
     let version = doc["openapi"].as_str().unwrap();
     assert!(version.starts_with("3.1."), "{version}");
@@ -85,7 +86,7 @@ async fn document_parses_as_openapi_3_1() {
                     continue;
                 }
                 let content = response["content"].as_object().unwrap();
-                let schema = &content[common::CONTENT_TYPE]["schema"]["$ref"];
+                let schema = &content[CONTENT_TYPE]["schema"]["$ref"];
                 assert_eq!(
                     schema, "#/components/schemas/ErrorBody",
                     "{method} {path} {status}"
@@ -97,7 +98,7 @@ async fn document_parses_as_openapi_3_1() {
 
 #[tokio::test]
 async fn every_route_is_documented_and_every_documented_route_is_served() {
-    let srv = TestServer::start(Backend::Sqlite).await;
+    let srv = HeraldServe::start(Backend::Sqlite).await;
     let doc = served(&srv).await;
     let paths = doc["paths"].as_object().unwrap();
     let http = reqwest::Client::new();
@@ -108,7 +109,7 @@ async fn every_route_is_documented_and_every_documented_route_is_served() {
         for method in METHODS {
             let request = http
                 .request(method.to_uppercase().parse().unwrap(), &url)
-                .header("content-type", common::CONTENT_TYPE)
+                .header("content-type", CONTENT_TYPE)
                 .body("{}");
             let response = request.send().await.unwrap();
             let status = response.status().as_u16();
@@ -146,7 +147,7 @@ async fn every_route_is_documented_and_every_documented_route_is_served() {
 
 #[tokio::test]
 async fn the_id_lookup_is_unchanged() {
-    let srv = TestServer::start(Backend::Sqlite).await;
+    let srv = HeraldServe::start(Backend::Sqlite).await;
     let schema = common::avro_record("Probe", &["id"]);
     let (status, body) = srv
         .post(
@@ -165,7 +166,7 @@ async fn the_id_lookup_is_unchanged() {
 /// axum's plain-text 400, which no client of a Confluent API can read.
 #[tokio::test]
 async fn an_undecodable_path_segment_is_a_json_error() {
-    let srv = TestServer::start(Backend::Sqlite).await;
+    let srv = HeraldServe::start(Backend::Sqlite).await;
     for path in [
         "/subjects/%FF/versions",
         "/config/%FF",
@@ -174,17 +175,13 @@ async fn an_undecodable_path_segment_is_a_json_error() {
         "/schemas/ids/%FF",
     ] {
         let response = srv
-            .client
+            .http
             .get(format!("{}{path}", srv.base))
             .send()
             .await
             .unwrap();
         assert_eq!(response.status().as_u16(), 400, "{path}");
-        assert_eq!(
-            response.headers()["content-type"],
-            common::CONTENT_TYPE,
-            "{path}"
-        );
+        assert_eq!(response.headers()["content-type"], CONTENT_TYPE, "{path}");
         let body: Value = response.json().await.unwrap();
         assert_eq!(body["error_code"], 400, "{path}: {body}");
     }

@@ -4,29 +4,27 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use common::{Backend, Client, ServerProcess, TestDatabase};
+use herald_test_support::{Backend, Client, HeraldServe, TestDatabase, backend_tests};
 use serde_json::json;
 use tokio::sync::Mutex;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn starts_from_environment_and_logs_backend() {
     let db = TestDatabase::new(Backend::Sqlite).await;
-    let server = ServerProcess::spawn(&db.url, &[]);
+    let server = HeraldServe::spawn(&db.url);
     let logs = server.logs().join("\n");
     assert!(logs.contains("migrations applied (sqlite)"), "{logs}");
     assert!(logs.contains("(backend: sqlite)"), "{logs}");
     let (status, _) = server.client().get("/subjects").await;
     assert_eq!(status, 200);
 
-    let memory = ServerProcess::spawn("sqlite::memory:", &[]);
+    let memory = HeraldServe::spawn("sqlite::memory:");
     let (status, _) = memory
         .client()
         .post("/subjects/m/versions", json!({"schema": "\"string\""}))
@@ -34,7 +32,7 @@ async fn starts_from_environment_and_logs_backend() {
     assert_eq!(status, 200);
 
     let pg = TestDatabase::new(Backend::Postgres).await;
-    let server = ServerProcess::spawn(&pg.url, &[]);
+    let server = HeraldServe::spawn(&pg.url);
     let logs = server.logs().join("\n");
     assert!(logs.contains("(backend: postgres)"), "{logs}");
 }
@@ -44,7 +42,7 @@ async fn starts_from_environment_and_logs_backend() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_finishes_in_flight_requests() {
     let db = TestDatabase::new(Backend::Sqlite).await;
-    let mut server = ServerProcess::spawn(&db.url, &[]);
+    let mut server = HeraldServe::spawn(&db.url);
     let address = server.base.trim_start_matches("http://").to_owned();
     let body = json!({"schema": "\"string\""}).to_string();
     let mut stream = TcpStream::connect(&address).unwrap();
@@ -72,7 +70,7 @@ async fn sigterm_finishes_in_flight_requests() {
     assert!(server.logs().join("\n").contains("SIGTERM received"));
 
     // The registration survived the shutdown.
-    let restarted = ServerProcess::spawn(&db.url, &[]);
+    let restarted = HeraldServe::spawn(&db.url);
     let (status, version) = restarted
         .client()
         .get("/subjects/inflight/versions/1")
@@ -117,7 +115,7 @@ async fn load(
 
 async fn crash_loses_nothing_acknowledged(backend: Backend) {
     let db = TestDatabase::new(backend).await;
-    let server = ServerProcess::spawn(&db.url, &[]);
+    let server = HeraldServe::spawn(&db.url);
     let client = server.client();
     client
         .put("/config", json!({"compatibility": "NONE"}))
@@ -142,7 +140,7 @@ async fn crash_loses_nothing_acknowledged(backend: Backend) {
     );
     eprintln!("{} registrations acknowledged before SIGKILL", acked.len());
 
-    let restarted = ServerProcess::spawn(&db.url, &[]);
+    let restarted = HeraldServe::spawn(&db.url);
     let client = restarted.client();
     for (subject, version, id) in &acked {
         let (status, found) = client

@@ -9,14 +9,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
 #[path = "ui_browser/webdriver.rs"]
 mod webdriver;
 
 use base64::Engine;
 use serde_json::{Value, json};
 
-use common::{CONTENT_TYPE, ServerProcess};
+use herald_protocol::CONTENT_TYPE;
+use herald_test_support::{HeraldServe, ServeSettings, TestDatabase};
 use webdriver::{Browser, Driver, assert_valid_html, screenshot_dir};
 
 const WRITER: (&str, &str) = ("writer", "w-secret");
@@ -34,10 +34,9 @@ static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(())
 
 /// A seeded registry with authentication on, and chromedriver.
 struct Harness {
-    server: ServerProcess,
+    server: HeraldServe,
     driver: Driver,
     http: reqwest::Client,
-    _dir: tempfile::TempDir,
 }
 
 fn avro(fields: Value) -> String {
@@ -46,29 +45,16 @@ fn avro(fields: Value) -> String {
 
 impl Harness {
     async fn start() -> Harness {
-        let dir = tempfile::tempdir().expect("temporary directory");
-        let credentials = dir.path().join("users");
-        std::fs::write(
-            &credentials,
-            format!(
+        let server = ServeSettings::new()
+            .users(&format!(
                 "{}:{}:write\n{}:{}:read\n",
                 WRITER.0, WRITER.1, READER.0, READER.1
-            ),
-        )
-        .expect("credentials file");
-        let url = format!("sqlite://{}", dir.path().join("herald.db").display());
-        let server = ServerProcess::spawn(
-            &url,
-            &[(
-                "HERALD_CREDENTIALS_FILE",
-                credentials.to_str().expect("utf-8 path"),
-            )],
-        );
+            ))
+            .start_on(TestDatabase::sqlite());
         let harness = Harness {
             server,
             driver: Driver::start().await,
             http: reqwest::Client::new(),
-            _dir: dir,
         };
         harness.seed().await;
         harness

@@ -9,12 +9,13 @@ mod common;
 #[allow(dead_code)]
 mod webdriver;
 
-use common::{Backend, TestServer, avro_record};
+use common::avro_record;
+use herald_test_support::{Backend, HeraldServe, backend_tests};
 use serde_json::json;
 
-async fn page(server: &TestServer, path: &str) -> String {
+async fn page(server: &HeraldServe, path: &str) -> String {
     let answer = server
-        .client
+        .http
         .get(format!("{}{path}", server.base))
         .header("accept", "text/html")
         .send()
@@ -32,7 +33,7 @@ fn rows(html: &str) -> usize {
 }
 
 async fn list_pages(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = HeraldServe::start(backend).await;
     let client = server.client();
     let register = |subject: String, schema: String| {
         let client = client.clone();

@@ -139,7 +139,7 @@ async fn seed(count: u32) -> (MemoryStore, Vec<(i64, i64, i64)>) {
     (store, rows)
 }
 
-async fn relay_all(store: &MemoryStore, jetstream: &common::JetStreamGuard) {
+async fn relay_all(store: &MemoryStore, jetstream: &herald_test_support::JetStreamGuard) {
     let relay = Relay::new(
         store.clone(),
         NatsPublisher::new(jetstream.context.clone(), jetstream.name.clone()),
@@ -163,7 +163,7 @@ fn options(max_attempts: u32) -> ConsumerOptions {
 
 /// A consumer of the guard's stream, with a one-second ack wait.
 async fn bind<DB, H>(
-    jetstream: &common::JetStreamGuard,
+    jetstream: &herald_test_support::JetStreamGuard,
     pool: sqlx::Pool<DB>,
     handler: H,
     options: ConsumerOptions,
@@ -216,7 +216,7 @@ where
 /// Relays a store's events to a Kafka topic of the test's own; returns the topic.
 async fn relay_to_kafka(store: &MemoryStore) -> String {
     kafka_required();
-    let topic = common::unique("herald_consumer");
+    let topic = herald_test_support::unique("herald_consumer");
     let publisher = common::kafka_publisher(KAFKA_BROKERS);
     let name = topic.clone();
     let relay = Relay::new(store.clone(), publisher, "relay")
@@ -314,7 +314,7 @@ macro_rules! kafka_tests {
                 create_read_model(&pool).await;
                 let (store, expected) = seed(40).await;
                 let topic = relay_to_kafka(&store).await;
-                let group = common::unique("group");
+                let group = herald_test_support::unique("group");
                 let first =
                     join(&topic, &group, pool.clone(), Parcels::default(), options(3)).await;
                 let mut handled = 0;
@@ -363,7 +363,7 @@ macro_rules! kafka_tests {
                 create_read_model(&pool).await;
                 let (store, expected) = seed(150).await;
                 let topic = relay_to_kafka(&store).await;
-                let group = common::unique("group");
+                let group = herald_test_support::unique("group");
                 let slow = Parcels::default();
                 let mut members = Vec::new();
                 for n in 0..3u64 {
@@ -426,7 +426,7 @@ macro_rules! backend_tests {
             async fn a_redelivered_message_has_no_second_effect() {
                 let (pool, _guard) = $pool;
                 create_read_model(&pool).await;
-                let jetstream = common::JetStreamGuard::create().await;
+                let jetstream = herald_test_support::JetStreamGuard::create().await;
                 let (store, expected) = seed(20).await;
                 relay_all(&store, &jetstream).await;
                 let consumer = bind(&jetstream, pool.clone(), Parcels::default(), options(3)).await;
@@ -456,7 +456,7 @@ macro_rules! backend_tests {
             async fn failures_are_retried_then_dead_lettered_without_blocking_the_rest() {
                 let (pool, _guard) = $pool;
                 create_read_model(&pool).await;
-                let jetstream = common::JetStreamGuard::create().await;
+                let jetstream = herald_test_support::JetStreamGuard::create().await;
                 // Parcel 12's version 1 `sent` is poison; parcel 4 fails in the handler.
                 let (store, expected) = seed(40).await;
                 relay_all(&store, &jetstream).await;
@@ -520,7 +520,7 @@ macro_rules! backend_tests {
             async fn replicas_share_one_durable_consumer() {
                 let (pool, _guard) = $pool;
                 create_read_model(&pool).await;
-                let jetstream = common::JetStreamGuard::create().await;
+                let jetstream = herald_test_support::JetStreamGuard::create().await;
                 let (store, expected) = seed(120).await;
                 relay_all(&store, &jetstream).await;
                 let mut replicas = Vec::new();
@@ -559,13 +559,21 @@ macro_rules! backend_tests {
     };
 }
 
-backend_tests!(sqlite, sqlx::Sqlite, common::sqlite_pool().await);
-kafka_tests!(kafka_sqlite, sqlx::Sqlite, common::sqlite_pool().await);
+backend_tests!(
+    sqlite,
+    sqlx::Sqlite,
+    herald_test_support::sqlite_pool().await
+);
+kafka_tests!(
+    kafka_sqlite,
+    sqlx::Sqlite,
+    herald_test_support::sqlite_pool().await
+);
 kafka_tests!(kafka_postgres, sqlx::Postgres, {
-    let schema = common::PgSchema::create().await;
+    let schema = herald_test_support::PgSchema::create().await;
     (schema.pool.clone(), schema)
 });
 backend_tests!(postgres, sqlx::Postgres, {
-    let schema = common::PgSchema::create().await;
+    let schema = herald_test_support::PgSchema::create().await;
     (schema.pool.clone(), schema)
 });

@@ -28,7 +28,8 @@ use herald::transport::kafka::{KafkaOptions, KafkaSubscriber};
 use herald::transport::nats::{NatsOptions, NatsPublisher, NatsSubscriber};
 use herald::{Avro, Event, Json, NewEvent, RecordedEvent};
 use herald_test_support::{
-    KAFKA_BROKERS, Registry, interop_node_modules, interop_python, kafka_required,
+    HeraldServe, KAFKA_BROKERS, ServeSettings, TestDatabase, interop_node_modules, interop_python,
+    kafka_required,
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -102,7 +103,7 @@ async fn consume<T: Subscriber>(
     registry: RegistryClient,
     expected: usize,
 ) -> Vec<Row> {
-    let (pool, _dir) = common::sqlite_pool().await;
+    let (pool, _dir) = herald_test_support::sqlite_pool().await;
     sqlx::query(
         "CREATE TABLE log (applied INTEGER PRIMARY KEY, id TEXT, event TEXT, carrier TEXT, \
          version BIGINT, schema_id BIGINT)",
@@ -141,7 +142,7 @@ async fn consume<T: Subscriber>(
 }
 
 /// A durable consumer of `jetstream`'s stream.
-async fn nats_subscriber(jetstream: &common::JetStreamGuard) -> NatsSubscriber {
+async fn nats_subscriber(jetstream: &herald_test_support::JetStreamGuard) -> NatsSubscriber {
     NatsSubscriber::bind(
         &jetstream.context,
         &jetstream.name,
@@ -152,7 +153,7 @@ async fn nats_subscriber(jetstream: &common::JetStreamGuard) -> NatsSubscriber {
     .unwrap()
 }
 
-fn client(registry: &Registry) -> RegistryClient {
+fn client(registry: &HeraldServe) -> RegistryClient {
     RegistryClient::new(&registry.base)
         .unwrap()
         .with_basic_auth("producer", "s3cret")
@@ -224,7 +225,9 @@ fn row(id: &str, event: &str, carrier: Option<&str>, version: i64, schema: u32) 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn reads_what_confluents_python_avro_serializer_writes() {
-    let registry = Registry::start(Some(CREDENTIALS));
+    let registry = ServeSettings::new()
+        .users(CREDENTIALS)
+        .start_on(TestDatabase::sqlite());
     let v1 = ShipmentV1::export_avro_schema().unwrap().to_string();
     let v2 = Shipment::export_avro_schema().unwrap().to_string();
     let request = json!({
@@ -331,7 +334,7 @@ async fn reads_what_confluents_python_avro_serializer_writes() {
     ));
 
     // Published as a Confluent producer would: framed bytes, no Herald headers.
-    let jetstream = common::JetStreamGuard::create().await;
+    let jetstream = herald_test_support::JetStreamGuard::create().await;
     for message in messages {
         jetstream
             .context
@@ -364,7 +367,9 @@ async fn reads_what_confluents_python_avro_serializer_writes() {
 /// Relays a store holding version 1 and version 2 events, framed with the ids of their
 /// `schema_type` schemas, and consumes them.
 async fn relay_framed(schema_type: &str) {
-    let registry = Registry::start(Some(CREDENTIALS));
+    let registry = ServeSettings::new()
+        .users(CREDENTIALS)
+        .start_on(TestDatabase::sqlite());
     let avro = schema_type == "AVRO";
     let text = |value: serde_json::Value| value.to_string();
     let (v1, v2) = if avro {
@@ -408,7 +413,7 @@ async fn relay_framed(schema_type: &str) {
         .append("shipment-s-1", Expected::NoStream, events)
         .await
         .unwrap();
-    let jetstream = common::JetStreamGuard::create().await;
+    let jetstream = herald_test_support::JetStreamGuard::create().await;
     let framing = if avro {
         ConfluentFraming::new()
             .with_event::<ShipmentV1, Avro>(1, id1)
@@ -485,7 +490,7 @@ async fn relay_to_kafka(
             .await
             .unwrap();
     }
-    let topic = common::unique("herald_interop");
+    let topic = herald_test_support::unique("herald_interop");
     let publisher = common::kafka_publisher(KAFKA_BROKERS);
     let name = topic.clone();
     let relay = Relay::new(store.clone(), publisher, "relay")
@@ -521,7 +526,7 @@ fn shipments<C: herald::Codec>() -> Vec<(&'static str, NewEvent)> {
 /// Registers the two shipment versions' schemas in `kind`, the language of codec `C`, and
 /// relays [`shipments`] encoded with `C` and framed with their ids to a fresh topic.
 async fn relay_shipments<C: herald::Codec>(
-    registry: &Registry,
+    registry: &HeraldServe,
     kind: SchemaType,
 ) -> (String, Vec<RecordedEvent>) {
     let (id1, id2) = register_shipments(registry, kind).await;
@@ -532,7 +537,7 @@ async fn relay_shipments<C: herald::Codec>(
 }
 
 /// Registers the two shipment versions' schemas of one language; returns their ids.
-async fn register_shipments(registry: &Registry, kind: SchemaType) -> (u32, u32) {
+async fn register_shipments(registry: &HeraldServe, kind: SchemaType) -> (u32, u32) {
     let (v1, v2) = match kind {
         SchemaType::Avro => (
             ShipmentV1::export_avro_schema().unwrap(),
@@ -641,7 +646,9 @@ message Returned {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn confluents_python_deserializing_consumer_reads_avro_json_and_protobuf_from_the_relay() {
-    let registry = Registry::start(Some(CREDENTIALS));
+    let registry = ServeSettings::new()
+        .users(CREDENTIALS)
+        .start_on(TestDatabase::sqlite());
     let (avro_topic, avro_events) = relay_shipments::<Avro>(&registry, SchemaType::Avro).await;
     let (json_topic, json_events) = relay_shipments::<Json>(&registry, SchemaType::Json).await;
     // A service that stores its events as Protobuf messages: `Sent` is the file's message 0,
@@ -734,7 +741,9 @@ async fn confluents_python_deserializing_consumer_reads_avro_json_and_protobuf_f
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn kafkajs_with_confluents_schema_registry_client_reads_the_relays_avro() {
-    let registry = Registry::start(Some(CREDENTIALS));
+    let registry = ServeSettings::new()
+        .users(CREDENTIALS)
+        .start_on(TestDatabase::sqlite());
     let (topic, events) = relay_shipments::<Avro>(&registry, SchemaType::Avro).await;
     let answer = run_node(
         "kafkajs_consumer.js",
@@ -770,9 +779,11 @@ async fn kafkajs_with_confluents_schema_registry_client_reads_the_relays_avro() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn herald_consumes_and_upcasts_what_confluents_python_serializing_producer_writes() {
     kafka_required();
-    let registry = Registry::start(Some(CREDENTIALS));
-    let v1_topic = common::unique("herald_interop_v1");
-    let v2_topic = common::unique("herald_interop_v2");
+    let registry = ServeSettings::new()
+        .users(CREDENTIALS)
+        .start_on(TestDatabase::sqlite());
+    let v1_topic = herald_test_support::unique("herald_interop_v1");
+    let v2_topic = herald_test_support::unique("herald_interop_v2");
     let produce = |topic: &str, schema: serde_json::Value, messages: serde_json::Value| {
         json!({
             "brokers": KAFKA_BROKERS,
@@ -819,7 +830,7 @@ async fn herald_consumes_and_upcasts_what_confluents_python_serializing_producer
 
     let subscriber = KafkaSubscriber::join(
         KafkaOptions::new(KAFKA_BROKERS),
-        &common::unique("interop"),
+        &herald_test_support::unique("interop"),
         &[v1_topic.as_str(), v2_topic.as_str()],
     )
     .await

@@ -227,8 +227,8 @@ async fn refusals_are_not_retried<S: EventStore>(store: S) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_two_processes_on_one_aggregate() {
     let (store, guard) = common::postgres().await;
-    let first = common::postgres_store_on(guard.schema_name(), 8).await;
-    let second = common::postgres_store_on(guard.schema_name(), 8).await;
+    let first = common::postgres_store_on(&guard, 8).await;
+    let second = common::postgres_store_on(&guard, 8).await;
     for (id, cache) in [("two", 0), ("two-cached", 16)] {
         let repositories = [
             Repository::<_, Account>::new(first.clone()).cache(cache),

@@ -343,7 +343,7 @@ fn partitions_split_streams_disjointly_and_cover_them() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn relay_with_a_stale_lease_publishes_but_cannot_commit() {
     let (store, _guard) = common::sqlite().await;
-    let jetstream = common::JetStreamGuard::create().await;
+    let jetstream = herald_test_support::JetStreamGuard::create().await;
     seed(&store, 12).await;
     let relay = Relay::new(
         store.clone(),

@@ -101,7 +101,7 @@ async fn publishes_each_event_once_keyed_by_stream_in_stream_order() {
     kafka_required();
     let (store, _guard) = common::sqlite().await;
     let events = seed(&store, 60).await;
-    let topic = common::unique("herald_relay");
+    let topic = herald_test_support::unique("herald_relay");
     let relay = relay(&store, KAFKA_BROKERS, &topic, "relay");
     assert_eq!(drain(&relay).await, (60, 0));
     assert_eq!(relay.checkpoint().await.unwrap(), 60);
@@ -133,7 +133,7 @@ async fn a_new_leader_resumes_from_what_the_broker_holds() {
     kafka_required();
     let (store, _guard) = common::sqlite().await;
     let events = seed(&store, 40).await;
-    let topic = common::unique("herald_resume");
+    let topic = herald_test_support::unique("herald_resume");
     let framing = ConfluentFraming::new().with_event::<ParcelEvent, Avro>(1, 77);
 
     // The first leader publishes a batch and dies before its checkpoint.
@@ -233,7 +233,7 @@ async fn a_broker_that_stalls_delays_publishing_and_loses_nothing() {
     let broker = OwnBroker::start();
     let (store, _guard) = common::sqlite().await;
     seed(&store, 20).await;
-    let topic = common::unique("herald_outage");
+    let topic = herald_test_support::unique("herald_outage");
     let relay = relay(&store, &broker.brokers, &topic, "relay");
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let running = {

@@ -46,7 +46,7 @@ fn header(message: &async_nats::jetstream::message::StreamMessage, name: &str) -
 #[tokio::test]
 async fn publishes_in_order_once_even_when_resent() {
     let (store, _guard) = common::sqlite().await;
-    let jetstream = common::JetStreamGuard::create().await;
+    let jetstream = herald_test_support::JetStreamGuard::create().await;
     let events = seed(&store, 30).await;
     let relay = Relay::new(
         store.clone(),
@@ -105,7 +105,7 @@ async fn publishes_in_order_once_even_when_resent() {
 #[tokio::test]
 async fn frames_payloads_in_the_confluent_wire_format() {
     let (store, _guard) = common::memory().await;
-    let jetstream = common::JetStreamGuard::create().await;
+    let jetstream = herald_test_support::JetStreamGuard::create().await;
     let events = seed(&store, 5).await;
 
     let unframed = Relay::new(
@@ -155,7 +155,7 @@ struct Label {
 #[tokio::test]
 async fn frames_avro_payloads_as_union_datums() {
     let (store, _guard) = common::memory().await;
-    let jetstream = common::JetStreamGuard::create().await;
+    let jetstream = herald_test_support::JetStreamGuard::create().await;
     let events = vec![
         NewEvent::with_codec::<_, Avro>(&ParcelEvent::Sent { id: 7 }).unwrap(),
         NewEvent::with_codec::<_, Avro>(&ParcelEvent::Received { id: 7 }).unwrap(),

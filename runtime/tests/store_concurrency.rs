@@ -463,7 +463,7 @@ async fn postgres_late_commits_skip_naive_reader_but_not_herald() {
         .await
         .unwrap();
     // A second store on its own pool: its appends are grouped apart, as another process's.
-    let second = common::postgres_store_on(guard.schema_name(), 8).await;
+    let second = common::postgres_store_on(&guard, 8).await;
     let appended = tail_under_load(store, Duration::from_secs(8), Some(pool), Some(second)).await;
     assert!(appended > 1000, "only {appended} events appended");
 }
@@ -490,7 +490,7 @@ async fn postgres_small_pool_does_not_starve() {
     }
 
     let (store, guard) = common::postgres().await;
-    let small = common::postgres_store_on(guard.schema_name(), 3).await;
+    let small = common::postgres_store_on(&guard, 3).await;
     drop(store);
     let repository =
         Repository::<_, Tally>::new(small.clone()).conflict_deadline(Duration::from_secs(30));

@@ -21,14 +21,16 @@ use herald::store::sqlite::SqliteStore;
 use herald_example_orders::OrderEvent;
 use herald_example_orders::v1::OrderEventV1;
 use herald_example_orders::v2::OrderEventV2;
-use herald_test_support::{KAFKA_BROKERS, KAFKA_URL, Registry, kafka_required, read_topic};
+use herald_test_support::{
+    HeraldServe, JetStreamGuard, KAFKA_BROKERS, KAFKA_URL, NATS_URL, TestDatabase, kafka_required,
+    read_topic,
+};
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use sqlx::sqlite::SqliteConnectOptions;
 
 const ORDERS: &str = env!("CARGO_BIN_EXE_orders-e2e");
 const CONSUMER: &str = env!("CARGO_BIN_EXE_orders-consumer");
-use herald_test_support::NATS_URL;
 
 /// (order, status, lines, carrier, events).
 type BoardRow = (String, String, i64, Option<String>, i64);
@@ -64,31 +66,6 @@ fn kill_after_applied(mut child: Child, count: usize) -> Vec<String> {
         "the consumer finished before it was killed: {lines:?}"
     );
     lines
-}
-
-/// A JetStream stream of the test's own, deleted on drop.
-struct Stream {
-    name: String,
-}
-
-impl Drop for Stream {
-    fn drop(&mut self) {
-        let name = self.name.clone();
-        let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(async {
-                if let Ok(client) = async_nats::connect(NATS_URL).await {
-                    let _ = async_nats::jetstream::new(client)
-                        .delete_stream(&name)
-                        .await;
-                }
-            });
-        })
-        .join();
-    }
 }
 
 /// The board one application of each event of the log gives, and the counts per type.
@@ -140,7 +117,7 @@ struct Setup {
     board: String,
     store: SqliteStore,
     head: u64,
-    registry: Registry,
+    registry: HeraldServe,
     schema_id: u32,
 }
 
@@ -154,7 +131,7 @@ impl Setup {
             .await
             .unwrap();
         let head = store.head_position().await.unwrap();
-        let registry = Registry::start(None);
+        let registry = HeraldServe::start_on(TestDatabase::sqlite());
         let answer: serde_json::Value = reqwest::Client::new()
             .post(format!("{}/subjects/order-value/versions", registry.base))
             .json(&serde_json::json!({
@@ -299,27 +276,8 @@ async fn consumer_killed_twice_applies_each_event_once_and_dead_letters_the_pois
     );
 
     // The poison goes first, then the relay publishes the log.
-    let stream = Stream {
-        name: format!(
-            "orders_consumer_{}_{}",
-            std::process::id(),
-            uuid::Uuid::now_v7().simple()
-        ),
-    };
-    let client = async_nats::ConnectOptions::new()
-        .connection_timeout(Duration::from_secs(5))
-        .connect(NATS_URL)
-        .await
-        .unwrap_or_else(|error| panic!("NATS with JetStream is required at {NATS_URL}: {error}"));
-    let jetstream = async_nats::jetstream::new(client);
-    jetstream
-        .create_stream(async_nats::jetstream::stream::Config {
-            name: stream.name.clone(),
-            subjects: vec![format!("{}.>", stream.name)],
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let stream = JetStreamGuard::create().await;
+    let jetstream = &stream.context;
     let poison_id = uuid::Uuid::now_v7().to_string();
     let mut headers = async_nats::HeaderMap::new();
     headers.insert("Nats-Msg-Id", poison_id.as_str());

@@ -33,7 +33,7 @@ enum Command {
     Codegen(codegen::Args),
     /// Run the Confluent-compatible schema registry server.
     #[cfg(feature = "server")]
-    Serve(herald_registry::config::ServeConfig),
+    Serve(herald_registry::server::ServeOptions),
 }
 
 /// Exit status for a usage error, an unreadable file or an invalid schema.

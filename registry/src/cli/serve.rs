@@ -3,13 +3,13 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use herald_registry::config::ServeConfig;
 use herald_registry::server;
+use herald_registry::server::ServeOptions;
 use herald_registry::storage::notifications::{ChangeListener, Notice};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
-pub(crate) fn run(config: ServeConfig) -> ExitCode {
+pub(crate) fn run(options: ServeOptions) -> ExitCode {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -26,7 +26,7 @@ pub(crate) fn run(config: ServeConfig) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(serve(config)) {
+    match runtime.block_on(serve(options)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             tracing::error!("herald serve: {err}");
@@ -35,20 +35,20 @@ pub(crate) fn run(config: ServeConfig) -> ExitCode {
     }
 }
 
-async fn serve(config: ServeConfig) -> Result<(), server::StartError> {
-    let state = server::connect(&config).await?;
+async fn serve(options: ServeOptions) -> Result<(), server::StartError> {
+    let state = server::connect(&options).await?;
     let backend = state.store().backend();
     tracing::info!("migrations applied ({backend})");
     if backend == "postgres" {
         // Other processes may delete on this database: follow their changes. What was
         // cached before listening may be stale already.
-        let changes = ChangeListener::connect(&config.database_url).await?;
+        let changes = ChangeListener::connect(&options.database_url).await?;
         state.registry().cache().apply(Notice::Listening);
         let follower = state.clone();
         tokio::spawn(changes.run(move |notice| follower.registry().cache().apply(notice)));
         tracing::info!("listening for changes by other processes");
     }
-    let listener = TcpListener::bind(config.listen).await?;
+    let listener = TcpListener::bind(options.listen).await?;
     let address = listener.local_addr()?;
     tracing::info!("listening on http://{address} (backend: {backend})");
     server::serve(listener, state, server::shutdown_signal()).await?;

@@ -82,7 +82,7 @@ pub struct ConfigUpdateAnswer {
     pub compatibility: Option<CompatibilityLevel>,
     /// The other fields set, as in a config.
     #[serde(flatten)]
-    pub rest: crate::service::Config,
+    pub rest: crate::service::SubjectConfig,
 }
 
 /// A mode.

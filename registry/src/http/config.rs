@@ -9,7 +9,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::schema::CompatibilityLevel;
-use crate::service::{Config, Metadata, RuleSet};
+use crate::service::{Metadata, RuleSet, SubjectConfig};
 
 use super::answers::ConfigUpdateAnswer;
 use super::body::{Body, Params, Segments, reply};
@@ -42,7 +42,7 @@ struct ConfigRequest {
 
 impl ConfigRequest {
     /// The fields to update; a level that does not parse, or a body with no field, is 42203.
-    fn update(self) -> Result<Config, Error> {
+    fn update(self) -> Result<SubjectConfig, Error> {
         let text = self.compatibility.or(self.compatibility_level);
         let compatibility_level = match text {
             Some(text) => Some(
@@ -51,7 +51,7 @@ impl ConfigRequest {
             ),
             None => None,
         };
-        let update = Config {
+        let update = SubjectConfig {
             compatibility_level,
             compatibility_group: self.compatibility_group,
             default_metadata: self.default_metadata,
@@ -69,12 +69,12 @@ impl ConfigRequest {
 }
 
 /// A config as Confluent answers a GET: `compatibilityLevel` and the fields that are set.
-fn config_body(config: &Config) -> Result<Response, Error> {
+fn config_body(config: &SubjectConfig) -> Result<Response, Error> {
     reply(config)
 }
 
 /// A PUT's answer: the fields updated, the level under `compatibility`.
-fn update_body(update: &Config) -> Result<Response, Error> {
+fn update_body(update: &SubjectConfig) -> Result<Response, Error> {
     let mut rest = update.clone();
     let compatibility = rest.compatibility_level.take();
     reply(&ConfigUpdateAnswer {
@@ -88,7 +88,7 @@ fn update_body(update: &Config) -> Result<Response, Error> {
     path = "/config",
     tag = "config",
     responses(
-        (status = 200, description = "The config", body = Config),
+        (status = 200, description = "The config", body = SubjectConfig),
     ),
 )]
 async fn get_global(State(state): State<AppState>) -> Result<Response, Error> {
@@ -121,7 +121,7 @@ async fn put_global(
     path = "/config",
     tag = "config",
     responses(
-        (status = 200, description = "The config before", body = Config),
+        (status = 200, description = "The config before", body = SubjectConfig),
     ),
 )]
 async fn delete_global(State(state): State<AppState>) -> Result<Response, Error> {
@@ -140,7 +140,7 @@ async fn delete_global(State(state): State<AppState>) -> Result<Response, Error>
         ("defaultToGlobal" = Option<bool>, Query, description = "The global config when the subject has none"),
     ),
     responses(
-        (status = 200, description = "The config", body = Config),
+        (status = 200, description = "The config", body = SubjectConfig),
         NoSubjectConfig,
         InvalidSubject,
     ),
@@ -193,7 +193,7 @@ async fn put_subject(
         SubjectPath,
     ),
     responses(
-        (status = 200, description = "The config before", body = Config),
+        (status = 200, description = "The config before", body = SubjectConfig),
         NoSubjectConfig,
         InvalidSubject,
     ),

@@ -15,7 +15,7 @@ mod health;
 mod mode;
 mod openapi;
 mod queries;
-mod schemas;
+mod schema_ids;
 mod segments;
 mod subjects;
 mod validate;
@@ -30,7 +30,7 @@ pub use body::CONTENT_TYPE;
 /// Every route of the API with its OpenAPI description: the one place routes are listed.
 fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .merge(schemas::router())
+        .merge(schema_ids::router())
         .merge(subjects::router())
         .merge(codegen::router())
         .merge(compatibility::router())

@@ -13,7 +13,7 @@ use super::answers::{RegisterAnswer, VersionAnswer};
 use super::body::{Body, Params, Segments, json_bytes, reply};
 use super::errors::VersionErrors;
 use super::queries::{Deleted, Format, Normalize, Paging};
-use super::schemas::{SCHEMA_LIMIT, formatted};
+use super::schema_ids::{SCHEMA_LIMIT, formatted};
 use super::segments::{SubjectPath, VersionPath};
 use crate::server::{AppState, Error, ErrorBody};
 

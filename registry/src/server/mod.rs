@@ -7,6 +7,7 @@ mod auth;
 mod error;
 mod metrics;
 mod negotiate;
+mod options;
 mod state;
 
 use std::future::Future;
@@ -16,7 +17,6 @@ use axum::extract::DefaultBodyLimit;
 use axum::middleware::from_fn_with_state;
 use tokio::net::TcpListener;
 
-use crate::config::ServeConfig;
 use crate::schema::Limits;
 use crate::storage::{self, StoreError};
 
@@ -24,6 +24,7 @@ pub use auth::{Credentials, CredentialsError, Role};
 pub use error::{Error, ErrorBody};
 pub use metrics::Metrics;
 pub(crate) use negotiate::wants_html;
+pub use options::ServeOptions;
 pub use state::{AppState, Settings};
 
 /// Why the server could not start.
@@ -40,17 +41,17 @@ pub enum StartError {
     Io(#[from] std::io::Error),
 }
 
-/// Opens the store named by the configuration, applies migrations and builds the state.
-pub async fn connect(config: &ServeConfig) -> Result<AppState, StartError> {
-    let store = storage::connect(&config.database_url, config.max_connections).await?;
-    let credentials = match &config.credentials_file {
+/// Opens the store named by the options, applies migrations and builds the state.
+pub async fn connect(options: &ServeOptions) -> Result<AppState, StartError> {
+    let store = storage::connect(&options.database_url, options.max_connections).await?;
+    let credentials = match &options.credentials_file {
         Some(path) => Some(Credentials::load(path)?),
         None => None,
     };
     let settings = Settings {
-        max_body_bytes: config.max_body_bytes,
+        max_body_bytes: options.max_body_bytes,
         limits: Limits {
-            max_bytes: config.max_schema_bytes,
+            max_bytes: options.max_schema_bytes,
             ..Limits::default()
         },
     };

@@ -29,7 +29,7 @@ pub use error::ServiceError;
 pub use history::{History, VersionVerdict};
 pub use payload::{PayloadCheckError, PayloadError, validate_payload};
 pub use register::{Against, Options, version_number};
-pub use settings::{Config, Mode};
+pub use settings::{Mode, SubjectConfig};
 
 /// How deep references may nest (a references b references c ...).
 const MAX_REFERENCE_DEPTH: usize = 32;

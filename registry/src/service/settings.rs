@@ -102,10 +102,11 @@ impl Registry {
     }
 }
 
-/// The `/config` of a subject or of the registry: every field optional, as stored.
+/// A subject's Confluent config record (`/config/{subject}`), or the registry's default for
+/// every subject (`/config`): every field optional, as stored.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct Config {
+pub struct SubjectConfig {
     /// The compatibility level.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>)]
@@ -133,15 +134,15 @@ pub struct Config {
     pub validate_fields: Option<bool>,
 }
 
-impl Config {
+impl SubjectConfig {
     /// Whether no field is set.
     pub fn is_empty(&self) -> bool {
-        *self == Config::default()
+        *self == SubjectConfig::default()
     }
 
     /// Each field of `self`, else of `fallback`.
-    fn or(self, fallback: Config) -> Config {
-        Config {
+    fn or(self, fallback: SubjectConfig) -> SubjectConfig {
+        SubjectConfig {
             compatibility_level: self.compatibility_level.or(fallback.compatibility_level),
             compatibility_group: self.compatibility_group.or(fallback.compatibility_group),
             default_metadata: self.default_metadata.or(fallback.default_metadata),
@@ -215,8 +216,8 @@ impl Config {
 
 impl Registry {
     /// The config stored for `subject` (the global one for `None`), without fallback.
-    pub async fn config(&self, subject: Option<&str>) -> Result<Config, ServiceError> {
-        let mut config = Config::default();
+    pub async fn config(&self, subject: Option<&str>) -> Result<SubjectConfig, ServiceError> {
+        let mut config = SubjectConfig::default();
         for kind in SettingKind::CONFIG {
             if let Some(text) = self.store().setting(kind, subject).await? {
                 config.load(kind, &text)?;
@@ -226,7 +227,7 @@ impl Registry {
     }
 
     /// The config in force for `subject`: each field from the subject, else the global one.
-    pub async fn effective_config(&self, subject: &str) -> Result<Config, ServiceError> {
+    pub async fn effective_config(&self, subject: &str) -> Result<SubjectConfig, ServiceError> {
         let own = self.config(Some(subject)).await?;
         Ok(own.or(self.config(None).await?))
     }
@@ -235,7 +236,7 @@ impl Registry {
     pub async fn put_config(
         &self,
         subject: Option<&str>,
-        update: &Config,
+        update: &SubjectConfig,
     ) -> Result<(), ServiceError> {
         for rule_set in [&update.default_rule_set, &update.override_rule_set]
             .into_iter()
@@ -250,8 +251,11 @@ impl Registry {
     }
 
     /// Removes every config field of `subject` (the global ones for `None`); returns them.
-    pub async fn delete_config(&self, subject: Option<&str>) -> Result<Config, ServiceError> {
-        let mut previous = Config::default();
+    pub async fn delete_config(
+        &self,
+        subject: Option<&str>,
+    ) -> Result<SubjectConfig, ServiceError> {
+        let mut previous = SubjectConfig::default();
         for kind in SettingKind::CONFIG {
             if let Some(text) = self.store().delete_setting(kind, subject).await? {
                 previous.load(kind, &text)?;

@@ -11,7 +11,7 @@ mod check;
 mod diff;
 mod highlight;
 mod layout;
-mod schemas;
+mod schema_ids;
 mod settings;
 mod subjects;
 
@@ -43,14 +43,14 @@ pub(crate) fn router() -> Router<AppState> {
         )
         .route(
             "/ui/subjects/{subject}/versions/{version}/rust",
-            get(schemas::rust),
+            get(schema_ids::rust),
         )
         .route(
             "/ui/subjects/{subject}/settings",
             axum::routing::post(settings::save_subject),
         )
-        .route("/ui/schemas", get(schemas::find))
-        .route("/ui/schemas/{id}", get(schemas::by_id))
+        .route("/ui/schemas", get(schema_ids::find))
+        .route("/ui/schemas/{id}", get(schema_ids::by_id))
         .route(
             "/ui/settings",
             get(settings::global).post(settings::save_global),

@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use crate::schema::CompatibilityLevel;
 use crate::server::{AppState, Error, Role};
-use crate::service::{Config, Mode};
+use crate::service::{Mode, SubjectConfig};
 use crate::storage::SettingKind;
 
 use super::layout::{page, subject_url};
@@ -75,7 +75,7 @@ fn form(
 /// The settings section of a subject's page.
 pub(crate) fn subject_form(
     subject: &str,
-    own: &Config,
+    own: &SubjectConfig,
     own_mode: Option<&str>,
     role: Option<Role>,
     global: (&str, &str),
@@ -166,9 +166,9 @@ async fn save(state: &AppState, subject: Option<&str>, form: &SettingsForm) -> R
             let level = text
                 .parse::<CompatibilityLevel>()
                 .map_err(|_| Error::InvalidCompatibilityLevel)?;
-            let update = Config {
+            let update = SubjectConfig {
                 compatibility_level: Some(level),
-                ..Config::default()
+                ..SubjectConfig::default()
             };
             registry.put_config(subject, &update).await?;
         }

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::Command;
 
 use herald_e2e::ParcelEvent;
-use herald_test_support::{Registry, herald_binary};
+use herald_test_support::{HeraldServe, TestDatabase, herald_binary};
 use serde_json::json;
 
 /// Runs `herald` in `dir`: (exit code, stdout + stderr).
@@ -81,7 +81,7 @@ fn derive_snapshot_serve_push_check_codegen() {
 
     // 2. A real registry on SQLite.
     let herald_bin = herald_binary();
-    let server = Registry::start(None);
+    let server = HeraldServe::start_on(TestDatabase::sqlite());
     let registry = server.base.as_str();
 
     // 3. Push registers both versions; check --registry agrees there is nothing left to do.

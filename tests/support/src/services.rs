@@ -1,6 +1,7 @@
 //! The machine's services the tests talk to, and names no other test run uses.
 
 use std::collections::hash_map::RandomState;
+use std::future::Future;
 use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -24,4 +25,18 @@ pub fn unique(prefix: &str) -> String {
             .unwrap_or(0),
     );
     format!("{prefix}{:016x}", hasher.finish())
+}
+
+/// Runs `work` to its end on a thread of its own with a runtime of its own: how a `Drop`
+/// cleans up with async clients (it cannot await, and may run inside the test's runtime),
+/// even when the test panicked.
+pub(crate) fn clean_up(work: impl Future<Output = ()> + Send + 'static) {
+    let _ = std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime")
+            .block_on(work);
+    })
+    .join();
 }

@@ -1,4 +1,6 @@
-//! `/schemas`: schemas by global id, and the supported schema types.
+//! `/schemas`: what is addressed by a schema's global id (`/schemas/ids/{id}`, its text,
+//! subjects and versions), every subject version's schema (`/schemas`), and the supported
+//! schema types (`/schemas/types`).
 
 use std::borrow::Cow;
 

@@ -1,4 +1,5 @@
-//! A schema by its global id (with the subject versions that hold it) and the Rust code
+//! The pages addressed by a schema's global id (`/ui/schemas/{id}`: the schema with the
+//! subject versions that hold it, and the id search of the header form), and the Rust code
 //! generated for a version, with a copy button.
 
 use std::collections::BTreeSet;

@@ -1,12 +1,12 @@
-//! The configuration of `herald serve`, from flags and environment variables.
+//! The options of `herald serve`, from its flags and environment variables.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-/// Settings of the registry server. Every flag can also come from the environment
+/// The flags of `herald serve`. Every flag can also come from the environment
 /// variable named beside it.
 #[derive(Debug, Clone, clap::Args)]
-pub struct ServeConfig {
+pub struct ServeOptions {
     /// Address to listen on.
     #[arg(long, env = "HERALD_LISTEN", default_value = "127.0.0.1:8081")]
     pub listen: SocketAddr,
@@ -33,10 +33,10 @@ pub struct ServeConfig {
     pub credentials_file: Option<PathBuf>,
 }
 
-impl ServeConfig {
+impl ServeOptions {
     /// The defaults, on the given database.
     pub fn new(database_url: impl Into<String>) -> Self {
-        ServeConfig {
+        ServeOptions {
             listen: SocketAddr::from(([127, 0, 0, 1], 8081)),
             database_url: database_url.into(),
             max_body_bytes: 1 << 20,

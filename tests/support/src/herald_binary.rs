@@ -4,12 +4,16 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
-/// Builds the `herald` binary (a no-op when it is up to date; once per test process) with
-/// `--release` when the running test is a release build, and returns its path as cargo
-/// reports it.
+/// The `herald` binary: the one cargo built for the running test when it is one of
+/// `herald-registry`'s (cargo names it in `CARGO_BIN_EXE_herald`), else built once per test
+/// process (a no-op when it is up to date) with `--release` when the running test is a
+/// release build, at the path cargo reports.
 pub fn herald_binary() -> &'static Path {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(build)
+    BINARY.get_or_init(|| match std::env::var_os("CARGO_BIN_EXE_herald") {
+        Some(path) => PathBuf::from(path),
+        None => build(),
+    })
 }
 
 fn build() -> PathBuf {
