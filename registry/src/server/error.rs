@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use crate::service::{PayloadCheckError, ServiceError};
-use crate::storage::StoreError;
+use crate::storage::StorageError;
 
 use herald_protocol::CONTENT_TYPE;
 
@@ -165,8 +165,8 @@ impl Error {
     }
 }
 
-impl From<StoreError> for Error {
-    fn from(err: StoreError) -> Self {
+impl From<StorageError> for Error {
+    fn from(err: StorageError) -> Self {
         Error::from(ServiceError::Store(err))
     }
 }

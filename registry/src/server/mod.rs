@@ -18,7 +18,7 @@ use axum::middleware::from_fn_with_state;
 use tokio::net::TcpListener;
 
 use crate::schema::Limits;
-use crate::storage::{self, StoreError};
+use crate::storage::{self, StorageError};
 
 pub use auth::{Credentials, CredentialsError, Role};
 pub use error::{Error, ErrorBody};
@@ -32,7 +32,7 @@ pub use state::{AppState, Settings};
 pub enum StartError {
     /// The database could not be opened or migrated.
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(#[from] StorageError),
     /// The credentials file is unusable.
     #[error(transparent)]
     Credentials(#[from] CredentialsError),

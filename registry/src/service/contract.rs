@@ -226,7 +226,7 @@ pub(crate) fn parse_stored<T: for<'de> Deserialize<'de>>(
 ) -> Result<Option<T>, ServiceError> {
     text.map(|text| {
         serde_json::from_str(text).map_err(|err| {
-            ServiceError::Store(crate::storage::StoreError::Corrupt(format!(
+            ServiceError::Store(crate::storage::StorageError::Corrupt(format!(
                 "data contract: {err}"
             )))
         })

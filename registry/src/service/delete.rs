@@ -2,7 +2,7 @@
 //! (see [`plan_delete`](crate::storage::plan_delete)) and forgetting cached schemas no
 //! version holds any more.
 
-use crate::storage::{DeleteTarget, StoreError};
+use crate::storage::{DeleteTarget, StorageError};
 
 use super::{Registry, ServiceError, check_subject, version_not_found};
 
@@ -46,7 +46,7 @@ impl Registry {
 }
 
 /// A store error of a delete, with the subject and version named.
-fn deleting(err: StoreError, subject: &str, target: DeleteTarget) -> ServiceError {
+fn deleting(err: StorageError, subject: &str, target: DeleteTarget) -> ServiceError {
     let subject = subject.to_owned();
     let version = match target {
         DeleteTarget::Version(version) => version,
@@ -55,13 +55,13 @@ fn deleting(err: StoreError, subject: &str, target: DeleteTarget) -> ServiceErro
     // Confluent names the latest version -1.
     let number = version.unwrap_or(-1);
     match err {
-        StoreError::SubjectNotFound => ServiceError::SubjectNotFound(subject),
-        StoreError::VersionNotFound => version_not_found(version),
-        StoreError::SubjectSoftDeleted => ServiceError::SubjectSoftDeleted(subject),
-        StoreError::SubjectNotSoftDeleted => ServiceError::SubjectNotSoftDeleted(subject),
-        StoreError::VersionSoftDeleted => ServiceError::VersionSoftDeleted(subject, number),
-        StoreError::VersionNotSoftDeleted => ServiceError::VersionNotSoftDeleted(subject, number),
-        StoreError::ReferenceExists { version, by } => ServiceError::ReferenceExists {
+        StorageError::SubjectNotFound => ServiceError::SubjectNotFound(subject),
+        StorageError::VersionNotFound => version_not_found(version),
+        StorageError::SubjectSoftDeleted => ServiceError::SubjectSoftDeleted(subject),
+        StorageError::SubjectNotSoftDeleted => ServiceError::SubjectNotSoftDeleted(subject),
+        StorageError::VersionSoftDeleted => ServiceError::VersionSoftDeleted(subject, number),
+        StorageError::VersionNotSoftDeleted => ServiceError::VersionNotSoftDeleted(subject, number),
+        StorageError::ReferenceExists { version, by } => ServiceError::ReferenceExists {
             subject,
             version,
             by,

@@ -2,14 +2,14 @@
 //! variant to Confluent's status and error code.
 
 use crate::schema::SchemaError;
-use crate::storage::StoreError;
+use crate::storage::StorageError;
 
 /// A registry operation's failure.
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
     /// The storage failed, or a row it returned is corrupt.
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(#[from] StorageError),
     /// The subject name is empty, too long or has control characters.
     #[error("invalid subject `{0}`")]
     InvalidSubject(String),
@@ -109,14 +109,16 @@ pub enum ServiceError {
 
 impl ServiceError {
     /// A store error of an operation on `subject`, with the subject named where it matters.
-    pub(crate) fn registering(err: StoreError, subject: &str) -> Self {
+    pub(crate) fn registering(err: StorageError, subject: &str) -> Self {
         match err {
-            StoreError::IdMismatch { given, reason } => ServiceError::IdMismatch { given, reason },
-            StoreError::VersionTaken(version) => ServiceError::VersionTaken {
+            StorageError::IdMismatch { given, reason } => {
+                ServiceError::IdMismatch { given, reason }
+            }
+            StorageError::VersionTaken(version) => ServiceError::VersionTaken {
                 subject: subject.to_owned(),
                 version,
             },
-            StoreError::NoVersionLeft(last) => ServiceError::NoVersionLeft {
+            StorageError::NoVersionLeft(last) => ServiceError::NoVersionLeft {
                 subject: subject.to_owned(),
                 last,
             },

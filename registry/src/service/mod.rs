@@ -19,7 +19,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::schema::Limits;
-use crate::storage::{BoxFuture, SchemaRow, SchemaStore, StoreError, VersionRow};
+use crate::storage::{BoxFuture, SchemaRow, SchemaStore, StorageError, VersionRow};
 
 pub use cache::{CachedSchema, Generation, SchemaCache};
 pub use candidate::{Candidate, SchemaAnswer, SchemaRequest};
@@ -113,7 +113,7 @@ impl Registry {
     /// schema registered again after an upgrade finds its id; returns how many were
     /// rekeyed. A schema that no version holds any more, or that no longer parses, keeps its
     /// old key (nothing can match it by accident: keys are SHA-256 digests).
-    pub async fn rekey(&self) -> Result<usize, StoreError> {
+    pub async fn rekey(&self) -> Result<usize, StorageError> {
         let mut done = 0;
         for id in self.store.stale_keys().await? {
             match self.schema_by_id(id).await {

@@ -10,7 +10,7 @@
 use std::sync::{Arc, Mutex};
 
 use crate::schema::{CompatibilityLevel, Report, Schema, check};
-use crate::storage::{NewSchema, Registered, StoreError, VersionRow};
+use crate::storage::{NewSchema, Registered, StorageError, VersionRow};
 
 use super::contract::{Metadata, merge_metadata, merge_rule_sets, to_stored};
 use super::{CachedSchema, Mode, Registry, SchemaRequest, ServiceError, check_subject};
@@ -46,7 +46,7 @@ enum Declined {
     /// The schema is incompatible.
     Incompatible(Vec<String>),
     /// A version cannot be numbered.
-    Corrupt(StoreError),
+    Corrupt(StorageError),
 }
 
 impl Registry {
@@ -350,18 +350,18 @@ pub(super) fn compare(
     level: CompatibilityLevel,
     schema: &Schema,
     previous: &[(i32, Arc<CachedSchema>)],
-) -> Result<Report, StoreError> {
+) -> Result<Report, StorageError> {
     let numbered = previous
         .iter()
         .map(|(version, cached)| Ok((version_number(*version)?, &cached.schema)))
-        .collect::<Result<Vec<(u32, &Schema)>, StoreError>>()?;
+        .collect::<Result<Vec<(u32, &Schema)>, StorageError>>()?;
     Ok(check(level, schema, &numbered))
 }
 
 /// A stored version as the compatibility engine and code generation number it.
-pub fn version_number(version: i32) -> Result<u32, StoreError> {
+pub fn version_number(version: i32) -> Result<u32, StorageError> {
     u32::try_from(version)
-        .map_err(|_| StoreError::Corrupt(format!("version {version} is not positive")))
+        .map_err(|_| StorageError::Corrupt(format!("version {version} is not positive")))
 }
 
 /// Whether a request has no schema text (absent or blank).

@@ -1,5 +1,5 @@
 //! Durable storage for the registry: one narrow [`SchemaStore`] trait, implemented once over
-//! SQL ([`SqlStore`]) with a SQLite and a PostgreSQL [`Dialect`].
+//! SQL ([`SqlStorage`]) with a SQLite and a PostgreSQL [`Dialect`].
 //!
 //! The store knows rows, not schema semantics. The one rule that must run inside a write
 //! transaction, the compatibility check, is passed in as a callback ([`CompatCheck`]) that
@@ -20,16 +20,16 @@ use serde::{Deserialize, Serialize};
 
 use crate::schema::SchemaType;
 
-pub use postgres::PostgresStore;
-pub use sql::{Dialect, SqlStore};
-pub use sqlite::SqliteStore;
+pub use postgres::PostgresStorage;
+pub use sql::{Dialect, SqlStorage};
+pub use sqlite::SqliteStorage;
 
 /// A boxed, sendable future, the return type of every [`SchemaStore`] method.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
-pub enum StoreError {
+pub enum StorageError {
     /// The database failed or could not be reached.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
@@ -281,7 +281,7 @@ pub trait SchemaStore: Send + Sync + 'static {
     fn backend(&self) -> &'static str;
 
     /// Checks that the database answers.
-    fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>>;
+    fn ping(&self) -> BoxFuture<'_, Result<(), StorageError>>;
 
     /// Registers `new` under `subject`: returns the existing version when the same schema is
     /// live under the subject, otherwise runs `check` on the live versions and appends a
@@ -292,16 +292,16 @@ pub trait SchemaStore: Send + Sync + 'static {
         subject: &'a str,
         new: &'a NewSchema,
         check: CompatCheck<'a>,
-    ) -> BoxFuture<'a, Result<Option<Registered>, StoreError>>;
+    ) -> BoxFuture<'a, Result<Option<Registered>, StorageError>>;
 
     /// The schema with this id, if some subject version (live or soft-deleted) holds it.
-    fn schema(&self, id: i64) -> BoxFuture<'_, Result<Option<SchemaRow>, StoreError>>;
+    fn schema(&self, id: i64) -> BoxFuture<'_, Result<Option<SchemaRow>, StorageError>>;
 
     /// Every subject version that holds the schema with this id.
-    fn usages(&self, id: i64) -> BoxFuture<'_, Result<Vec<Usage>, StoreError>>;
+    fn usages(&self, id: i64) -> BoxFuture<'_, Result<Vec<Usage>, StorageError>>;
 
     /// Every subject name, with whether it has a live version.
-    fn subjects(&self) -> BoxFuture<'_, Result<Vec<(String, bool)>, StoreError>>;
+    fn subjects(&self) -> BoxFuture<'_, Result<Vec<(String, bool)>, StorageError>>;
 
     /// A page of subjects, soft-deleted ones included, whose name contains `search` (ASCII
     /// case ignored), ordered by name: two queries however many subjects there are.
@@ -310,13 +310,13 @@ pub trait SchemaStore: Send + Sync + 'static {
         search: &'a str,
         offset: i64,
         limit: i64,
-    ) -> BoxFuture<'a, Result<SubjectPage, StoreError>>;
+    ) -> BoxFuture<'a, Result<SubjectPage, StorageError>>;
 
     /// Every version of the subject, soft-deleted ones included, oldest first.
     fn versions<'a>(
         &'a self,
         subject: &'a str,
-    ) -> BoxFuture<'a, Result<Vec<VersionRow>, StoreError>>;
+    ) -> BoxFuture<'a, Result<Vec<VersionRow>, StorageError>>;
 
     /// Deletes by Confluent's rules (see [`plan_delete`]); returns the versions deleted.
     fn delete<'a>(
@@ -324,21 +324,21 @@ pub trait SchemaStore: Send + Sync + 'static {
         subject: &'a str,
         target: DeleteTarget,
         permanent: bool,
-    ) -> BoxFuture<'a, Result<Vec<i32>, StoreError>>;
+    ) -> BoxFuture<'a, Result<Vec<i32>, StorageError>>;
 
     /// Ids of the schemas whose live versions reference `subject` at `version`.
     fn referenced_by<'a>(
         &'a self,
         subject: &'a str,
         version: i32,
-    ) -> BoxFuture<'a, Result<Vec<i64>, StoreError>>;
+    ) -> BoxFuture<'a, Result<Vec<i64>, StorageError>>;
 
     /// A setting for a subject, or the global one when `subject` is `None`.
     fn setting<'a>(
         &'a self,
         kind: SettingKind,
         subject: Option<&'a str>,
-    ) -> BoxFuture<'a, Result<Option<String>, StoreError>>;
+    ) -> BoxFuture<'a, Result<Option<String>, StorageError>>;
 
     /// Sets a setting.
     fn put_setting<'a>(
@@ -346,37 +346,42 @@ pub trait SchemaStore: Send + Sync + 'static {
         kind: SettingKind,
         subject: Option<&'a str>,
         value: &'a str,
-    ) -> BoxFuture<'a, Result<(), StoreError>>;
+    ) -> BoxFuture<'a, Result<(), StorageError>>;
 
     /// Removes a setting and returns what it was.
     fn delete_setting<'a>(
         &'a self,
         kind: SettingKind,
         subject: Option<&'a str>,
-    ) -> BoxFuture<'a, Result<Option<String>, StoreError>>;
+    ) -> BoxFuture<'a, Result<Option<String>, StorageError>>;
 
     /// Ids of schemas whose key was computed by an older identity (before a migration
     /// changed it) and must be recomputed.
-    fn stale_keys(&self) -> BoxFuture<'_, Result<Vec<i64>, StoreError>>;
+    fn stale_keys(&self) -> BoxFuture<'_, Result<Vec<i64>, StorageError>>;
 
     /// Replaces a schema's key with one computed by the current identity.
-    fn set_key<'a>(&'a self, id: i64, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>>;
+    fn set_key<'a>(&'a self, id: i64, key: &'a str) -> BoxFuture<'a, Result<(), StorageError>>;
 
     /// Counts for metrics.
-    fn counts(&self) -> BoxFuture<'_, Result<Counts, StoreError>>;
+    fn counts(&self) -> BoxFuture<'_, Result<Counts, StorageError>>;
 }
 
 /// Opens the store named by `url` (`sqlite://file.db`, `sqlite::memory:`, `postgres://...`)
 /// and applies its migrations.
-pub async fn connect(url: &str, max_connections: u32) -> Result<Arc<dyn SchemaStore>, StoreError> {
+pub async fn connect(
+    url: &str,
+    max_connections: u32,
+) -> Result<Arc<dyn SchemaStore>, StorageError> {
     if url.starts_with("sqlite:") {
-        Ok(Arc::new(SqliteStore::connect(url, max_connections).await?))
+        Ok(Arc::new(
+            SqliteStorage::connect(url, max_connections).await?,
+        ))
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
         Ok(Arc::new(
-            PostgresStore::connect(url, max_connections).await?,
+            PostgresStorage::connect(url, max_connections).await?,
         ))
     } else {
-        Err(StoreError::UnsupportedUrl(url.to_owned()))
+        Err(StorageError::UnsupportedUrl(url.to_owned()))
     }
 }
 
@@ -386,9 +391,9 @@ pub fn plan_delete(
     rows: &[VersionRow],
     target: DeleteTarget,
     permanent: bool,
-) -> Result<Vec<i32>, StoreError> {
+) -> Result<Vec<i32>, StorageError> {
     if rows.is_empty() {
-        return Err(StoreError::SubjectNotFound);
+        return Err(StorageError::SubjectNotFound);
     }
     match target {
         DeleteTarget::Subject => {
@@ -399,11 +404,11 @@ pub fn plan_delete(
                 .collect();
             if permanent {
                 if !live.is_empty() {
-                    return Err(StoreError::SubjectNotSoftDeleted);
+                    return Err(StorageError::SubjectNotSoftDeleted);
                 }
                 Ok(rows.iter().map(|r| r.version).collect())
             } else if live.is_empty() {
-                Err(StoreError::SubjectSoftDeleted)
+                Err(StorageError::SubjectSoftDeleted)
             } else {
                 Ok(live)
             }
@@ -414,11 +419,11 @@ pub fn plan_delete(
                 None => rows.iter().rev().find(|r| !r.deleted),
             };
             let Some(row) = row else {
-                return Err(StoreError::VersionNotFound);
+                return Err(StorageError::VersionNotFound);
             };
             match (permanent, row.deleted) {
-                (false, true) => Err(StoreError::VersionSoftDeleted),
-                (true, false) => Err(StoreError::VersionNotSoftDeleted),
+                (false, true) => Err(StorageError::VersionSoftDeleted),
+                (true, false) => Err(StorageError::VersionNotSoftDeleted),
                 _ => Ok(vec![row.version]),
             }
         }
@@ -427,17 +432,17 @@ pub fn plan_delete(
 
 /// The version a new registration gets: one past every version the subject has ever kept,
 /// soft-deleted ones included.
-pub(crate) fn next_version(rows: &[VersionRow]) -> Result<i32, StoreError> {
+pub(crate) fn next_version(rows: &[VersionRow]) -> Result<i32, StorageError> {
     let last = rows.iter().map(|r| r.version).max().unwrap_or(0);
-    last.checked_add(1).ok_or(StoreError::NoVersionLeft(last))
+    last.checked_add(1).ok_or(StorageError::NoVersionLeft(last))
 }
 
 /// The version number of a registration that passed its check: the one given (IMPORT),
 /// unless taken, else the next one.
-pub(crate) fn decide_version(rows: &[VersionRow], new: &NewSchema) -> Result<i32, StoreError> {
+pub(crate) fn decide_version(rows: &[VersionRow], new: &NewSchema) -> Result<i32, StorageError> {
     match new.version {
         Some(version) if rows.iter().any(|r| r.version == version) => {
-            Err(StoreError::VersionTaken(version))
+            Err(StorageError::VersionTaken(version))
         }
         Some(version) => Ok(version),
         None => next_version(rows),
@@ -445,9 +450,9 @@ pub(crate) fn decide_version(rows: &[VersionRow], new: &NewSchema) -> Result<i32
 }
 
 /// Parses a stored schema type.
-pub(crate) fn parse_type(text: &str) -> Result<SchemaType, StoreError> {
+pub(crate) fn parse_type(text: &str) -> Result<SchemaType, StorageError> {
     text.parse()
-        .map_err(|_| StoreError::Corrupt(format!("unknown schema type `{text}`")))
+        .map_err(|_| StorageError::Corrupt(format!("unknown schema type `{text}`")))
 }
 
 /// A `LIKE` pattern matching names that contain `search`, escaped with a backslash.
@@ -465,8 +470,8 @@ pub(crate) fn contains_pattern(search: &str) -> String {
 }
 
 /// Parses stored references.
-pub(crate) fn parse_references(text: &str) -> Result<Vec<Reference>, StoreError> {
-    serde_json::from_str(text).map_err(|err| StoreError::Corrupt(format!("references: {err}")))
+pub(crate) fn parse_references(text: &str) -> Result<Vec<Reference>, StorageError> {
+    serde_json::from_str(text).map_err(|err| StorageError::Corrupt(format!("references: {err}")))
 }
 
 /// Serializes references for storage.
@@ -492,7 +497,7 @@ mod tests {
         let rows = [row(1, false), row(2, true)];
         assert!(matches!(
             plan_delete(&rows, DeleteTarget::Subject, true),
-            Err(StoreError::SubjectNotSoftDeleted)
+            Err(StorageError::SubjectNotSoftDeleted)
         ));
         assert_eq!(
             plan_delete(&rows, DeleteTarget::Subject, false).unwrap(),
@@ -501,7 +506,7 @@ mod tests {
         let rows = [row(1, true), row(2, true)];
         assert!(matches!(
             plan_delete(&rows, DeleteTarget::Subject, false),
-            Err(StoreError::SubjectSoftDeleted)
+            Err(StorageError::SubjectSoftDeleted)
         ));
         assert_eq!(
             plan_delete(&rows, DeleteTarget::Subject, true).unwrap(),
@@ -518,19 +523,19 @@ mod tests {
         );
         assert!(matches!(
             plan_delete(&rows, DeleteTarget::Version(Some(2)), false),
-            Err(StoreError::VersionSoftDeleted)
+            Err(StorageError::VersionSoftDeleted)
         ));
         assert!(matches!(
             plan_delete(&rows, DeleteTarget::Version(Some(1)), true),
-            Err(StoreError::VersionNotSoftDeleted)
+            Err(StorageError::VersionNotSoftDeleted)
         ));
         assert!(matches!(
             plan_delete(&rows, DeleteTarget::Version(Some(9)), false),
-            Err(StoreError::VersionNotFound)
+            Err(StorageError::VersionNotFound)
         ));
         assert!(matches!(
             plan_delete(&[], DeleteTarget::Version(Some(1)), false),
-            Err(StoreError::SubjectNotFound)
+            Err(StorageError::SubjectNotFound)
         ));
     }
 
@@ -546,7 +551,7 @@ mod tests {
         assert_eq!(next_version(&[row(1, false), row(2, true)]).unwrap(), 3);
         assert!(matches!(
             next_version(&[row(i32::MAX, false)]),
-            Err(StoreError::NoVersionLeft(i32::MAX))
+            Err(StorageError::NoVersionLeft(i32::MAX))
         ));
     }
 }

@@ -19,7 +19,7 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPool, PgPoolOptions};
 use sqlx::query_scalar;
 
-use super::StoreError;
+use super::StorageError;
 
 /// The channel the trigger notifies.
 pub const CHANNEL: &str = "herald_registry";
@@ -72,7 +72,7 @@ impl ChangeListener {
     /// Connects to `url` on a connection of its own (application name
     /// `herald listener <pid>`) and listens: once this returns, no change is missed until
     /// [`Notice::Lost`] is reported.
-    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+    pub async fn connect(url: &str) -> Result<Self, StorageError> {
         let options = PgConnectOptions::from_str(url)?
             .application_name(&format!("herald listener {}", std::process::id()));
         // Two: a dropped listener's connection may take a while to come back.
@@ -88,7 +88,7 @@ impl ChangeListener {
         let namespace: Option<String> = query_scalar("SELECT current_schema()")
             .fetch_one(&mut listener)
             .await?;
-        let namespace = namespace.ok_or(StoreError::NoSchemaSelected)?;
+        let namespace = namespace.ok_or(StorageError::NoSchemaSelected)?;
         let listener = listen(listener).await?;
         Ok(ChangeListener {
             pool,

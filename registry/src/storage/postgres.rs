@@ -9,14 +9,14 @@ use sqlx::Postgres;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
-use super::sql::{Dialect, Pools, SqlStore};
-use super::{BoxFuture, StoreError};
+use super::sql::{Dialect, Pools, SqlStorage};
+use super::{BoxFuture, StorageError};
 
 static MIGRATOR: Migrator = sqlx::migrate!("migrations/postgres");
 
 /// A registry stored in a PostgreSQL database (or one schema of it, chosen with
 /// `options=-c search_path=...` in the URL).
-pub type PostgresStore = SqlStore<Postgres>;
+pub type PostgresStorage = SqlStorage<Postgres>;
 
 impl Dialect for Postgres {
     const BACKEND: &'static str = "postgres";
@@ -36,7 +36,7 @@ impl Dialect for Postgres {
         &MIGRATOR
     }
 
-    fn open(url: &str, max_connections: u32) -> BoxFuture<'_, Result<Pools<Self>, StoreError>> {
+    fn open(url: &str, max_connections: u32) -> BoxFuture<'_, Result<Pools<Self>, StorageError>> {
         Box::pin(async move {
             let pool = PgPoolOptions::new()
                 .max_connections(max_connections.max(2))

@@ -9,13 +9,13 @@ use sqlx::Sqlite;
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
-use super::sql::{Dialect, Pools, SqlStore};
-use super::{BoxFuture, StoreError};
+use super::sql::{Dialect, Pools, SqlStorage};
+use super::{BoxFuture, StorageError};
 
 static MIGRATOR: Migrator = sqlx::migrate!("migrations/sqlite");
 
 /// A registry stored in one SQLite database. `sqlite::memory:` gives a throwaway one.
-pub type SqliteStore = SqlStore<Sqlite>;
+pub type SqliteStorage = SqlStorage<Sqlite>;
 
 impl Dialect for Sqlite {
     const BACKEND: &'static str = "sqlite";
@@ -31,7 +31,7 @@ impl Dialect for Sqlite {
         &MIGRATOR
     }
 
-    fn open(url: &str, max_connections: u32) -> BoxFuture<'_, Result<Pools<Self>, StoreError>> {
+    fn open(url: &str, max_connections: u32) -> BoxFuture<'_, Result<Pools<Self>, StorageError>> {
         Box::pin(async move {
             let in_memory = url.contains(":memory:") || url.contains("mode=memory");
             let options = SqliteConnectOptions::from_str(url)?

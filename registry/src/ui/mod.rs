@@ -23,7 +23,7 @@ use maud::html;
 
 use crate::server::{AppState, Error, Role};
 use crate::service::{PayloadCheckError, ServiceError};
-use crate::storage::StoreError;
+use crate::storage::StorageError;
 
 /// The UI's routes.
 pub(crate) fn router() -> Router<AppState> {
@@ -79,8 +79,8 @@ impl From<PayloadCheckError> for Failure {
     }
 }
 
-impl From<StoreError> for Failure {
-    fn from(err: StoreError) -> Self {
+impl From<StorageError> for Failure {
+    fn from(err: StorageError) -> Self {
         Failure(err.into())
     }
 }

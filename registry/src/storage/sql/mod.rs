@@ -12,7 +12,7 @@ mod write;
 
 use super::{
     BoxFuture, CompatCheck, Counts, DeleteTarget, NewSchema, Registered, SchemaRow, SchemaStore,
-    SettingKind, StoreError, SubjectPage, SubjectSummary, Usage, VersionRow, contains_pattern,
+    SettingKind, StorageError, SubjectPage, SubjectSummary, Usage, VersionRow, contains_pattern,
     parse_references, parse_type,
 };
 
@@ -37,7 +37,7 @@ pub trait Dialect: Database<Connection: Migrate> {
     fn migrator() -> &'static Migrator;
 
     /// Opens the writer and reader pools for `url`.
-    fn open(url: &str, max_connections: u32) -> BoxFuture<'_, Result<Pools<Self>, StoreError>>;
+    fn open(url: &str, max_connections: u32) -> BoxFuture<'_, Result<Pools<Self>, StorageError>>;
 }
 
 /// A `schemas` row: id, type, text, references, metadata and rule set.
@@ -61,21 +61,21 @@ pub type Pools<D> = (Pool<D>, Pool<D>);
 /// A registry stored in a SQL database: writes through `writer` (one connection for SQLite),
 /// reads through `reader` (the same pool for PostgreSQL).
 #[derive(Debug, Clone)]
-pub struct SqlStore<D: Database> {
+pub struct SqlStorage<D: Database> {
     writer: Pool<D>,
     reader: Pool<D>,
 }
 
-impl<D: Dialect> SqlStore<D> {
+impl<D: Dialect> SqlStorage<D> {
     /// Connects to `url` and applies migrations (safe to run from several processes at once).
-    pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StorageError> {
         let (writer, reader) = D::open(url, max_connections).await?;
         D::migrator().run(&writer).await?;
-        Ok(SqlStore { writer, reader })
+        Ok(SqlStorage { writer, reader })
     }
 }
 
-impl<D> SchemaStore for SqlStore<D>
+impl<D> SchemaStore for SqlStorage<D>
 where
     D: Dialect,
     for<'c> &'c mut D::Connection: Executor<'c, Database = D>,
@@ -94,7 +94,7 @@ where
         D::BACKEND
     }
 
-    fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>> {
+    fn ping(&self) -> BoxFuture<'_, Result<(), StorageError>> {
         Box::pin(async move {
             query("SELECT 1").execute(&self.reader).await?;
             Ok(())
@@ -106,7 +106,7 @@ where
         subject: &'a str,
         new: &'a NewSchema,
         check: CompatCheck<'a>,
-    ) -> BoxFuture<'a, Result<Option<Registered>, StoreError>> {
+    ) -> BoxFuture<'a, Result<Option<Registered>, StorageError>> {
         Box::pin(async move {
             let mut tx = self.begin_write(subject).await?;
             let registered = Self::register_in(&mut tx, subject, new, check).await?;
@@ -117,7 +117,7 @@ where
         })
     }
 
-    fn schema(&self, id: i64) -> BoxFuture<'_, Result<Option<SchemaRow>, StoreError>> {
+    fn schema(&self, id: i64) -> BoxFuture<'_, Result<Option<SchemaRow>, StorageError>> {
         Box::pin(async move {
             let row: Option<SchemaColumns> = query_as(
                 "SELECT id, schema_type, schema_text, refs, metadata, rule_set \
@@ -141,7 +141,7 @@ where
         })
     }
 
-    fn usages(&self, id: i64) -> BoxFuture<'_, Result<Vec<Usage>, StoreError>> {
+    fn usages(&self, id: i64) -> BoxFuture<'_, Result<Vec<Usage>, StorageError>> {
         Box::pin(async move {
             let rows: Vec<(String, i32, bool)> = query_as(
                 "SELECT subject, version, deleted FROM subject_versions \
@@ -162,7 +162,7 @@ where
         })
     }
 
-    fn subjects(&self) -> BoxFuture<'_, Result<Vec<(String, bool)>, StoreError>> {
+    fn subjects(&self) -> BoxFuture<'_, Result<Vec<(String, bool)>, StorageError>> {
         Box::pin(async move {
             let rows: Vec<(String, i64)> = query_as(
                 "SELECT subject, SUM(CASE WHEN deleted THEN 0 ELSE 1 END) \
@@ -182,7 +182,7 @@ where
         search: &'a str,
         offset: i64,
         limit: i64,
-    ) -> BoxFuture<'a, Result<SubjectPage, StoreError>> {
+    ) -> BoxFuture<'a, Result<SubjectPage, StorageError>> {
         Box::pin(async move {
             let pattern = contains_pattern(search);
             let total: i64 = query_scalar(
@@ -216,7 +216,7 @@ where
                             .ok()
                             .and_then(|v| stored_version(&subject, v).ok())
                             .ok_or_else(|| {
-                                StoreError::Corrupt(format!(
+                                StorageError::Corrupt(format!(
                                     "subject `{subject}` has version {latest}"
                                 ))
                             })?;
@@ -231,7 +231,7 @@ where
                         })
                     },
                 )
-                .collect::<Result<Vec<_>, StoreError>>()?;
+                .collect::<Result<Vec<_>, StorageError>>()?;
             Ok(SubjectPage { total, subjects })
         })
     }
@@ -239,7 +239,7 @@ where
     fn versions<'a>(
         &'a self,
         subject: &'a str,
-    ) -> BoxFuture<'a, Result<Vec<VersionRow>, StoreError>> {
+    ) -> BoxFuture<'a, Result<Vec<VersionRow>, StorageError>> {
         Box::pin(async move {
             let mut conn = self.reader.acquire().await?;
             Self::versions_in(&mut conn, subject).await
@@ -251,7 +251,7 @@ where
         subject: &'a str,
         target: DeleteTarget,
         permanent: bool,
-    ) -> BoxFuture<'a, Result<Vec<i32>, StoreError>> {
+    ) -> BoxFuture<'a, Result<Vec<i32>, StorageError>> {
         Box::pin(async move {
             let mut tx = self.begin_write(subject).await?;
             let deleted = Self::delete_in(&mut tx, subject, target, permanent).await?;
@@ -264,7 +264,7 @@ where
         &'a self,
         subject: &'a str,
         version: i32,
-    ) -> BoxFuture<'a, Result<Vec<i64>, StoreError>> {
+    ) -> BoxFuture<'a, Result<Vec<i64>, StorageError>> {
         Box::pin(async move {
             let ids: Vec<i64> = query_scalar(
                 "SELECT DISTINCT r.schema_id FROM schema_references r \
@@ -284,7 +284,7 @@ where
         &'a self,
         kind: SettingKind,
         subject: Option<&'a str>,
-    ) -> BoxFuture<'a, Result<Option<String>, StoreError>> {
+    ) -> BoxFuture<'a, Result<Option<String>, StorageError>> {
         Box::pin(async move {
             let value: Option<String> =
                 query_scalar("SELECT value FROM settings WHERE kind = $1 AND subject = $2")
@@ -301,7 +301,7 @@ where
         kind: SettingKind,
         subject: Option<&'a str>,
         value: &'a str,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
+    ) -> BoxFuture<'a, Result<(), StorageError>> {
         Box::pin(async move {
             query(
                 "INSERT INTO settings (kind, subject, value) VALUES ($1, $2, $3) \
@@ -320,7 +320,7 @@ where
         &'a self,
         kind: SettingKind,
         subject: Option<&'a str>,
-    ) -> BoxFuture<'a, Result<Option<String>, StoreError>> {
+    ) -> BoxFuture<'a, Result<Option<String>, StorageError>> {
         Box::pin(async move {
             let value: Option<String> = query_scalar(
                 "DELETE FROM settings WHERE kind = $1 AND subject = $2 RETURNING value",
@@ -333,7 +333,7 @@ where
         })
     }
 
-    fn stale_keys(&self) -> BoxFuture<'_, Result<Vec<i64>, StoreError>> {
+    fn stale_keys(&self) -> BoxFuture<'_, Result<Vec<i64>, StorageError>> {
         Box::pin(async move {
             let ids: Vec<i64> =
                 query_scalar("SELECT id FROM schemas WHERE key_version < 2 ORDER BY id")
@@ -343,7 +343,7 @@ where
         })
     }
 
-    fn set_key<'a>(&'a self, id: i64, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
+    fn set_key<'a>(&'a self, id: i64, key: &'a str) -> BoxFuture<'a, Result<(), StorageError>> {
         Box::pin(async move {
             query("UPDATE schemas SET schema_key = $1, key_version = 2 WHERE id = $2")
                 .bind(key)
@@ -354,7 +354,7 @@ where
         })
     }
 
-    fn counts(&self) -> BoxFuture<'_, Result<Counts, StoreError>> {
+    fn counts(&self) -> BoxFuture<'_, Result<Counts, StorageError>> {
         Box::pin(async move {
             let (schemas, subjects): (i64, i64) = query_as(
                 "SELECT (SELECT COUNT(DISTINCT schema_id) FROM subject_versions), \
@@ -368,11 +368,11 @@ where
 }
 
 /// A version number read from a row: positive, or the row is corrupt.
-fn stored_version(subject: &str, version: i32) -> Result<i32, StoreError> {
+fn stored_version(subject: &str, version: i32) -> Result<i32, StorageError> {
     if version >= 1 {
         Ok(version)
     } else {
-        Err(StoreError::Corrupt(format!(
+        Err(StorageError::Corrupt(format!(
             "subject `{subject}` has version {version}, outside [1, 2^31-1]"
         )))
     }

@@ -1,4 +1,4 @@
-//! The write transactions of [`SqlStore`]: registering a schema under a subject (finding or
+//! The write transactions of [`SqlStorage`]: registering a schema under a subject (finding or
 //! inserting the schema row, deciding the version) and deleting versions, each inside the
 //! subject's lock.
 
@@ -7,13 +7,13 @@ use sqlx::{
     query_scalar,
 };
 
-use super::{Dialect, SqlStore, stored_version};
+use super::{Dialect, SqlStorage, stored_version};
 use crate::storage::{
-    CompatCheck, DeleteTarget, NewSchema, Registered, StoreError, VersionRow, decide_version,
+    CompatCheck, DeleteTarget, NewSchema, Registered, StorageError, VersionRow, decide_version,
     plan_delete, references_json,
 };
 
-impl<D> SqlStore<D>
+impl<D> SqlStorage<D>
 where
     D: Dialect,
     for<'c> &'c mut D::Connection: Executor<'c, Database = D>,
@@ -32,7 +32,7 @@ where
     pub(super) async fn begin_write(
         &self,
         subject: &str,
-    ) -> Result<Transaction<'static, D>, StoreError> {
+    ) -> Result<Transaction<'static, D>, StorageError> {
         let mut tx = self.writer.begin_with(D::BEGIN_WRITE).await?;
         if let Some(lock) = D::LOCK_SUBJECT {
             query(lock).bind(subject).execute(&mut *tx).await?;
@@ -43,7 +43,7 @@ where
     pub(super) async fn versions_in(
         conn: &mut D::Connection,
         subject: &str,
-    ) -> Result<Vec<VersionRow>, StoreError> {
+    ) -> Result<Vec<VersionRow>, StorageError> {
         let rows: Vec<(i32, i64, bool)> = query_as(
             "SELECT version, schema_id, deleted FROM subject_versions \
              WHERE subject = $1 ORDER BY version",
@@ -67,7 +67,7 @@ where
     async fn existing_id(
         conn: &mut D::Connection,
         new: &NewSchema,
-    ) -> Result<Option<i64>, StoreError> {
+    ) -> Result<Option<i64>, StorageError> {
         let existing: Option<i64> = query_scalar("SELECT id FROM schemas WHERE schema_key = $1")
             .bind(new.key.as_str())
             .fetch_optional(&mut *conn)
@@ -84,7 +84,7 @@ where
                     .fetch_optional(&mut *conn)
                     .await?;
                 match taken {
-                    Some(_) => Err(StoreError::IdMismatch {
+                    Some(_) => Err(StorageError::IdMismatch {
                         given,
                         reason: "that id holds a different schema".to_owned(),
                     }),
@@ -99,7 +99,7 @@ where
     async fn insert_schema(
         conn: &mut D::Connection,
         new: &NewSchema,
-    ) -> Result<(i64, bool), StoreError> {
+    ) -> Result<(i64, bool), StorageError> {
         let inserted: Option<i64> = query_scalar(D::INSERT_SCHEMA)
             .bind(new.id)
             .bind(new.schema_type.as_str())
@@ -141,7 +141,7 @@ where
         subject: &str,
         new: &NewSchema,
         check: CompatCheck<'_>,
-    ) -> Result<Option<Registered>, StoreError> {
+    ) -> Result<Option<Registered>, StorageError> {
         let live_same: Option<(i32, i64)> = query_as(
             "SELECT sv.version, sv.schema_id FROM subject_versions sv \
              JOIN schemas s ON s.id = sv.schema_id \
@@ -196,7 +196,7 @@ where
         subject: &str,
         target: DeleteTarget,
         permanent: bool,
-    ) -> Result<Vec<i32>, StoreError> {
+    ) -> Result<Vec<i32>, StorageError> {
         let rows = Self::versions_in(conn, subject).await?;
         let versions = plan_delete(&rows, target, permanent)?;
         for &version in &versions {
@@ -211,7 +211,7 @@ where
             .fetch_optional(&mut *conn)
             .await?;
             if let Some(by) = by {
-                return Err(StoreError::ReferenceExists { version, by });
+                return Err(StorageError::ReferenceExists { version, by });
             }
             let sql = if permanent {
                 "DELETE FROM subject_versions WHERE subject = $1 AND version = $2"
@@ -234,8 +234,8 @@ where
     }
 }
 
-fn id_mismatch(given: i64, id: i64) -> StoreError {
-    StoreError::IdMismatch {
+fn id_mismatch(given: i64, id: i64) -> StorageError {
+    StorageError::IdMismatch {
         given,
         reason: format!("the schema is registered with id {id}"),
     }
