@@ -433,6 +433,11 @@ async fn content_negotiation(backend: Backend) {
             DEFAULT_JSON,
         ),
         ("text/html, */*;q=0.1", V1),
+        // Ranges Confluent's server reads as `*/*`: a bare `*`, `*/<anything>`, and a
+        // browser's default with `*; q=.2` (no leading zero).
+        ("*", V1),
+        ("*/does_not_matter", V1),
+        ("text/html, application/xhtml+xml, image/jxr, *; q=.2", V1),
     ] {
         let answer = get_accept(&srv, "/subjects", accept).await;
         assert_eq!(answer.status, 200, "{accept}: {}", answer.raw);
@@ -447,7 +452,12 @@ async fn content_negotiation(backend: Backend) {
     assert_eq!(missing.content_type, JSON);
     assert_eq!(missing.body["error_code"], 40401);
 
-    for accept in ["text/html", "application/xml", "application/json;q=0"] {
+    for accept in [
+        "text/html",
+        "application/xml",
+        "application/json;q=0",
+        "text/html, *;q=0",
+    ] {
         let refused = get_accept(&srv, "/subjects", accept).await;
         assert_eq!(refused.status, 406, "{accept}: {}", refused.raw);
         assert_eq!(refused.body["error_code"], 406);

@@ -138,7 +138,7 @@ fn choose(accept: Option<&HeaderValue>) -> Option<usize> {
                 3
             } else if media.eq_ignore_ascii_case("application/*") {
                 2
-            } else if media == "*/*" {
+            } else if any_type(media) {
                 1
             } else {
                 0
@@ -159,9 +159,21 @@ fn choose(accept: Option<&HeaderValue>) -> Option<usize> {
     chosen
 }
 
-/// A q-value (`0` to `1`, up to three decimals) in thousandths; `None` when malformed.
+/// Whether a media range stands for any type: `*/*`, and as Confluent's server (Jersey) reads
+/// them, a bare `*` (sent by some clients and by browsers' default `Accept`) and `*/<anything>`.
+fn any_type(media: &str) -> bool {
+    media == "*" || media.starts_with("*/")
+}
+
+/// A q-value (`0` to `1`, up to three decimals) in thousandths; `None` when malformed. A
+/// missing leading zero (`.2`, which browsers send) is read as `0.2`.
 fn quality(text: &str) -> Option<u16> {
     let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    let whole = if whole.is_empty() && !fraction.is_empty() {
+        "0"
+    } else {
+        whole
+    };
     if fraction.len() > 3 || !fraction.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
@@ -213,6 +225,14 @@ mod tests {
         assert_eq!(pick("application/json;q=0, */*;q=0.1"), Some(0));
         assert_eq!(pick("APPLICATION/JSON; charset=utf-8"), Some(2));
         assert_eq!(pick("application/json;q=0"), None);
+        // Ranges Confluent's server reads as `*/*`.
+        assert_eq!(pick("*"), Some(0));
+        assert_eq!(pick("*/does_not_matter"), Some(0));
+        assert_eq!(
+            pick("text/html, application/xhtml+xml, image/jxr, *; q=.2"),
+            Some(0)
+        );
+        assert_eq!(pick("text/html, *;q=0"), None);
     }
 
     #[test]
@@ -222,6 +242,8 @@ mod tests {
         assert_eq!(quality("0.125"), Some(125));
         assert_eq!(quality("1.0"), Some(1000));
         assert_eq!(quality("1.5"), None);
+        assert_eq!(quality(".2"), Some(200));
+        assert_eq!(quality("."), None);
         assert_eq!(quality("x"), None);
     }
 
