@@ -22,9 +22,69 @@ async fn page(server: &HeraldServe, path: &str) -> String {
         .await
         .expect("GET");
     assert_eq!(answer.status(), 200, "GET {path}");
+    assert_hardened(path, answer.headers());
     let html = answer.text().await.expect("page");
     webdriver::assert_valid_html(path, &html);
     html
+}
+
+/// The browser-hardening headers every UI answer carries: no framing, no inline script, no
+/// sniffing, paths kept to this origin.
+fn assert_hardened(path: &str, headers: &reqwest::header::HeaderMap) {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_else(|| panic!("{path}: no {name} header"))
+            .to_owned()
+    };
+    let policy = header("content-security-policy");
+    for directive in [
+        "default-src 'none'",
+        "script-src 'self'",
+        "frame-ancestors 'none'",
+    ] {
+        assert!(policy.contains(directive), "{path}: {policy}");
+    }
+    assert!(!policy.contains("unsafe-inline"), "{path}: {policy}");
+    assert_eq!(header("x-frame-options"), "DENY", "{path}");
+    assert_eq!(header("x-content-type-options"), "nosniff", "{path}");
+    assert_eq!(header("referrer-policy"), "same-origin", "{path}");
+}
+
+/// Error pages and authentication challenges of the UI are hardened too; API answers are not
+/// touched.
+async fn hardening_covers_errors_and_challenges(backend: Backend) {
+    let server = HeraldServe::start(backend).await;
+    let missing = server
+        .http
+        .get(format!("{}/ui/subjects/nope", server.base))
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(missing.status(), 404);
+    assert_hardened("/ui/subjects/nope", missing.headers());
+    let api = server
+        .http
+        .get(format!("{}/subjects", server.base))
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(api.status(), 200);
+    assert!(api.headers().get("content-security-policy").is_none());
+
+    let guarded = herald_test_support::ServeSettings::new()
+        .users("reader:secret:read\n")
+        .start(backend)
+        .await;
+    let challenge = guarded
+        .http
+        .get(format!("{}/ui", guarded.base))
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(challenge.status(), 401);
+    assert_hardened("/ui (401)", challenge.headers());
 }
 
 /// The rows of the subjects table.
@@ -109,4 +169,4 @@ async fn list_pages(backend: Backend) {
     page(&server, "/ui/settings").await;
 }
 
-backend_tests!(list_pages);
+backend_tests!(list_pages, hardening_covers_errors_and_challenges);

@@ -4,6 +4,7 @@
 //! of authenticated users, the error type with Confluent's codes and request metrics.
 
 mod auth;
+mod browser;
 mod error;
 mod metrics;
 mod negotiate;
@@ -76,6 +77,7 @@ pub fn app(state: AppState) -> Router {
         .layer(from_fn_with_state(state.clone(), auth::require))
         .layer(DefaultBodyLimit::max(state.max_body_bytes()))
         .layer(axum::middleware::from_fn(negotiate::negotiate))
+        .layer(axum::middleware::from_fn(browser::harden))
         .with_state(state)
 }
 
