@@ -320,6 +320,40 @@ async fn json_schemas(backend: Backend) {
         "{}",
         answer.1
     );
+
+    // Nothing is stored that `/validate` could not use later: a `$ref` to a remote document
+    // (never fetched) and a pattern the regex engine cannot compile are refused at once, on
+    // registration as on lookup, and no version is written.
+    for (what, schema) in [
+        (
+            "remote http $ref",
+            json!({"type": "object", "properties": {"a": {"$ref": "http://example.com/a.json"}}}),
+        ),
+        (
+            "remote file $ref",
+            json!({"properties": {"a": {"$ref": "file:///etc/a.json"}}}),
+        ),
+        (
+            "pattern too large to compile",
+            json!({"type": "string", "pattern": "(a{1000}){1000}"}),
+        ),
+    ] {
+        let answer = srv
+            .post("/subjects/unusable/versions", json_schema(schema.clone()))
+            .await;
+        assert_error(&answer, 422, 42201);
+        assert!(
+            answer.1["message"]
+                .as_str()
+                .unwrap()
+                .contains("cannot validate payloads"),
+            "{what}: {}",
+            answer.1
+        );
+        let lookup = srv.post("/subjects/js", json_schema(schema)).await;
+        assert_error(&lookup, 422, 42201);
+    }
+    assert_error(&srv.get("/subjects/unusable/versions").await, 404, 40401);
 }
 
 async fn compatibility(backend: Backend) {

@@ -26,7 +26,7 @@ pub use json::Draft;
 pub use limits::Limits;
 
 pub(crate) use avro::AvroSchema;
-pub(crate) use json::JsonSchema;
+pub(crate) use json::{JsonSchema, validator as json_validator};
 pub(crate) use protobuf::ProtobufSchema;
 
 /// A SHA-256 digest of a schema's canonical form.

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use crate::schema::{Draft, Parsed, SchemaType};
+use crate::schema::{Draft, Parsed, SchemaType, json_validator};
 
 use super::CachedSchema;
 
@@ -78,16 +78,8 @@ fn validate_json(
     // References are embedded in the resolved text, so nothing is fetched.
     let root: Value = serde_json::from_str(&schema.resolved)
         .map_err(|err| PayloadCheckError::Corrupt(format!("stored schema is not JSON: {err}")))?;
-    let draft = match schema.schema.draft() {
-        Some(Draft::Draft4) => jsonschema::Draft::Draft4,
-        Some(Draft::Draft6) => jsonschema::Draft::Draft6,
-        Some(Draft::Draft201909) => jsonschema::Draft::Draft201909,
-        Some(Draft::Draft202012) => jsonschema::Draft::Draft202012,
-        _ => jsonschema::Draft::Draft7,
-    };
-    let validator = jsonschema::options()
-        .with_draft(draft)
-        .build(&root)
+    let draft = schema.schema.draft().unwrap_or(Draft::Draft7);
+    let validator = json_validator(&root, draft)
         .map_err(|err| PayloadCheckError::Schema(format!("cannot build a validator: {err}")))?;
     Ok(validator
         .iter_errors(payload)

@@ -81,6 +81,23 @@ fn detect_draft(value: &Value) -> Result<Draft, SchemaError> {
     Ok(draft)
 }
 
+/// A validator for `document` (its references already inlined), built the one way both
+/// registration and payload validation use: nothing is fetched (a remote `$ref` does not
+/// resolve) and every `pattern` must compile. The error says why it cannot be built.
+pub(crate) fn validator(document: &Value, draft: Draft) -> Result<jsonschema::Validator, String> {
+    let draft = match draft {
+        Draft::Draft4 => jsonschema::Draft::Draft4,
+        Draft::Draft6 => jsonschema::Draft::Draft6,
+        Draft::Draft7 => jsonschema::Draft::Draft7,
+        Draft::Draft201909 => jsonschema::Draft::Draft201909,
+        Draft::Draft202012 => jsonschema::Draft::Draft202012,
+    };
+    jsonschema::options()
+        .with_draft(draft)
+        .build(document)
+        .map_err(|err| err.to_string())
+}
+
 /// Parses a JSON Schema document and returns it with its canonical form.
 pub(crate) fn parse(value: Value) -> Result<(JsonSchema, String), SchemaError> {
     if !value.is_object() && !value.is_boolean() {
