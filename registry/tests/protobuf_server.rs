@@ -207,6 +207,17 @@ async fn hostile_schemas(backend: Backend) {
         assert!(took < Duration::from_secs(5), "{label} took {took:?}");
         eprintln!("{label}: {status} {code:?} in {took:?}");
     }
+    // A file of comments and whitespace only is the empty schema, refused as `""` is.
+    for text in ["// nothing here\n", "/* a block */\n  \n// and a line\n"] {
+        let (status, body) = srv.post("/subjects/hostile/versions", proto(text)).await;
+        assert_eq!(
+            (status, body["error_code"].as_u64()),
+            (422, Some(42201)),
+            "{body}"
+        );
+        assert_eq!(body["message"], "Empty schema", "{text:?}");
+    }
+    assert_eq!(srv.get("/subjects").await.1, serde_json::json!([]));
 }
 
 backend_tests!(

@@ -151,6 +151,10 @@ impl Registry {
                 .map(|(reference, target)| (reference.name.as_str(), &target.schema))
                 .collect();
             let schema = Schema::parse_protobuf(&text, &imports, limits)?;
+            if schema.canonical().trim().is_empty() {
+                // Comments and whitespace only: the empty schema, refused as `""` is.
+                return Err(ServiceError::EmptySchema);
+            }
             // Identity follows the normalized print, as it follows the documented form of
             // the other types: respellings of one schema (whitespace, comments, type names
             // relative or qualified, a serialized descriptor) are one schema.
