@@ -672,7 +672,39 @@ async fn listing_parameters(backend: Backend) {
     assert_eq!(versions("?deleted=true&offset=1&limit=1").await, json!([2]));
 }
 
+/// A subject whose name holds a `/` (sent encoded, `%2F`) works the same for registration,
+/// lookup, listing and compatibility, as Confluent's clients send it.
+async fn encoded_slash_in_subject(backend: Backend) {
+    let srv = HeraldServe::start(backend).await;
+    let schema = avro(&avro_record("Money", &["amount"]));
+    let (status, registered) = srv
+        .post("/subjects/acme%2Fmoney-value/versions", schema.clone())
+        .await;
+    assert_eq!(status, 200, "{registered}");
+    let (status, found) = srv
+        .post("/subjects/acme%2Fmoney-value", schema.clone())
+        .await;
+    assert_eq!(status, 200, "{found}");
+    assert_eq!(found["id"], registered["id"]);
+    assert_eq!(found["subject"], "acme/money-value");
+    assert_eq!(found["version"], 1);
+    assert_eq!(srv.get("/subjects").await.1, json!(["acme/money-value"]));
+    assert_eq!(
+        srv.get("/subjects/acme%2Fmoney-value/versions").await.1,
+        json!([1])
+    );
+    let (status, verdict) = srv
+        .post(
+            "/compatibility/subjects/acme%2Fmoney-value/versions/latest",
+            schema,
+        )
+        .await;
+    assert_eq!(status, 200, "{verdict}");
+    assert_eq!(verdict["is_compatible"], true);
+}
+
 backend_tests!(
+    encoded_slash_in_subject,
     listing_parameters,
     root,
     list_schemas,
