@@ -64,6 +64,24 @@ async fn hardening_covers_errors_and_challenges(backend: Backend) {
         .expect("GET");
     assert_eq!(missing.status(), 404);
     assert_hardened("/ui/subjects/nope", missing.headers());
+    // A version that does not exist is a 404 page too, not the latest version.
+    let client = server.client();
+    let (status, _) = client
+        .post(
+            "/subjects/one/versions",
+            json!({"schema": avro_record("One", &["a"])}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let absent = server
+        .http
+        .get(format!("{}/ui/subjects/one?version=9", server.base))
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(absent.status(), 404);
+    let text = absent.text().await.expect("page");
+    assert!(text.contains("Version 9 not found"), "{text}");
     let api = server
         .http
         .get(format!("{}/subjects", server.base))

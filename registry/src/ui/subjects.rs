@@ -137,11 +137,19 @@ pub(crate) async fn subject(
     Query(query): Query<SubjectQuery>,
 ) -> Result<Response, Failure> {
     let history = state.registry().history(&subject).await?;
-    let chosen = query
-        .version
-        .and_then(|v| history.versions.iter().position(|h| h.row.version == v))
-        .or_else(|| history.versions.iter().rposition(|h| !h.row.deleted))
-        .unwrap_or(history.versions.len().saturating_sub(1));
+    // A version asked for that does not exist is a 404 page, not the latest version.
+    let chosen = match query.version {
+        Some(asked) => history
+            .versions
+            .iter()
+            .position(|h| h.row.version == asked)
+            .ok_or_else(|| Failure::from(crate::service::version_not_found(Some(asked))))?,
+        None => history
+            .versions
+            .iter()
+            .rposition(|h| !h.row.deleted)
+            .unwrap_or(history.versions.len().saturating_sub(1)),
+    };
     let Some(current) = history.versions.get(chosen) else {
         return Err(crate::server::Error::SubjectNotFound(subject).into());
     };
