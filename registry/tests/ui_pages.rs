@@ -82,6 +82,19 @@ async fn hardening_covers_errors_and_challenges(backend: Backend) {
     assert_eq!(absent.status(), 404);
     let text = absent.text().await.expect("page");
     assert!(text.contains("Version 9 not found"), "{text}");
+    // `latest` names a version in the UI's paths as in the API's; a bad one is an HTML page.
+    let rust = page(&server, "/ui/subjects/one/versions/latest/rust").await;
+    assert!(rust.contains("Rust code for one version 1"), "{rust}");
+    page(&server, "/ui/subjects/one/versions/latest/validate").await;
+    let bad = server
+        .http
+        .get(format!("{}/ui/subjects/one/versions/first/rust", server.base))
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(bad.status(), 422);
+    let content_type = bad.headers()["content-type"].to_str().unwrap().to_owned();
+    assert!(content_type.starts_with("text/html"), "{content_type}");
     let api = server
         .http
         .get(format!("{}/subjects", server.base))

@@ -13,8 +13,9 @@ use super::body::{Body, Params, Segments, reply};
 use super::errors::VersionNotFound;
 use super::queries::Normalize;
 use super::segments::{SubjectPath, VersionPath};
-use super::subjects::{check_subject, parse_version};
+use super::subjects::check_subject;
 use crate::server::{AppState, Error, ErrorBody};
+use crate::service::parse_version;
 
 /// Routes under `/compatibility`.
 pub fn router() -> OpenApiRouter<AppState> {

@@ -6,7 +6,7 @@ use serde_json::Value;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::service::{CachedSchema, Options, SchemaRequest, version_not_found};
+use crate::service::{CachedSchema, Options, SchemaRequest, parse_version, version_not_found};
 use crate::storage::{DeleteTarget, VersionRow};
 
 use super::answers::{RegisterAnswer, VersionAnswer};
@@ -29,17 +29,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(version, delete_version))
         .routes(routes!(version_text))
         .routes(routes!(referenced_by))
-}
-
-/// Parses a version path segment: a number in [1, 2^31-1], or `latest` / `-1` (`None`).
-pub(crate) fn parse_version(text: &str) -> Result<Option<i32>, Error> {
-    if text.eq_ignore_ascii_case("latest") || text == "-1" {
-        return Ok(None);
-    }
-    match text.parse::<i32>() {
-        Ok(version) if version >= 1 => Ok(Some(version)),
-        _ => Err(Error::InvalidVersion(text.to_owned())),
-    }
 }
 
 /// Resolves a version segment of a subject to its row, with Confluent's errors.

@@ -211,6 +211,18 @@ pub fn pick(rows: &[VersionRow], version: Option<i32>, deleted: bool) -> Option<
     }
 }
 
+/// Parses a version path segment: a number in [1, 2^31-1], or `latest` / `-1` (`None`);
+/// `InvalidVersion` (42202) otherwise.
+pub fn parse_version(text: &str) -> Result<Option<i32>, ServiceError> {
+    if text.eq_ignore_ascii_case("latest") || text == "-1" {
+        return Ok(None);
+    }
+    match text.parse::<i32>() {
+        Ok(version) if version >= 1 => Ok(Some(version)),
+        _ => Err(ServiceError::InvalidVersion(text.to_owned())),
+    }
+}
+
 /// `VersionNotFound` for a version, `latest` for `None`.
 pub fn version_not_found(version: Option<i32>) -> ServiceError {
     ServiceError::VersionNotFound(version.map_or_else(|| "latest".to_owned(), |v| v.to_string()))

@@ -12,8 +12,8 @@ use serde::Deserialize;
 
 use crate::schema::{SchemaType, Violation};
 use crate::server::AppState;
-use crate::service::validate_payload;
 use crate::service::{Against, Options, SchemaRequest, ServiceError};
+use crate::service::{parse_version, validate_payload};
 
 use super::Failure;
 use super::highlight;
@@ -139,12 +139,13 @@ pub(crate) struct PayloadForm {
 async fn validate_page(
     state: &AppState,
     subject: &str,
-    version: i32,
+    version: Option<i32>,
     form: &PayloadForm,
     submitted: bool,
 ) -> Result<Response, Failure> {
     let registry = state.registry();
-    let row = registry.version(subject, Some(version), true).await?;
+    let row = registry.version(subject, version, true).await?;
+    let version = row.version;
     let schema = registry.schema_by_id(row.schema_id).await?;
     let outcome = if submitted {
         Some(match serde_json::from_str(&form.payload) {
@@ -208,16 +209,18 @@ async fn validate_page(
 /// `GET /ui/subjects/{subject}/versions/{version}/validate`.
 pub(crate) async fn validate_form(
     State(state): State<AppState>,
-    Path((subject, version)): Path<(String, i32)>,
+    Path((subject, version)): Path<(String, String)>,
 ) -> Result<Response, Failure> {
+    let version = parse_version(&version)?;
     validate_page(&state, &subject, version, &PayloadForm::default(), false).await
 }
 
 /// `POST /ui/subjects/{subject}/versions/{version}/validate`.
 pub(crate) async fn validate(
     State(state): State<AppState>,
-    Path((subject, version)): Path<(String, i32)>,
+    Path((subject, version)): Path<(String, String)>,
     Form(form): Form<PayloadForm>,
 ) -> Result<Response, Failure> {
+    let version = parse_version(&version)?;
     validate_page(&state, &subject, version, &form, true).await
 }

@@ -10,7 +10,7 @@ use maud::html;
 use serde::Deserialize;
 
 use crate::server::{AppState, Error};
-use crate::service::rust_code;
+use crate::service::{parse_version, rust_code};
 
 use super::Failure;
 use super::highlight;
@@ -75,12 +75,13 @@ pub(crate) async fn by_id(
 /// `GET /ui/subjects/{subject}/versions/{version}/rust`: the code `herald codegen` writes.
 pub(crate) async fn rust(
     State(state): State<AppState>,
-    Path((subject, version)): Path<(String, i32)>,
+    Path((subject, version)): Path<(String, String)>,
 ) -> Result<Response, Failure> {
     let row = state
         .registry()
-        .version(&subject, Some(version), false)
+        .version(&subject, parse_version(&version)?, false)
         .await?;
+    let version = row.version;
     let schema = state.registry().schema_by_id(row.schema_id).await?;
     let code = rust_code(&subject, row, &schema)?;
     let raw = format!(
