@@ -88,7 +88,10 @@ async fn hardening_covers_errors_and_challenges(backend: Backend) {
     page(&server, "/ui/subjects/one/versions/latest/validate").await;
     let bad = server
         .http
-        .get(format!("{}/ui/subjects/one/versions/first/rust", server.base))
+        .get(format!(
+            "{}/ui/subjects/one/versions/first/rust",
+            server.base
+        ))
         .send()
         .await
         .expect("GET");
