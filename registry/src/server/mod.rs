@@ -10,13 +10,13 @@ mod metrics;
 mod negotiate;
 mod options;
 mod state;
+pub mod tls;
 
 use std::future::Future;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware::from_fn_with_state;
-use tokio::net::TcpListener;
 
 use crate::schema::Limits;
 use crate::storage::{self, StorageError};
@@ -40,6 +40,9 @@ pub enum StartError {
     /// The listener failed.
     #[error("cannot listen: {0}")]
     Io(#[from] std::io::Error),
+    /// The TLS certificate or key is unusable.
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
 }
 
 /// Opens the store named by the options, applies migrations and builds the state.
@@ -81,13 +84,16 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Serves the API on `listener` until `shutdown` completes, then finishes the requests in
-/// flight.
-pub async fn serve(
-    listener: TcpListener,
+/// Serves the API on `listener` (a [`tokio::net::TcpListener`], or a [`tls::TlsListener`] for HTTPS)
+/// until `shutdown` completes, then finishes the requests in flight.
+pub async fn serve<L>(
+    listener: L,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> Result<(), StartError> {
+) -> Result<(), StartError>
+where
+    L: axum::serve::Listener<Addr = std::net::SocketAddr>,
+{
     axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown)
         .await?;

@@ -31,6 +31,13 @@ pub struct ServeOptions {
     /// (`name:password:role` lines, role `read` or `write`).
     #[arg(long, env = "HERALD_CREDENTIALS_FILE")]
     pub credentials_file: Option<PathBuf>,
+    /// Serves HTTPS with the certificate chain in this PEM file (leaf first); needs
+    /// `--tls-key`.
+    #[arg(long, env = "HERALD_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of `--tls-cert`.
+    #[arg(long, env = "HERALD_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
 }
 
 impl ServeOptions {
@@ -43,6 +50,8 @@ impl ServeOptions {
             max_schema_bytes: 1 << 20,
             max_connections: 10,
             credentials_file: None,
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }

@@ -74,9 +74,11 @@ impl ServeSettings {
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 eprintln!("herald serve: {line}");
+                // `listening on http://127.0.0.1:port` (or `https://`): the base URL.
                 let address = line
-                    .split("listening on http://")
+                    .split("listening on ")
                     .nth(1)
+                    .filter(|rest| rest.starts_with("http"))
                     .map(|rest| rest.split_whitespace().next().unwrap_or("").to_owned());
                 sink.lock().expect("the log lines").push(line);
                 if let Some(address) = address {
@@ -95,7 +97,7 @@ impl ServeSettings {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             if let Ok(address) = rx.recv_timeout(Duration::from_millis(100)) {
-                server.base = format!("http://{address}");
+                server.base = address;
                 return server;
             }
             if let Ok(Some(status)) = server.child.try_wait() {
