@@ -13,14 +13,19 @@ use common::avro_record;
 use herald_test_support::{Backend, HeraldServe, backend_tests};
 use serde_json::json;
 
-async fn page(server: &HeraldServe, path: &str) -> String {
-    let answer = server
+/// `GET path`, as a browser asks for it.
+async fn fetch(server: &HeraldServe, path: &str) -> reqwest::Response {
+    server
         .http
         .get(format!("{}{path}", server.base))
         .header("accept", "text/html")
         .send()
         .await
-        .expect("GET");
+        .expect("GET")
+}
+
+async fn page(server: &HeraldServe, path: &str) -> String {
+    let answer = fetch(server, path).await;
     assert_eq!(answer.status(), 200, "GET {path}");
     assert_hardened(path, answer.headers());
     let html = answer.text().await.expect("page");
@@ -56,12 +61,7 @@ fn assert_hardened(path: &str, headers: &reqwest::header::HeaderMap) {
 /// touched.
 async fn hardening_covers_errors_and_challenges(backend: Backend) {
     let server = HeraldServe::start(backend).await;
-    let missing = server
-        .http
-        .get(format!("{}/ui/subjects/nope", server.base))
-        .send()
-        .await
-        .expect("GET");
+    let missing = fetch(&server, "/ui/subjects/nope").await;
     assert_eq!(missing.status(), 404);
     assert_hardened("/ui/subjects/nope", missing.headers());
     // A version that does not exist is a 404 page too, not the latest version.
@@ -73,12 +73,7 @@ async fn hardening_covers_errors_and_challenges(backend: Backend) {
         )
         .await;
     assert_eq!(status, 200);
-    let absent = server
-        .http
-        .get(format!("{}/ui/subjects/one?version=9", server.base))
-        .send()
-        .await
-        .expect("GET");
+    let absent = fetch(&server, "/ui/subjects/one?version=9").await;
     assert_eq!(absent.status(), 404);
     let text = absent.text().await.expect("page");
     assert!(text.contains("Version 9 not found"), "{text}");
@@ -86,15 +81,7 @@ async fn hardening_covers_errors_and_challenges(backend: Backend) {
     let rust = page(&server, "/ui/subjects/one/versions/latest/rust").await;
     assert!(rust.contains("Rust code for one version 1"), "{rust}");
     page(&server, "/ui/subjects/one/versions/latest/validate").await;
-    let bad = server
-        .http
-        .get(format!(
-            "{}/ui/subjects/one/versions/first/rust",
-            server.base
-        ))
-        .send()
-        .await
-        .expect("GET");
+    let bad = fetch(&server, "/ui/subjects/one/versions/first/rust").await;
     assert_eq!(bad.status(), 422);
     let content_type = bad.headers()["content-type"].to_str().unwrap().to_owned();
     assert!(content_type.starts_with("text/html"), "{content_type}");
@@ -111,12 +98,7 @@ async fn hardening_covers_errors_and_challenges(backend: Backend) {
         .users("reader:secret:read\n")
         .start(backend)
         .await;
-    let challenge = guarded
-        .http
-        .get(format!("{}/ui", guarded.base))
-        .send()
-        .await
-        .expect("GET");
+    let challenge = fetch(&guarded, "/ui").await;
     assert_eq!(challenge.status(), 401);
     assert_hardened("/ui (401)", challenge.headers());
 }
