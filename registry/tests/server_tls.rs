@@ -174,6 +174,47 @@ async fn https(backend: Backend) {
     assert!(again.contains("compatibilityLevel"), "{again}");
 }
 
+/// `herald push` and `herald check --registry` to an HTTPS registry: trusted through
+/// `--registry-ca`, refused without it (the test CA is not the system's).
+async fn the_tool_trusts_a_private_ca_when_told() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = certificates(dir.path(), "tool");
+    let server = ServeSettings::new()
+        .env("HERALD_TLS_CERT", cert.display())
+        .env("HERALD_TLS_KEY", key.display())
+        .start(Backend::Sqlite)
+        .await;
+    let schemas = concat!(env!("CARGO_MANIFEST_DIR"), "/../schemas");
+    let herald = |args: &[&str]| {
+        let output = Command::new(env!("CARGO_BIN_EXE_herald"))
+            .args(args)
+            .args(["--schemas", schemas, "--registry", &server.base])
+            .output()
+            .expect("run herald");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        (output.status.success(), text)
+    };
+    let ca = ca.display().to_string();
+
+    let (ok, text) = herald(&["push"]);
+    assert!(!ok, "{text}");
+    assert!(text.contains("unreachable"), "{text}");
+    let (ok, text) = herald(&["push", "--registry-ca", &ca]);
+    assert!(ok, "{text}");
+    assert!(text.contains("registered"), "{text}");
+    let (ok, text) = herald(&["check", "--registry-ca", &ca]);
+    assert!(ok, "{text}");
+    let (_, subjects) = get(&server.base, Path::new(&ca), "/subjects")
+        .await
+        .map(|answer| (true, answer))
+        .expect("HTTPS");
+    assert!(subjects.contains("order-value"), "{subjects}");
+}
+
 async fn half_configured_tls_refuses_to_start() {
     let dir = tempfile::tempdir().unwrap();
     let (_, cert, _) = certificates(dir.path(), "half");
@@ -220,6 +261,11 @@ async fn https_on_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn https_on_postgres() {
     https(Backend::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn herald_push_and_check_over_https() {
+    the_tool_trusts_a_private_ca_when_told().await;
 }
 
 #[tokio::test]

@@ -24,6 +24,8 @@ pub(crate) struct Args {
     /// The schema registry to read the schema from (with `--subject`).
     #[arg(long, value_name = "URL", requires = "subject")]
     registry: Option<String>,
+    #[command(flatten)]
+    tls: super::RegistryTls,
     /// The subject to read.
     #[arg(long, requires = "registry")]
     subject: Option<String>,
@@ -137,8 +139,7 @@ pub(crate) fn run(args: Args) -> ExitCode {
 
 fn load(args: &Args) -> Result<(Loaded, String, u32), String> {
     if let (Some(url), Some(subject)) = (&args.registry, &args.subject) {
-        let client = RegistryClient::new(url.as_str(), super::REGISTRY_TIMEOUT)
-            .map_err(|err| err.to_string())?;
+        let client = super::registry_client(url, &args.tls)?;
         let registered = client
             .version(subject, &args.version)
             .map_err(|err| err.to_string())?;

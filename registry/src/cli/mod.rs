@@ -42,6 +42,33 @@ pub(crate) const EXIT_USAGE: u8 = 2;
 /// How long the tool waits for each answer of a registry.
 pub(crate) const REGISTRY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
+/// How the tool trusts an `https://` registry (`herald check`, `push` and `codegen`).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub(crate) struct RegistryTls {
+    /// A PEM file of CA certificates to trust for an `https://` registry, besides the
+    /// system's (a registry whose certificate a private CA signed).
+    #[arg(long, value_name = "FILE", env = "HERALD_REGISTRY_CA")]
+    registry_ca: Option<std::path::PathBuf>,
+}
+
+/// A client of the registry at `url`, trusting the CA of `tls` if it names one.
+pub(crate) fn registry_client(
+    url: &str,
+    tls: &RegistryTls,
+) -> Result<herald_protocol::registry_client::blocking::RegistryClient, String> {
+    let client =
+        herald_protocol::registry_client::blocking::RegistryClient::new(url, REGISTRY_TIMEOUT)
+            .map_err(|err| err.to_string())?;
+    let Some(path) = &tls.registry_ca else {
+        return Ok(client);
+    };
+    let pem = std::fs::read(path)
+        .map_err(|err| format!("cannot read the CA file {}: {err}", path.display()))?;
+    client
+        .with_ca_certificate(&pem)
+        .map_err(|err| format!("{}: {err}", path.display()))
+}
+
 /// Parses the command line and runs the chosen command.
 pub fn run() -> ExitCode {
     let cli = Cli::parse();

@@ -13,7 +13,6 @@ use std::process::ExitCode;
 use herald_protocol::annotations::MAJOR_PROPERTY;
 use herald_protocol::push::{self, PushError, Step, Subject, Version};
 use herald_protocol::registry_client::RegistryError;
-use herald_protocol::registry_client::blocking::RegistryClient;
 
 use super::EXIT_USAGE;
 use super::check::TypeArg;
@@ -30,6 +29,8 @@ pub(crate) struct Args {
     /// The schema registry.
     #[arg(long, value_name = "URL")]
     registry: String,
+    #[command(flatten)]
+    tls: super::RegistryTls,
     /// How subjects are named on the registry.
     #[arg(long, value_enum, default_value_t)]
     subject_strategy: SubjectStrategy,
@@ -96,8 +97,7 @@ fn push(args: &Args, tally: &mut Tally) -> Result<(), Stop> {
         )));
     }
     let dir = snapshots::load(&args.schemas).map_err(|err| Stop::Failed(err.to_string()))?;
-    let client = RegistryClient::new(args.registry.as_str(), super::REGISTRY_TIMEOUT)
-        .map_err(|err| Stop::Failed(err.to_string()))?;
+    let client = super::registry_client(&args.registry, &args.tls).map_err(Stop::Failed)?;
     let schema_type = args.schema_type.schema_type();
     for event in &dir.events {
         // The event's files by subject, subjects in the order their first version comes.

@@ -25,7 +25,6 @@ use serde::Serialize;
 use super::EXIT_USAGE;
 use super::snapshots;
 use super::subject::SubjectStrategy;
-use herald_protocol::registry_client::blocking::RegistryClient;
 use registry::SubjectPlan;
 
 /// Report formats of `herald check`.
@@ -76,6 +75,8 @@ pub(crate) struct Args {
     /// A schema registry to compare with: what pushing the snapshots now would do.
     #[arg(long, value_name = "URL")]
     registry: Option<String>,
+    #[command(flatten)]
+    tls: super::RegistryTls,
     /// How subjects are named on the registry.
     #[arg(long, value_enum, default_value_t)]
     subject_strategy: SubjectStrategy,
@@ -166,8 +167,7 @@ fn execute(args: &Args) -> Result<Outcome, String> {
         git::check_against(&dir, reference, &mut outcome.findings)?;
     }
     if let Some(url) = &args.registry {
-        let client = RegistryClient::new(url.as_str(), super::REGISTRY_TIMEOUT)
-            .map_err(|err| err.to_string())?;
+        let client = super::registry_client(url, &args.tls)?;
         outcome.registry = Some(client.client().base_url().to_owned());
         registry::compare(&dir, args, &client, &mut outcome).map_err(|err| err.to_string())?;
     }

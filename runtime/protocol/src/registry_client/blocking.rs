@@ -40,6 +40,14 @@ impl RegistryClient {
         })
     }
 
+    /// [`super::RegistryClient::with_ca_certificate`].
+    pub fn with_ca_certificate(self, pem: &[u8]) -> Result<Self, RegistryError> {
+        Ok(RegistryClient {
+            client: self.client.with_ca_certificate(pem)?,
+            runtime: self.runtime,
+        })
+    }
+
     /// The async client it runs.
     pub fn client(&self) -> &super::RegistryClient {
         &self.client

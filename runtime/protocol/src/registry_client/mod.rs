@@ -50,6 +50,12 @@ pub enum RegistryError {
     /// The registry's address is not an `http://` or `https://` URL.
     #[error("`{0}` is not a registry URL (expected http://host:port)")]
     InvalidUrl(String),
+    /// A CA certificate given to trust is not a PEM certificate.
+    #[error("not a PEM CA certificate: {}", chain(source))]
+    InvalidCertificate {
+        /// What the TLS client said.
+        source: reqwest::Error,
+    },
     /// No HTTP answer (connection refused, timeout, ...).
     #[error("registry {url} is unreachable: {}", chain(source))]
     Unreachable {
@@ -294,9 +300,29 @@ pub struct RegistryClient {
 #[derive(Debug)]
 struct Inner {
     base: String,
+    timeout: Duration,
     http: reqwest::Client,
     credentials: Option<(String, String)>,
     cache: Mutex<HashMap<u32, Slot>>,
+}
+
+/// The HTTP client of a registry client: `timeout` per request, TLS (rustls) trusting the
+/// system's CAs and `roots`.
+fn http_client(
+    base: &str,
+    timeout: Duration,
+    roots: Option<Vec<reqwest::Certificate>>,
+) -> Result<reqwest::Client, RegistryError> {
+    let mut builder = reqwest::Client::builder().timeout(timeout);
+    for root in roots.into_iter().flatten() {
+        builder = builder.add_root_certificate(root);
+    }
+    builder
+        .build()
+        .map_err(|source| RegistryError::Unreachable {
+            url: base.to_owned(),
+            source,
+        })
 }
 
 impl RegistryClient {
@@ -315,18 +341,31 @@ impl RegistryClient {
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             return Err(RegistryError::InvalidUrl(base));
         }
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .build()
-            .map_err(|source| RegistryError::Unreachable {
-                url: base.clone(),
-                source,
-            })?;
+        let http = http_client(&base, timeout, None)?;
         Ok(RegistryClient {
             inner: Arc::new(Inner {
                 base,
+                timeout,
                 http,
                 credentials: None,
+                cache: Mutex::new(HashMap::new()),
+            }),
+        })
+    }
+
+    /// Trusts the CA certificates in `pem` (PEM, one or more) for an `https://` registry,
+    /// besides the system's; for a registry whose certificate a private CA signed. Call
+    /// before the first request: the client is rebuilt with an empty cache.
+    pub fn with_ca_certificate(self, pem: &[u8]) -> Result<Self, RegistryError> {
+        let roots = reqwest::Certificate::from_pem_bundle(pem)
+            .map_err(|source| RegistryError::InvalidCertificate { source })?;
+        let http = http_client(&self.inner.base, self.inner.timeout, Some(roots))?;
+        Ok(RegistryClient {
+            inner: Arc::new(Inner {
+                base: self.inner.base.clone(),
+                timeout: self.inner.timeout,
+                http,
+                credentials: self.inner.credentials.clone(),
                 cache: Mutex::new(HashMap::new()),
             }),
         })
@@ -338,6 +377,7 @@ impl RegistryClient {
         RegistryClient {
             inner: Arc::new(Inner {
                 base: self.inner.base.clone(),
+                timeout: self.inner.timeout,
                 http: self.inner.http.clone(),
                 credentials: Some((user.into(), password.into())),
                 cache: Mutex::new(HashMap::new()),
