@@ -46,7 +46,7 @@ pub(crate) const REGISTRY_TIMEOUT: std::time::Duration = std::time::Duration::fr
 #[derive(Debug, Clone, Default, clap::Args)]
 pub(crate) struct RegistryTls {
     /// A PEM file of CA certificates to trust for an `https://` registry, besides the
-    /// system's (a registry whose certificate a private CA signed).
+    /// public ones (a registry whose certificate a private CA signed).
     #[arg(long, value_name = "FILE", env = "HERALD_REGISTRY_CA")]
     registry_ca: Option<std::path::PathBuf>,
 }

@@ -306,8 +306,8 @@ struct Inner {
     cache: Mutex<HashMap<u32, Slot>>,
 }
 
-/// The HTTP client of a registry client: `timeout` per request, TLS (rustls) trusting the
-/// system's CAs and `roots`.
+/// The HTTP client of a registry client: `timeout` per request, TLS (rustls) trusting
+/// Mozilla's CA list (webpki-roots) and `roots`.
 fn http_client(
     base: &str,
     timeout: Duration,
@@ -354,7 +354,7 @@ impl RegistryClient {
     }
 
     /// Trusts the CA certificates in `pem` (PEM, one or more) for an `https://` registry,
-    /// besides the system's; for a registry whose certificate a private CA signed. Call
+    /// besides the public ones; for a registry whose certificate a private CA signed. Call
     /// before the first request: the client is rebuilt with an empty cache.
     pub fn with_ca_certificate(self, pem: &[u8]) -> Result<Self, RegistryError> {
         let roots = reqwest::Certificate::from_pem_bundle(pem)
