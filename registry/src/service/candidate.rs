@@ -9,7 +9,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::schema::documented::documented_form;
-use crate::schema::{Schema, SchemaType, json_validator};
+use crate::schema::{Parsed, Schema, SchemaType, json_validator};
 use crate::storage::Reference;
 
 use super::contract::{Metadata, RuleSet, to_stored};
@@ -190,11 +190,9 @@ impl Registry {
             inline_json(&text, &named).map_err(ServiceError::InvalidSchema)?
         };
         let schema = Schema::parse_with_limits(schema_type, &resolved, limits)?;
-        if let Some(draft) = schema.draft() {
+        if let Parsed::Json(json) = schema.parsed() {
             // What `/validate` would build later: refused now, not stored to fail then.
-            let root: Value = serde_json::from_str(&resolved)
-                .map_err(|err| ServiceError::InvalidSchema(err.to_string()))?;
-            json_validator(&root, draft).map_err(|err| {
+            json_validator(&json.value, json.draft()).map_err(|err| {
                 ServiceError::InvalidSchema(format!("the schema cannot validate payloads: {err}"))
             })?;
         }
