@@ -2,7 +2,7 @@
 //! read-write roles.
 //!
 //! The file has one user per line, `name:password:role`, where the role is `read` (or
-//! `readonly`) or `write` (or `readwrite`, `admin`), and the password is either plain or
+//! `readonly`), `write` (or `readwrite`) or `admin`, and the password is either plain or
 //! `sha256:` followed by the hex digest of the password. Blank lines and `#` comments are
 //! ignored.
 
@@ -24,8 +24,10 @@ use super::state::AppState;
 pub enum Role {
     /// Reads, lookups, compatibility checks and payload validation.
     Read,
-    /// Everything.
+    /// Every change to the registry as well.
     Write,
+    /// Everything, the audit log included.
+    Admin,
 }
 
 #[derive(Debug, Clone)]
@@ -106,8 +108,9 @@ impl Credentials {
                 .ok_or_else(|| error("expected name:password:role"))?;
             let role = match role.to_ascii_lowercase().as_str() {
                 "read" | "readonly" | "read-only" => Role::Read,
-                "write" | "readwrite" | "read-write" | "admin" => Role::Write,
-                _ => return Err(error("role must be read or write")),
+                "write" | "readwrite" | "read-write" => Role::Write,
+                "admin" => Role::Admin,
+                _ => return Err(error("role must be read, write or admin")),
             };
             let sha256 = match password.strip_prefix("sha256:") {
                 Some(hex) => parse_hex(hex).ok_or_else(|| error("sha256: needs 64 hex digits"))?,
@@ -165,7 +168,7 @@ pub async fn require(State(state): State<AppState>, req: Request, next: Next) ->
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
     match credentials.authenticate(header) {
-        Ok(Role::Write) => next.run(req).await,
+        Ok(Role::Write | Role::Admin) => next.run(req).await,
         Ok(Role::Read) if !is_write(req.method(), path) => next.run(req).await,
         Ok(Role::Read) => Error::Forbidden("this user may only read".to_owned()).into_response(),
         Err(err) => err.into_response(),
