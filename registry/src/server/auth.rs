@@ -30,6 +30,46 @@ pub enum Role {
     Admin,
 }
 
+/// Who made a request, as the auth middleware established it; handlers find it in the
+/// request's extensions. Without credentials every caller is [`Principal::anonymous`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    /// The user name (basic auth).
+    pub name: String,
+    /// What the caller may do.
+    pub role: Role,
+}
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Principal {
+    type Rejection = std::convert::Infallible;
+
+    /// The principal the auth middleware recorded; a route it did not guard reads as an
+    /// unnamed reader, so a forgotten guard never grants a write.
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(parts
+            .extensions
+            .get::<Principal>()
+            .cloned()
+            .unwrap_or_else(|| Principal {
+                name: "unknown".to_owned(),
+                role: Role::Read,
+            }))
+    }
+}
+
+impl Principal {
+    /// The caller of a server without credentials: may do everything.
+    pub fn anonymous() -> Self {
+        Principal {
+            name: "anonymous".to_owned(),
+            role: Role::Admin,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 struct User {
     sha256: [u8; 32],
@@ -121,8 +161,8 @@ impl Credentials {
         Ok(Credentials { users })
     }
 
-    /// The role of the user an `Authorization` header names, if the password matches.
-    pub fn authenticate(&self, authorization: Option<&str>) -> Result<Role, Error> {
+    /// The user an `Authorization` header names, if the password matches.
+    pub fn authenticate(&self, authorization: Option<&str>) -> Result<Principal, Error> {
         let Some(value) = authorization else {
             return Err(Error::Unauthorized("credentials required".to_owned()));
         };
@@ -138,7 +178,10 @@ impl Credentials {
             .split_once(':')
             .ok_or_else(|| Error::Unauthorized("malformed Basic credentials".to_owned()))?;
         match self.users.get(name) {
-            Some(user) if user.sha256 == digest(password.as_bytes()) => Ok(user.role),
+            Some(user) if user.sha256 == digest(password.as_bytes()) => Ok(Principal {
+                name: name.to_owned(),
+                role: user.role,
+            }),
             _ => Err(Error::Unauthorized("bad user name or password".to_owned())),
         }
     }
@@ -153,10 +196,11 @@ fn is_write(method: &Method, path: &str) -> bool {
     }
 }
 
-/// Middleware that enforces the credentials, when there are any. `/health` and `/ready`
-/// stay open for probes.
-pub async fn require(State(state): State<AppState>, req: Request, next: Next) -> Response {
+/// Middleware that enforces the credentials, when there are any, and leaves the caller's
+/// [`Principal`] in the request's extensions. `/health` and `/ready` stay open for probes.
+pub async fn require(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let Some(credentials) = state.credentials() else {
+        req.extensions_mut().insert(Principal::anonymous());
         return next.run(req).await;
     };
     let path = req.uri().path();
@@ -167,12 +211,15 @@ pub async fn require(State(state): State<AppState>, req: Request, next: Next) ->
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    match credentials.authenticate(header) {
-        Ok(Role::Write | Role::Admin) => next.run(req).await,
-        Ok(Role::Read) if !is_write(req.method(), path) => next.run(req).await,
-        Ok(Role::Read) => Error::Forbidden("this user may only read".to_owned()).into_response(),
-        Err(err) => err.into_response(),
+    let principal = match credentials.authenticate(header) {
+        Ok(principal) => principal,
+        Err(err) => return err.into_response(),
+    };
+    if principal.role == Role::Read && is_write(req.method(), path) {
+        return Error::Forbidden("this user may only read".to_owned()).into_response();
     }
+    req.extensions_mut().insert(principal);
+    next.run(req).await
 }
 
 #[cfg(test)]
@@ -198,13 +245,17 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(
-            creds.authenticate(Some(&basic("reader", "pw"))).unwrap(),
+            creds
+                .authenticate(Some(&basic("reader", "pw")))
+                .unwrap()
+                .role,
             Role::Read
         );
         assert_eq!(
             creds
                 .authenticate(Some(&basic("writer", "s3cret")))
-                .unwrap(),
+                .unwrap()
+                .role,
             Role::Write
         );
         assert!(creds.authenticate(Some(&basic("writer", "nope"))).is_err());

@@ -21,7 +21,7 @@ use axum::middleware::from_fn_with_state;
 use crate::schema::Limits;
 use crate::storage::{self, StorageError};
 
-pub use auth::{Credentials, CredentialsError, Role};
+pub use auth::{Credentials, CredentialsError, Principal, Role};
 pub use error::{Error, ErrorBody};
 pub use metrics::Metrics;
 pub(crate) use negotiate::wants_html;

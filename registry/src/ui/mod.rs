@@ -21,7 +21,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use maud::html;
 
-use crate::server::{AppState, Error, Role};
+use crate::server::{AppState, Error, Principal, Role};
 use crate::service::{PayloadCheckError, ServiceError};
 use crate::storage::StorageError;
 
@@ -103,31 +103,16 @@ impl IntoResponse for Failure {
     }
 }
 
-/// What the visitor may do: `None` when the server has no credentials (everyone writes).
-pub(crate) fn role(state: &AppState, headers: &HeaderMap) -> Option<Role> {
-    let credentials = state.credentials()?;
-    let authorization = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
-    // The auth middleware let the request in, so the credentials are valid; a failure here
-    // can only mean a read-only visitor.
-    Some(
-        credentials
-            .authenticate(authorization)
-            .unwrap_or(Role::Read),
-    )
-}
-
 /// Refuses a form POST that did not come from a page of this server (CSRF), or from a user
 /// who may only read.
-pub(crate) fn allow_write(state: &AppState, headers: &HeaderMap) -> Result<(), Failure> {
+pub(crate) fn allow_write(principal: &Principal, headers: &HeaderMap) -> Result<(), Failure> {
     if !same_origin(headers) {
         return Err(Error::Forbidden(
             "the form was not sent from this registry's own pages".to_owned(),
         )
         .into());
     }
-    if role(state, headers) == Some(Role::Read) {
+    if principal.role == Role::Read {
         return Err(Error::Forbidden(
             "this user may only read: changing settings needs the write role".to_owned(),
         )

@@ -10,12 +10,12 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use crate::schema::CompatibilityLevel;
-use crate::server::{AppState, Error, Role};
+use crate::server::{AppState, Error, Principal, Role};
 use crate::service::{Mode, SubjectConfig};
 use crate::storage::SettingKind;
 
 use super::layout::{page, subject_url};
-use super::{Failure, allow_write, role};
+use super::{Failure, allow_write};
 
 /// The modes the form offers (IMPORT is set through the API, with its own checks).
 const MODES: [Mode; 2] = [Mode::ReadWrite, Mode::ReadOnly];
@@ -77,7 +77,7 @@ pub(crate) fn subject_form(
     subject: &str,
     own: &SubjectConfig,
     own_mode: Option<&str>,
-    role: Option<Role>,
+    role: Role,
     global: (&str, &str),
     saved: bool,
 ) -> Markup {
@@ -90,7 +90,7 @@ pub(crate) fn subject_form(
                 own.compatibility_level.map(CompatibilityLevel::as_str),
                 own_mode,
                 global,
-                role == Some(Role::Read),
+                role == Role::Read,
             ))
         }
     }
@@ -99,7 +99,7 @@ pub(crate) fn subject_form(
 /// `GET /ui/settings`: the global config and mode.
 pub(crate) async fn global(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    principal: Principal,
     Query(query): Query<Saved>,
 ) -> Result<Response, Failure> {
     let own = state.registry().config(None).await?;
@@ -114,7 +114,7 @@ pub(crate) async fn global(
             own.compatibility_level.map(CompatibilityLevel::as_str),
             own_mode.as_deref(),
             ("BACKWARD", "READWRITE"),
-            role(&state, &headers) == Some(Role::Read),
+            principal.role == Role::Read,
         ))
         h2 { "Global config as stored" }
         pre.code.plain { code { (config) } }
@@ -132,10 +132,11 @@ pub(crate) async fn global(
 /// `POST /ui/settings`.
 pub(crate) async fn save_global(
     State(state): State<AppState>,
+    principal: Principal,
     headers: HeaderMap,
     Form(form): Form<SettingsForm>,
 ) -> Result<Response, Failure> {
-    allow_write(&state, &headers)?;
+    allow_write(&principal, &headers)?;
     save(&state, None, &form).await?;
     Ok(Redirect::to("/ui/settings?saved=1").into_response())
 }
@@ -143,11 +144,12 @@ pub(crate) async fn save_global(
 /// `POST /ui/subjects/{subject}/settings`.
 pub(crate) async fn save_subject(
     State(state): State<AppState>,
+    principal: Principal,
     headers: HeaderMap,
     Path(subject): Path<String>,
     Form(form): Form<SettingsForm>,
 ) -> Result<Response, Failure> {
-    allow_write(&state, &headers)?;
+    allow_write(&principal, &headers)?;
     crate::service::check_subject(&subject)?;
     save(&state, Some(&subject), &form).await?;
     Ok(Redirect::to(&format!("{}?saved=1", subject_url(&subject))).into_response())

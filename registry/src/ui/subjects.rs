@@ -3,21 +3,20 @@
 //! violations.
 
 use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
 use axum::response::Response;
 use herald_protocol::annotations::MAJOR_PROPERTY;
 use maud::{Markup, html};
 use serde::Deserialize;
 
 use crate::schema::Violation;
-use crate::server::AppState;
+use crate::server::{AppState, Principal};
 use crate::service::{History, VersionVerdict};
 use crate::storage::SettingKind;
 
+use super::Failure;
 use super::highlight;
 use super::layout::{self, encode, page, subject_url, version_url};
 use super::settings;
-use super::{Failure, role};
 
 /// Subjects per page of the list.
 const PAGE_SIZE: i64 = 50;
@@ -132,7 +131,7 @@ fn group_of(history: &History, verdict: &VersionVerdict) -> Option<String> {
 /// `GET /ui/subjects/{subject}`: the timeline and one version.
 pub(crate) async fn subject(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    principal: Principal,
     Path(subject): Path<String>,
     Query(query): Query<SubjectQuery>,
 ) -> Result<Response, Failure> {
@@ -197,7 +196,7 @@ pub(crate) async fn subject(
                     }
                 }
                 p.muted { "Registration dates are not recorded by this registry." }
-                (settings::subject_form(&subject, &own_config, own_mode.as_deref(), role(&state, &headers), (global_level.as_str(), global_mode.as_str()), query.saved.is_some()))
+                (settings::subject_form(&subject, &own_config, own_mode.as_deref(), principal.role, (global_level.as_str(), global_mode.as_str()), query.saved.is_some()))
             }
             section aria-labelledby="schema-title" {
                 h2 #schema-title { "Version " (version)
