@@ -104,7 +104,7 @@
 //! decode and encode errors, and [`Envelope`] / [`NewEvent`] / [`RecordedEvent`]. Each
 //! subsystem is one module and the only path to its items: [`store`] (the [`store::EventStore`]
 //! trait, everything its methods return, and one module per backend), [`aggregate`],
-//! [`projection`], [`relay`] and [`transport`] (the broker seam, with `transport::nats`
+//! [`projection`], [`saga`], [`relay`] and [`transport`] (the broker seam, with `transport::nats`
 //! behind feature `nats` and `transport::kafka` behind feature `kafka`), `registry_client`
 //! and `push` (feature `registry-client`, from `herald-protocol`: the client and the push
 //! `herald push` uses), `consumer` (feature `consumer`), [`schema`], [`history`] and [`wire`] (the Confluent wire
@@ -118,8 +118,8 @@
     warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
-// Lets unit tests derive `Event`, whose generated code names `::herald`.
-#[cfg(test)]
+// Lets this crate derive `Event` (the saga log, unit tests), whose generated code names
+// `::herald`.
 extern crate self as herald;
 
 #[doc(hidden)]
@@ -139,6 +139,7 @@ pub mod history;
 pub mod lease;
 pub mod projection;
 pub mod relay;
+pub mod saga;
 pub mod schema;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod sql;

@@ -22,6 +22,8 @@ pub(crate) type Answer<A> =
 pub(crate) struct Pending<A: Aggregate> {
     pub(crate) command: A::Command,
     pub(crate) cause: Option<Cause>,
+    /// Set by `execute_once`: the command's events get ids derived from it.
+    pub(crate) command_id: Option<uuid::Uuid>,
     pub(crate) reply: oneshot::Sender<Answer<A>>,
 }
 

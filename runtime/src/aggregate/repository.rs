@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::oneshot;
+use uuid::Uuid;
 
 use super::cache::StateCache;
 use super::queue::{Held, Pending, Queues};
@@ -196,10 +197,50 @@ impl<S: EventStore, A: Aggregate> Repository<S, A> {
         command: A::Command,
         cause: Option<Cause>,
     ) -> Result<Executed<A::Event>, CommandError<A::Error>> {
+        self.submit(id, command, cause, None).await
+    }
+
+    /// Runs `command` on aggregate `id` at most once per `command_id`, however often it is
+    /// called (a saga step sent again after a crash, a redelivered message): its events get
+    /// ids derived from `command_id`, and a command whose first event is already stored is
+    /// not run again. Returns `None` when it had already been carried out (also when this
+    /// call lost a race with another process carrying out the same command: the store's
+    /// idempotent re-append or the refusal on the state after it is then recognised as the
+    /// command having been done). A command that produced no events leaves no trace and runs
+    /// again.
+    pub async fn execute_once(
+        &self,
+        id: &str,
+        command_id: Uuid,
+        command: A::Command,
+        cause: Option<Cause>,
+    ) -> Result<Option<Executed<A::Event>>, CommandError<A::Error>> {
+        let first = derived_event_id(command_id, 0);
+        if self.store.read_event(first).await?.is_some() {
+            return Ok(None);
+        }
+        match self.submit(id, command, cause, Some(command_id)).await {
+            Ok(executed) => Ok(Some(executed)),
+            Err(error) => match self.store.read_event(first).await {
+                Ok(Some(_)) => Ok(None),
+                _ => Err(error),
+            },
+        }
+    }
+
+    /// Queues a command and waits for its answer.
+    async fn submit(
+        &self,
+        id: &str,
+        command: A::Command,
+        cause: Option<Cause>,
+        command_id: Option<Uuid>,
+    ) -> Result<Executed<A::Event>, CommandError<A::Error>> {
         let (reply, answer) = oneshot::channel();
         let pending = Pending {
             command,
             cause,
+            command_id,
             reply,
         };
         if let Some(held) = self.queues.push(id, pending) {
@@ -394,11 +435,16 @@ fn decide<A: Aggregate>(
         };
         let encoded = events
             .iter()
-            .map(|event| {
-                NewEvent::new(event).map(|new| match pending.cause {
-                    Some(cause) => new.caused_by(cause),
-                    None => new,
-                })
+            .enumerate()
+            .map(|(index, event)| {
+                let mut new = NewEvent::new(event)?;
+                if let Some(cause) = pending.cause {
+                    new = new.caused_by(cause);
+                }
+                if let Some(command_id) = pending.command_id {
+                    new = new.with_id(derived_event_id(command_id, index));
+                }
+                Ok(new)
             })
             .collect::<Result<Vec<_>, _>>();
         match encoded {
@@ -441,6 +487,11 @@ impl<A: Aggregate> Drop for Abandoned<'_, A> {
             self.queues.abandon(self.id);
         }
     }
+}
+
+/// The id of event `index` of the command with id `command_id`.
+fn derived_event_id(command_id: Uuid, index: usize) -> Uuid {
+    Uuid::new_v5(&command_id, &(index as u64).to_be_bytes())
 }
 
 #[cfg(test)]

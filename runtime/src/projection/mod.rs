@@ -20,7 +20,7 @@
 //! lease's token. A busy projection can be split into [`Partition`]s (by a stable hash of the
 //! stream id), each with its own checkpoint and lease (`name#k`), so replicas share it.
 
-mod batch_loop;
+pub(crate) mod batch_loop;
 mod checkpoints;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub mod sql;

@@ -5,11 +5,12 @@
 //!
 //! The statements live with the tables they touch: the event log's in
 //! `store::tables`, the checkpoints' and projection dead letters' in [`checkpoints`],
-//! the leases' in [`leases`], the consumer's in `consumer::inbox`. Code generic over the
+//! the leases' in [`leases`], the sagas' deadlines and index in [`sagas`], the consumer's in `consumer::inbox`. Code generic over the
 //! backend states the `sqlx` bounds it uses (which types it binds and decodes).
 
 pub(crate) mod checkpoints;
 pub(crate) mod leases;
+pub(crate) mod sagas;
 
 use std::fmt::Debug;
 use std::future::Future;

@@ -6,6 +6,7 @@ use std::time::SystemTime;
 
 use crate::envelope::{NewEvent, RecordedEvent};
 use crate::projection::{CheckpointStore, DeadLetter};
+use crate::saga::{SagaCounts, SagaState, SagaStore, SagaSummary, counts_from};
 use crate::store::append::{Admission, admit, check_retry, writable_version};
 use crate::store::numbers::{check_append, to_i32, to_i64, to_micros};
 use crate::store::{Appended, Direction, EventStore, Expected, Snapshot, StoreError, StreamInfo};
@@ -26,6 +27,8 @@ struct State {
     snapshots: HashMap<String, Snapshot>,
     checkpoints: HashMap<String, u64>,
     dead_letters: BTreeMap<(String, u64), DeadLetter>,
+    saga_deadlines: BTreeMap<(String, String, String), i64>,
+    sagas: BTreeMap<(String, String), SagaSummary>,
 }
 
 #[derive(Debug, Default)]
@@ -186,6 +189,15 @@ impl EventStore for MemoryStore {
         Ok(self.state().head)
     }
 
+    async fn read_event(&self, event_id: uuid::Uuid) -> Result<Option<RecordedEvent>, StoreError> {
+        let state = self.state();
+        Ok(state
+            .ids
+            .get(&event_id)
+            .and_then(|position| state.log.get(position))
+            .cloned())
+    }
+
     async fn stream_info(&self, stream_id: &str) -> Result<Option<StreamInfo>, StoreError> {
         Ok(self.state().info(stream_id))
     }
@@ -270,5 +282,104 @@ impl CheckpointStore for MemoryStore {
             .filter(|letter| letter.projection == projection)
             .cloned()
             .collect())
+    }
+}
+
+impl SagaStore for MemoryStore {
+    async fn schedule_deadline(
+        &self,
+        saga: &str,
+        instance: &str,
+        name: &str,
+        due_micros: i64,
+    ) -> Result<(), StoreError> {
+        self.state().saga_deadlines.insert(
+            (saga.to_owned(), instance.to_owned(), name.to_owned()),
+            due_micros,
+        );
+        Ok(())
+    }
+
+    async fn remove_deadline(
+        &self,
+        saga: &str,
+        instance: &str,
+        name: &str,
+        due_micros: Option<i64>,
+    ) -> Result<(), StoreError> {
+        let key = (saga.to_owned(), instance.to_owned(), name.to_owned());
+        let mut state = self.state();
+        if due_micros.is_none() || state.saga_deadlines.get(&key) == due_micros.as_ref() {
+            state.saga_deadlines.remove(&key);
+        }
+        Ok(())
+    }
+
+    async fn due_deadlines(
+        &self,
+        saga: &str,
+        now_micros: i64,
+        limit: usize,
+    ) -> Result<Vec<(String, String, i64)>, StoreError> {
+        let state = self.state();
+        let mut due: Vec<_> = state
+            .saga_deadlines
+            .iter()
+            .filter(|((each, _, _), due)| each == saga && **due <= now_micros)
+            .map(|((_, instance, name), due)| (instance.clone(), name.clone(), *due))
+            .collect();
+        due.sort_by_key(|(_, _, due)| *due);
+        due.truncate(limit);
+        Ok(due)
+    }
+
+    async fn record_saga(&self, summary: &SagaSummary) -> Result<(), StoreError> {
+        let mut state = self.state();
+        let key = (summary.saga.clone(), summary.instance.clone());
+        let started_micros = state
+            .sagas
+            .get(&key)
+            .map_or(summary.started_micros, |old| old.started_micros);
+        state.sagas.insert(
+            key,
+            SagaSummary {
+                started_micros,
+                ..summary.clone()
+            },
+        );
+        Ok(())
+    }
+
+    async fn saga_counts(&self, saga: &str, now_micros: i64) -> Result<SagaCounts, StoreError> {
+        let state = self.state();
+        let of_saga = || state.sagas.values().filter(|summary| summary.saga == saga);
+        let oldest = of_saga()
+            .filter(|summary| !summary.state.is_final())
+            .map(|summary| summary.started_micros)
+            .min();
+        Ok(counts_from(
+            saga,
+            of_saga().map(|summary| (summary.state, 1)),
+            oldest,
+            now_micros,
+        ))
+    }
+
+    async fn sagas_in(
+        &self,
+        saga: &str,
+        wanted: SagaState,
+        limit: usize,
+    ) -> Result<Vec<SagaSummary>, StoreError> {
+        let state = self.state();
+        let mut found: Vec<_> = state
+            .sagas
+            .values()
+            .filter(|summary| summary.saga == saga && summary.state == wanted)
+            .cloned()
+            .collect();
+        found.sort_by(|a, b| (a.started_micros, &a.instance).cmp(&(b.started_micros, &b.instance)));
+        found.truncate(limit);
+        Ok(found)
     }
 }

@@ -303,6 +303,13 @@ pub trait EventStore: Clone + Send + Sync + 'static {
         limit: usize,
     ) -> impl Future<Output = Result<Vec<RecordedEvent>, StoreError>> + Send;
 
+    /// The stored event with this id, if any (what a receiver that deduplicates by event id
+    /// asks: see [`Repository::execute_once`](crate::aggregate::Repository::execute_once)).
+    fn read_event(
+        &self,
+        event_id: Uuid,
+    ) -> impl Future<Output = Result<Option<RecordedEvent>, StoreError>> + Send;
+
     /// The highest committed position (0 when the log is empty).
     fn head_position(&self) -> impl Future<Output = Result<u64, StoreError>> + Send;
 

@@ -258,6 +258,10 @@ where
         Tables::<DB>::head_position(&self.pool).await
     }
 
+    async fn read_event(&self, event_id: Uuid) -> Result<Option<RecordedEvent>, StoreError> {
+        Tables::<DB>::read_event(&self.pool, event_id).await
+    }
+
     async fn load_snapshot(&self, stream_id: &str) -> Result<Option<Snapshot>, StoreError> {
         Tables::<DB>::load_snapshot(&self.pool, stream_id).await
     }

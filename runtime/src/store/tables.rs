@@ -100,6 +100,22 @@ where
         rows.iter().map(Self::event_from_row).collect()
     }
 
+    /// The event with id `event_id`, if stored.
+    pub(crate) async fn read_event<'c, E>(
+        executor: E,
+        event_id: Uuid,
+    ) -> Result<Option<RecordedEvent>, StoreError>
+    where
+        E: Executor<'c, Database = DB>,
+    {
+        let sql = format!("SELECT {EVENT_COLUMNS} FROM herald_events WHERE event_id = $1");
+        let row = sqlx::query::<DB>(sqlx::AssertSqlSafe(sql))
+            .bind(event_id)
+            .fetch_optional(executor)
+            .await?;
+        row.as_ref().map(Self::event_from_row).transpose()
+    }
+
     /// The rows of `sql`, a query of a stream's `page` (`$1`, `$2`, `$3`, as
     /// [`stream_page_clause`] uses them).
     pub(crate) async fn stream_page<'c, E>(

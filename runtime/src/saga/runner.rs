@@ -1,0 +1,528 @@
+//! The saga runner: routes events to instances, records decisions, carries them out, fires
+//! deadlines, and keeps the index.
+
+use std::marker::PhantomData;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::Bytes;
+use crate::envelope::{Cause, NewEvent, RecordedEvent};
+use crate::projection::{Partition, ProjectionError, RunnerOptions};
+use crate::saga::log::{Effect, decode, is_log_event};
+use crate::saga::{
+    Command, Decision, Dispatch, DispatchError, Input, Instance, Saga, SagaError, SagaEvent,
+    SagaState, SagaStore, SagaSummary, command_id, instance_of, log_stream,
+};
+use crate::store::{Direction, Expected, StoreError};
+
+/// How a saga runner retries, besides its [`RunnerOptions`] (whose `max_attempts`,
+/// `initial_backoff` and `max_backoff` also bound a command's delivery attempts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SagaOptions {
+    /// Deadlines fired per batch.
+    pub deadlines_per_batch: usize,
+}
+
+impl Default for SagaOptions {
+    fn default() -> Self {
+        SagaOptions {
+            deadlines_per_batch: 100,
+        }
+    }
+}
+
+/// Runs saga `G` over a store, sending its commands through `D`.
+///
+/// A [`Runner`](crate::projection::Runner) over the store's log (checkpoint and lease
+/// `saga-<NAME>`, `#k` for a partition, which splits instances by id): each batch handles
+/// the events after the checkpoint, then fires the deadlines that are due. Events from a
+/// broker go through [`SagaRunner::handle`] instead.
+#[derive(Debug)]
+pub struct SagaRunner<S, G, D> {
+    store: S,
+    dispatch: D,
+    options: RunnerOptions,
+    saga_options: SagaOptions,
+    partition: Partition,
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
+    fence: Option<crate::lease::Fence>,
+    saga: PhantomData<fn() -> G>,
+}
+
+fn now_micros() -> i64 {
+    micros(SystemTime::now())
+}
+
+fn micros(time: SystemTime) -> i64 {
+    match time.duration_since(UNIX_EPOCH) {
+        Ok(since) => i64::try_from(since.as_micros()).unwrap_or(i64::MAX),
+        Err(before) => -i64::try_from(before.duration().as_micros()).unwrap_or(i64::MAX),
+    }
+}
+
+impl<S: SagaStore, G: Saga, D: Dispatch<G::Command>> SagaRunner<S, G, D> {
+    /// A runner with default options.
+    pub fn new(store: S, dispatch: D) -> Self {
+        SagaRunner {
+            store,
+            dispatch,
+            options: RunnerOptions::default(),
+            saga_options: SagaOptions::default(),
+            partition: Partition::ALL,
+            #[cfg(any(feature = "sqlite", feature = "postgres"))]
+            fence: None,
+            saga: PhantomData,
+        }
+    }
+
+    /// Sets the saga options.
+    pub fn with_saga_options(mut self, options: SagaOptions) -> Self {
+        self.saga_options = options;
+        self
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The dispatcher.
+    pub fn dispatcher(&self) -> &D {
+        &self.dispatch
+    }
+
+    /// The checkpoint's (and lease's) name: `saga-<NAME>`, `#k` for partition `k`.
+    pub fn checkpoint_name(&self) -> String {
+        self.partition.checkpoint_name(&format!("saga-{}", G::NAME))
+    }
+
+    /// Instance `instance` rebuilt from its log (version 0: it does not exist).
+    pub async fn load(&self, instance: &str) -> Result<Instance<G>, SagaError> {
+        let events = self
+            .store
+            .read_stream(
+                &log_stream(G::NAME, instance),
+                1,
+                Direction::Forward,
+                usize::MAX,
+            )
+            .await?;
+        let mut loaded = Instance::<G>::default();
+        for event in &events {
+            let logged = decode(&event.event_type, event.schema_version, &event.payload).map_err(
+                |source| SagaError::Decode {
+                    saga: G::NAME,
+                    source,
+                },
+            )?;
+            loaded.apply(&logged).map_err(|source| SagaError::Decode {
+                saga: G::NAME,
+                source,
+            })?;
+            loaded.version = event.stream_version;
+            if loaded.started.is_none() {
+                loaded.started = Some(event.recorded_at);
+            }
+        }
+        Ok(loaded)
+    }
+
+    /// Handles one event: finds its instance (starting one if the event's type starts the
+    /// saga), records it with the saga's decisions, and carries them out. An event of
+    /// another type, of another partition, without a correlation, for no instance, or
+    /// already received, changes nothing (a redelivered event resumes what its first
+    /// delivery left undone). An event reaching an instance that is no longer running is
+    /// ignored.
+    pub async fn handle(&self, event: &RecordedEvent) -> Result<(), SagaError> {
+        if is_log_event(&event.event_type) || !G::Event::accepts(&event.event_type) {
+            return Ok(());
+        }
+        let Some(instance_id) = instance_of(G::CORRELATION, event) else {
+            return Ok(());
+        };
+        if !self.partition.contains(&instance_id) {
+            return Ok(());
+        }
+        let event_id = event.event_id.to_string();
+        let stream = log_stream(G::NAME, &instance_id);
+        let mut instance = loop {
+            let mut instance = self.load(&instance_id).await?;
+            if instance.version == 0 && !G::STARTS.contains(&event.event_type.as_str()) {
+                return Ok(());
+            }
+            if instance.state != SagaState::Running {
+                return Ok(());
+            }
+            if instance.has_received(&event_id) {
+                self.sync_deadlines(&instance_id, &instance).await?;
+                break instance;
+            }
+            let input = G::Event::decode(&event.event_type, event.schema_version, &event.payload)
+                .map_err(|source| SagaError::Decode {
+                saga: G::NAME,
+                source,
+            })?;
+            instance.saga.apply(&input);
+            let decisions = instance.saga.on(&input);
+            let mut log = Vec::with_capacity(decisions.len() + 2);
+            if instance.version == 0 {
+                log.push(SagaEvent::Started {
+                    saga: G::NAME.to_owned(),
+                    instance: instance_id.clone(),
+                });
+            }
+            log.push(SagaEvent::Received {
+                event_id: event_id.clone(),
+                event_type: event.event_type.clone(),
+                schema_version: event.schema_version,
+                payload: Bytes(event.payload.clone()),
+            });
+            log.extend(self.record_decisions(&instance, decisions)?);
+            let schedules = log
+                .iter()
+                .any(|logged| matches!(logged, SagaEvent::DeadlineScheduled { .. }));
+            match self
+                .append(&stream, &instance, log, Some(event.cause()))
+                .await
+            {
+                Ok(()) => {
+                    let instance = self.load(&instance_id).await?;
+                    if schedules {
+                        self.sync_deadlines(&instance_id, &instance).await?;
+                    }
+                    break instance;
+                }
+                Err(StoreError::Conflict { .. }) => continue,
+                Err(error) => return Err(error.into()),
+            }
+        };
+        self.drive(&instance_id, &mut instance).await
+    }
+
+    /// Fires up to [`SagaOptions::deadlines_per_batch`] deadlines due now; returns how
+    /// many it handled (fired or found stale).
+    pub async fn fire_deadlines(&self) -> Result<usize, SagaError> {
+        let due = self
+            .store
+            .due_deadlines(G::NAME, now_micros(), self.saga_options.deadlines_per_batch)
+            .await?;
+        let mut handled = 0;
+        for (instance_id, name, due_micros) in due {
+            if !self.partition.contains(&instance_id) {
+                continue;
+            }
+            handled += 1;
+            let stream = log_stream(G::NAME, &instance_id);
+            let mut instance = loop {
+                let instance = self.load(&instance_id).await?;
+                if instance.state != SagaState::Running
+                    || instance.deadlines.get(&name) != Some(&due_micros)
+                {
+                    break instance;
+                }
+                let decisions = instance.saga.on_deadline(&name);
+                let mut log = vec![SagaEvent::DeadlineFired {
+                    deadline: name.clone(),
+                }];
+                log.extend(self.record_decisions(&instance, decisions)?);
+                match self.append(&stream, &instance, log, None).await {
+                    Ok(()) => {
+                        tracing::debug!(saga = G::NAME, instance = %instance_id, deadline = %name, "deadline fired");
+                        let instance = self.load(&instance_id).await?;
+                        self.sync_deadlines(&instance_id, &instance).await?;
+                        break instance;
+                    }
+                    Err(StoreError::Conflict { .. }) => continue,
+                    Err(error) => return Err(error.into()),
+                }
+            };
+            // Whatever the deadline found, what the instance left undone is done first, so
+            // the row goes only once nothing depends on it.
+            self.drive(&instance_id, &mut instance).await?;
+            self.store
+                .remove_deadline(G::NAME, &instance_id, &name, Some(due_micros))
+                .await?;
+        }
+        Ok(handled)
+    }
+
+    /// The log events that record `decisions`, numbering steps after the instance's.
+    fn record_decisions(
+        &self,
+        instance: &Instance<G>,
+        decisions: Vec<Decision<G::Command>>,
+    ) -> Result<Vec<SagaEvent>, SagaError> {
+        let json = |command: &G::Command| {
+            serde_json::to_string(command).map_err(|source| SagaError::Encode {
+                saga: G::NAME,
+                source,
+            })
+        };
+        let mut step = u32::try_from(instance.steps()).unwrap_or(u32::MAX);
+        let mut log = Vec::with_capacity(decisions.len());
+        for decision in decisions {
+            log.push(match decision {
+                Decision::Send {
+                    step: name,
+                    command,
+                    compensation,
+                } => {
+                    let scheduled = SagaEvent::StepScheduled {
+                        step,
+                        name,
+                        command: Some(json(&command)?),
+                        compensation: compensation.as_ref().map(json).transpose()?,
+                    };
+                    step = step.saturating_add(1);
+                    scheduled
+                }
+                Decision::Compensation {
+                    step: name,
+                    command,
+                } => {
+                    let scheduled = SagaEvent::StepScheduled {
+                        step,
+                        name,
+                        command: None,
+                        compensation: Some(json(&command)?),
+                    };
+                    step = step.saturating_add(1);
+                    scheduled
+                }
+                Decision::Schedule { name, after } => SagaEvent::DeadlineScheduled {
+                    deadline: name,
+                    due_micros: now_micros()
+                        .saturating_add(i64::try_from(after.as_micros()).unwrap_or(i64::MAX)),
+                },
+                Decision::Cancel { name } => SagaEvent::DeadlineCancelled { deadline: name },
+                Decision::Complete => SagaEvent::CompletionRequested,
+                Decision::Fail { reason } => SagaEvent::CompensationStarted { reason },
+            });
+        }
+        Ok(log)
+    }
+
+    /// Appends `log` to an instance's stream at the version it was loaded at.
+    async fn append(
+        &self,
+        stream: &str,
+        instance: &Instance<G>,
+        log: Vec<SagaEvent>,
+        cause: Option<Cause>,
+    ) -> Result<(), StoreError> {
+        let events = log
+            .iter()
+            .map(|logged| {
+                let event = NewEvent::new(logged)?;
+                Ok(match cause {
+                    Some(cause) => event.caused_by(cause),
+                    None => event,
+                })
+            })
+            .collect::<Result<Vec<_>, crate::EncodeError>>()
+            .map_err(|error| StoreError::Corrupt(format!("saga log event: {error}")))?;
+        self.store
+            .append(stream, Expected::Exact(instance.version), events)
+            .await?;
+        Ok(())
+    }
+
+    /// Writes the instance's deadlines to the deadline table (idempotent).
+    async fn sync_deadlines(
+        &self,
+        instance_id: &str,
+        instance: &Instance<G>,
+    ) -> Result<(), SagaError> {
+        for (name, due) in &instance.deadlines {
+            self.store
+                .schedule_deadline(G::NAME, instance_id, name, *due)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Carries out what the instance decided and has not done yet, recording each result,
+    /// until it waits for an event or a deadline, or ends; then updates the index.
+    async fn drive(&self, instance_id: &str, instance: &mut Instance<G>) -> Result<(), SagaError> {
+        let stream = log_stream(G::NAME, instance_id);
+        // Every command of an instance shares one correlation id, derived from its stream.
+        let correlation_id = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, stream.as_bytes());
+        while let Some(effect) = instance.next_effect() {
+            let log = match effect {
+                Effect::Send { step, command } => {
+                    match self
+                        .send(instance_id, instance, step, &command, false, correlation_id)
+                        .await?
+                    {
+                        Ok(()) => SagaEvent::StepCompleted { step },
+                        Err(DispatchError::Refused(reason)) => {
+                            SagaEvent::StepFailed { step, reason }
+                        }
+                        Err(DispatchError::Failed(error)) => SagaEvent::Stuck {
+                            reason: format!("step `{}`: {error}", instance.step_name(step)),
+                        },
+                    }
+                }
+                Effect::Compensate { step, command } => {
+                    match self
+                        .send(instance_id, instance, step, &command, true, correlation_id)
+                        .await?
+                    {
+                        Ok(()) => SagaEvent::Compensated { step },
+                        Err(error) => SagaEvent::Stuck {
+                            reason: format!(
+                                "compensation of step `{}`: {error}",
+                                instance.step_name(step)
+                            ),
+                        },
+                    }
+                }
+                Effect::Complete => SagaEvent::Completed,
+                Effect::Fail { reason } => SagaEvent::Failed { reason },
+            };
+            match self.append(&stream, instance, vec![log], None).await {
+                Ok(()) => {}
+                // Another replica moved the instance on: go on from where it is.
+                Err(StoreError::Conflict { .. }) => {}
+                Err(error) => return Err(error.into()),
+            }
+            *instance = self.load(instance_id).await?;
+        }
+        self.store
+            .record_saga(&SagaSummary {
+                saga: G::NAME.to_owned(),
+                instance: instance_id.to_owned(),
+                state: instance.state,
+                last_step: instance.last_step.clone(),
+                error: instance.error.clone(),
+                started_micros: instance.started.map_or_else(now_micros, micros),
+                updated_micros: now_micros(),
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// Sends a step's command (or compensation), retrying failures with backoff up to
+    /// `max_attempts` times (a refused compensation too); the last error is returned.
+    async fn send(
+        &self,
+        instance_id: &str,
+        instance: &Instance<G>,
+        step: u32,
+        command: &str,
+        compensation: bool,
+        correlation_id: uuid::Uuid,
+    ) -> Result<Result<(), DispatchError>, SagaError> {
+        let command: G::Command =
+            serde_json::from_str(command).map_err(|source| SagaError::Encode {
+                saga: G::NAME,
+                source,
+            })?;
+        let command_id = command_id(G::NAME, instance_id, step, compensation);
+        let command = Command {
+            command_id,
+            saga: G::NAME,
+            instance: instance_id.to_owned(),
+            step: instance.step_name(step).to_owned(),
+            compensation,
+            cause: Cause {
+                correlation_id,
+                causation_id: command_id,
+            },
+            command,
+        };
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let error = match self.dispatch.dispatch(&command).await {
+                Ok(()) => return Ok(Ok(())),
+                Err(DispatchError::Refused(reason)) if !compensation => {
+                    return Ok(Err(DispatchError::Refused(reason)));
+                }
+                Err(error) => error,
+            };
+            if attempts >= self.options.max_attempts.max(1) {
+                tracing::error!(saga = G::NAME, instance = instance_id, step = %command.step, compensation, %error, "command failed every attempt; the instance is stuck");
+                return Ok(Err(error));
+            }
+            tracing::warn!(saga = G::NAME, instance = instance_id, step = %command.step, attempts, %error, "command failed; retrying");
+            tokio::time::sleep(self.options.backoff(attempts)).await;
+        }
+    }
+
+    async fn save_checkpoint(&self, name: &str, position: u64) -> Result<(), ProjectionError> {
+        #[cfg(any(feature = "sqlite", feature = "postgres"))]
+        if let Some(fence) = &self.fence {
+            return Ok(fence.save_checkpoint(position).await?);
+        }
+        Ok(self.store.save_checkpoint(name, position).await?)
+    }
+
+    fn failed(&self, position: u64, error: SagaError) -> ProjectionError {
+        match error {
+            SagaError::Store(error) => ProjectionError::Store(error),
+            other => ProjectionError::Handler {
+                projection: self.checkpoint_name(),
+                position,
+                source: Box::new(other),
+            },
+        }
+    }
+}
+
+impl<S: SagaStore, G: Saga, D: Dispatch<G::Command>> crate::projection::batch_loop::Batches
+    for SagaRunner<S, G, D>
+{
+    fn options(&mut self) -> &mut RunnerOptions {
+        &mut self.options
+    }
+
+    fn checkpoint_name(&self) -> String {
+        SagaRunner::checkpoint_name(self)
+    }
+
+    fn set_partition(&mut self, partition: Partition) {
+        self.partition = partition;
+    }
+
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
+    fn set_fence(&mut self, fence: Option<crate::lease::Fence>) {
+        self.fence = fence;
+    }
+
+    async fn checkpoint_and_head(&mut self) -> Result<(u64, u64), ProjectionError> {
+        let checkpoint = self.store.load_checkpoint(&self.checkpoint_name()).await?;
+        Ok((checkpoint, self.store.head_position().await?))
+    }
+
+    async fn next_batch(&mut self) -> Result<(usize, u64), ProjectionError> {
+        let name = self.checkpoint_name();
+        let checkpoint = self.store.load_checkpoint(&name).await?;
+        let events = self
+            .store
+            .read_all(checkpoint + 1, self.options.batch_size.max(1))
+            .await?;
+        let mut done = checkpoint;
+        for event in &events {
+            if let Err(error) = self.handle(event).await {
+                if done > checkpoint {
+                    self.save_checkpoint(&name, done).await?;
+                }
+                return Err(self.failed(event.position, error));
+            }
+            done = event.position;
+        }
+        if done > checkpoint {
+            self.save_checkpoint(&name, done).await?;
+        }
+        let fired = self
+            .fire_deadlines()
+            .await
+            .map_err(|error| self.failed(done, error))?;
+        Ok((events.len() + fired, done))
+    }
+
+    async fn reset(&mut self) -> Result<(), ProjectionError> {
+        let name = self.checkpoint_name();
+        self.save_checkpoint(&name, 0).await
+    }
+}
