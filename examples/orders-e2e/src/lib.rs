@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+pub mod fulfilment;
 pub mod registration;
 
 use herald::aggregate::Aggregate;
@@ -50,7 +51,7 @@ pub struct Order {
 }
 
 /// What can be asked of an order.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum OrderCommand {
     /// Place it.
     Place {

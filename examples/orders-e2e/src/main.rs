@@ -10,7 +10,13 @@
 //! orders-e2e --database sqlite://orders.db --broker kafka://127.0.0.1:9092 relay --registry http://127.0.0.1:8081
 //! orders-e2e --database postgres://localhost/orders serve --stream ORDERS --partitions 4
 //! orders-e2e --database postgres://localhost/orders status
+//! orders-e2e --database postgres://localhost/orders place --orders 1000
+//! orders-e2e --database postgres://localhost/orders saga --holder r1
+//! orders-e2e --database postgres://localhost/orders pay --seed 7
+//! orders-e2e --database postgres://localhost/orders sagas --state stuck
 //! ```
+
+mod saga_commands;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -21,6 +27,7 @@ use herald::lease::{Ended, LeaseOptions, LeasePool, Leases};
 use herald::projection::sql::{ReadModelDatabase, SqlProjection, SqlProjectionRunner};
 use herald::projection::{CheckpointStore, Partition, Progress, Runner, RunnerOptions};
 use herald::relay::{ConfluentFraming, Relay};
+use herald::saga::SagaStore;
 use herald::store::postgres::PostgresStore;
 use herald::store::sqlite::SqliteStore;
 use herald::store::{EventStore, SqlBackend, SqlStore};
@@ -151,6 +158,44 @@ enum Command {
     /// Prints who runs the order summary and the relay, their checkpoints and lag, as
     /// Prometheus text.
     Status,
+    /// Puts stock in and places the orders of a sample day (only placing them: the
+    /// fulfilment saga does the rest).
+    Place {
+        /// How many orders.
+        #[arg(long, default_value_t = 100)]
+        orders: usize,
+    },
+    /// Runs as one replica of the fulfilment saga (reserve stock, charge, ship; compensate
+    /// on a declined or unanswered payment), while it holds the saga's lease, until SIGTERM
+    /// or Ctrl-C. Prints `lead saga-fulfilment <token>` when it takes the lease.
+    Saga {
+        /// This replica's name in the lease table (default: host-pid).
+        #[arg(long)]
+        holder: Option<String>,
+        /// How long a lease lasts without renewal, in milliseconds.
+        #[arg(long, default_value_t = 2500)]
+        lease_ttl_ms: u64,
+        /// Events per checkpoint.
+        #[arg(long, default_value_t = 100)]
+        batch_size: usize,
+    },
+    /// Plays the payment service: answers each payment request with its order's seeded
+    /// answer (approve, approve late, decline or never answer), until SIGTERM or Ctrl-C.
+    Pay {
+        /// The seed of the answers.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+    },
+    /// Shows the fulfilment sagas: counts per state (Prometheus text), or with `--state`
+    /// the instances in that state with their last step and error.
+    Sagas {
+        /// running, compensating, completed, compensated or stuck.
+        #[arg(long)]
+        state: Option<String>,
+        /// At most this many instances.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
 }
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
@@ -178,11 +223,28 @@ async fn main() -> Result<(), Error> {
 async fn run<DB>(config: Config, store: SqlStore<DB>) -> Result<(), Error>
 where
     DB: ReadModelDatabase + SqlBackend,
-    SqlStore<DB>: EventStore + CheckpointStore,
+    SqlStore<DB>: EventStore + CheckpointStore + SagaStore,
     OrderSummary: SqlProjection<DB>,
     LeasePool: From<Pool<DB>>,
 {
     match config.command {
+        Command::Place { orders } => saga_commands::place(&store, orders).await,
+        Command::Saga {
+            holder,
+            lease_ttl_ms,
+            batch_size,
+        } => {
+            let holder = holder.unwrap_or_else(default_holder);
+            let options = LeaseOptions::with_ttl(Duration::from_millis(lease_ttl_ms));
+            let leases = Leases::new(store.pool().clone(), holder).with_options(options);
+            until_terminated(|stop| saga_commands::run_saga(store, leases, batch_size, stop)).await
+        }
+        Command::Pay { seed } => {
+            until_terminated(|stop| saga_commands::pay(store, seed, stop)).await
+        }
+        Command::Sagas { state, limit } => {
+            saga_commands::show(&store, state.as_deref(), limit).await
+        }
         Command::Seed { orders } => seed(&store, orders).await,
         Command::Project {
             batch_size,
@@ -440,6 +502,26 @@ fn stopped(stop: &watch::Receiver<bool>) -> impl Future<Output = ()> + Send + 's
     async move {
         let _ = stop.wait_for(|stop| *stop).await;
     }
+}
+
+/// Runs `task` until it ends, or until SIGTERM or Ctrl-C tell it to stop.
+async fn until_terminated<F, T>(task: F) -> Result<(), Error>
+where
+    F: FnOnce(watch::Receiver<bool>) -> T,
+    T: Future<Output = Result<(), Error>> + Send + 'static,
+{
+    let (stop, stop_rx) = watch::channel(false);
+    let mut running = tokio::spawn(task(stop_rx));
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        _ = terminate.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+        ended = &mut running => return ended?,
+    }
+    let _ = stop.send(true);
+    running.await??;
+    println!("stopped");
+    Ok(())
 }
 
 /// Runs every partition of the order summary and the relay, each while its lease is held,

@@ -161,9 +161,7 @@ impl<S: SagaStore, G: Saga, D: Dispatch<G::Command>> SagaRunner<S, G, D> {
                 saga: G::NAME,
                 source,
             })?;
-            instance.saga.apply(&input);
-            let decisions = instance.saga.on(&input);
-            let mut log = Vec::with_capacity(decisions.len() + 2);
+            let mut log = Vec::with_capacity(8);
             if instance.version == 0 {
                 log.push(SagaEvent::Started {
                     saga: G::NAME.to_owned(),
@@ -176,16 +174,24 @@ impl<S: SagaStore, G: Saga, D: Dispatch<G::Command>> SagaRunner<S, G, D> {
                 schema_version: event.schema_version,
                 payload: Bytes(event.payload.clone()),
             });
+            // Folded before deciding: the saga decides on the state that includes the event.
+            for logged in &log {
+                instance.apply(logged).map_err(|source| SagaError::Decode {
+                    saga: G::NAME,
+                    source,
+                })?;
+            }
+            let folded = log.len();
+            let decisions = instance.saga.on(&input);
             log.extend(self.record_decisions(&instance, decisions)?);
             let schedules = log
                 .iter()
                 .any(|logged| matches!(logged, SagaEvent::DeadlineScheduled { .. }));
             match self
-                .append(&stream, &instance, log, Some(event.cause()))
+                .append(&stream, &mut instance, log, folded, Some(event.cause()))
                 .await
             {
                 Ok(()) => {
-                    let instance = self.load(&instance_id).await?;
                     if schedules {
                         self.sync_deadlines(&instance_id, &instance).await?;
                     }
@@ -213,7 +219,7 @@ impl<S: SagaStore, G: Saga, D: Dispatch<G::Command>> SagaRunner<S, G, D> {
             handled += 1;
             let stream = log_stream(G::NAME, &instance_id);
             let mut instance = loop {
-                let instance = self.load(&instance_id).await?;
+                let mut instance = self.load(&instance_id).await?;
                 if instance.state != SagaState::Running
                     || instance.deadlines.get(&name) != Some(&due_micros)
                 {
@@ -224,10 +230,9 @@ impl<S: SagaStore, G: Saga, D: Dispatch<G::Command>> SagaRunner<S, G, D> {
                     deadline: name.clone(),
                 }];
                 log.extend(self.record_decisions(&instance, decisions)?);
-                match self.append(&stream, &instance, log, None).await {
+                match self.append(&stream, &mut instance, log, 0, None).await {
                     Ok(()) => {
                         tracing::debug!(saga = G::NAME, instance = %instance_id, deadline = %name, "deadline fired");
-                        let instance = self.load(&instance_id).await?;
                         self.sync_deadlines(&instance_id, &instance).await?;
                         break instance;
                     }
@@ -301,12 +306,15 @@ impl<S: SagaStore, G: Saga, D: Dispatch<G::Command>> SagaRunner<S, G, D> {
         Ok(log)
     }
 
-    /// Appends `log` to an instance's stream at the version it was loaded at.
+    /// Appends `log` to an instance's stream at the version it was loaded at, and folds it
+    /// into the instance but for its first `folded` events, folded already (a conflict
+    /// leaves the instance unusable: load it again).
     async fn append(
         &self,
         stream: &str,
-        instance: &Instance<G>,
+        instance: &mut Instance<G>,
         log: Vec<SagaEvent>,
+        folded: usize,
         cause: Option<Cause>,
     ) -> Result<(), StoreError> {
         let events = log
@@ -320,9 +328,17 @@ impl<S: SagaStore, G: Saga, D: Dispatch<G::Command>> SagaRunner<S, G, D> {
             })
             .collect::<Result<Vec<_>, crate::EncodeError>>()
             .map_err(|error| StoreError::Corrupt(format!("saga log event: {error}")))?;
-        self.store
+        let appended = self
+            .store
             .append(stream, Expected::Exact(instance.version), events)
             .await?;
+        for logged in log.iter().skip(folded) {
+            instance
+                .apply(logged)
+                .map_err(|error| StoreError::Corrupt(format!("saga log event: {error}")))?;
+        }
+        instance.version = appended.stream_version;
+        instance.started.get_or_insert_with(SystemTime::now);
         Ok(())
     }
 
@@ -379,13 +395,12 @@ impl<S: SagaStore, G: Saga, D: Dispatch<G::Command>> SagaRunner<S, G, D> {
                 Effect::Complete => SagaEvent::Completed,
                 Effect::Fail { reason } => SagaEvent::Failed { reason },
             };
-            match self.append(&stream, instance, vec![log], None).await {
+            match self.append(&stream, instance, vec![log], 0, None).await {
                 Ok(()) => {}
                 // Another replica moved the instance on: go on from where it is.
-                Err(StoreError::Conflict { .. }) => {}
+                Err(StoreError::Conflict { .. }) => *instance = self.load(instance_id).await?,
                 Err(error) => return Err(error.into()),
             }
-            *instance = self.load(instance_id).await?;
         }
         self.store
             .record_saga(&SagaSummary {
