@@ -9,7 +9,9 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use herald::Envelope;
 use herald::aggregate::{Aggregate, CommandError, Repository};
+use herald::projection::{HandlerError, Projection};
 use herald::saga::{
     Command, Correlation, Decision, Dispatch, DispatchError, Input, Saga, decode_as,
 };
@@ -19,7 +21,7 @@ use herald_example_orders::OrderEvent;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::{Order, OrderCommand};
+use crate::{Order, OrderCommand, sample_commands};
 
 /// How long the saga waits for the payment service.
 pub const PAYMENT_DEADLINE: Duration = Duration::from_secs(4);
@@ -590,5 +592,87 @@ pub async fn answer_payment<S: EventStore>(
         // A request withdrawn before a late answer refuses it: the answer comes too late.
         Ok(_) | Err(CommandError::Refused(_)) => Ok(()),
         Err(error) => Err(error),
+    }
+}
+
+/// Puts exactly enough stock in for `orders` sample orders, then places them (placing
+/// only: the saga does the rest); returns how many it placed.
+pub async fn place_orders<S: EventStore>(
+    store: &S,
+    orders: usize,
+) -> Result<usize, Box<dyn std::error::Error + Send + Sync>> {
+    let places: Vec<_> = sample_commands(orders)
+        .into_iter()
+        .filter(|(_, command)| matches!(command, OrderCommand::Place { .. }))
+        .collect();
+    let mut needed: BTreeMap<String, u32> = BTreeMap::new();
+    for (_, command) in &places {
+        if let OrderCommand::Place { lines, .. } = command {
+            for line in lines {
+                *needed.entry(line.sku.clone()).or_default() += line.quantity;
+            }
+        }
+    }
+    let stock = Repository::<_, Stock>::new(store.clone());
+    for (sku, quantity) in needed {
+        let command = StockCommand::Add {
+            sku: sku.clone(),
+            quantity,
+        };
+        stock.execute(&sku, command).await?;
+    }
+    let orders_repository = Repository::<_, Order>::new(store.clone());
+    for (order_id, command) in &places {
+        orders_repository.execute(order_id, command.clone()).await?;
+    }
+    Ok(places.len())
+}
+
+/// The simulated payment service: answers each payment request with the seeded answer of
+/// its order (late answers from a task of their own).
+pub struct PaymentService<S: EventStore> {
+    payments: Repository<S, Payment>,
+    seed: u64,
+}
+
+impl<S: EventStore> PaymentService<S> {
+    /// The service over `store`, answering with the answers of `seed`.
+    pub fn new(store: S, seed: u64) -> Self {
+        PaymentService {
+            payments: Repository::new(store),
+            seed,
+        }
+    }
+}
+
+impl<S: EventStore> Projection for PaymentService<S> {
+    type Event = PaymentEvent;
+
+    fn name(&self) -> &str {
+        "payment-service"
+    }
+
+    async fn handle(&mut self, event: &Envelope<PaymentEvent>) -> Result<(), HandlerError> {
+        let PaymentEvent::Requested { order_id, .. } = &event.payload else {
+            return Ok(());
+        };
+        let number = order_id
+            .trim_start_matches("o-")
+            .parse::<u64>()
+            .unwrap_or_default();
+        let answer = seeded_answer(self.seed, number);
+        let (payments, order_id) = (self.payments.clone(), order_id.clone());
+        match answer {
+            PaymentAnswer::ApproveLate(after) => {
+                tokio::spawn(async move {
+                    tokio::time::sleep(after).await;
+                    if let Err(error) = answer_payment(&payments, &order_id, answer).await {
+                        eprintln!("late payment answer for {order_id} failed: {error}");
+                    }
+                });
+                Ok(())
+            }
+            _ => Ok(answer_payment(&payments, &order_id, answer).await?),
+        }
     }
 }

@@ -1,52 +1,21 @@
 //! The fulfilment saga's subcommands: place orders, run the saga (one replica of it), play
 //! the payment service, and show where the sagas are.
 
-use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use herald::Envelope;
-use herald::aggregate::Repository;
 use herald::lease::{Ended, Leases};
-use herald::projection::{HandlerError, Projection, ProjectionRunner, Runner, RunnerOptions};
+use herald::projection::{ProjectionRunner, Runner, RunnerOptions};
 use herald::saga::{SagaRunner, SagaState, SagaStore};
 use herald::store::EventStore;
-use herald_example_orders_e2e::fulfilment::{
-    Fulfilling, Fulfilment, Payment, PaymentEvent, Stock, StockCommand, answer_payment,
-    seeded_answer,
-};
-use herald_example_orders_e2e::{Order, OrderCommand, sample_commands};
+use herald_example_orders_e2e::fulfilment::{Fulfilling, Fulfilment, PaymentService, place_orders};
 use tokio::sync::watch;
 
 use crate::{Error, stopped};
 
-/// Puts enough stock in for `orders` sample orders, then places them (placing only: the
-/// saga does the rest).
+/// Puts stock in and places `orders` sample orders.
 pub async fn place<S: EventStore>(store: &S, orders: usize) -> Result<(), Error> {
-    let places: Vec<_> = sample_commands(orders)
-        .into_iter()
-        .filter(|(_, command)| matches!(command, OrderCommand::Place { .. }))
-        .collect();
-    let mut needed: BTreeMap<String, u32> = BTreeMap::new();
-    for (_, command) in &places {
-        if let OrderCommand::Place { lines, .. } = command {
-            for line in lines {
-                *needed.entry(line.sku.clone()).or_default() += line.quantity;
-            }
-        }
-    }
-    let stock = Repository::<_, Stock>::new(store.clone());
-    for (sku, quantity) in needed {
-        let command = StockCommand::Add {
-            sku: sku.clone(),
-            quantity,
-        };
-        stock.execute(&sku, command).await?;
-    }
-    let orders_repository = Repository::<_, Order>::new(store.clone());
-    for (order_id, command) in &places {
-        orders_repository.execute(order_id, command.clone()).await?;
-    }
-    println!("placed {} orders", places.len());
+    let placed = place_orders(store, orders).await?;
+    println!("placed {placed} orders");
     Ok(())
 }
 
@@ -77,55 +46,13 @@ pub async fn run_saga<S: SagaStore>(
     Ok(())
 }
 
-/// The simulated payment service: answers each payment request with the seeded answer of
-/// its order (late answers from a task of their own).
-struct PaymentService<S: EventStore> {
-    payments: Repository<S, Payment>,
-    seed: u64,
-}
-
-impl<S: EventStore> Projection for PaymentService<S> {
-    type Event = PaymentEvent;
-
-    fn name(&self) -> &str {
-        "payment-service"
-    }
-
-    async fn handle(&mut self, event: &Envelope<PaymentEvent>) -> Result<(), HandlerError> {
-        let PaymentEvent::Requested { order_id, .. } = &event.payload else {
-            return Ok(());
-        };
-        let number = order_id
-            .trim_start_matches("o-")
-            .parse::<u64>()
-            .unwrap_or_default();
-        let answer = seeded_answer(self.seed, number);
-        let (payments, order_id) = (self.payments.clone(), order_id.clone());
-        match answer {
-            herald_example_orders_e2e::fulfilment::PaymentAnswer::ApproveLate(after) => {
-                tokio::spawn(async move {
-                    tokio::time::sleep(after).await;
-                    if let Err(error) = answer_payment(&payments, &order_id, answer).await {
-                        eprintln!("late payment answer for {order_id} failed: {error}");
-                    }
-                });
-                Ok(())
-            }
-            _ => Ok(answer_payment(&payments, &order_id, answer).await?),
-        }
-    }
-}
-
 /// Plays the payment service until `stop`.
 pub async fn pay<S: EventStore + herald::projection::CheckpointStore>(
     store: S,
     seed: u64,
     stop: watch::Receiver<bool>,
 ) -> Result<(), Error> {
-    let service = PaymentService {
-        payments: Repository::new(store.clone()),
-        seed,
-    };
+    let service = PaymentService::new(store.clone(), seed);
     let mut runner = ProjectionRunner::new(store, service).with_options(RunnerOptions {
         poll_interval: Duration::from_millis(50),
         ..RunnerOptions::default()

@@ -334,6 +334,13 @@ impl<S: EventStore, A: Aggregate> Repository<S, A> {
                 .append(stream_id, Expected::Exact(version), batch)
                 .await
             {
+                // A retry of an append that was stored already: nothing was written, and the
+                // state here folded the events on top of a state that may include them, so
+                // it is neither kept nor snapshotted.
+                Ok(appended) if appended.duplicate => {
+                    answer(commands, outcomes);
+                    return Ok(None);
+                }
                 Ok(appended) => {
                     let after = appended.stream_version;
                     self.maybe_snapshot(stream_id, version, after, &state).await;
@@ -565,5 +572,38 @@ mod tests {
         assert_eq!(executed.version, state.len() as u64);
         tokio::time::sleep(Duration::from_millis(10)).await;
         assert_eq!(tallies.queues.len(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_command_carried_out_once_whatever_the_retries() {
+        let store = MemoryStore::new();
+        let tallies = Repository::<_, Tally>::new(store.clone())
+            .cache(4)
+            .snapshot_every(1);
+        let once = Uuid::now_v7();
+        assert!(
+            tallies
+                .execute_once("t", once, 5, None)
+                .await
+                .unwrap()
+                .is_some()
+        );
+        assert!(
+            tallies
+                .execute_once("t", once, 5, None)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        // A second process that checked before the first appended runs the command on the
+        // state after it: the store recognises the retry by the event id, and the state that
+        // folded the event twice is neither cached nor snapshotted.
+        let other = Repository::<_, Tally>::new(store)
+            .cache(4)
+            .snapshot_every(1);
+        other.submit("t", 5, None, Some(once)).await.unwrap();
+        other.execute("t", 1).await.unwrap();
+        assert_eq!(other.load("t").await.unwrap().state.0, [5, 1]);
+        assert_eq!(tallies.load("t").await.unwrap().state.0, [5, 1]);
     }
 }

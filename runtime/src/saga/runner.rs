@@ -34,8 +34,11 @@ impl Default for SagaOptions {
 ///
 /// A [`Runner`](crate::projection::Runner) over the store's log (checkpoint and lease
 /// `saga-<NAME>`, `#k` for a partition, which splits instances by id): each batch handles
-/// the events after the checkpoint, then fires the deadlines that are due. Events from a
-/// broker go through [`SagaRunner::handle`] instead.
+/// the events after the checkpoint, then fires the deadlines that are due — only those due
+/// before the first event it has not handled was recorded, so an answer that came in time
+/// always wins over its deadline, however far behind the runner is. Events from a broker
+/// go through [`SagaRunner::handle`] instead (and deadlines through
+/// [`SagaRunner::fire_deadlines`]).
 #[derive(Debug)]
 pub struct SagaRunner<S, G, D> {
     store: S,
@@ -205,11 +208,17 @@ impl<S: SagaStore, G: Saga, D: Dispatch<G::Command>> SagaRunner<S, G, D> {
     }
 
     /// Fires up to [`SagaOptions::deadlines_per_batch`] deadlines due now; returns how
-    /// many it handled (fired or found stale).
+    /// many it handled (fired or found stale). For a runner fed by [`SagaRunner::handle`];
+    /// following the log, it fires them itself.
     pub async fn fire_deadlines(&self) -> Result<usize, SagaError> {
+        self.fire_deadlines_until(now_micros()).await
+    }
+
+    /// Fires the deadlines due at `until` (µs since the Unix epoch).
+    async fn fire_deadlines_until(&self, until: i64) -> Result<usize, SagaError> {
         let due = self
             .store
-            .due_deadlines(G::NAME, now_micros(), self.saga_options.deadlines_per_batch)
+            .due_deadlines(G::NAME, until, self.saga_options.deadlines_per_batch)
             .await?;
         let mut handled = 0;
         for (instance_id, name, due_micros) in due {
@@ -529,8 +538,15 @@ impl<S: SagaStore, G: Saga, D: Dispatch<G::Command>> crate::projection::batch_lo
         if done > checkpoint {
             self.save_checkpoint(&name, done).await?;
         }
+        // A deadline fires only once every event recorded before it was due was handled:
+        // an answer that came in time wins over its deadline, however far behind the
+        // runner is.
+        let horizon = match self.store.read_all(done + 1, 1).await?.first() {
+            Some(next) => micros(next.recorded_at).min(now_micros()),
+            None => now_micros(),
+        };
         let fired = self
-            .fire_deadlines()
+            .fire_deadlines_until(horizon)
             .await
             .map_err(|error| self.failed(done, error))?;
         Ok((events.len() + fired, done))
