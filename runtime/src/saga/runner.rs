@@ -133,8 +133,8 @@ impl<S: SagaStore, G: Saga, D: Dispatch<G::Command>> SagaRunner<S, G, D> {
     /// saga), records it with the saga's decisions, and carries them out. An event of
     /// another type, of another partition, without a correlation, for no instance, or
     /// already received, changes nothing (a redelivered event resumes what its first
-    /// delivery left undone). An event reaching an instance that is no longer running is
-    /// ignored.
+    /// delivery left undone). An event reaching an instance that is compensating is not
+    /// recorded (the compensation goes on), one reaching a finished instance is ignored.
     pub async fn handle(&self, event: &RecordedEvent) -> Result<(), SagaError> {
         if is_log_event(&event.event_type) || !G::Event::accepts(&event.event_type) {
             return Ok(());
@@ -152,11 +152,17 @@ impl<S: SagaStore, G: Saga, D: Dispatch<G::Command>> SagaRunner<S, G, D> {
             if instance.version == 0 && !G::STARTS.contains(&event.event_type.as_str()) {
                 return Ok(());
             }
-            if instance.state != SagaState::Running {
+            if instance.state.is_final() {
                 return Ok(());
             }
+            // Received already (a redelivery, or the retry after a crash): what its first
+            // delivery decided may not all be done yet.
             if instance.has_received(&event_id) {
                 self.sync_deadlines(&instance_id, &instance).await?;
+                break instance;
+            }
+            // Compensating: the event changes nothing, but what is left to undo goes on.
+            if instance.state != SagaState::Running {
                 break instance;
             }
             let input = G::Event::decode(&event.event_type, event.schema_version, &event.payload)
