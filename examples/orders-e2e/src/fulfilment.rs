@@ -332,7 +332,11 @@ impl Input for FulfilmentInput {
             || herald::store::is_event_of::<PaymentEvent>(event_type)
     }
 
-    fn decode(event_type: &str, schema_version: u32, payload: &[u8]) -> Result<Self, DecodeError> {
+    fn from_stored(
+        event_type: &str,
+        schema_version: u32,
+        payload: &[u8],
+    ) -> Result<Self, DecodeError> {
         if let Some(order) = decode_as::<OrderEvent>(event_type, schema_version, payload) {
             return order.map(FulfilmentInput::Order);
         }

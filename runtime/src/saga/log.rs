@@ -237,7 +237,7 @@ impl<G: Saga> Instance<G> {
                 schema_version,
                 payload,
             } => {
-                let input = G::Event::decode(event_type, *schema_version, &payload.0)?;
+                let input = G::Event::from_stored(event_type, *schema_version, &payload.0)?;
                 self.saga.apply(&input);
                 self.received.insert(event_id.clone());
             }

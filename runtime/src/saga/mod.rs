@@ -103,7 +103,25 @@ pub trait Input: Sized + Send + Sync + 'static {
     fn accepts(event_type: &str) -> bool;
 
     /// Decodes a stored event of an accepted type.
-    fn decode(event_type: &str, schema_version: u32, payload: &[u8]) -> Result<Self, DecodeError>;
+    fn from_stored(
+        event_type: &str,
+        schema_version: u32,
+        payload: &[u8],
+    ) -> Result<Self, DecodeError>;
+}
+
+impl<E: Event + Send + Sync + 'static> Input for E {
+    fn accepts(event_type: &str) -> bool {
+        crate::store::is_event_of::<E>(event_type)
+    }
+
+    fn from_stored(
+        event_type: &str,
+        schema_version: u32,
+        payload: &[u8],
+    ) -> Result<Self, DecodeError> {
+        E::decode(event_type, schema_version, payload)
+    }
 }
 
 /// Decodes a stored event as `E` when it is one of `E`'s types: for [`Input`] impls over

@@ -51,6 +51,9 @@ pub struct SagaRunner<S, G, D> {
     saga: PhantomData<fn() -> G>,
 }
 
+/// How many step results a runner records in one append at most.
+const RESULTS_PER_APPEND: usize = 16;
+
 fn now_micros() -> i64 {
     micros(SystemTime::now())
 }
@@ -165,11 +168,12 @@ impl<S: SagaStore, G: Saga, D: Dispatch<G::Command>> SagaRunner<S, G, D> {
             if instance.state != SagaState::Running {
                 break instance;
             }
-            let input = G::Event::decode(&event.event_type, event.schema_version, &event.payload)
-                .map_err(|source| SagaError::Decode {
-                saga: G::NAME,
-                source,
-            })?;
+            let input =
+                G::Event::from_stored(&event.event_type, event.schema_version, &event.payload)
+                    .map_err(|source| SagaError::Decode {
+                        saga: G::NAME,
+                        source,
+                    })?;
             let mut log = Vec::with_capacity(8);
             if instance.version == 0 {
                 log.push(SagaEvent::Started {
@@ -377,8 +381,12 @@ impl<S: SagaStore, G: Saga, D: Dispatch<G::Command>> SagaRunner<S, G, D> {
         let stream = log_stream(G::NAME, instance_id);
         // Every command of an instance shares one correlation id, derived from its stream.
         let correlation_id = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, stream.as_bytes());
+        // The results are folded into the instance as they come and appended together at
+        // the end (or every few): a crash before that only makes the next run send the
+        // same commands again, which the receivers recognise.
+        let mut results = Vec::new();
         while let Some(effect) = instance.next_effect() {
-            let log = match effect {
+            let result = match effect {
                 Effect::Send { step, command } => {
                     match self
                         .send(instance_id, instance, step, &command, false, correlation_id)
@@ -410,11 +418,23 @@ impl<S: SagaStore, G: Saga, D: Dispatch<G::Command>> SagaRunner<S, G, D> {
                 Effect::Complete => SagaEvent::Completed,
                 Effect::Fail { reason } => SagaEvent::Failed { reason },
             };
-            match self.append(&stream, instance, vec![log], 0, None).await {
-                Ok(()) => {}
-                // Another replica moved the instance on: go on from where it is.
-                Err(StoreError::Conflict { .. }) => *instance = self.load(instance_id).await?,
-                Err(error) => return Err(error.into()),
+            instance
+                .apply(&result)
+                .map_err(|source| SagaError::Decode {
+                    saga: G::NAME,
+                    source,
+                })?;
+            results.push(result);
+            if results.len() >= RESULTS_PER_APPEND || instance.next_effect().is_none() {
+                // Folded already; the instance's version is still the one they follow.
+                let folded = results.len();
+                let flushed = std::mem::take(&mut results);
+                match self.append(&stream, instance, flushed, folded, None).await {
+                    Ok(()) => {}
+                    // Another replica moved the instance on: go on from where it is.
+                    Err(StoreError::Conflict { .. }) => *instance = self.load(instance_id).await?,
+                    Err(error) => return Err(error.into()),
+                }
             }
         }
         self.store
