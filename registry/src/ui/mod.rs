@@ -7,6 +7,7 @@
 //! `Sec-Fetch-Site` checked), so another site cannot make a signed-in browser submit one.
 
 mod assets;
+mod audit;
 mod check;
 mod diff;
 mod highlight;
@@ -55,6 +56,8 @@ pub(crate) fn router() -> Router<AppState> {
             "/ui/settings",
             get(settings::global).post(settings::save_global),
         )
+        .route("/ui/audit", get(audit::log))
+        .layer(axum::middleware::from_fn(layout::viewer))
 }
 
 /// A page that could not be shown: the API's error, rendered as HTML with its status.
