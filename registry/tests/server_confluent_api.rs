@@ -720,6 +720,30 @@ async fn encoded_slash_in_subject(backend: Backend) {
         .await;
     assert_eq!(status, 200, "{verdict}");
     assert_eq!(verdict["is_compatible"], true);
+    let (status, version) = srv.get("/subjects/acme%2Fmoney-value/versions/1").await;
+    assert_eq!(status, 200, "{version}");
+    assert_eq!(version["subject"], "acme/money-value");
+    let (status, latest) = srv
+        .get("/subjects/acme%2Fmoney-value/versions/latest/schema")
+        .await;
+    assert_eq!(status, 200, "{latest}");
+    let (status, config) = srv
+        .put(
+            "/config/acme%2Fmoney-value",
+            json!({"compatibility": "NONE"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{config}");
+    assert_eq!(
+        srv.get("/config/acme%2Fmoney-value").await.1,
+        json!({"compatibilityLevel": "NONE"})
+    );
+    let (status, deleted) = srv.delete("/subjects/acme%2Fmoney-value/versions/1").await;
+    assert_eq!((status, deleted), (200, json!(1)));
+    let (status, versions) = srv
+        .get("/subjects/acme%2Fmoney-value/versions?deleted=true")
+        .await;
+    assert_eq!((status, versions), (200, json!([1])));
 }
 
 backend_tests!(
