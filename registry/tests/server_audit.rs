@@ -77,7 +77,6 @@ impl<'a> User<'a> {
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
-    #[track_caller]
     async fn ok(&self, method: Method, path: &str, body: Option<Value>) -> Value {
         let (status, answer) = self.send(method.clone(), path, body.as_ref()).await;
         assert_eq!(status, 200, "{method} {path}: {answer}");
