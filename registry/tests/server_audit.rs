@@ -173,8 +173,11 @@ async fn every_write_is_audited(backend: Backend) {
         .ok(Method::GET, "/subjects/orders/versions/1", None)
         .await;
     assert_eq!(version["heraldRegisteredBy"], "writer", "{version}");
-    let ts = version["ts"].as_i64().expect("ts");
-    assert!(before <= ts && ts <= now_millis(), "{version}");
+    let registered_at = version["ts"].as_i64().expect("ts");
+    assert!(
+        before <= registered_at && registered_at <= now_millis(),
+        "{version}"
+    );
     let version = writer
         .ok(Method::GET, "/subjects/orders/versions/latest", None)
         .await;
@@ -273,6 +276,10 @@ async fn every_write_is_audited(backend: Backend) {
         ]
     );
     assert_eq!(entries[0]["schemaId"], first["id"]);
+    assert_eq!(
+        entries[0]["ts"], registered_at,
+        "the version's time is its entry's"
+    );
     assert_eq!(entries[2]["schemaId"], second["id"]);
     assert_eq!(entries[10]["schemaId"], second["id"]);
     let mut last_id = 0;

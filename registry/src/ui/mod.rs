@@ -2,8 +2,8 @@
 //! JSON API. Pages work without JavaScript; a small embedded script adds copy buttons.
 //!
 //! Authentication is the API's: the `auth` middleware asks anonymous visitors for
-//! credentials when the server has them, and the pages that change settings also need the
-//! `write` role. Every form that changes something is a POST from this origin (`Origin` or
+//! credentials when the server has them, the pages that change settings also need the
+//! `write` role, and the audit log (`/ui/audit`) the `admin` role. Every form that changes something is a POST from this origin (`Origin` or
 //! `Sec-Fetch-Site` checked), so another site cannot make a signed-in browser submit one.
 
 mod assets;

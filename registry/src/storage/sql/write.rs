@@ -70,7 +70,8 @@ where
             .collect()
     }
 
-    /// Appends an entry to the audit log, stamped now, inside the write's transaction.
+    /// Appends an entry to the audit log, stamped now, inside the write's transaction;
+    /// returns the time it was stamped with.
     pub(super) async fn audit_in(
         conn: &mut D::Connection,
         by: &str,
@@ -78,12 +79,13 @@ where
         subject: Option<&str>,
         version: Option<(i32, i64)>,
         detail: Option<&str>,
-    ) -> Result<(), StorageError> {
+    ) -> Result<i64, StorageError> {
+        let at = now_millis();
         query(
             "INSERT INTO audit_log (at, principal, action, subject, version, schema_id, detail) \
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
-        .bind(now_millis())
+        .bind(at)
         .bind(by)
         .bind(action.as_str())
         .bind(subject)
@@ -92,7 +94,7 @@ where
         .bind(detail)
         .execute(conn)
         .await?;
-        Ok(())
+        Ok(at)
     }
 
     /// The id a new registration must use: the one the schema already has, else none, after
@@ -208,6 +210,16 @@ where
             Some(id) => (id, false),
             None => Self::insert_schema(conn, new).await?,
         };
+        // The version and its audit entry carry the same time.
+        let at = Self::audit_in(
+            &mut *conn,
+            by,
+            AuditAction::Register,
+            Some(subject),
+            Some((version, id)),
+            Some(new.schema_type.as_str()),
+        )
+        .await?;
         query(
             "INSERT INTO subject_versions \
              (subject, version, schema_id, deleted, registered_at, registered_by) \
@@ -216,18 +228,9 @@ where
         .bind(subject)
         .bind(version)
         .bind(id)
-        .bind(now_millis())
+        .bind(at)
         .bind(by)
         .execute(&mut *conn)
-        .await?;
-        Self::audit_in(
-            conn,
-            by,
-            AuditAction::Register,
-            Some(subject),
-            Some((version, id)),
-            Some(new.schema_type.as_str()),
-        )
         .await?;
         Ok(Some(Registered {
             id,
