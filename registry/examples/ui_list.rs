@@ -52,6 +52,7 @@ async fn main() {
                 &format!("subject-{i:05}-value"),
                 &request,
                 Options::default(),
+                "ui_list",
             )
             .await
             .expect("register");

@@ -430,11 +430,28 @@ async fn compatibility(backend: Backend) {
         answer.1
     );
 
+    // As Confluent: a numbered version that is not live is 40402, whether the subject was
+    // never registered or its versions were soft-deleted or permanently deleted.
     assert_error(
         &srv.post("/compatibility/subjects/nobody/versions/1", avro(&v1))
             .await,
         404,
-        40401,
+        40402,
+    );
+    srv.post("/subjects/gone/versions", avro(&v1)).await;
+    srv.delete("/subjects/gone").await;
+    assert_error(
+        &srv.post("/compatibility/subjects/gone/versions/1", avro(&v1))
+            .await,
+        404,
+        40402,
+    );
+    srv.delete("/subjects/gone?permanent=true").await;
+    assert_error(
+        &srv.post("/compatibility/subjects/gone/versions/1", avro(&v1))
+            .await,
+        404,
+        40402,
     );
     assert_error(
         &srv.post("/compatibility/subjects/evt/versions/9", avro(&v1))
@@ -509,6 +526,27 @@ async fn config(backend: Backend) {
         srv.get("/config").await.1,
         json!({"compatibilityLevel": "BACKWARD"})
     );
+
+    // A PUT answers the scope's whole config after the update, as Confluent's, always with
+    // `compatibility`: the scope's own level, else the one in force for it.
+    let (_, put) = srv.put("/config", json!({"normalize": true})).await;
+    assert_eq!(put, json!({"compatibility": "BACKWARD", "normalize": true}));
+    let (_, put) = srv
+        .put("/config/billing", json!({"validateFields": true}))
+        .await;
+    assert_eq!(
+        put,
+        json!({"compatibility": "BACKWARD", "validateFields": true})
+    );
+    let (_, put) = srv
+        .put("/config/billing", json!({"compatibility": "FULL"}))
+        .await;
+    assert_eq!(
+        put,
+        json!({"compatibility": "FULL", "validateFields": true})
+    );
+    srv.delete("/config/billing").await;
+    srv.delete("/config").await;
 
     // A subject-level NONE lets an incompatible change in.
     srv.post("/subjects/loose/versions", avro(&avro_record("L", &["a"])))

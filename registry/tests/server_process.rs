@@ -149,15 +149,40 @@ async fn crash_loses_nothing_acknowledged(backend: Backend) {
         assert_eq!(status, 200, "lost {subject} v{version}: {found}");
         assert_eq!(found["id"].as_i64(), Some(*id), "{subject} v{version}");
     }
-    // Still consistent: versions 1..n without gaps per subject.
+    // Still consistent: versions 1..n without gaps per subject, and each version that
+    // survived has its audit entry (written in the same transaction), and no other.
+    let mut stored = Vec::new();
     for w in 0..4 {
-        let (status, versions) = client.get(&format!("/subjects/crash-{w}/versions")).await;
+        let subject = format!("crash-{w}");
+        let (status, versions) = client.get(&format!("/subjects/{subject}/versions")).await;
         if status == 200 {
             let versions: Vec<i64> = serde_json::from_value(versions).unwrap();
             let expected: Vec<i64> = (1..=versions.len() as i64).collect();
             assert_eq!(versions, expected);
+            stored.extend(versions.into_iter().map(|v| (subject.clone(), v)));
         }
     }
+    let mut audited = Vec::new();
+    let mut after = 0;
+    loop {
+        let (status, page) = client
+            .get(&format!("/audit?after={after}&limit=1000"))
+            .await;
+        assert_eq!(status, 200, "{page}");
+        for entry in page["entries"].as_array().unwrap() {
+            if entry["action"] == "register" {
+                let subject = entry["subject"].as_str().unwrap().to_owned();
+                audited.push((subject, entry["version"].as_i64().unwrap()));
+            }
+        }
+        match page["next"].as_i64() {
+            Some(next) => after = next,
+            None => break,
+        }
+    }
+    stored.sort();
+    audited.sort();
+    assert_eq!(audited, stored, "registrations and their audit entries");
 }
 
 backend_tests!(crash_loses_nothing_acknowledged);

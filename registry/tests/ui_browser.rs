@@ -21,6 +21,7 @@ use webdriver::{Browser, Driver, assert_valid_html, screenshot_dir};
 
 const WRITER: (&str, &str) = ("writer", "w-secret");
 const READER: (&str, &str) = ("reader", "r-secret");
+const ADMIN: (&str, &str) = ("admin", "a-secret");
 
 fn basic((user, password): (&str, &str)) -> String {
     format!(
@@ -47,8 +48,8 @@ impl Harness {
     async fn start() -> Harness {
         let server = ServeSettings::new()
             .users(&format!(
-                "{}:{}:write\n{}:{}:read\n",
-                WRITER.0, WRITER.1, READER.0, READER.1
+                "{}:{}:write\n{}:{}:read\n{}:{}:admin\n",
+                WRITER.0, WRITER.1, READER.0, READER.1, ADMIN.0, ADMIN.1
             ))
             .start_on(TestDatabase::sqlite());
         let harness = Harness {
@@ -687,4 +688,51 @@ async fn browsers_land_on_the_ui_and_assets_are_cached() {
     let text = driver_free.text().await.expect("page");
     assert_valid_html("/ui/subjects/nope", &text);
     assert!(text.contains("not found"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_log_and_registration_times_for_admins() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let h = Harness::start().await;
+    // A settings form is a write like the API's, recorded by the same code.
+    let saved = h
+        .http
+        .post(h.url("/ui/subjects/orders-value/settings"))
+        .header("authorization", basic(WRITER))
+        .header("origin", h.server.base.as_str())
+        .form(&[("compatibility", "FULL"), ("mode", "")])
+        .send()
+        .await
+        .expect("settings POST");
+    assert!(saved.status().is_success(), "{}", saved.status());
+    let admin = h.browser(ADMIN).await;
+    // The timeline says when and by whom each version was registered.
+    h.visit(&admin, "/ui/subjects/orders-value", "timeline-registered")
+        .await;
+    let text = admin.text().await;
+    assert!(text.contains("registered 20"), "{text}");
+    assert!(text.contains(" by writer"), "{text}");
+    assert!(!text.contains("registered: unknown"), "{text}");
+    // Admins have the audit log in the navigation; it lists the writes, the form's too.
+    admin.find("a[href='/ui/audit']").await.click().await;
+    assert!(admin.url().await.ends_with("/ui/audit"));
+    h.check_current(&admin, "audit-log").await;
+    let text = admin.text().await;
+    assert!(text.contains("register"), "{text}");
+    assert!(text.contains("set-config"), "{text}");
+    assert!(text.contains("compatibility=FULL"), "{text}");
+    admin.quit().await;
+    // Writers and readers have neither the link nor the page.
+    let writer = h.browser(WRITER).await;
+    h.visit(&writer, "/ui", "audit-no-link").await;
+    assert_eq!(writer.count("a[href='/ui/audit']").await, 0);
+    writer.go(&h.url("/ui/audit")).await;
+    assert!(
+        writer
+            .text()
+            .await
+            .contains("the audit log needs the admin role")
+    );
+    h.check_current(&writer, "audit-refused").await;
+    writer.quit().await;
 }

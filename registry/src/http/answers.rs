@@ -21,6 +21,14 @@ pub struct VersionAnswer {
     /// The schema, as `GET /schemas/ids/{id}` answers it.
     #[serde(flatten)]
     pub schema: SchemaAnswer,
+    /// When the version was registered, in milliseconds since the Unix epoch (Confluent's
+    /// `ts`); absent for versions registered before the registry recorded it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ts: Option<i64>,
+    /// Who registered the version (the principal's name; a Herald extension that Confluent
+    /// clients ignore); absent where `ts` is.
+    #[serde(rename = "heraldRegisteredBy", skip_serializing_if = "Option::is_none")]
+    pub registered_by: Option<String>,
 }
 
 impl VersionAnswer {
@@ -32,6 +40,8 @@ impl VersionAnswer {
             version: row.version,
             id: row.schema_id,
             schema: SchemaAnswer::of(schema, text),
+            ts: row.registered.as_ref().map(|r| r.at),
+            registered_by: row.registered.as_ref().map(|r| r.by.clone()),
         }
     }
 }

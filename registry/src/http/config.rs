@@ -10,13 +10,14 @@ use utoipa_axum::routes;
 
 use crate::schema::CompatibilityLevel;
 use crate::service::{Metadata, RuleSet, SubjectConfig};
+use crate::storage::SettingKind;
 
 use super::answers::ConfigUpdateAnswer;
 use super::body::{Body, Params, Segments, reply};
 use super::errors::{InvalidSubject, NoSubjectConfig};
 use super::segments::SubjectPath;
 use super::subjects::check_subject;
-use crate::server::{AppState, Error, ErrorBody};
+use crate::server::{AppState, Error, ErrorBody, Principal};
 
 /// Routes under `/config`.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -73,12 +74,17 @@ fn config_body(config: &SubjectConfig) -> Result<Response, Error> {
     reply(config)
 }
 
-/// A PUT's answer: the fields updated, the level under `compatibility`.
-fn update_body(update: &SubjectConfig) -> Result<Response, Error> {
-    let mut rest = update.clone();
-    let compatibility = rest.compatibility_level.take();
+/// A PUT's answer, as Confluent's: the scope's whole config after the update (the fields set
+/// before and now), the level under `compatibility`. The level is there in every case: the
+/// scope's own, else the one in force for it, as `GET /config` answers the default.
+async fn update_body(state: &AppState, subject: Option<&str>) -> Result<Response, Error> {
+    let mut rest = state.registry().config(subject).await?;
+    let compatibility = match rest.compatibility_level.take() {
+        Some(level) => level,
+        None => state.registry().effective_level(subject).await?,
+    };
     reply(&ConfigUpdateAnswer {
-        compatibility,
+        compatibility: Some(compatibility),
         rest,
     })
 }
@@ -103,17 +109,21 @@ async fn get_global(State(state): State<AppState>) -> Result<Response, Error> {
     tag = "config",
     request_body = ConfigRequest,
     responses(
-        (status = 200, description = "The fields set", body = ConfigUpdateAnswer),
+        (status = 200, description = "The config after the update", body = ConfigUpdateAnswer),
         (status = 422, description = "Invalid compatibility level, or no field (42203)", body = ErrorBody),
     ),
 )]
 async fn put_global(
     State(state): State<AppState>,
+    principal: Principal,
     Body(request): Body<ConfigRequest>,
 ) -> Result<Response, Error> {
     let update = request.update()?;
-    state.registry().put_config(None, &update).await?;
-    update_body(&update)
+    state
+        .registry()
+        .put_config(None, &update, &principal.name)
+        .await?;
+    update_body(&state, None).await
 }
 
 #[utoipa::path(
@@ -124,9 +134,15 @@ async fn put_global(
         (status = 200, description = "The config before", body = SubjectConfig),
     ),
 )]
-async fn delete_global(State(state): State<AppState>) -> Result<Response, Error> {
+async fn delete_global(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> Result<Response, Error> {
     let level = state.registry().effective_level(None).await?;
-    let mut previous = state.registry().delete_config(None).await?;
+    let mut previous = state
+        .registry()
+        .delete_config(None, &SettingKind::CONFIG, &principal.name)
+        .await?;
     previous.compatibility_level = Some(level);
     config_body(&previous)
 }
@@ -170,19 +186,23 @@ async fn get_subject(
     ),
     request_body = ConfigRequest,
     responses(
-        (status = 200, description = "The fields set", body = ConfigUpdateAnswer),
+        (status = 200, description = "The config after the update", body = ConfigUpdateAnswer),
         (status = 422, description = "Invalid subject (42208), invalid compatibility level or no field (42203)", body = ErrorBody),
     ),
 )]
 async fn put_subject(
     State(state): State<AppState>,
+    principal: Principal,
     Segments(SubjectPath { subject }): Segments<SubjectPath>,
     Body(request): Body<ConfigRequest>,
 ) -> Result<Response, Error> {
     check_subject(&subject)?;
     let update = request.update()?;
-    state.registry().put_config(Some(&subject), &update).await?;
-    update_body(&update)
+    state
+        .registry()
+        .put_config(Some(&subject), &update, &principal.name)
+        .await?;
+    update_body(&state, Some(&subject)).await
 }
 
 #[utoipa::path(
@@ -200,10 +220,14 @@ async fn put_subject(
 )]
 async fn delete_subject(
     State(state): State<AppState>,
+    principal: Principal,
     Segments(SubjectPath { subject }): Segments<SubjectPath>,
 ) -> Result<Response, Error> {
     check_subject(&subject)?;
-    let previous = state.registry().delete_config(Some(&subject)).await?;
+    let previous = state
+        .registry()
+        .delete_config(Some(&subject), &SettingKind::CONFIG, &principal.name)
+        .await?;
     if previous.is_empty() {
         return Err(Error::SubjectConfigNotSet(subject));
     }

@@ -6,6 +6,7 @@
 //! negotiation.
 
 mod answers;
+mod audit;
 mod body;
 mod codegen;
 mod compatibility;
@@ -25,7 +26,9 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::server::AppState;
 
+pub(crate) use audit::{AuditPage, audit_page, audit_paging, require_admin};
 pub use body::CONTENT_TYPE;
+pub(crate) use body::Params;
 
 /// Every route of the API with its OpenAPI description: the one place routes are listed.
 fn api() -> OpenApiRouter<AppState> {
@@ -37,6 +40,7 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(config::router())
         .merge(mode::router())
         .merge(validate::router())
+        .merge(audit::router())
         .merge(health::router())
         .merge(openapi::router())
 }

@@ -13,7 +13,7 @@ use super::body::{Body, Params, Segments, reply};
 use super::errors::{InvalidMode, NoSubjectMode};
 use super::segments::SubjectPath;
 use super::subjects::check_subject;
-use crate::server::{AppState, Error};
+use crate::server::{AppState, Error, Principal};
 use crate::service::Mode;
 
 /// Routes under `/mode`.
@@ -39,28 +39,6 @@ fn mode_body(mode: Mode) -> Result<Response, Error> {
     reply(&ModeAnswer {
         mode: mode.as_str().to_owned(),
     })
-}
-
-/// IMPORT needs an empty registry (or subject) unless `force=true`.
-async fn check_import(
-    state: &AppState,
-    mode: Mode,
-    subject: Option<&str>,
-    params: &Params,
-) -> Result<(), Error> {
-    if mode != Mode::Import || params.flag("force") {
-        return Ok(());
-    }
-    let occupied = match subject {
-        Some(subject) => !state.store().versions(subject).await?.is_empty(),
-        None => !state.store().subjects().await?.is_empty(),
-    };
-    if occupied {
-        return Err(Error::OperationNotPermitted(
-            "Cannot import since found existing subjects; use force=true to override".to_owned(),
-        ));
-    }
-    Ok(())
 }
 
 #[utoipa::path(
@@ -90,14 +68,15 @@ async fn get_global(State(state): State<AppState>) -> Result<Response, Error> {
 )]
 async fn put_global(
     State(state): State<AppState>,
+    principal: Principal,
     params: Params,
     Body(request): Body<ModeRequest>,
 ) -> Result<Response, Error> {
     let mode = request.mode()?;
-    check_import(&state, mode, None, &params).await?;
+    let force = params.flag("force");
     state
-        .store()
-        .put_setting(SettingKind::Mode, None, mode.as_str())
+        .registry()
+        .set_mode(None, mode, force, &principal.name)
         .await?;
     mode_body(mode)
 }
@@ -110,12 +89,12 @@ async fn put_global(
         (status = 200, description = "The mode before", body = ModeAnswer),
     ),
 )]
-async fn delete_global(State(state): State<AppState>) -> Result<Response, Error> {
+async fn delete_global(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> Result<Response, Error> {
     let previous = state.registry().effective_mode(None).await?;
-    state
-        .store()
-        .delete_setting(SettingKind::Mode, None)
-        .await?;
+    state.registry().delete_mode(None, &principal.name).await?;
     mode_body(previous)
 }
 
@@ -168,16 +147,17 @@ async fn get_subject(
 )]
 async fn put_subject(
     State(state): State<AppState>,
+    principal: Principal,
     Segments(SubjectPath { subject }): Segments<SubjectPath>,
     params: Params,
     Body(request): Body<ModeRequest>,
 ) -> Result<Response, Error> {
     check_subject(&subject)?;
     let mode = request.mode()?;
-    check_import(&state, mode, Some(&subject), &params).await?;
+    let force = params.flag("force");
     state
-        .store()
-        .put_setting(SettingKind::Mode, Some(&subject), mode.as_str())
+        .registry()
+        .set_mode(Some(&subject), mode, force, &principal.name)
         .await?;
     mode_body(mode)
 }
@@ -197,15 +177,16 @@ async fn put_subject(
 )]
 async fn delete_subject(
     State(state): State<AppState>,
+    principal: Principal,
     Segments(SubjectPath { subject }): Segments<SubjectPath>,
 ) -> Result<Response, Error> {
     check_subject(&subject)?;
     match state
-        .store()
-        .delete_setting(SettingKind::Mode, Some(&subject))
+        .registry()
+        .delete_mode(Some(&subject), &principal.name)
         .await?
     {
-        Some(value) => mode_body(value.parse()?),
+        Some(mode) => mode_body(mode),
         None => Err(Error::SubjectModeNotSet(subject)),
     }
 }

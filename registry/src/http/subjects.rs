@@ -15,7 +15,7 @@ use super::errors::VersionErrors;
 use super::queries::{Deleted, Format, Normalize, Paging};
 use super::schema_ids::{SCHEMA_LIMIT, formatted};
 use super::segments::{SubjectPath, VersionPath};
-use crate::server::{AppState, Error, ErrorBody};
+use crate::server::{AppState, Error, ErrorBody, Principal};
 
 pub(crate) use crate::service::check_subject;
 
@@ -237,13 +237,14 @@ fn options(params: &Params) -> Options {
 )]
 async fn register(
     State(state): State<AppState>,
+    principal: Principal,
     Segments(SubjectPath { subject }): Segments<SubjectPath>,
     params: Params,
     Body(request): Body<SchemaRequest>,
 ) -> Result<Response, Error> {
     let (registered, schema) = state
         .registry()
-        .register(&subject, &request, options(&params))
+        .register(&subject, &request, options(&params), &principal.name)
         .await?;
     // Confluent answers with the version and the data contract when there is one.
     let contract = schema.metadata.is_some() || schema.rule_set.is_some();
@@ -339,12 +340,14 @@ async fn lookup(
 )]
 async fn delete_subject(
     State(state): State<AppState>,
+    principal: Principal,
     Segments(SubjectPath { subject }): Segments<SubjectPath>,
     params: Params,
 ) -> Result<Response, Error> {
+    let permanent = params.flag("permanent");
     let deleted = state
         .registry()
-        .delete(&subject, DeleteTarget::Subject, params.flag("permanent"))
+        .delete(&subject, DeleteTarget::Subject, permanent, &principal.name)
         .await?;
     reply(&deleted)
 }
@@ -364,15 +367,17 @@ async fn delete_subject(
 )]
 async fn delete_version(
     State(state): State<AppState>,
+    principal: Principal,
     Segments(VersionPath { subject, version }): Segments<VersionPath>,
     params: Params,
 ) -> Result<Response, Error> {
     check_subject(&subject)?;
     let version = parse_version(&version)?;
     let target = DeleteTarget::Version(version);
+    let permanent = params.flag("permanent");
     let deleted = state
         .registry()
-        .delete(&subject, target, params.flag("permanent"))
+        .delete(&subject, target, permanent, &principal.name)
         .await?;
     match deleted.first() {
         Some(version) => reply(&Value::from(*version)),

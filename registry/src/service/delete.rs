@@ -7,12 +7,14 @@ use crate::storage::{DeleteTarget, StorageError};
 use super::{Registry, ServiceError, check_subject, version_not_found};
 
 impl Registry {
-    /// Deletes `target` of `subject`, softly or permanently; returns the versions deleted.
+    /// Deletes `target` of `subject`, softly or permanently, for the principal `by` (each
+    /// version deleted is audited); returns the versions deleted.
     pub async fn delete(
         &self,
         subject: &str,
         target: DeleteTarget,
         permanent: bool,
+        by: &str,
     ) -> Result<Vec<i32>, ServiceError> {
         check_subject(subject)?;
         self.ensure_writable(subject).await?;
@@ -30,7 +32,7 @@ impl Registry {
         }
         let deleted = self
             .store()
-            .delete(subject, target, permanent)
+            .delete(subject, target, permanent, by)
             .await
             .map_err(|err| deleting(err, subject, target))?;
         if permanent {

@@ -58,7 +58,7 @@ impl Registry {
                 .collect();
             let report = compare(level, &schema.schema, &previous)?;
             versions.push(VersionVerdict {
-                row: *row,
+                row: row.clone(),
                 schema: Arc::clone(schema),
                 report,
             });

@@ -14,6 +14,7 @@ mod payload;
 mod references;
 mod register;
 mod settings;
+mod utc;
 
 use std::fmt;
 use std::sync::Arc;
@@ -30,6 +31,7 @@ pub use history::{History, VersionVerdict};
 pub use payload::{PayloadCheckError, PayloadError, validate_payload};
 pub use register::{Against, Options, version_number};
 pub use settings::{Mode, SubjectConfig};
+pub use utc::utc_text;
 
 /// How deep references may nest (a references b references c ...).
 const MAX_REFERENCE_DEPTH: usize = 32;
@@ -206,8 +208,8 @@ pub fn pick(rows: &[VersionRow], version: Option<i32>, deleted: bool) -> Option<
         Some(v) => rows
             .iter()
             .find(|r| r.version == v && (deleted || !r.deleted))
-            .copied(),
-        None => rows.iter().rev().find(|r| deleted || !r.deleted).copied(),
+            .cloned(),
+        None => rows.iter().rev().find(|r| deleted || !r.deleted).cloned(),
     }
 }
 

@@ -51,13 +51,15 @@ enum Declined {
 
 impl Registry {
     /// Registers the request's schema under `subject` (or finds it registered there), by the
-    /// subject's mode and compatibility level; returns the outcome and the registered schema
-    /// with its merged metadata and rule set.
+    /// subject's mode and compatibility level, for the principal `by` (a new version records
+    /// it, with the time, on the version and in the audit log); returns the outcome and the
+    /// registered schema with its merged metadata and rule set.
     pub async fn register(
         &self,
         subject: &str,
         request: &SchemaRequest,
         options: Options,
+        by: &str,
     ) -> Result<(Registered, Arc<CachedSchema>), ServiceError> {
         check_subject(subject)?;
         let mode = self.ensure_writable(subject).await?;
@@ -145,7 +147,7 @@ impl Registry {
             let since = self.cache().generation();
             let written = self
                 .store()
-                .register(subject, &new, &compat)
+                .register(subject, &new, &compat, by)
                 .await
                 .map_err(|err| ServiceError::registering(err, subject))?;
             if let Some(registered) = written {
@@ -231,7 +233,7 @@ impl Registry {
                 && (request.metadata.is_none() || schema.metadata == candidate.metadata)
                 && (request.rule_set.is_none() || schema.rule_set == candidate.rule_set);
             if same {
-                return Ok((*row, schema));
+                return Ok((row.clone(), schema));
             }
         }
         Err(ServiceError::SchemaNotFound(format!(
@@ -256,7 +258,7 @@ impl Registry {
                     .all(|(key, value)| metadata.properties.get(key) == Some(value))
             });
             if holds {
-                return Ok((*row, schema));
+                return Ok((row.clone(), schema));
             }
         }
         Err(ServiceError::SchemaNotFound(format!(
@@ -283,13 +285,10 @@ impl Registry {
         options: Options,
     ) -> Result<Report, ServiceError> {
         check_subject(subject)?;
-        // As Confluent: a numbered version that is not live in an existing subject is 40402;
-        // `latest` of a subject without live versions is compatible. (A subject never
-        // registered is 40401 for a numbered version, see CONFLUENT-DIFFERENCES.md.)
+        // As Confluent: a numbered version that is not live is 40402, whether the subject's
+        // versions were soft-deleted, permanently deleted or never registered; `latest` of a
+        // subject without live versions is compatible.
         let mut rows = self.store().versions(subject).await?;
-        if rows.is_empty() && matches!(against, Against::Version(Some(_))) {
-            return Err(ServiceError::SubjectNotFound(subject.to_owned()));
-        }
         rows.retain(|r| !r.deleted);
         match against {
             Against::Version(Some(version)) => {

@@ -232,11 +232,13 @@ impl Registry {
         Ok(own.or(self.config(None).await?))
     }
 
-    /// Sets the fields `update` gives (a partial update); the others keep their value.
+    /// Sets the fields `update` gives (a partial update; the others keep their value) in one
+    /// audited write by the principal `by`.
     pub async fn put_config(
         &self,
         subject: Option<&str>,
         update: &SubjectConfig,
+        by: &str,
     ) -> Result<(), ServiceError> {
         for rule_set in [&update.default_rule_set, &update.override_rule_set]
             .into_iter()
@@ -244,23 +246,66 @@ impl Registry {
         {
             rule_set.validate()?;
         }
-        for (kind, value) in update.stored() {
-            self.store().put_setting(kind, subject, &value).await?;
+        let values = update.stored();
+        if !values.is_empty() {
+            self.store().put_settings(subject, &values, by).await?;
         }
         Ok(())
     }
 
-    /// Removes every config field of `subject` (the global ones for `None`); returns them.
+    /// Removes the config fields of these kinds (every one: [`SettingKind::CONFIG`]) of
+    /// `subject` (the global ones for `None`) in one write by the principal `by`, audited
+    /// when some was set; returns those that were set.
     pub async fn delete_config(
         &self,
         subject: Option<&str>,
+        kinds: &[SettingKind],
+        by: &str,
     ) -> Result<SubjectConfig, ServiceError> {
         let mut previous = SubjectConfig::default();
-        for kind in SettingKind::CONFIG {
-            if let Some(text) = self.store().delete_setting(kind, subject).await? {
-                previous.load(kind, &text)?;
-            }
+        for (kind, text) in self.store().delete_settings(subject, kinds, by).await? {
+            previous.load(kind, &text)?;
         }
         Ok(previous)
+    }
+
+    /// Sets the mode of `subject` (the global one for `None`) for the principal `by`.
+    /// IMPORT needs a subject (or registry) without versions unless `force`, as Confluent's.
+    pub async fn set_mode(
+        &self,
+        subject: Option<&str>,
+        mode: Mode,
+        force: bool,
+        by: &str,
+    ) -> Result<(), ServiceError> {
+        if mode == Mode::Import && !force {
+            let occupied = match subject {
+                Some(subject) => !self.store().versions(subject).await?.is_empty(),
+                None => !self.store().subjects().await?.is_empty(),
+            };
+            if occupied {
+                return Err(ServiceError::NotPermitted(
+                    "Cannot import since found existing subjects; use force=true to override"
+                        .to_owned(),
+                ));
+            }
+        }
+        let values = [(SettingKind::Mode, mode.as_str().to_owned())];
+        self.store().put_settings(subject, &values, by).await?;
+        Ok(())
+    }
+
+    /// Removes the mode of `subject` (the global one for `None`) for the principal `by`;
+    /// returns the mode it had, if it had one.
+    pub async fn delete_mode(
+        &self,
+        subject: Option<&str>,
+        by: &str,
+    ) -> Result<Option<Mode>, ServiceError> {
+        let removed = self
+            .store()
+            .delete_settings(subject, &[SettingKind::Mode], by)
+            .await?;
+        removed.first().map(|(_, text)| text.parse()).transpose()
     }
 }

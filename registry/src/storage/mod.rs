@@ -5,8 +5,10 @@
 //! transaction, the compatibility check, is passed in as a callback ([`CompatCheck`]) that
 //! runs while the subject's lock is held, so no lost update can let an incompatible schema
 //! in. The deletion rules are one pure function ([`plan_delete`]) run inside the transaction.
-//! On PostgreSQL, [`notifications`] tells each process what others deleted.
+//! On PostgreSQL, [`notifications`] tells each process what others deleted. Every write
+//! takes the principal making it and appends an [`AuditEntry`] in its own transaction.
 
+mod audit;
 pub mod notifications;
 mod postgres;
 mod sql;
@@ -20,6 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::schema::SchemaType;
 
+pub use audit::{AuditAction, AuditEntry, Registration};
 pub use postgres::PostgresStorage;
 pub use sql::{Dialect, SqlStorage};
 pub use sqlite::SqliteStorage;
@@ -116,7 +119,7 @@ pub struct SchemaRow {
 }
 
 /// One version of a subject.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VersionRow {
     /// Version number, 1-based.
     pub version: i32,
@@ -124,6 +127,9 @@ pub struct VersionRow {
     pub schema_id: i64,
     /// Whether it is soft-deleted.
     pub deleted: bool,
+    /// When and by whom it was registered; `None` for versions registered before the
+    /// registry recorded it.
+    pub registered: Option<Registration>,
 }
 
 /// One place a schema id is registered.
@@ -283,15 +289,17 @@ pub trait SchemaStore: Send + Sync + 'static {
     /// Checks that the database answers.
     fn ping(&self) -> BoxFuture<'_, Result<(), StorageError>>;
 
-    /// Registers `new` under `subject`: returns the existing version when the same schema is
-    /// live under the subject, otherwise runs `check` on the live versions and appends a
-    /// version, reusing the schema's global id when another subject has it already.
+    /// Registers `new` under `subject` for the principal `by`: returns the existing version
+    /// when the same schema is live under the subject, otherwise runs `check` on the live
+    /// versions and appends a version (stamped with the time and `by`, and audited),
+    /// reusing the schema's global id when another subject has it already.
     /// `None` when `check` declined and nothing was written.
     fn register<'a>(
         &'a self,
         subject: &'a str,
         new: &'a NewSchema,
         check: CompatCheck<'a>,
+        by: &'a str,
     ) -> BoxFuture<'a, Result<Option<Registered>, StorageError>>;
 
     /// The schema with this id, if some subject version (live or soft-deleted) holds it.
@@ -318,12 +326,14 @@ pub trait SchemaStore: Send + Sync + 'static {
         subject: &'a str,
     ) -> BoxFuture<'a, Result<Vec<VersionRow>, StorageError>>;
 
-    /// Deletes by Confluent's rules (see [`plan_delete`]); returns the versions deleted.
+    /// Deletes by Confluent's rules (see [`plan_delete`]) for the principal `by`, auditing
+    /// each version deleted; returns the versions deleted.
     fn delete<'a>(
         &'a self,
         subject: &'a str,
         target: DeleteTarget,
         permanent: bool,
+        by: &'a str,
     ) -> BoxFuture<'a, Result<Vec<i32>, StorageError>>;
 
     /// Ids of the schemas whose live versions reference `subject` at `version`.
@@ -340,20 +350,31 @@ pub trait SchemaStore: Send + Sync + 'static {
         subject: Option<&'a str>,
     ) -> BoxFuture<'a, Result<Option<String>, StorageError>>;
 
-    /// Sets a setting.
-    fn put_setting<'a>(
+    /// Sets settings of a subject (the global ones for `None`) in one transaction, for the
+    /// principal `by`, with one audit entry.
+    fn put_settings<'a>(
         &'a self,
-        kind: SettingKind,
         subject: Option<&'a str>,
-        value: &'a str,
+        values: &'a [(SettingKind, String)],
+        by: &'a str,
     ) -> BoxFuture<'a, Result<(), StorageError>>;
 
-    /// Removes a setting and returns what it was.
-    fn delete_setting<'a>(
+    /// Removes settings of a subject (the global ones for `None`) in one transaction, for the
+    /// principal `by`; returns those that were set, with their values, and audits their
+    /// removal when there were any.
+    fn delete_settings<'a>(
         &'a self,
-        kind: SettingKind,
         subject: Option<&'a str>,
-    ) -> BoxFuture<'a, Result<Option<String>, StorageError>>;
+        kinds: &'a [SettingKind],
+        by: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<(SettingKind, String)>, StorageError>>;
+
+    /// Up to `limit` entries of the audit log with ids above `after`, oldest first.
+    fn audit_log(
+        &self,
+        after: i64,
+        limit: i64,
+    ) -> BoxFuture<'_, Result<Vec<AuditEntry>, StorageError>>;
 
     /// Ids of schemas whose key was computed by an older identity (before a migration
     /// changed it) and must be recomputed.
@@ -489,6 +510,7 @@ mod tests {
             version,
             schema_id: i64::from(version) * 10,
             deleted,
+            registered: None,
         }
     }
 

@@ -3,17 +3,55 @@
 
 use std::collections::BTreeSet;
 
+use axum::extract::Request;
 use axum::http::{HeaderValue, header};
+use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 use maud::{DOCTYPE, Markup, html};
 
 use crate::schema::Violation;
+use crate::server::{Principal, Role};
+use crate::service::utc_text;
+use crate::storage::Registration;
 
 use super::assets::{script_url, style_url};
 use super::highlight::{Line, line_of};
 
+tokio::task_local! {
+    /// The role of the caller a page is rendered for, so the navigation can offer what the
+    /// role may see (the audit log) without every page passing it along.
+    static VIEWER: Role;
+}
+
+/// Middleware of the UI's routes: renders their pages for the caller's role.
+pub(crate) async fn viewer(principal: Principal, request: Request, next: Next) -> Response {
+    VIEWER.scope(principal.role, next.run(request)).await
+}
+
+/// Whether the page being rendered is for an admin (not outside [`viewer`]).
+fn for_admin() -> bool {
+    VIEWER
+        .try_with(|role| *role == Role::Admin)
+        .unwrap_or(false)
+}
+
+/// When and by whom a version was registered, or that it is unknown (versions registered
+/// before the registry recorded it).
+pub(crate) fn registration(registered: Option<&Registration>) -> Markup {
+    html! {
+        @match registered {
+            Some(registration) => {
+                "registered " time datetime=(utc_text(registration.at)) { (utc_text(registration.at)) }
+                " by " (registration.by)
+            }
+            None => "registered: unknown",
+        }
+    }
+}
+
 /// A whole page: `title`, breadcrumbs (name and link) and the main content.
 pub(crate) fn page(title: &str, crumbs: &[(&str, Option<String>)], main: Markup) -> Response {
+    let admin = for_admin();
     let markup = html! {
         (DOCTYPE)
         html lang="en" {
@@ -33,6 +71,7 @@ pub(crate) fn page(title: &str, crumbs: &[(&str, Option<String>)], main: Markup)
                             ul {
                                 li { a href="/ui" { "Subjects" } }
                                 li { a href="/ui/settings" { "Config and mode" } }
+                                @if admin { li { a href="/ui/audit" { "Audit log" } } }
                                 li { a href="/openapi.json" { "API" } }
                             }
                         }

@@ -2,11 +2,12 @@
 //! JSON API. Pages work without JavaScript; a small embedded script adds copy buttons.
 //!
 //! Authentication is the API's: the `auth` middleware asks anonymous visitors for
-//! credentials when the server has them, and the pages that change settings also need the
-//! `write` role. Every form that changes something is a POST from this origin (`Origin` or
+//! credentials when the server has them, the pages that change settings also need the
+//! `write` role, and the audit log (`/ui/audit`) the `admin` role. Every form that changes something is a POST from this origin (`Origin` or
 //! `Sec-Fetch-Site` checked), so another site cannot make a signed-in browser submit one.
 
 mod assets;
+mod audit;
 mod check;
 mod diff;
 mod highlight;
@@ -55,6 +56,8 @@ pub(crate) fn router() -> Router<AppState> {
             "/ui/settings",
             get(settings::global).post(settings::save_global),
         )
+        .route("/ui/audit", get(audit::log))
+        .layer(axum::middleware::from_fn(layout::viewer))
 }
 
 /// A page that could not be shown: the API's error, rendered as HTML with its status.

@@ -1,6 +1,8 @@
 //! Config and mode: shown to everyone, changed by a form POST that needs the `write` role
-//! when authentication is on. Levels go through the service's `put_config`, as `PUT /config`
-//! does; IMPORT mode, which has its own checks, is only set through the API.
+//! when authentication is on. Levels and modes go through the service's `put_config`,
+//! `delete_config`, `set_mode` and `delete_mode`, as `/config` and `/mode` do, so the audit
+//! log records them the same way; IMPORT mode, which has its own checks, is only set through
+//! the API.
 
 use axum::Form;
 use axum::extract::{Path, Query, State};
@@ -137,7 +139,7 @@ pub(crate) async fn save_global(
     Form(form): Form<SettingsForm>,
 ) -> Result<Response, Failure> {
     allow_write(&principal, &headers)?;
-    save(&state, None, &form).await?;
+    save(&state, None, &form, &principal.name).await?;
     Ok(Redirect::to("/ui/settings?saved=1").into_response())
 }
 
@@ -151,17 +153,22 @@ pub(crate) async fn save_subject(
 ) -> Result<Response, Failure> {
     allow_write(&principal, &headers)?;
     crate::service::check_subject(&subject)?;
-    save(&state, Some(&subject), &form).await?;
+    save(&state, Some(&subject), &form, &principal.name).await?;
     Ok(Redirect::to(&format!("{}?saved=1", subject_url(&subject))).into_response())
 }
 
-async fn save(state: &AppState, subject: Option<&str>, form: &SettingsForm) -> Result<(), Failure> {
+/// Applies the form for the principal `by`: an empty field removes the setting.
+async fn save(
+    state: &AppState,
+    subject: Option<&str>,
+    form: &SettingsForm,
+    by: &str,
+) -> Result<(), Failure> {
     let registry = state.registry();
-    let store = state.store();
     match form.compatibility.as_str() {
         "" => {
-            store
-                .delete_setting(SettingKind::Compatibility, subject)
+            registry
+                .delete_config(subject, &[SettingKind::Compatibility], by)
                 .await?;
         }
         text => {
@@ -172,13 +179,13 @@ async fn save(state: &AppState, subject: Option<&str>, form: &SettingsForm) -> R
                 compatibility_level: Some(level),
                 ..SubjectConfig::default()
             };
-            registry.put_config(subject, &update).await?;
+            registry.put_config(subject, &update, by).await?;
         }
     }
-    let current = store.setting(SettingKind::Mode, subject).await?;
+    let current = state.store().setting(SettingKind::Mode, subject).await?;
     match form.mode.as_str() {
         "" => {
-            store.delete_setting(SettingKind::Mode, subject).await?;
+            registry.delete_mode(subject, by).await?;
         }
         text => {
             let mode: Mode = text.parse()?;
@@ -188,9 +195,8 @@ async fn save(state: &AppState, subject: Option<&str>, form: &SettingsForm) -> R
                 )
                 .into());
             }
-            store
-                .put_setting(SettingKind::Mode, subject, mode.as_str())
-                .await?;
+            // IMPORT only stays IMPORT here: the API checked it when it was set.
+            registry.set_mode(subject, mode, true, by).await?;
         }
     }
     Ok(())

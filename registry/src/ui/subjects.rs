@@ -192,10 +192,12 @@ pub(crate) async fn subject(
                             br;
                             (verdict_badge(item))
                             @if item.row.deleted { " " span.badge.warn { "soft-deleted" } }
+                            br;
+                            span.muted { (layout::registration(item.row.registered.as_ref())) }
                         }
                     }
                 }
-                p.muted { "Registration dates are not recorded by this registry." }
+                p.muted { "Times are UTC; versions registered before the registry recorded it show unknown." }
                 (settings::subject_form(&subject, &own_config, own_mode.as_deref(), principal.role, (global_level.as_str(), global_mode.as_str()), query.saved.is_some()))
             }
             section aria-labelledby="schema-title" {
@@ -204,6 +206,7 @@ pub(crate) async fn subject(
                 dl.facts {
                     dt { "Schema id" } dd { a href={"/ui/schemas/" (schema.id)} { (schema.id) } }
                     dt { "Format" } dd { (schema.schema_type.as_str()) }
+                    dt { "Registered" } dd { (layout::registration(current.row.registered.as_ref())) }
                     dt { "Verdict" } dd { (verdict_badge(current)) }
                     dt { "Actions" } dd {
                         @if let Some(prev) = previous {

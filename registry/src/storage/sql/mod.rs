@@ -10,10 +10,11 @@ use sqlx::{
 
 mod write;
 
+use super::audit::{AuditAction, settings_detail};
 use super::{
-    BoxFuture, CompatCheck, Counts, DeleteTarget, NewSchema, Registered, SchemaRow, SchemaStore,
-    SettingKind, StorageError, SubjectPage, SubjectSummary, Usage, VersionRow, contains_pattern,
-    parse_references, parse_type,
+    AuditEntry, BoxFuture, CompatCheck, Counts, DeleteTarget, NewSchema, Registered, SchemaRow,
+    SchemaStore, SettingKind, StorageError, SubjectPage, SubjectSummary, Usage, VersionRow,
+    contains_pattern, parse_references, parse_type,
 };
 
 /// What one database does differently from another.
@@ -55,6 +56,18 @@ type SummaryColumns = (
     Option<String>,
 );
 
+/// An `audit_log` row: id, time, principal, action, subject, version, schema id and detail.
+type AuditColumns = (
+    i64,
+    i64,
+    String,
+    String,
+    Option<String>,
+    Option<i32>,
+    Option<i64>,
+    Option<String>,
+);
+
 /// The writer and the reader pool of a store.
 pub type Pools<D> = (Pool<D>, Pool<D>);
 
@@ -84,7 +97,8 @@ where
     for<'q> bool: Encode<'q, D> + Decode<'q, D> + Type<D>,
     for<'q> i32: Encode<'q, D> + Decode<'q, D> + Type<D>,
     for<'q> i64: Encode<'q, D> + Decode<'q, D> + Type<D>,
-    for<'q> Option<i64>: Encode<'q, D> + Type<D>,
+    for<'q> Option<i32>: Encode<'q, D> + Decode<'q, D> + Type<D>,
+    for<'q> Option<i64>: Encode<'q, D> + Decode<'q, D> + Type<D>,
     for<'q> String: Decode<'q, D> + Type<D>,
     for<'q> &'q str: Encode<'q, D> + Type<D>,
     for<'q> Option<&'q str>: Encode<'q, D> + Type<D>,
@@ -106,10 +120,11 @@ where
         subject: &'a str,
         new: &'a NewSchema,
         check: CompatCheck<'a>,
+        by: &'a str,
     ) -> BoxFuture<'a, Result<Option<Registered>, StorageError>> {
         Box::pin(async move {
             let mut tx = self.begin_write(subject).await?;
-            let registered = Self::register_in(&mut tx, subject, new, check).await?;
+            let registered = Self::register_in(&mut tx, subject, new, check, by).await?;
             if registered.is_some_and(|r| !r.existed) {
                 tx.commit().await?;
             }
@@ -251,10 +266,11 @@ where
         subject: &'a str,
         target: DeleteTarget,
         permanent: bool,
+        by: &'a str,
     ) -> BoxFuture<'a, Result<Vec<i32>, StorageError>> {
         Box::pin(async move {
             let mut tx = self.begin_write(subject).await?;
-            let deleted = Self::delete_in(&mut tx, subject, target, permanent).await?;
+            let deleted = Self::delete_in(&mut tx, subject, target, permanent, by).await?;
             tx.commit().await?;
             Ok(deleted)
         })
@@ -296,40 +312,95 @@ where
         })
     }
 
-    fn put_setting<'a>(
+    fn put_settings<'a>(
         &'a self,
-        kind: SettingKind,
         subject: Option<&'a str>,
-        value: &'a str,
+        values: &'a [(SettingKind, String)],
+        by: &'a str,
     ) -> BoxFuture<'a, Result<(), StorageError>> {
         Box::pin(async move {
-            query(
-                "INSERT INTO settings (kind, subject, value) VALUES ($1, $2, $3) \
-                 ON CONFLICT (kind, subject) DO UPDATE SET value = excluded.value",
-            )
-            .bind(kind.as_str())
-            .bind(subject.unwrap_or(""))
-            .bind(value)
-            .execute(&self.writer)
-            .await?;
+            let mut tx = self.begin_write(subject.unwrap_or("")).await?;
+            for (kind, value) in values {
+                query(
+                    "INSERT INTO settings (kind, subject, value) VALUES ($1, $2, $3) \
+                     ON CONFLICT (kind, subject) DO UPDATE SET value = excluded.value",
+                )
+                .bind(kind.as_str())
+                .bind(subject.unwrap_or(""))
+                .bind(value.as_str())
+                .execute(&mut *tx)
+                .await?;
+            }
+            let action = AuditAction::for_settings(values.iter().map(|(kind, _)| *kind), true);
+            let detail = settings_detail(values);
+            Self::audit_in(&mut tx, by, action, subject, None, Some(&detail)).await?;
+            tx.commit().await?;
             Ok(())
         })
     }
 
-    fn delete_setting<'a>(
+    fn delete_settings<'a>(
         &'a self,
-        kind: SettingKind,
         subject: Option<&'a str>,
-    ) -> BoxFuture<'a, Result<Option<String>, StorageError>> {
+        kinds: &'a [SettingKind],
+        by: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<(SettingKind, String)>, StorageError>> {
         Box::pin(async move {
-            let value: Option<String> = query_scalar(
-                "DELETE FROM settings WHERE kind = $1 AND subject = $2 RETURNING value",
+            let mut tx = self.begin_write(subject.unwrap_or("")).await?;
+            let mut removed = Vec::new();
+            for kind in kinds {
+                let value: Option<String> = query_scalar(
+                    "DELETE FROM settings WHERE kind = $1 AND subject = $2 RETURNING value",
+                )
+                .bind(kind.as_str())
+                .bind(subject.unwrap_or(""))
+                .fetch_optional(&mut *tx)
+                .await?;
+                if let Some(value) = value {
+                    removed.push((*kind, value));
+                }
+            }
+            if !removed.is_empty() {
+                let action =
+                    AuditAction::for_settings(removed.iter().map(|(kind, _)| *kind), false);
+                let detail = settings_detail(&removed);
+                Self::audit_in(&mut tx, by, action, subject, None, Some(&detail)).await?;
+            }
+            tx.commit().await?;
+            Ok(removed)
+        })
+    }
+
+    fn audit_log(
+        &self,
+        after: i64,
+        limit: i64,
+    ) -> BoxFuture<'_, Result<Vec<AuditEntry>, StorageError>> {
+        Box::pin(async move {
+            let rows: Vec<AuditColumns> = query_as(
+                "SELECT id, at, principal, action, subject, version, schema_id, detail \
+                 FROM audit_log WHERE id > $1 ORDER BY id LIMIT $2",
             )
-            .bind(kind.as_str())
-            .bind(subject.unwrap_or(""))
-            .fetch_optional(&self.writer)
+            .bind(after)
+            .bind(limit)
+            .fetch_all(&self.reader)
             .await?;
-            Ok(value)
+            rows.into_iter()
+                .map(
+                    |(id, at, principal, action, subject, version, schema_id, detail)| {
+                        Ok(AuditEntry {
+                            id,
+                            at,
+                            principal,
+                            action: action.parse()?,
+                            subject,
+                            version,
+                            schema_id,
+                            detail,
+                        })
+                    },
+                )
+                .collect()
         })
     }
 

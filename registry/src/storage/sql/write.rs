@@ -1,6 +1,6 @@
 //! The write transactions of [`SqlStorage`]: registering a schema under a subject (finding or
 //! inserting the schema row, deciding the version) and deleting versions, each inside the
-//! subject's lock.
+//! subject's lock, and the audit entry every write appends in its transaction.
 
 use sqlx::{
     ColumnIndex, Decode, Encode, Executor, IntoArguments, Transaction, Type, query, query_as,
@@ -8,10 +8,14 @@ use sqlx::{
 };
 
 use super::{Dialect, SqlStorage, stored_version};
+use crate::storage::audit::{AuditAction, now_millis};
 use crate::storage::{
-    CompatCheck, DeleteTarget, NewSchema, Registered, StorageError, VersionRow, decide_version,
-    plan_delete, references_json,
+    CompatCheck, DeleteTarget, NewSchema, Registered, Registration, StorageError, VersionRow,
+    decide_version, plan_delete, references_json,
 };
+
+/// A `subject_versions` row: version, schema id, deleted, registration time and principal.
+type VersionColumns = (i32, i64, bool, Option<i64>, Option<String>);
 
 impl<D> SqlStorage<D>
 where
@@ -22,7 +26,8 @@ where
     for<'q> bool: Encode<'q, D> + Decode<'q, D> + Type<D>,
     for<'q> i32: Encode<'q, D> + Decode<'q, D> + Type<D>,
     for<'q> i64: Encode<'q, D> + Decode<'q, D> + Type<D>,
-    for<'q> Option<i64>: Encode<'q, D> + Type<D>,
+    for<'q> Option<i32>: Encode<'q, D> + Decode<'q, D> + Type<D>,
+    for<'q> Option<i64>: Encode<'q, D> + Decode<'q, D> + Type<D>,
     for<'q> String: Decode<'q, D> + Type<D>,
     for<'q> &'q str: Encode<'q, D> + Type<D>,
     for<'q> Option<&'q str>: Encode<'q, D> + Type<D>,
@@ -44,22 +49,52 @@ where
         conn: &mut D::Connection,
         subject: &str,
     ) -> Result<Vec<VersionRow>, StorageError> {
-        let rows: Vec<(i32, i64, bool)> = query_as(
-            "SELECT version, schema_id, deleted FROM subject_versions \
-             WHERE subject = $1 ORDER BY version",
+        let rows: Vec<VersionColumns> = query_as(
+            "SELECT version, schema_id, deleted, registered_at, registered_by \
+             FROM subject_versions WHERE subject = $1 ORDER BY version",
         )
         .bind(subject)
         .fetch_all(conn)
         .await?;
         rows.into_iter()
-            .map(|(version, schema_id, deleted)| {
+            .map(|(version, schema_id, deleted, at, by)| {
                 Ok(VersionRow {
                     version: stored_version(subject, version)?,
                     schema_id,
                     deleted,
+                    // Both are written together; a row with one alone was not written by
+                    // the registry and says nothing reliable.
+                    registered: at.zip(by).map(|(at, by)| Registration { at, by }),
                 })
             })
             .collect()
+    }
+
+    /// Appends an entry to the audit log, stamped now, inside the write's transaction;
+    /// returns the time it was stamped with.
+    pub(super) async fn audit_in(
+        conn: &mut D::Connection,
+        by: &str,
+        action: AuditAction,
+        subject: Option<&str>,
+        version: Option<(i32, i64)>,
+        detail: Option<&str>,
+    ) -> Result<i64, StorageError> {
+        let at = now_millis();
+        query(
+            "INSERT INTO audit_log (at, principal, action, subject, version, schema_id, detail) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(at)
+        .bind(by)
+        .bind(action.as_str())
+        .bind(subject)
+        .bind(version.map(|(version, _)| version))
+        .bind(version.map(|(_, id)| id))
+        .bind(detail)
+        .execute(conn)
+        .await?;
+        Ok(at)
     }
 
     /// The id a new registration must use: the one the schema already has, else none, after
@@ -141,6 +176,7 @@ where
         subject: &str,
         new: &NewSchema,
         check: CompatCheck<'_>,
+        by: &str,
     ) -> Result<Option<Registered>, StorageError> {
         let live_same: Option<(i32, i64)> = query_as(
             "SELECT sv.version, sv.schema_id FROM subject_versions sv \
@@ -165,7 +201,7 @@ where
         }
         let existing_id = Self::existing_id(conn, new).await?;
         let rows = Self::versions_in(conn, subject).await?;
-        let live: Vec<VersionRow> = rows.iter().copied().filter(|r| !r.deleted).collect();
+        let live: Vec<VersionRow> = rows.iter().filter(|r| !r.deleted).cloned().collect();
         if !check(&live) {
             return Ok(None);
         }
@@ -174,13 +210,26 @@ where
             Some(id) => (id, false),
             None => Self::insert_schema(conn, new).await?,
         };
+        // The version and its audit entry carry the same time.
+        let at = Self::audit_in(
+            &mut *conn,
+            by,
+            AuditAction::Register,
+            Some(subject),
+            Some((version, id)),
+            Some(new.schema_type.as_str()),
+        )
+        .await?;
         query(
-            "INSERT INTO subject_versions (subject, version, schema_id, deleted) \
-             VALUES ($1, $2, $3, FALSE)",
+            "INSERT INTO subject_versions \
+             (subject, version, schema_id, deleted, registered_at, registered_by) \
+             VALUES ($1, $2, $3, FALSE, $4, $5)",
         )
         .bind(subject)
         .bind(version)
         .bind(id)
+        .bind(at)
+        .bind(by)
         .execute(&mut *conn)
         .await?;
         Ok(Some(Registered {
@@ -196,11 +245,17 @@ where
         subject: &str,
         target: DeleteTarget,
         permanent: bool,
+        by: &str,
     ) -> Result<Vec<i32>, StorageError> {
         let rows = Self::versions_in(conn, subject).await?;
         let versions = plan_delete(&rows, target, permanent)?;
+        let action = match target {
+            DeleteTarget::Subject => AuditAction::DeleteSubject,
+            DeleteTarget::Version(_) => AuditAction::DeleteVersion,
+        };
+        let detail = if permanent { "permanent" } else { "soft" };
         for &version in &versions {
-            let by: Option<i64> = query_scalar(
+            let referencing: Option<i64> = query_scalar(
                 "SELECT r.schema_id FROM schema_references r \
                  JOIN subject_versions sv ON sv.schema_id = r.schema_id \
                  WHERE r.subject = $1 AND r.version = $2 AND (sv.deleted = FALSE OR $3) LIMIT 1",
@@ -210,8 +265,11 @@ where
             .bind(permanent)
             .fetch_optional(&mut *conn)
             .await?;
-            if let Some(by) = by {
-                return Err(StorageError::ReferenceExists { version, by });
+            if let Some(referencing) = referencing {
+                return Err(StorageError::ReferenceExists {
+                    version,
+                    by: referencing,
+                });
             }
             let sql = if permanent {
                 "DELETE FROM subject_versions WHERE subject = $1 AND version = $2"
@@ -223,6 +281,19 @@ where
                 .bind(version)
                 .execute(&mut *conn)
                 .await?;
+            let id = rows
+                .iter()
+                .find(|r| r.version == version)
+                .map(|r| r.schema_id);
+            Self::audit_in(
+                conn,
+                by,
+                action,
+                Some(subject),
+                id.map(|id| (version, id)),
+                Some(detail),
+            )
+            .await?;
         }
         if permanent && target == DeleteTarget::Subject {
             query("DELETE FROM settings WHERE subject = $1")
