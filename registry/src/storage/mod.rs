@@ -7,6 +7,7 @@
 //! in. The deletion rules are one pure function ([`plan_delete`]) run inside the transaction.
 //! On PostgreSQL, [`notifications`] tells each process what others deleted.
 
+mod natural;
 pub mod notifications;
 mod postgres;
 mod sql;
@@ -304,7 +305,8 @@ pub trait SchemaStore: Send + Sync + 'static {
     fn subjects(&self) -> BoxFuture<'_, Result<Vec<(String, bool)>, StorageError>>;
 
     /// A page of subjects, soft-deleted ones included, whose name contains `search` (ASCII
-    /// case ignored), ordered by name: two queries however many subjects there are.
+    /// case ignored), in natural order (`conc-2` before `conc-10`): the matching names, then
+    /// the page's summaries, two queries however many subjects there are.
     fn subject_page<'a>(
         &'a self,
         search: &'a str,

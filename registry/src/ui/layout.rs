@@ -11,6 +11,7 @@ use crate::schema::Violation;
 
 use super::assets::{script_url, style_url};
 use super::highlight::{Line, line_of};
+use super::segments::subject_segment;
 
 /// A whole page: `title`, breadcrumbs (name and link) and the main content.
 pub(crate) fn page(title: &str, crumbs: &[(&str, Option<String>)], main: Markup) -> Response {
@@ -33,7 +34,7 @@ pub(crate) fn page(title: &str, crumbs: &[(&str, Option<String>)], main: Markup)
                             ul {
                                 li { a href="/ui" { "Subjects" } }
                                 li { a href="/ui/settings" { "Config and mode" } }
-                                li { a href="/openapi.json" { "API" } }
+                                li { a href="/ui/api" { "API" } }
                             }
                         }
                         form method="get" action="/ui/schemas" role="search" aria-label="Schema by id" {
@@ -71,40 +72,35 @@ pub(crate) fn page(title: &str, crumbs: &[(&str, Option<String>)], main: Markup)
     response
 }
 
-/// Percent-encodes a path segment (everything but unreserved characters).
-pub(crate) fn encode(segment: &str) -> String {
-    let mut out = String::with_capacity(segment.len());
-    for byte in segment.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
-}
-
 /// The page of a subject.
 pub(crate) fn subject_url(subject: &str) -> String {
-    format!("/ui/subjects/{}", encode(subject))
+    format!("/ui/subjects/{}", subject_segment(subject))
 }
 
 /// The page of a subject showing one version.
 pub(crate) fn version_url(subject: &str, version: i32) -> String {
-    format!("/ui/subjects/{}?version={version}", encode(subject))
+    format!(
+        "/ui/subjects/{}?version={version}",
+        subject_segment(subject)
+    )
 }
 
 /// Highlighted lines with numbers; lines in `marked` are highlighted, each line has the id
 /// `{prefix}{n}` (1-based) for links.
 pub(crate) fn code(lines: &[Line], prefix: &str, marked: &BTreeSet<usize>) -> Markup {
     html! {
-        pre.code { code {
-            @for (index, line) in lines.iter().enumerate() {
-                span.l.hit[marked.contains(&index)] id={(prefix) (index + 1)} data-n=(index + 1) {
-                    (pieces(line))
-                }
+        pre.code { code { (numbered(lines, prefix, marked)) } }
+    }
+}
+
+/// The lines of [`code`], for a `pre` that needs attributes of its own.
+pub(crate) fn numbered(lines: &[Line], prefix: &str, marked: &BTreeSet<usize>) -> Markup {
+    html! {
+        @for (index, line) in lines.iter().enumerate() {
+            span.l.hit[marked.contains(&index)] id={(prefix) (index + 1)} data-n=(index + 1) {
+                (pieces(line))
             }
-        } }
+        }
     }
 }
 
@@ -164,16 +160,4 @@ pub(crate) fn violations(list: &[&Violation], lines: &[Line], prefix: &str) -> M
 
 fn location(text: &str) -> &str {
     if text.is_empty() { "/" } else { text }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn segments_are_percent_encoded() {
-        assert_eq!(encode("orders-value"), "orders-value");
-        assert_eq!(encode("a/b c"), "a%2Fb%20c");
-        assert_eq!(encode("é"), "%C3%A9");
-    }
 }

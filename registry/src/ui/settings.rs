@@ -1,9 +1,9 @@
 //! Config and mode: shown to everyone, changed by a form POST that needs the `write` role
-//! when authentication is on. Levels go through the service's `put_config`, as `PUT /config`
+//! when authentication is on (a reader sees the form disabled). Levels go through the service's `put_config`, as `PUT /config`
 //! does; IMPORT mode, which has its own checks, is only set through the API.
 
 use axum::Form;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
@@ -15,6 +15,8 @@ use crate::service::{Mode, SubjectConfig};
 use crate::storage::SettingKind;
 
 use super::layout::{page, subject_url};
+use super::register::read_only_note;
+use super::segments::SubjectPath;
 use super::{Failure, allow_write};
 
 /// The modes the form offers (IMPORT is set through the API, with its own checks).
@@ -43,9 +45,7 @@ fn form(
 ) -> Markup {
     html! {
         form.stack method="post" action=(action) {
-            @if read_only_user {
-                p.notice { "You are signed in with the read role: saving will be refused." }
-            }
+            @if read_only_user { (read_only_note()) }
             div {
                 label for="compatibility" { "Compatibility level" } br;
                 select #compatibility name="compatibility" {
@@ -67,7 +67,7 @@ fn form(
                     }
                 }
             }
-            div { button type="submit" { "Save settings" } }
+            div { button type="submit" disabled[read_only_user] { "Save settings" } }
         }
     }
 }
@@ -146,7 +146,7 @@ pub(crate) async fn save_subject(
     State(state): State<AppState>,
     principal: Principal,
     headers: HeaderMap,
-    Path(subject): Path<String>,
+    SubjectPath(subject): SubjectPath,
     Form(form): Form<SettingsForm>,
 ) -> Result<Response, Failure> {
     allow_write(&principal, &headers)?;
