@@ -215,6 +215,10 @@ async fn post_form(
     request.send().await.expect("POST")
 }
 
+/// A form POST: path, fields, `Origin` (the server's own when `None`) and the status
+/// expected.
+type FormPost<'a> = (&'a str, &'a [(&'a str, &'a str)], Option<&'a str>, u16);
+
 /// Every kind of UI answer (pages, the API reference, assets, a download, redirects, error
 /// pages, refused forms) carries the hardening headers.
 async fn every_ui_answer_is_hardened(backend: Backend) {
@@ -274,7 +278,7 @@ async fn every_ui_answer_is_hardened(backend: Backend) {
         assert_hardened(path, answer.headers());
     }
     let register = [("schema_type", "AVRO"), ("schema", "\"string\"")];
-    let posts: [(&str, &[(&str, &str)], Option<&str>, u16); 4] = [
+    let posts: [FormPost<'_>; 4] = [
         ("/ui/subjects/one/check", &register, None, 200),
         ("/ui/subjects/one/register", &register, None, 200),
         (
