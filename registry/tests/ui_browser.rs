@@ -924,7 +924,7 @@ async fn dot_subject_api_reference_and_phone_list() {
         &h.server.base,
         "POST",
         "/subjects/%2E%2E/versions",
-        &json!({"schema": "\"string\""}).to_string(),
+        &json!({"schema": avro(json!([{"name": "id", "type": "string"}]))}).to_string(),
         Some(&basic(WRITER)),
     )
     .await;

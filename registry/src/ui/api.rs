@@ -173,7 +173,7 @@ pub(crate) async fn show() -> Response {
                 @for tag in &tags {
                     li { a href={"#tag-" (tag)} { (tag) } }
                 }
-                li { a href="#schemas" { "Schemas" } }
+                li { a href="#bodies" { "Body schemas" } }
             }
         }
         @for tag in &tags {
@@ -184,13 +184,15 @@ pub(crate) async fn show() -> Response {
                 }
             }
         }
-        section aria-labelledby="schemas" {
-            h2 #schemas { "Schemas" }
+        section aria-labelledby="bodies" {
+            h2 #bodies { "Body schemas" }
             @for (index, (name, schema)) in schemas.iter().enumerate() {
                 h3 id=(schema_anchor(name)) { (name) }
                 @if !text(schema, "description").is_empty() { p { (text(schema, "description")) } }
                 @let pretty = serde_json::to_string_pretty(schema).unwrap_or_default();
-                (layout::code(&highlight::schema("JSON", &pretty), &format!("s{index}-"), &BTreeSet::new()))
+                pre.code tabindex="0" aria-labelledby=(schema_anchor(name)) {
+                    code { (layout::numbered(&highlight::schema("JSON", &pretty), &format!("s{index}-"), &BTreeSet::new())) }
+                }
             }
         }
     };
