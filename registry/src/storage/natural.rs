@@ -3,19 +3,21 @@
 
 use std::cmp::Ordering;
 
-/// Compares `a` and `b`: runs of ASCII digits by their value (then the shorter run first, so
-/// `a1` before `a01`), everything else byte by byte; names equal that way fall back to their
-/// bytes, so the order is total.
+/// Compares `a` and `b`: runs of ASCII digits by their value, everything else byte by byte;
+/// names equal that way are ordered by their first run that differs in leading zeros (`a1`
+/// before `a01`), then by their bytes, so the order is total.
 pub(crate) fn compare(a: &str, b: &str) -> Ordering {
     let (mut x, mut y) = (a.as_bytes(), b.as_bytes());
+    let mut zeros = Ordering::Equal;
     while let (Some(p), Some(q)) = (x.first(), y.first()) {
         if p.is_ascii_digit() && q.is_ascii_digit() {
             let (m, rest_x) = digits(x);
             let (n, rest_y) = digits(y);
-            let order = number(m).cmp(&number(n)).then(m.len().cmp(&n.len()));
+            let order = number(m).cmp(&number(n));
             if order != Ordering::Equal {
                 return order;
             }
+            zeros = zeros.then(m.len().cmp(&n.len()));
             (x, y) = (rest_x, rest_y);
         } else {
             if p != q {
@@ -24,7 +26,7 @@ pub(crate) fn compare(a: &str, b: &str) -> Ordering {
             (x, y) = (&x[1..], &y[1..]);
         }
     }
-    x.len().cmp(&y.len()).then_with(|| a.cmp(b))
+    x.len().cmp(&y.len()).then(zeros).then_with(|| a.cmp(b))
 }
 
 /// The leading run of digits of `text`, and the rest.
