@@ -13,8 +13,7 @@ use crate::server::{AppState, Principal, Role};
 use crate::service::{pick, version_not_found};
 use crate::storage::{DeleteTarget, VersionRow};
 
-use super::layout::{page, subject_url, version_url};
-use super::register::read_only_note;
+use super::layout::{page, read_only_note, subject_url, version_url};
 use super::segments::{SubjectPath, VersionPath};
 use super::{Failure, allow_write};
 

@@ -72,6 +72,13 @@ pub(crate) fn page(title: &str, crumbs: &[(&str, Option<String>)], main: Markup)
     response
 }
 
+/// The note a reader sees instead of enabled write controls.
+pub(crate) fn read_only_note() -> Markup {
+    html! {
+        p.notice role="note" { "You are signed in with the read role: registering, deleting and changing settings need the write role." }
+    }
+}
+
 /// The page of a subject.
 pub(crate) fn subject_url(subject: &str) -> String {
     format!("/ui/subjects/{}", subject_segment(subject))

@@ -14,7 +14,7 @@ use crate::server::{AppState, Principal, Role};
 use crate::service::{Options, SchemaRequest};
 
 use super::check::{CheckForm, latest_form, schema_fields, verdict};
-use super::layout::{page, subject_url, version_url};
+use super::layout::{page, read_only_note, subject_url, version_url};
 use super::segments::SubjectPath;
 use super::{Failure, allow_write};
 
@@ -27,13 +27,6 @@ pub(crate) struct RegisterForm {
     schema_type: String,
     /// Present on the preview's confirmation.
     confirm: Option<String>,
-}
-
-/// The note a reader sees instead of enabled write controls.
-pub(super) fn read_only_note() -> Markup {
-    html! {
-        p.notice role="note" { "You are signed in with the read role: registering, deleting and changing settings need the write role." }
-    }
 }
 
 /// The form: format, schema, a file to read it from (shown by the script) and the preview

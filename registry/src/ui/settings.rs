@@ -14,8 +14,7 @@ use crate::server::{AppState, Error, Principal, Role};
 use crate::service::{Mode, SubjectConfig};
 use crate::storage::SettingKind;
 
-use super::layout::{page, subject_url};
-use super::register::read_only_note;
+use super::layout::{page, read_only_note, subject_url};
 use super::segments::SubjectPath;
 use super::{Failure, allow_write};
 
@@ -45,7 +44,6 @@ fn form(
 ) -> Markup {
     html! {
         form.stack method="post" action=(action) {
-            @if read_only_user { (read_only_note()) }
             div {
                 label for="compatibility" { "Compatibility level" } br;
                 select #compatibility name="compatibility" {
@@ -109,6 +107,7 @@ pub(crate) async fn global(
         h1 { "Config and mode" }
         @if query.saved.is_some() { p.notice.ok role="status" { "Settings saved." } }
         p { "The global settings; a subject's own settings override them." }
+        @if principal.role == Role::Read { (read_only_note()) }
         (form(
             "/ui/settings",
             own.compatibility_level.map(CompatibilityLevel::as_str),

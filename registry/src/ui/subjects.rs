@@ -16,8 +16,7 @@ use crate::storage::SettingKind;
 use super::Failure;
 use super::download::download_extension;
 use super::highlight;
-use super::layout::{self, page, subject_url, version_url};
-use super::register::read_only_note;
+use super::layout::{self, page, read_only_note, subject_url, version_url};
 use super::segments::{SubjectPath, encode};
 use super::settings;
 
