@@ -741,6 +741,7 @@ async fn register_after_a_preview_then_delete_softly_and_permanently() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let file = dir.path().join("order.avsc");
     std::fs::write(&file, &next).expect("write the schema file");
+    browser.find("#schema_type").await.choose("JSON").await;
     browser
         .find("#schema-file")
         .await
@@ -752,6 +753,17 @@ async fn register_after_a_preview_then_delete_softly_and_permanently() {
         json!(next),
     )
     .await;
+    let format = browser
+        .script(
+            "return document.getElementById('schema_type').value;",
+            json!([]),
+        )
+        .await;
+    assert_eq!(
+        format,
+        json!("AVRO"),
+        "the .avsc extension picks the format"
+    );
     browser.submit("form.stack button").await;
     let verdict = browser.find("#verdict").await.text().await;
     assert!(

@@ -38,7 +38,7 @@ fn form_section(subject: &str, form: &CheckForm, role: Role) -> Markup {
         form.stack method="post" action={(subject_url(subject)) "/register"} {
             div.upload hidden {
                 label for="schema-file" { "Read the schema from a file" } br;
-                input #schema-file type="file" data-fills="schema" accept=".avsc,.json,.proto,.txt";
+                input #schema-file type="file" data-fills="schema" data-format="schema_type" accept=".avsc,.json,.proto,.txt";
             }
             (schema_fields(form))
             div { button type="submit" disabled[reader] { "Preview" } }

@@ -34,6 +34,11 @@
     input.addEventListener("change", function () {
       var file = input.files && input.files[0];
       if (!file) { return; }
+      // The format follows the file's extension, when it names one.
+      var format = document.getElementById(input.getAttribute("data-format") || "");
+      var known = { avsc: "AVRO", json: "JSON", proto: "PROTOBUF" };
+      var extension = file.name.split(".").pop().toLowerCase();
+      if (format && known[extension]) { format.value = known[extension]; }
       var reader = new FileReader();
       reader.onload = function () { area.value = reader.result; };
       reader.readAsText(file);
