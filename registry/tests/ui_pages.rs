@@ -574,6 +574,54 @@ async fn register_delete_and_download(backend: Backend) {
     .await
     .expect("GET");
     assert_eq!(gone.status(), 404);
+
+    // A Protobuf schema sent with the CRLF line breaks of a browser's form is stored in the
+    // registry's printed form, as it is from the API.
+    let proto = |extra: &str| {
+        format!("syntax = \"proto3\";\nmessage Ship {{\n  string id = 1;\n{extra}}}\n")
+    };
+    let answer = api(reqwest::Method::POST, "/subjects/ships/versions")
+        .header("content-type", herald_protocol::CONTENT_TYPE)
+        .body(json!({"schemaType": "PROTOBUF", "schema": proto("")}).to_string())
+        .send()
+        .await
+        .expect("register");
+    assert_eq!(answer.status(), 200);
+    let typed = proto("  int32 n = 2;\n");
+    let sent = typed.replace('\n', "\r\n");
+    let confirm = [
+        ("schema_type", "PROTOBUF"),
+        ("schema", sent.as_str()),
+        ("confirm", "1"),
+    ];
+    let registered = post_form(
+        &server,
+        "/ui/subjects/ships/register",
+        &confirm,
+        None,
+        writer,
+    )
+    .await;
+    assert_eq!(registered.status(), 303);
+    assert_eq!(
+        registered.headers()["location"],
+        "/ui/subjects/ships?version=2"
+    );
+    let download = api(
+        reqwest::Method::GET,
+        "/ui/subjects/ships/versions/2/download",
+    )
+    .send()
+    .await
+    .expect("download");
+    assert_eq!(
+        download.headers()["content-disposition"],
+        "attachment; filename=\"ships-v2.proto\"; filename*=UTF-8''ships-v2.proto"
+    );
+    assert_eq!(
+        download.text().await.expect("text"),
+        "syntax = \"proto3\";\n\nmessage Ship {\n  string id = 1;\n  int32 n = 2;\n}\n"
+    );
 }
 
 /// Subjects named `..`, `.` and `~x` are listed with links a browser keeps as they are, and
