@@ -2,13 +2,15 @@
 //! driven through WebDriver against `herald serve` on SQLite with basic authentication,
 //! seeded with AVRO, JSON and PROTOBUF subjects (references, an incompatible version, a soft-deleted
 //! subject). Every page visited is checked for HTML validity (html5ever) and accessibility
-//! (axe-core in the page), and each test saves screenshots to the folder it prints.
+//! (axe-core in the page), and each test saves screenshots to the folder it prints. Besides
+//! reading, the tests register and delete through the UI, and frame it from another origin.
 //!
 //! Needs `chromium`, `chromedriver` and axe-core (`scripts/ui-test-deps` installs them); a
 //! test fails, naming what is missing, when one is not there.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
 #[path = "ui_browser/webdriver.rs"]
 mod webdriver;
 
@@ -522,6 +524,10 @@ async fn rust_code_with_a_copy_button() {
     let code = browser.find("#rust-code").await.text().await;
     assert!(code.contains("pub struct"), "{code}");
     assert!(
+        browser.count("#rust-code .tw").await > 0,
+        "keywords are highlighted"
+    );
+    assert!(
         code.contains("pub note: ::core::option::Option<::std::string::String>"),
         "{code}"
     );
@@ -598,23 +604,31 @@ async fn config_is_changed_by_writers_and_refused_to_readers() {
         .await;
     assert_eq!(mode["mode"], "READONLY");
     writer.quit().await;
-    // A reader sees the form, and is refused.
+    // A reader sees the form disabled, and a form sent anyway is refused.
     let reader = h.browser(READER).await;
     h.visit(&reader, "/ui/settings", "config-reader").await;
     assert!(
         reader
             .text()
             .await
-            .contains("read role: saving will be refused")
+            .contains("You are signed in with the read role")
     );
-    reader.find("#compatibility").await.choose("NONE").await;
-    reader.submit("form.stack button").await;
-    let text = reader.text().await;
+    assert_eq!(reader.count("form.stack button[disabled]").await, 1);
+    reader.quit().await;
+    let refused = h
+        .http
+        .post(h.url("/ui/settings"))
+        .header("authorization", basic(READER))
+        .header("origin", &h.server.base)
+        .form(&[("compatibility", "NONE"), ("mode", "")])
+        .send()
+        .await
+        .expect("a reader's POST");
+    assert_eq!(refused.status(), 403);
+    let text = refused.text().await.expect("page");
     assert!(text.contains("this user may only read"), "{text}");
-    h.check_current(&reader, "config-refused").await;
     let global = h.api(reqwest::Method::GET, "/config", json!(null)).await;
     assert_eq!(global["compatibilityLevel"], "BACKWARD", "nothing changed");
-    reader.quit().await;
     // A form posted from another site is refused even with a writer's credentials.
     let forged = h
         .http
@@ -735,4 +749,287 @@ async fn audit_log_and_registration_times_for_admins() {
     );
     h.check_current(&writer, "audit-refused").await;
     writer.quit().await;
+}
+
+/// Polls `script` until it returns `expected` (5 s at most).
+async fn wait_for(browser: &Browser, script: &str, expected: Value) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let value = browser.script(script, json!([])).await;
+        if value == expected {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{script} answers {value}, not {expected}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn register_after_a_preview_then_delete_softly_and_permanently() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let h = Harness::start().await;
+    let browser = h.browser(WRITER).await;
+    h.visit(&browser, "/ui/subjects/orders-value", "write-subject")
+        .await;
+    browser
+        .submit("a[href='/ui/subjects/orders-value/register']")
+        .await;
+    h.check_current(&browser, "register-form").await;
+    // The schema comes from a file, which the page's script reads into the form.
+    let next = avro(json!([
+        {"name": "id", "type": "string"},
+        {"name": "amount", "type": "long"},
+        {"name": "note", "type": ["null", "string"], "default": null},
+        {"name": "currency", "type": "string"},
+        {"name": "channel", "type": "string", "default": "web"}
+    ]));
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let file = dir.path().join("order.avsc");
+    std::fs::write(&file, &next).expect("write the schema file");
+    browser.find("#schema_type").await.choose("JSON").await;
+    browser
+        .find("#schema-file")
+        .await
+        .type_text(file.to_str().expect("a UTF-8 path"))
+        .await;
+    wait_for(
+        &browser,
+        "return document.getElementById('schema').value;",
+        json!(next),
+    )
+    .await;
+    let format = browser
+        .script(
+            "return document.getElementById('schema_type').value;",
+            json!([]),
+        )
+        .await;
+    assert_eq!(
+        format,
+        json!("AVRO"),
+        "the .avsc extension picks the format"
+    );
+    browser.submit("form.stack button").await;
+    let verdict = browser.find("#verdict").await.text().await;
+    assert!(
+        verdict.contains("Compatible: registering it would be accepted"),
+        "{verdict}"
+    );
+    h.check_current(&browser, "register-preview").await;
+    let versions = |deleted: bool| {
+        h.api(
+            reqwest::Method::GET,
+            if deleted {
+                "/subjects/orders-value/versions?deleted=true"
+            } else {
+                "/subjects/orders-value/versions"
+            },
+            json!(null),
+        )
+    };
+    assert_eq!(
+        versions(false).await,
+        json!([1, 2, 3]),
+        "a preview stores nothing"
+    );
+    browser.submit("#confirm button").await;
+    assert!(
+        browser
+            .url()
+            .await
+            .ends_with("/ui/subjects/orders-value?version=4"),
+        "{}",
+        browser.url().await
+    );
+    assert_eq!(browser.count("ol.timeline li").await, 4);
+    assert_eq!(versions(false).await, json!([1, 2, 3, 4]));
+    h.check_current(&browser, "registered").await;
+    // Soft deletion, confirmed on a page that names the version and its schema id.
+    browser
+        .submit("a[href='/ui/subjects/orders-value/versions/4/delete']")
+        .await;
+    h.check_current(&browser, "delete-version").await;
+    let lost = browser.find("#lost").await.text().await;
+    assert!(
+        lost.contains("Version 4 of orders-value is soft-deleted"),
+        "{lost}"
+    );
+    assert!(lost.contains("(schema id 11)"), "{lost}");
+    browser.submit("button.danger").await;
+    assert!(
+        browser
+            .url()
+            .await
+            .ends_with("/ui/subjects/orders-value?version=4")
+    );
+    assert!(
+        browser
+            .find("#schema-title")
+            .await
+            .text()
+            .await
+            .contains("soft-deleted")
+    );
+    assert_eq!(versions(false).await, json!([1, 2, 3]));
+    assert_eq!(versions(true).await, json!([1, 2, 3, 4]));
+    // Then permanent deletion, which names the schema id that goes with it.
+    browser
+        .submit("a[href='/ui/subjects/orders-value/versions/4/delete']")
+        .await;
+    h.check_current(&browser, "delete-permanently").await;
+    assert_eq!(
+        browser.find("h1").await.text().await,
+        "Permanently delete version 4"
+    );
+    let lost = browser.find("#lost").await.text().await;
+    assert!(lost.contains("These schema ids are removed"), "{lost}");
+    assert!(lost.contains("11"), "{lost}");
+    browser.submit("button.danger").await;
+    assert!(browser.url().await.ends_with("/ui/subjects/orders-value"));
+    assert_eq!(versions(true).await, json!([1, 2, 3]));
+    assert_eq!(browser.count("ol.timeline li").await, 3);
+    browser.quit().await;
+    // A reader sees no write control enabled, and a note saying why.
+    let reader = h.browser(READER).await;
+    h.visit(&reader, "/ui/subjects/orders-value", "reader-subject")
+        .await;
+    assert_eq!(reader.count("a[href$='/register']").await, 0);
+    assert_eq!(reader.count("a[href$='/delete']").await, 0);
+    assert!(
+        reader
+            .text()
+            .await
+            .contains("You are signed in with the read role")
+    );
+    h.visit(
+        &reader,
+        "/ui/subjects/orders-value/register",
+        "reader-register",
+    )
+    .await;
+    assert_eq!(reader.count("form.stack button[disabled]").await, 1);
+    assert_eq!(reader.count("form.stack button:not([disabled])").await, 0);
+    reader.quit().await;
+}
+
+/// Serves `page` as HTML to every request on a port of its own: another origin.
+async fn serve_page(page: String) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a port");
+    let base = format!("http://{}", listener.local_addr().expect("address"));
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let page = page.clone();
+            tokio::spawn(async move {
+                let mut request = [0_u8; 4096];
+                let _ = stream.read(&mut request).await;
+                let answer = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n\
+                     Content-Length: {}\r\nConnection: close\r\n\r\n{page}",
+                    page.len()
+                );
+                let _ = stream.write_all(answer.as_bytes()).await;
+            });
+        }
+    });
+    base
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_origin_cannot_frame_the_ui() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let h = Harness::start().await;
+    // The second frame holds an API answer, which is not hardened: it shows that framing
+    // itself works, and that the first frame stays empty because of the UI's headers.
+    let other = serve_page(format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><title>Another site</title></head><body>\
+         <iframe src=\"{0}/ui\" title=\"ui\"></iframe>\
+         <iframe src=\"{0}/openapi.json\" title=\"api\"></iframe></body></html>",
+        h.server.base
+    ))
+    .await;
+    let browser = h.browser(WRITER).await;
+    browser.go(&other).await;
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    browser.screenshot("framed").await;
+    let text = "return document.body ? document.body.innerText : '';";
+    browser.frame(Some(1)).await;
+    let api = browser.script(text, json!([])).await;
+    assert!(
+        api.as_str().unwrap_or_default().contains("openapi"),
+        "the API frame did not load: {api}"
+    );
+    browser.frame(None).await;
+    browser.frame(Some(0)).await;
+    let ui = browser.script(text, json!([])).await;
+    let ui = ui.as_str().unwrap_or_default();
+    assert!(
+        !ui.contains("Herald registry"),
+        "the UI loaded in a frame: {ui}"
+    );
+    assert!(!ui.contains("Subjects"), "the UI loaded in a frame: {ui}");
+    browser.quit().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dot_subject_api_reference_and_phone_list() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let h = Harness::start().await;
+    let (status, body) = common::raw_request(
+        &h.server.base,
+        "POST",
+        "/subjects/%2E%2E/versions",
+        &json!({"schema": avro(json!([{"name": "id", "type": "string"}]))}).to_string(),
+        Some(&basic(WRITER)),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let browser = h.browser(WRITER).await;
+    h.visit(&browser, "/ui", "list-dots").await;
+    browser.submit("a[href='/ui/subjects/~..']").await;
+    assert!(browser.url().await.ends_with("/ui/subjects/~.."));
+    assert_eq!(browser.find("h1").await.text().await, "..");
+    h.check_current(&browser, "subject-dots").await;
+    browser
+        .submit("a[href='/ui/subjects/~../versions/1/rust']")
+        .await;
+    assert!(
+        browser
+            .find("h1")
+            .await
+            .text()
+            .await
+            .contains("Rust code for ..")
+    );
+    // The API link opens the reference rendered from the server's OpenAPI document.
+    browser.submit("header a[href='/ui/api']").await;
+    h.check_current(&browser, "api-reference").await;
+    assert!(browser.count("section.operation").await > 10);
+    browser
+        .find("a[href='#schema-SchemaRequest']")
+        .await
+        .click()
+        .await;
+    assert_eq!(
+        browser.script("return location.hash;", json!([])).await,
+        json!("#schema-SchemaRequest")
+    );
+    // On a phone, the state column stays in view.
+    browser.resize(390, 844).await;
+    h.visit(&browser, "/ui", "list-phone-state").await;
+    let in_view = browser
+        .script(
+            "var cells = document.querySelectorAll('#subjects .state'); \
+             return cells.length > 0 && Array.prototype.every.call(cells, function (cell) { \
+             var r = cell.getBoundingClientRect(); return r.left >= 0 && r.right <= window.innerWidth; });",
+            json!([]),
+        )
+        .await;
+    assert_eq!(in_view, json!(true), "the state column is off screen");
+    browser.quit().await;
 }

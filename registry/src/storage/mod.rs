@@ -9,6 +9,7 @@
 //! takes the principal making it and appends an [`AuditEntry`] in its own transaction.
 
 mod audit;
+mod natural;
 pub mod notifications;
 mod postgres;
 mod sql;
@@ -312,7 +313,8 @@ pub trait SchemaStore: Send + Sync + 'static {
     fn subjects(&self) -> BoxFuture<'_, Result<Vec<(String, bool)>, StorageError>>;
 
     /// A page of subjects, soft-deleted ones included, whose name contains `search` (ASCII
-    /// case ignored), ordered by name: two queries however many subjects there are.
+    /// case ignored), in natural order (`conc-2` before `conc-10`): the matching names, then
+    /// the page's summaries, two queries however many subjects there are.
     fn subject_page<'a>(
         &'a self,
         search: &'a str,

@@ -5,19 +5,20 @@
 use std::collections::BTreeSet;
 
 use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::Response;
 use maud::{Markup, html};
 use serde::Deserialize;
 
 use crate::schema::{SchemaType, Violation};
 use crate::server::AppState;
-use crate::service::{Against, Options, SchemaRequest, ServiceError};
-use crate::service::{parse_version, validate_payload};
+use crate::service::validate_payload;
+use crate::service::{Against, Mode, Options, SchemaRequest, ServiceError};
 
 use super::Failure;
 use super::highlight;
 use super::layout::{self, page, subject_url, version_url};
+use super::segments::{SubjectPath, VersionPath};
 
 /// The schema types this registry accepts, for the form.
 fn schema_types() -> Vec<&'static str> {
@@ -30,10 +31,30 @@ fn schema_types() -> Vec<&'static str> {
 /// The check form's fields.
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct CheckForm {
+    /// The schema's text.
     #[serde(default)]
-    schema: String,
+    pub(super) schema: String,
+    /// `AVRO`, `JSON` or `PROTOBUF`.
     #[serde(default)]
-    schema_type: String,
+    pub(super) schema_type: String,
+}
+
+/// The format and schema fields of the check and register forms.
+pub(super) fn schema_fields(form: &CheckForm) -> Markup {
+    html! {
+        div {
+            label for="schema_type" { "Format" } br;
+            select #schema_type name="schema_type" {
+                @for name in schema_types() {
+                    option value=(name) selected[form.schema_type == name] { (name) }
+                }
+            }
+        }
+        div {
+            label for="schema" { "Schema" } br;
+            textarea #schema name="schema" required spellcheck="false" { (form.schema) }
+        }
+    }
 }
 
 fn check_page(subject: &str, form: &CheckForm, result: Markup) -> Response {
@@ -42,18 +63,7 @@ fn check_page(subject: &str, form: &CheckForm, result: Markup) -> Response {
         h1 { "Check a schema for " (subject) }
         p { "What registering this schema would do, checked against the subject's live versions at its compatibility level. Nothing is stored." }
         form.stack method="post" action={(base) "/check"} {
-            div {
-                label for="schema_type" { "Format" } br;
-                select #schema_type name="schema_type" {
-                    @for name in schema_types() {
-                        option value=(name) selected[form.schema_type == name] { (name) }
-                    }
-                }
-            }
-            div {
-                label for="schema" { "Schema" } br;
-                textarea #schema name="schema" required spellcheck="false" { (form.schema) }
-            }
+            (schema_fields(form))
             div { button type="submit" { "Check" } }
         }
         (result)
@@ -66,26 +76,43 @@ fn check_page(subject: &str, form: &CheckForm, result: Markup) -> Response {
     page(&format!("Check a schema for {subject}"), &crumbs, main)
 }
 
+/// The form filled with the latest version's schema.
+pub(super) async fn latest_form(state: &AppState, subject: &str) -> Result<CheckForm, Failure> {
+    let row = state.registry().version(subject, None, true).await?;
+    let latest = state.registry().schema_by_id(row.schema_id).await?;
+    Ok(CheckForm {
+        schema: latest.text.clone(),
+        schema_type: latest.schema_type.as_str().to_owned(),
+    })
+}
+
 /// `GET /ui/subjects/{subject}/check`: the form, filled with the latest version's schema.
 pub(crate) async fn check_form(
     State(state): State<AppState>,
-    Path(subject): Path<String>,
+    SubjectPath(subject): SubjectPath,
 ) -> Result<Response, Failure> {
-    let row = state.registry().version(&subject, None, true).await?;
-    let latest = state.registry().schema_by_id(row.schema_id).await?;
-    let form = CheckForm {
-        schema: latest.text.clone(),
-        schema_type: latest.schema_type.as_str().to_owned(),
-    };
+    let form = latest_form(&state, &subject).await?;
     Ok(check_page(&subject, &form, html! {}))
 }
 
 /// `POST /ui/subjects/{subject}/check`: the verdict.
 pub(crate) async fn check(
     State(state): State<AppState>,
-    Path(subject): Path<String>,
+    SubjectPath(subject): SubjectPath,
     Form(form): Form<CheckForm>,
 ) -> Result<Response, Failure> {
+    let (result, _) = verdict(&state, &subject, &form).await?;
+    Ok(check_page(&subject, &form, result))
+}
+
+/// What registering `form`'s schema under `subject` now would do, as a section (the
+/// compatibility check against the live versions, with the reasons of a refusal), and whether
+/// the registry would accept it.
+pub(super) async fn verdict(
+    state: &AppState,
+    subject: &str,
+    form: &CheckForm,
+) -> Result<(Markup, bool), Failure> {
     let request = SchemaRequest {
         schema: Some(form.schema.clone()),
         schema_type: Some(form.schema_type.clone()),
@@ -93,21 +120,22 @@ pub(crate) async fn check(
     };
     let registry = state.registry();
     let report = registry
-        .check_compatibility(&subject, Against::Live, &request, Options::default())
+        .check_compatibility(subject, Against::Live, &request, Options::default())
         .await;
-    let level = registry.effective_level(Some(&subject)).await?;
-    let mode = registry.effective_mode(Some(&subject)).await?;
+    let level = registry.effective_level(Some(subject)).await?;
+    let mode = registry.effective_mode(Some(subject)).await?;
+    let read_only = mode == Mode::ReadOnly;
     let lines = highlight::schema(&form.schema_type, &form.schema);
-    let result = match report {
+    Ok(match report {
         Ok(report) => {
             let listed: Vec<&Violation> = report.violations.iter().collect();
             let marked = layout::marked_lines(&lines, &listed);
-            html! {
+            let markup = html! {
                 section #verdict aria-labelledby="verdict-title" {
                     h2 #verdict-title { "Verdict under " (level.as_str()) }
                     @if report.is_compatible {
                         p.notice.ok role="status" { "Compatible: registering it would be accepted"
-                            @if mode.as_str() == "READONLY" { ", but the subject is in READONLY mode" } "." }
+                            @if read_only { ", but the subject is in READONLY mode" } "." }
                     } @else {
                         p.notice.bad role="status" { "Incompatible: registering it would be refused (409), for these reasons:" }
                         (layout::violations(&listed, &lines, "L"))
@@ -115,18 +143,21 @@ pub(crate) async fn check(
                     h3 { "The schema checked" }
                     (layout::code(&lines, "L", &marked))
                 }
-            }
+            };
+            (markup, report.is_compatible && !read_only)
         }
-        Err(ServiceError::InvalidSchema(message)) => html! {
-            section #verdict aria-labelledby="verdict-title" {
-                h2 #verdict-title { "Verdict" }
-                p.notice.bad role="status" { "Invalid schema: registering it would be refused (422)." }
-                pre.code.plain { code { (message) } }
-            }
-        },
+        Err(ServiceError::InvalidSchema(message)) => {
+            let markup = html! {
+                section #verdict aria-labelledby="verdict-title" {
+                    h2 #verdict-title { "Verdict" }
+                    p.notice.bad role="status" { "Invalid schema: registering it would be refused (422)." }
+                    pre.code.plain { code { (message) } }
+                }
+            };
+            (markup, false)
+        }
         Err(err) => return Err(err.into()),
-    };
-    Ok(check_page(&subject, &form, result))
+    })
 }
 
 /// The validation form's field.
@@ -209,18 +240,16 @@ async fn validate_page(
 /// `GET /ui/subjects/{subject}/versions/{version}/validate`.
 pub(crate) async fn validate_form(
     State(state): State<AppState>,
-    Path((subject, version)): Path<(String, String)>,
+    VersionPath { subject, version }: VersionPath,
 ) -> Result<Response, Failure> {
-    let version = parse_version(&version)?;
     validate_page(&state, &subject, version, &PayloadForm::default(), false).await
 }
 
 /// `POST /ui/subjects/{subject}/versions/{version}/validate`.
 pub(crate) async fn validate(
     State(state): State<AppState>,
-    Path((subject, version)): Path<(String, String)>,
+    VersionPath { subject, version }: VersionPath,
     Form(form): Form<PayloadForm>,
 ) -> Result<Response, Failure> {
-    let version = parse_version(&version)?;
     validate_page(&state, &subject, version, &form, true).await
 }

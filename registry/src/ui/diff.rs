@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::response::Response;
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -17,6 +17,7 @@ use crate::service::{Against, Options, SchemaRequest, ServiceError};
 use super::Failure;
 use super::highlight::{self, Line};
 use super::layout::{self, page, pieces, subject_url};
+use super::segments::SubjectPath;
 
 /// Which versions to compare.
 #[derive(Debug, Deserialize)]
@@ -151,7 +152,7 @@ async fn render(state: AppState, subject: String, query: DiffQuery) -> Result<Re
 /// `GET /ui/subjects/{subject}/diff?from=&to=`.
 pub(crate) async fn show(
     State(state): State<AppState>,
-    Path(subject): Path<String>,
+    SubjectPath(subject): SubjectPath,
     Query(query): Query<DiffQuery>,
 ) -> Result<Response, Failure> {
     render(state, subject, query).await

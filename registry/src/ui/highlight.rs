@@ -1,7 +1,7 @@
 //! Server-side syntax highlighting. JSON (Avro and JSON Schema documents) is re-indented from
 //! its tokens, keeping the order of members, and each line records the JSON pointer of the
 //! value that starts on it, so that a violation's location finds its line. `.proto` text keeps
-//! its own layout and is only coloured.
+//! its own layout and is only coloured, as is Rust (the generated code).
 
 /// What a piece of text is, as a CSS class.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -260,38 +260,69 @@ pub(crate) fn json(text: &str) -> Option<Vec<Line>> {
     Some(lines)
 }
 
-const PROTO_KEYWORDS: [&str; 22] = [
-    "syntax",
-    "edition",
-    "package",
-    "import",
-    "option",
-    "message",
-    "enum",
-    "service",
-    "rpc",
-    "returns",
-    "stream",
-    "repeated",
-    "optional",
-    "required",
-    "oneof",
-    "map",
-    "reserved",
-    "extend",
-    "extensions",
-    "true",
-    "false",
-    "to",
-];
+/// The words a language colours: keywords and built-in types.
+struct Words {
+    keywords: &'static [&'static str],
+    types: &'static [&'static str],
+}
 
-const PROTO_TYPES: [&str; 15] = [
-    "double", "float", "int32", "int64", "uint32", "uint64", "sint32", "sint64", "fixed32",
-    "fixed64", "sfixed32", "sfixed64", "bool", "string", "bytes",
-];
+const PROTO: Words = Words {
+    keywords: &[
+        "syntax",
+        "edition",
+        "package",
+        "import",
+        "option",
+        "message",
+        "enum",
+        "service",
+        "rpc",
+        "returns",
+        "stream",
+        "repeated",
+        "optional",
+        "required",
+        "oneof",
+        "map",
+        "reserved",
+        "extend",
+        "extensions",
+        "true",
+        "false",
+        "to",
+    ],
+    types: &[
+        "double", "float", "int32", "int64", "uint32", "uint64", "sint32", "sint64", "fixed32",
+        "fixed64", "sfixed32", "sfixed64", "bool", "string", "bytes",
+    ],
+};
+
+const RUST: Words = Words {
+    keywords: &[
+        "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum",
+        "extern", "false", "fn", "for", "if", "impl", "in", "let", "loop", "match", "mod", "move",
+        "mut", "pub", "ref", "return", "self", "Self", "static", "struct", "super", "trait",
+        "true", "type", "unsafe", "use", "where", "while",
+    ],
+    types: &[
+        "bool", "char", "str", "String", "i8", "i16", "i32", "i64", "i128", "isize", "u8", "u16",
+        "u32", "u64", "u128", "usize", "f32", "f64", "Vec", "Option", "Box",
+    ],
+};
 
 /// Colours `.proto` text line by line (block comments may span lines).
 pub(crate) fn proto(text: &str) -> Vec<Line> {
+    words(text, &PROTO)
+}
+
+/// Colours Rust source (generated code) line by line.
+pub(crate) fn rust(text: &str) -> Vec<Line> {
+    words(text, &RUST)
+}
+
+/// Colours C-like text (`//` and `/* */` comments, quoted strings) line by line, with the
+/// language's `words`.
+fn words(text: &str, words: &Words) -> Vec<Line> {
     let mut in_comment = false;
     text.lines()
         .map(|source| {
@@ -311,7 +342,7 @@ pub(crate) fn proto(text: &str) -> Vec<Line> {
                         }
                     }
                 } else {
-                    proto_token(rest)
+                    token(rest, words)
                 };
                 match line.pieces.last_mut() {
                     Some((last, text)) if *last == class && class == Class::Plain => {
@@ -327,7 +358,7 @@ pub(crate) fn proto(text: &str) -> Vec<Line> {
 }
 
 /// The class and byte length of the token `rest` starts with (not a block comment).
-fn proto_token(rest: &str) -> (Class, usize) {
+fn token(rest: &str, words: &Words) -> (Class, usize) {
     let first = rest.chars().next().unwrap_or(' ');
     if rest.starts_with("//") {
         return (Class::Comment, rest.len());
@@ -340,15 +371,19 @@ fn proto_token(rest: &str) -> (Class, usize) {
             }
             escaped = !escaped && c == '\\';
         }
+        if first == '\'' {
+            // An unterminated `'` is a Rust lifetime, not a string.
+            return (Class::Plain, 1);
+        }
         return (Class::Str, rest.len());
     }
     let word_end = |accept: fn(char) -> bool| rest.find(|c: char| !accept(c)).unwrap_or(rest.len());
     if first.is_ascii_alphabetic() || first == '_' {
         let len = word_end(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
         let word = &rest[..len];
-        let class = if PROTO_KEYWORDS.contains(&word) {
+        let class = if words.keywords.contains(&word) {
             Class::Keyword
-        } else if PROTO_TYPES.contains(&word) {
+        } else if words.types.contains(&word) {
             Class::Type
         } else {
             Class::Plain
@@ -441,6 +476,31 @@ mod tests {
                 .pieces
                 .contains(&(Class::Comment, "/* x */".to_owned()))
         );
+        let spanning = proto("/* a\nb */ message");
+        assert_eq!(spanning[1].pieces[0], (Class::Comment, "b */".to_owned()));
+    }
+
+    #[test]
+    fn rust_keywords_types_and_lifetimes() {
+        let lines = rust("/// An order.\npub struct Order<'a> {\n    pub id: &'a str, // id\n}");
+        assert_eq!(
+            lines[0].pieces,
+            [(Class::Comment, "/// An order.".to_owned())]
+        );
+        assert_eq!(lines[1].pieces[0], (Class::Keyword, "pub".to_owned()));
+        assert!(
+            lines[1]
+                .pieces
+                .contains(&(Class::Keyword, "struct".to_owned()))
+        );
+        assert!(lines[2].pieces.contains(&(Class::Type, "str".to_owned())));
+        assert!(
+            !lines[2]
+                .pieces
+                .iter()
+                .any(|(class, _)| *class == Class::Str)
+        );
+        assert_eq!(lines[2].pieces.last().map(|p| p.0), Some(Class::Comment));
         let spanning = proto("/* a\nb */ message");
         assert_eq!(spanning[1].pieces[0], (Class::Comment, "b */".to_owned()));
         assert_eq!(spanning[1].pieces.last().map(|p| p.0), Some(Class::Keyword));

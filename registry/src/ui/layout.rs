@@ -16,6 +16,7 @@ use crate::storage::Registration;
 
 use super::assets::{script_url, style_url};
 use super::highlight::{Line, line_of};
+use super::segments::subject_segment;
 
 tokio::task_local! {
     /// The role of the caller a page is rendered for, so the navigation can offer what the
@@ -72,7 +73,7 @@ pub(crate) fn page(title: &str, crumbs: &[(&str, Option<String>)], main: Markup)
                                 li { a href="/ui" { "Subjects" } }
                                 li { a href="/ui/settings" { "Config and mode" } }
                                 @if admin { li { a href="/ui/audit" { "Audit log" } } }
-                                li { a href="/openapi.json" { "API" } }
+                                li { a href="/ui/api" { "API" } }
                             }
                         }
                         form method="get" action="/ui/schemas" role="search" aria-label="Schema by id" {
@@ -110,40 +111,42 @@ pub(crate) fn page(title: &str, crumbs: &[(&str, Option<String>)], main: Markup)
     response
 }
 
-/// Percent-encodes a path segment (everything but unreserved characters).
-pub(crate) fn encode(segment: &str) -> String {
-    let mut out = String::with_capacity(segment.len());
-    for byte in segment.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
+/// The note a reader sees instead of enabled write controls.
+pub(crate) fn read_only_note() -> Markup {
+    html! {
+        p.notice role="note" { "You are signed in with the read role: registering, deleting and changing settings need the write role." }
     }
-    out
 }
 
 /// The page of a subject.
 pub(crate) fn subject_url(subject: &str) -> String {
-    format!("/ui/subjects/{}", encode(subject))
+    format!("/ui/subjects/{}", subject_segment(subject))
 }
 
 /// The page of a subject showing one version.
 pub(crate) fn version_url(subject: &str, version: i32) -> String {
-    format!("/ui/subjects/{}?version={version}", encode(subject))
+    format!(
+        "/ui/subjects/{}?version={version}",
+        subject_segment(subject)
+    )
 }
 
 /// Highlighted lines with numbers; lines in `marked` are highlighted, each line has the id
 /// `{prefix}{n}` (1-based) for links.
 pub(crate) fn code(lines: &[Line], prefix: &str, marked: &BTreeSet<usize>) -> Markup {
     html! {
-        pre.code { code {
-            @for (index, line) in lines.iter().enumerate() {
-                span.l.hit[marked.contains(&index)] id={(prefix) (index + 1)} data-n=(index + 1) {
-                    (pieces(line))
-                }
+        pre.code { code { (numbered(lines, prefix, marked)) } }
+    }
+}
+
+/// The lines of [`code`], for a `pre` that needs attributes of its own.
+pub(crate) fn numbered(lines: &[Line], prefix: &str, marked: &BTreeSet<usize>) -> Markup {
+    html! {
+        @for (index, line) in lines.iter().enumerate() {
+            span.l.hit[marked.contains(&index)] id={(prefix) (index + 1)} data-n=(index + 1) {
+                (pieces(line))
             }
-        } }
+        }
     }
 }
 
@@ -203,16 +206,4 @@ pub(crate) fn violations(list: &[&Violation], lines: &[Line], prefix: &str) -> M
 
 fn location(text: &str) -> &str {
     if text.is_empty() { "/" } else { text }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn segments_are_percent_encoded() {
-        assert_eq!(encode("orders-value"), "orders-value");
-        assert_eq!(encode("a/b c"), "a%2Fb%20c");
-        assert_eq!(encode("é"), "%C3%A9");
-    }
 }

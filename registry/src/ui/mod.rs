@@ -2,17 +2,25 @@
 //! JSON API. Pages work without JavaScript; a small embedded script adds copy buttons.
 //!
 //! Authentication is the API's: the `auth` middleware asks anonymous visitors for
-//! credentials when the server has them, the pages that change settings also need the
-//! `write` role, and the audit log (`/ui/audit`) the `admin` role. Every form that changes something is a POST from this origin (`Origin` or
-//! `Sec-Fetch-Site` checked), so another site cannot make a signed-in browser submit one.
+//! credentials when the server has them, the pages that change something (settings,
+//! registering, deleting) also need the `write` role (a reader sees their controls disabled,
+//! with a note), and the audit log (`/ui/audit`) the `admin` role. Every form that changes
+//! something is a POST from this origin (`Origin` or `Sec-Fetch-Site` checked), so another site
+//! cannot make a signed-in browser submit one, and it goes through the same service functions
+//! as the API.
 
+mod api;
 mod assets;
 mod audit;
 mod check;
+mod delete;
 mod diff;
+mod download;
 mod highlight;
 mod layout;
+mod register;
 mod schema_ids;
+mod segments;
 mod settings;
 mod subjects;
 
@@ -31,6 +39,7 @@ pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route("/ui", get(subjects::list))
         .route("/ui/", get(subjects::list))
+        .route("/ui/api", get(api::show))
         .route("/ui/assets/{name}", get(assets::asset))
         .route("/ui/subjects/{subject}", get(subjects::subject))
         .route("/ui/subjects/{subject}/diff", get(diff::show))
@@ -45,6 +54,22 @@ pub(crate) fn router() -> Router<AppState> {
         .route(
             "/ui/subjects/{subject}/versions/{version}/rust",
             get(schema_ids::rust),
+        )
+        .route(
+            "/ui/subjects/{subject}/versions/{version}/download",
+            get(download::download),
+        )
+        .route(
+            "/ui/subjects/{subject}/versions/{version}/delete",
+            get(delete::version_form).post(delete::delete_version),
+        )
+        .route(
+            "/ui/subjects/{subject}/delete",
+            get(delete::subject_form).post(delete::delete_subject),
+        )
+        .route(
+            "/ui/subjects/{subject}/register",
+            get(register::register_form).post(register::register),
         )
         .route(
             "/ui/subjects/{subject}/settings",
@@ -117,7 +142,7 @@ pub(crate) fn allow_write(principal: &Principal, headers: &HeaderMap) -> Result<
     }
     if principal.role == Role::Read {
         return Err(Error::Forbidden(
-            "this user may only read: changing settings needs the write role".to_owned(),
+            "this user may only read: changing the registry needs the write role".to_owned(),
         )
         .into());
     }

@@ -1,6 +1,6 @@
 //! The pages addressed by a schema's global id (`/ui/schemas/{id}`: the schema with the
 //! subject versions that hold it, and the id search of the header form), and the Rust code
-//! generated for a version, with a copy button.
+//! generated for a version, highlighted, with a copy button.
 
 use std::collections::BTreeSet;
 
@@ -10,11 +10,12 @@ use maud::html;
 use serde::Deserialize;
 
 use crate::server::{AppState, Error};
-use crate::service::{parse_version, rust_code};
+use crate::service::rust_code;
 
 use super::Failure;
 use super::highlight;
 use super::layout::{self, page, subject_url, version_url};
+use super::segments::{VersionPath, encode};
 
 /// The header form's query.
 #[derive(Debug, Deserialize)]
@@ -34,8 +35,9 @@ pub(crate) async fn find(Query(query): Query<FindQuery>) -> Result<Response, Fai
 /// `GET /ui/schemas/{id}`.
 pub(crate) async fn by_id(
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    Path(id): Path<String>,
 ) -> Result<Response, Failure> {
+    let id: i64 = id.parse().map_err(|_| Error::SchemaNotFound(id.clone()))?;
     let schema = state.registry().schema_by_id(id).await?;
     let usages = state.store().usages(id).await?;
     let lines = highlight::schema(schema.schema_type.as_str(), &schema.text);
@@ -75,19 +77,13 @@ pub(crate) async fn by_id(
 /// `GET /ui/subjects/{subject}/versions/{version}/rust`: the code `herald codegen` writes.
 pub(crate) async fn rust(
     State(state): State<AppState>,
-    Path((subject, version)): Path<(String, String)>,
+    VersionPath { subject, version }: VersionPath,
 ) -> Result<Response, Failure> {
-    let row = state
-        .registry()
-        .version(&subject, parse_version(&version)?, false)
-        .await?;
+    let row = state.registry().version(&subject, version, false).await?;
     let version = row.version;
     let schema = state.registry().schema_by_id(row.schema_id).await?;
     let code = rust_code(&subject, row, &schema)?;
-    let raw = format!(
-        "{}/versions/{version}/rust",
-        subject_url(&subject).trim_start_matches("/ui")
-    );
+    let raw = format!("/subjects/{}/versions/{version}/rust", encode(&subject));
     let main = html! {
         h1 { "Rust code for " (subject) " version " (version) }
         p { "The types " code { "herald codegen" } " writes for this version. "
@@ -95,7 +91,9 @@ pub(crate) async fn rust(
         h2 #code-title { "Generated code"
             button.copy type="button" data-copy="rust-code" data-status="copy-status" hidden { "Copy" } }
         p #copy-status.muted role="status" {}
-        pre #rust-code .code.plain aria-labelledby="code-title" tabindex="0" { code { (code) } }
+        pre #rust-code .code aria-labelledby="code-title" tabindex="0" data-text=(code) {
+            code { (layout::numbered(&highlight::rust(&code), "L", &BTreeSet::new())) }
+        }
     };
     let crumbs = [
         ("Subjects", Some("/ui".to_owned())),

@@ -1,11 +1,11 @@
 //! Config and mode: shown to everyone, changed by a form POST that needs the `write` role
-//! when authentication is on. Levels and modes go through the service's `put_config`,
-//! `delete_config`, `set_mode` and `delete_mode`, as `/config` and `/mode` do, so the audit
-//! log records them the same way; IMPORT mode, which has its own checks, is only set through
-//! the API.
+//! when authentication is on (a reader sees the form disabled). Levels and modes go through the
+//! service's `put_config`, `delete_config`, `set_mode` and `delete_mode`, as `/config` and
+//! `/mode` do, so the audit log records them the same way; IMPORT mode, which has its own
+//! checks, is only set through the API.
 
 use axum::Form;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
@@ -16,7 +16,8 @@ use crate::server::{AppState, Error, Principal, Role};
 use crate::service::{Mode, SubjectConfig};
 use crate::storage::SettingKind;
 
-use super::layout::{page, subject_url};
+use super::layout::{page, read_only_note, subject_url};
+use super::segments::SubjectPath;
 use super::{Failure, allow_write};
 
 /// The modes the form offers (IMPORT is set through the API, with its own checks).
@@ -45,9 +46,6 @@ fn form(
 ) -> Markup {
     html! {
         form.stack method="post" action=(action) {
-            @if read_only_user {
-                p.notice { "You are signed in with the read role: saving will be refused." }
-            }
             div {
                 label for="compatibility" { "Compatibility level" } br;
                 select #compatibility name="compatibility" {
@@ -69,7 +67,7 @@ fn form(
                     }
                 }
             }
-            div { button type="submit" { "Save settings" } }
+            div { button type="submit" disabled[read_only_user] { "Save settings" } }
         }
     }
 }
@@ -111,6 +109,7 @@ pub(crate) async fn global(
         h1 { "Config and mode" }
         @if query.saved.is_some() { p.notice.ok role="status" { "Settings saved." } }
         p { "The global settings; a subject's own settings override them." }
+        @if principal.role == Role::Read { (read_only_note()) }
         (form(
             "/ui/settings",
             own.compatibility_level.map(CompatibilityLevel::as_str),
@@ -148,7 +147,7 @@ pub(crate) async fn save_subject(
     State(state): State<AppState>,
     principal: Principal,
     headers: HeaderMap,
-    Path(subject): Path<String>,
+    SubjectPath(subject): SubjectPath,
     Form(form): Form<SettingsForm>,
 ) -> Result<Response, Failure> {
     allow_write(&principal, &headers)?;

@@ -2,20 +2,22 @@
 //! as a timeline with each one's verdict, and the chosen version's schema, references and
 //! violations.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::response::Response;
 use herald_protocol::annotations::MAJOR_PROPERTY;
 use maud::{Markup, html};
 use serde::Deserialize;
 
 use crate::schema::Violation;
-use crate::server::{AppState, Principal};
+use crate::server::{AppState, Principal, Role};
 use crate::service::{History, VersionVerdict};
 use crate::storage::SettingKind;
 
 use super::Failure;
+use super::download::download_extension;
 use super::highlight;
-use super::layout::{self, encode, page, subject_url, version_url};
+use super::layout::{self, page, read_only_note, subject_url, version_url};
+use super::segments::{SubjectPath, encode};
 use super::settings;
 
 /// Subjects per page of the list.
@@ -68,7 +70,7 @@ pub(crate) async fn list(
                         th.num scope="col" { "Versions" }
                         th scope="col" { "Compatibility" }
                         th scope="col" { "Mode" }
-                        th scope="col" { "State" }
+                        th.state scope="col" { "State" }
                     } }
                     tbody {
                         @for summary in &found.subjects {
@@ -79,7 +81,7 @@ pub(crate) async fn list(
                                 td.num { (summary.versions) }
                                 td { (own_or_global(summary.compatibility.as_deref(), level.as_str())) }
                                 td { (own_or_global(summary.mode.as_deref(), mode.as_str())) }
-                                td {
+                                td.state {
                                     @if summary.live { "live" } @else { span.badge.warn { "soft-deleted" } }
                                 }
                             }
@@ -132,7 +134,7 @@ fn group_of(history: &History, verdict: &VersionVerdict) -> Option<String> {
 pub(crate) async fn subject(
     State(state): State<AppState>,
     principal: Principal,
-    Path(subject): Path<String>,
+    SubjectPath(subject): SubjectPath,
     Query(query): Query<SubjectQuery>,
 ) -> Result<Response, Failure> {
     let history = state.registry().history(&subject).await?;
@@ -172,8 +174,20 @@ pub(crate) async fn subject(
         .rev()
         .find(|h| !h.row.deleted);
     let version = current.row.version;
+    let base = subject_url(&subject);
     let main = html! {
         h1 { (subject) }
+        @if principal.role == Role::Read {
+            (read_only_note())
+        } @else {
+            p.actions {
+                a href={(base) "/register"} { "Register a new version" }
+                " · "
+                a href={(base) "/delete"} {
+                    @if history.versions.iter().all(|h| h.row.deleted) { "Permanently delete this subject" } @else { "Delete this subject" }
+                }
+            }
+        }
         div.layout {
             section aria-labelledby="versions-title" {
                 h2 #versions-title { "Versions" }
@@ -218,6 +232,14 @@ pub(crate) async fn subject(
                         a href={(subject_url(&subject)) "/versions/" (version) "/rust"} { "Rust code" }
                         " · "
                         a href={(subject_url(&subject)) "/check"} { "Check a new schema" }
+                        " · "
+                        a href={(base) "/versions/" (version) "/download"} download { "Download the schema (." (download_extension(schema.schema_type)) ")" }
+                        @if principal.role != Role::Read {
+                            " · "
+                            a href={(base) "/versions/" (version) "/delete"} {
+                                @if current.row.deleted { "Permanently delete version " (version) } @else { "Delete version " (version) }
+                            }
+                        }
                     }
                 }
                 @if !listed.is_empty() {

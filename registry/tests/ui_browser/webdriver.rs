@@ -237,6 +237,13 @@ impl Browser {
         self.find("body").await.text().await
     }
 
+    /// Makes the page's `index`th frame (0-based) the context of the next commands; `None`
+    /// goes back to the top page.
+    pub async fn frame(&self, index: Option<u32>) {
+        self.call(reqwest::Method::POST, "/frame", Some(json!({"id": index})))
+            .await;
+    }
+
     /// Resizes the window.
     pub async fn resize(&self, width: u32, height: u32) {
         self.call(

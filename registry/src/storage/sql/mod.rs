@@ -4,8 +4,8 @@
 
 use sqlx::migrate::{Migrate, Migrator};
 use sqlx::{
-    ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Pool, Type, query, query_as,
-    query_scalar,
+    AssertSqlSafe, ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Pool, Type,
+    query, query_as, query_scalar,
 };
 
 mod write;
@@ -14,7 +14,7 @@ use super::audit::{AuditAction, settings_detail};
 use super::{
     AuditEntry, BoxFuture, CompatCheck, Counts, DeleteTarget, NewSchema, Registered, SchemaRow,
     SchemaStore, SettingKind, StorageError, SubjectPage, SubjectSummary, Usage, VersionRow,
-    contains_pattern, parse_references, parse_type,
+    contains_pattern, natural, parse_references, parse_type,
 };
 
 /// What one database does differently from another.
@@ -200,14 +200,29 @@ where
     ) -> BoxFuture<'a, Result<SubjectPage, StorageError>> {
         Box::pin(async move {
             let pattern = contains_pattern(search);
-            let total: i64 = query_scalar(
-                "SELECT COUNT(DISTINCT subject) FROM subject_versions \
+            let mut names: Vec<String> = query_scalar(
+                "SELECT DISTINCT subject FROM subject_versions \
                  WHERE LOWER(subject) LIKE $1 ESCAPE '\\'",
             )
             .bind(pattern.as_str())
-            .fetch_one(&self.reader)
+            .fetch_all(&self.reader)
             .await?;
-            let rows: Vec<SummaryColumns> = query_as(
+            names.sort_by(|a, b| natural::compare(a, b));
+            let total = i64::try_from(names.len()).unwrap_or(i64::MAX);
+            let start = usize::try_from(offset).unwrap_or(0).min(names.len());
+            let end = start
+                .saturating_add(usize::try_from(limit).unwrap_or(0))
+                .min(names.len());
+            let page = &names[start..end];
+            if page.is_empty() {
+                return Ok(SubjectPage {
+                    total,
+                    subjects: Vec::new(),
+                });
+            }
+            // One placeholder per name of the page; the names themselves are bound.
+            let placeholders: Vec<String> = (1..=page.len()).map(|i| format!("${i}")).collect();
+            let statement = format!(
                 "SELECT v.subject, \
                  (SELECT s.schema_type FROM subject_versions w JOIN schemas s ON s.id = w.schema_id \
                   WHERE w.subject = v.subject ORDER BY w.deleted, w.version DESC LIMIT 1), \
@@ -215,15 +230,15 @@ where
                  COUNT(*), SUM(CASE WHEN v.deleted THEN 0 ELSE 1 END), \
                  (SELECT value FROM settings WHERE kind = 'compatibility' AND subject = v.subject), \
                  (SELECT value FROM settings WHERE kind = 'mode' AND subject = v.subject) \
-                 FROM subject_versions v WHERE LOWER(v.subject) LIKE $1 ESCAPE '\\' \
-                 GROUP BY v.subject ORDER BY v.subject LIMIT $2 OFFSET $3",
-            )
-            .bind(pattern.as_str())
-            .bind(limit)
-            .bind(offset)
-            .fetch_all(&self.reader)
-            .await?;
-            let subjects = rows
+                 FROM subject_versions v WHERE v.subject IN ({}) GROUP BY v.subject",
+                placeholders.join(", ")
+            );
+            let mut summaries = query_as(AssertSqlSafe(statement));
+            for name in page {
+                summaries = summaries.bind(name.as_str());
+            }
+            let rows: Vec<SummaryColumns> = summaries.fetch_all(&self.reader).await?;
+            let mut subjects = rows
                 .into_iter()
                 .map(
                     |(subject, schema_type, latest, versions, live, compatibility, mode)| {
@@ -247,6 +262,7 @@ where
                     },
                 )
                 .collect::<Result<Vec<_>, StorageError>>()?;
+            subjects.sort_by(|a, b| natural::compare(&a.subject, &b.subject));
             Ok(SubjectPage { total, subjects })
         })
     }

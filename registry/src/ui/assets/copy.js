@@ -1,4 +1,5 @@
-// Progressive enhancement: "Copy" buttons for code blocks. Pages work without it.
+// Progressive enhancement: "Copy" buttons for code blocks, and file inputs that read a file
+// into a textarea (the register form). Pages work without it: the textarea takes a paste.
 (function () {
   "use strict";
   function fallback(text) {
@@ -26,6 +27,23 @@
       report(fallback(text));
     }
   }
+  document.querySelectorAll("input[type=file][data-fills]").forEach(function (input) {
+    var area = document.getElementById(input.getAttribute("data-fills"));
+    if (!area) { return; }
+    input.parentElement.hidden = false;
+    input.addEventListener("change", function () {
+      var file = input.files && input.files[0];
+      if (!file) { return; }
+      // The format follows the file's extension, when it names one.
+      var format = document.getElementById(input.getAttribute("data-format") || "");
+      var known = { avsc: "AVRO", json: "JSON", proto: "PROTOBUF" };
+      var extension = file.name.split(".").pop().toLowerCase();
+      if (format && known[extension]) { format.value = known[extension]; }
+      var reader = new FileReader();
+      reader.onload = function () { area.value = reader.result; };
+      reader.readAsText(file);
+    });
+  });
   document.querySelectorAll("button[data-copy]").forEach(function (button) {
     button.hidden = false;
     button.addEventListener("click", function () { copy(button); });
