@@ -1,6 +1,7 @@
-//! Who runs what, and how far behind: per projection, projection partition and relay, the
-//! lease holder, fencing token, checkpoint and lag, as a [`Status`] and as Prometheus text a
-//! service serves on its own metrics endpoint.
+//! Who runs what, and how far behind: per projection, projection partition, saga and relay,
+//! the lease holder, fencing token, checkpoint and lag, and per saga its instances by state
+//! with the age of the oldest unfinished one, as a [`Status`] and as Prometheus text a service
+//! serves on its own metrics endpoint.
 //!
 //! ```no_run
 //! # async fn example(store: herald::store::sqlite::SqliteStore) -> Result<(), herald::lease::LeaseError> {
@@ -16,7 +17,7 @@ use std::fmt::Write;
 
 use crate::lease::{LeaseError, LeaseState, Leases};
 use crate::projection::{Lag, lag};
-use crate::store::EventStore;
+use crate::saga::{SagaCounts, SagaStore};
 
 /// One runner (a checkpoint name): its lease and its lag.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,11 +38,13 @@ pub struct Status {
     pub head: u64,
     /// The runners, by name.
     pub runners: Vec<RunnerStatus>,
+    /// The sagas (every runner named `saga-<name>`), by name.
+    pub sagas: Vec<SagaCounts>,
 }
 
 /// The status of every runner whose checkpoint or lease is in `leases`' database, with lag
 /// measured against `store`.
-pub async fn status<S: EventStore>(store: &S, leases: &Leases) -> Result<Status, LeaseError> {
+pub async fn status<S: SagaStore>(store: &S, leases: &Leases) -> Result<Status, LeaseError> {
     let mut states = leases.states().await?;
     let mut runners = Vec::new();
     for (name, checkpoint) in leases.checkpoints().await? {
@@ -61,9 +64,21 @@ pub async fn status<S: EventStore>(store: &S, leases: &Leases) -> Result<Status,
         });
     }
     runners.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut sagas = Vec::new();
+    let now = crate::saga::now_micros();
+    for runner in &runners {
+        let Some(saga) = runner.name.strip_prefix("saga-") else {
+            continue;
+        };
+        let saga = saga.split('#').next().unwrap_or(saga);
+        if sagas.iter().all(|counts: &SagaCounts| counts.saga != saga) {
+            sagas.push(store.saga_counts(saga, now).await?);
+        }
+    }
     Ok(Status {
         head: store.head_position().await?,
         runners,
+        sagas,
     })
 }
 
@@ -119,6 +134,7 @@ impl Status {
             let held = u8::from(lease.expires_in.is_some());
             let _ = writeln!(out, "herald_lease_held{} {held}", labels(lease));
         }
+        out.push_str(&crate::saga::prometheus(&self.sagas));
         out
     }
 }
@@ -185,6 +201,14 @@ mod tests {
                     oldest_unprocessed_age: Some(Duration::from_millis(1500)),
                 },
             }],
+            sagas: vec![SagaCounts {
+                saga: "fulfil\"ment".into(),
+                per_state: vec![
+                    (crate::saga::SagaState::Running, 2),
+                    (crate::saga::SagaState::Stuck, 1),
+                ],
+                oldest_running: Some(Duration::from_millis(2500)),
+            }],
         };
         let text = status.prometheus();
         assert!(text.contains("herald_head_position 10\n"), "{text}");
@@ -197,6 +221,11 @@ mod tests {
         assert!(
             text.contains("herald_lease_held{name=\"relay:\\\"x\\\"\",holder=\"a\\\\b\\nc\"} 1\n")
         );
-        assert_eq!(text.matches("# TYPE ").count(), 6);
+        assert!(text.contains("herald_sagas{saga=\"fulfil\\\"ment\",state=\"running\"} 2\n"));
+        assert!(text.contains("herald_sagas{saga=\"fulfil\\\"ment\",state=\"stuck\"} 1\n"));
+        assert!(
+            text.contains("herald_saga_oldest_running_seconds{saga=\"fulfil\\\"ment\"} 2.500\n")
+        );
+        assert_eq!(text.matches("# TYPE ").count(), 8);
     }
 }

@@ -30,9 +30,9 @@
 //!   holding the saga's lease ([`Runner::run_leased`](crate::projection::Runner::run_leased)),
 //!   so they survive restarts and failover; a deadline of a finished instance, or one already
 //!   fired or cancelled, is ignored.
-//! - **Visibility**: [`SagaStore::saga_counts`] and [`SagaCounts::prometheus`] count
-//!   instances per state with the age of the oldest running one; [`SagaStore::sagas_in`] lists
-//!   them with their last step and error.
+//! - **Visibility**: [`SagaStore::saga_counts`] counts instances per state with the age of
+//!   the oldest unfinished one (in `herald::status` too, and its Prometheus text);
+//!   [`SagaStore::sagas_in`] lists them with their last step and error.
 //!
 //! The runner reads the local log like a projection (it is a
 //! [`Runner`](crate::projection::Runner): `catch_up`, `run`, `run_leased`, partitions by
@@ -57,9 +57,10 @@ use crate::event::Event;
 use crate::store::StoreError;
 
 pub use log::{Instance, SagaEvent, SagaState};
+pub(crate) use runner::now_micros;
 pub use runner::{SagaOptions, SagaRunner};
 pub(crate) use tables::counts_from;
-pub use tables::{SagaCounts, SagaStore, SagaSummary};
+pub use tables::{SagaCounts, SagaStore, SagaSummary, prometheus};
 
 /// A long-running process: its state, and what it decides on each event.
 pub trait Saga: Default + Send + Sync + 'static {

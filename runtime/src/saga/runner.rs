@@ -54,7 +54,7 @@ pub struct SagaRunner<S, G, D> {
 /// How many step results a runner records in one append at most.
 const RESULTS_PER_APPEND: usize = 16;
 
-fn now_micros() -> i64 {
+pub(crate) fn now_micros() -> i64 {
     micros(SystemTime::now())
 }
 

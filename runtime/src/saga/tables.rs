@@ -47,34 +47,53 @@ impl SagaCounts {
             .map_or(0, |(_, count)| *count)
     }
 
-    /// The counts in the Prometheus text exposition format: gauge `herald_sagas` labelled
-    /// with `saga` and `state`, and `herald_saga_oldest_running_seconds` (0 when none runs).
+    /// The counts in the Prometheus text exposition format: see [`prometheus`].
     pub fn prometheus(&self) -> String {
-        let mut out = String::new();
-        let saga = self.saga.replace('\\', "\\\\").replace('"', "\\\"");
-        let _ = writeln!(
-            out,
-            "# HELP herald_sagas Saga instances per state.\n# TYPE herald_sagas gauge"
-        );
-        for (state, count) in &self.per_state {
+        prometheus(std::slice::from_ref(self))
+    }
+}
+
+/// Saga counts in the Prometheus text exposition format: gauge `herald_sagas` labelled with
+/// `saga` and `state`, and `herald_saga_oldest_running_seconds` labelled with `saga` (0 when
+/// none is unfinished); nothing for no sagas.
+pub fn prometheus(sagas: &[SagaCounts]) -> String {
+    let mut out = String::new();
+    if sagas.is_empty() {
+        return out;
+    }
+    let label = |saga: &str| {
+        saga.replace('\\', "\\\\")
+            .replace('"', "\\\"")
+            .replace('\n', "\\n")
+    };
+    let _ = writeln!(
+        out,
+        "# HELP herald_sagas Saga instances per state.\n# TYPE herald_sagas gauge"
+    );
+    for counts in sagas {
+        let saga = label(&counts.saga);
+        for (state, count) in &counts.per_state {
             let _ = writeln!(
                 out,
                 "herald_sagas{{saga=\"{saga}\",state=\"{}\"}} {count}",
                 state.as_str()
             );
         }
-        let _ = writeln!(
-            out,
-            "# HELP herald_saga_oldest_running_seconds Age of the oldest unfinished instance.\n\
-             # TYPE herald_saga_oldest_running_seconds gauge"
-        );
-        let age = self.oldest_running.unwrap_or_default().as_secs_f64();
+    }
+    let _ = writeln!(
+        out,
+        "# HELP herald_saga_oldest_running_seconds Age of the oldest unfinished instance.\n\
+         # TYPE herald_saga_oldest_running_seconds gauge"
+    );
+    for counts in sagas {
+        let age = counts.oldest_running.unwrap_or_default().as_secs_f64();
+        let saga = label(&counts.saga);
         let _ = writeln!(
             out,
             "herald_saga_oldest_running_seconds{{saga=\"{saga}\"}} {age:.3}"
         );
-        out
     }
+    out
 }
 
 /// A store that keeps sagas: their logs (as streams), their checkpoints, and the deadline
