@@ -744,4 +744,14 @@ mod tests {
             Err(RegistryError::InvalidUrl(_))
         ));
     }
+
+    #[test]
+    fn a_client_certificate_must_be_pem_with_its_key() {
+        let client = RegistryClient::new("https://127.0.0.1:8081").unwrap();
+        let refused = client.with_client_certificate(b"not a certificate", b"not a key");
+        assert!(
+            matches!(refused, Err(RegistryError::InvalidClientCertificate { .. })),
+            "{refused:?}"
+        );
+    }
 }
