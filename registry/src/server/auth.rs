@@ -33,7 +33,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{Method, header};
+use axum::http::{Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
@@ -55,7 +55,8 @@ pub enum Role {
 }
 
 /// Who made a request, as the auth middleware established it; handlers find it in the
-/// request's extensions. Without credentials every caller is [`Principal::anonymous`].
+/// request's extensions. Without credentials every caller is [`Principal::anonymous`], or
+/// named by its client certificate (mutual TLS) with the admin role.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
     /// The user name (basic auth) or the certificate's name (mutual TLS).
@@ -283,49 +284,58 @@ fn is_write(method: &Method, path: &str) -> bool {
 
 /// Middleware that enforces the credentials, when there are any, and leaves the caller's
 /// [`Principal`] in the request's extensions. `/health` and `/ready` stay open for probes.
+/// Every 401 and 403, its own or a handler's (the UI's Origin guard), is logged at info.
 pub async fn require(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let certificate = req
         .extensions()
         .get::<ConnectInfo<Peer>>()
         .and_then(|ConnectInfo(peer)| peer.certificate.clone());
-    let Some(credentials) = state.credentials() else {
-        let principal = match certificate.as_deref().and_then(<[String]>::first) {
+    let path = req.uri().path();
+    let principal = match state.credentials() {
+        None => Ok(match certificate.as_deref().and_then(<[String]>::first) {
             Some(name) => Principal {
                 name: name.clone(),
                 role: Role::Admin,
             },
             None => Principal::anonymous(),
-        };
-        req.extensions_mut().insert(principal);
-        return next.run(req).await;
-    };
-    let path = req.uri().path();
-    if path == "/health" || path == "/ready" {
-        return next.run(req).await;
-    }
-    let header = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
-    let refusal = match credentials.authenticate(header, certificate.as_deref()) {
-        Ok(principal) if principal.role == Role::Read && is_write(req.method(), path) => Refusal {
-            claimed: Some(principal.name),
-            error: Error::Forbidden("this user may only read".to_owned()),
-        },
-        Ok(principal) => {
-            req.extensions_mut().insert(principal);
-            return next.run(req).await;
+        }),
+        Some(_) if path == "/health" || path == "/ready" => return next.run(req).await,
+        Some(credentials) => {
+            let header = req
+                .headers()
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok());
+            match credentials.authenticate(header, certificate.as_deref()) {
+                Ok(principal) if principal.role == Role::Read && is_write(req.method(), path) => {
+                    Err(Refusal {
+                        claimed: Some(principal.name),
+                        error: Error::Forbidden("this user may only read".to_owned()),
+                    })
+                }
+                result => result,
+            }
         }
-        Err(refusal) => refusal,
     };
-    tracing::info!(
-        principal = refusal.claimed.as_deref().unwrap_or("none"),
-        method = %req.method(),
-        path,
-        answer = %refusal.error,
-        "request refused"
-    );
-    refusal.error.into_response()
+    let (method, uri) = (req.method().clone(), req.uri().clone());
+    let (name, response) = match principal {
+        Ok(principal) => {
+            let name = principal.name.clone();
+            req.extensions_mut().insert(principal);
+            (Some(name), next.run(req).await)
+        }
+        Err(refusal) => (refusal.claimed, refusal.error.into_response()),
+    };
+    let status = response.status();
+    if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
+        tracing::info!(
+            principal = name.as_deref().unwrap_or("none"),
+            method = %method,
+            path = uri.path(),
+            status = status.as_u16(),
+            "request refused"
+        );
+    }
+    response
 }
 
 #[cfg(test)]
