@@ -2,8 +2,12 @@
 //! `GET /schemas/ids/{id}` with fixed bytes and Confluent's content type, with none of the
 //! registry's work (no cache lookup, metrics, authentication or body limit).
 //!
+//! Given a certificate and key it serves HTTPS with the configuration and listener of
+//! `herald serve --tls-cert --tls-key` (rustls with ring, handshakes on tasks of their own),
+//! so that the HTTPS ratio measures the registry's work and not a different TLS setup.
+//!
 //! ```text
-//! cargo run --release --example bare_axum -- 127.0.0.1:18090 body.json
+//! cargo run --release --example bare_axum -- 127.0.0.1:18090 body.json [cert.pem key.pem]
 //! ```
 
 use std::net::SocketAddr;
@@ -13,17 +17,30 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::http::header;
 use axum::routing::get;
+use herald_registry::server::tls::{TlsFiles, TlsListener};
 
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
     let (Some(address), Some(body_path)) = (args.next(), args.next()) else {
-        eprintln!("usage: bare_axum ADDRESS BODY_FILE");
+        eprintln!("usage: bare_axum ADDRESS BODY_FILE [CERT_FILE KEY_FILE]");
         return ExitCode::from(2);
     };
     let address: SocketAddr = match address.parse() {
         Ok(address) => address,
         Err(err) => {
             eprintln!("bare_axum: bad address {address}: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    let tls = match (args.next(), args.next()) {
+        (Some(cert), Some(key)) => Some(TlsFiles {
+            cert: cert.into(),
+            key: key.into(),
+            client_ca: None,
+        }),
+        (None, None) => None,
+        _ => {
+            eprintln!("bare_axum: give both CERT_FILE and KEY_FILE, or neither");
             return ExitCode::from(2);
         }
     };
@@ -58,10 +75,22 @@ fn main() -> ExitCode {
             }),
         );
         let listener = tokio::net::TcpListener::bind(address).await?;
-        eprintln!("bare_axum listening on http://{address}");
-        axum::serve(listener, app)
-            .with_graceful_shutdown(herald_registry::server::shutdown_signal())
-            .await
+        let shutdown = herald_registry::server::shutdown_signal();
+        match tls {
+            Some(files) => {
+                let listener = TlsListener::new(listener, files).map_err(std::io::Error::other)?;
+                eprintln!("bare_axum listening on https://{address}");
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(shutdown)
+                    .await
+            }
+            None => {
+                eprintln!("bare_axum listening on http://{address}");
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(shutdown)
+                    .await
+            }
+        }
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,

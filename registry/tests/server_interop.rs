@@ -1,15 +1,20 @@
 //! Interoperability: Confluent's own Python client (`confluent-kafka`) drives `herald serve`
 //! unchanged, with Avro, JSON Schema and Protobuf, from the virtualenv of
 //! [`herald_test_support::interop_python`] (created and filled with pinned packages when they
-//! are missing; if it cannot be, the test fails and says why).
+//! are missing; if it cannot be, the test fails and says why). Over HTTPS and mutual TLS,
+//! Confluent's Python client and kafkajs's registry client
+//! ([`herald_test_support::interop_node_modules`]) connect with their usual TLS settings.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::PathBuf;
-use std::process::Command;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 
-use herald_test_support::interop_python;
-use herald_test_support::{Backend, HeraldServe, TestDatabase, backend_tests};
+use herald_test_support::{
+    Backend, CertifiedKey, HeraldServe, ServeSettings, TestCa, TestDatabase, backend_tests,
+    interop_node_modules, interop_python,
+};
 use serde_json::Value;
 
 const INTEROP: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop");
@@ -54,7 +59,7 @@ async fn confluent_python_client(backend: Backend) {
     }
 }
 
-backend_tests!(confluent_python_client);
+backend_tests!(confluent_python_client, confluent_clients_over_tls);
 
 /// Confluent's Python `ProtobufSerializer` registers a schema with a reference and a
 /// well-known import, its `ProtobufDeserializer` reads it back from Herald, and the framed
@@ -190,4 +195,115 @@ async fn confluent_python_protobuf() {
     ] {
         assert!(code.contains(item), "no `{item}` in:\n{code}");
     }
+}
+
+/// A registry client of another project driven over TLS by a script of `tests/interop/`.
+#[derive(Debug, Clone, Copy)]
+enum TlsClient {
+    /// confluent-kafka's `SchemaRegistryClient` (`tls_client.py`).
+    Python,
+    /// `@kafkajs/confluent-schema-registry` (`tls_client.js`).
+    Kafkajs,
+}
+
+impl TlsClient {
+    /// Runs `case` (`write`, `read-only`, `refused`) against `base`, trusting `ca` and
+    /// presenting `identity`; fails the test unless the script passed every step.
+    async fn run(self, base: &str, ca: &Path, case: &str, identity: Option<&CertifiedKey>) {
+        let mut command = match self {
+            TlsClient::Python => {
+                let mut command = Command::new(interop_python());
+                command.arg(format!("{INTEROP}/tls_client.py"));
+                command
+            }
+            TlsClient::Kafkajs => {
+                let mut command = Command::new("node");
+                command
+                    .arg(format!("{INTEROP}/tls_client.js"))
+                    .env("NODE_PATH", interop_node_modules());
+                command
+            }
+        };
+        let request = serde_json::json!({
+            "url": base,
+            "ca": ca,
+            "cert": identity.map(|identity| &identity.cert),
+            "key": identity.map(|identity| &identity.key),
+            "case": case,
+        });
+        command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let output = tokio::task::spawn_blocking(move || {
+            let mut child = command
+                .spawn()
+                .expect("run the TLS interop script (python3 and node are required)");
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(request.to_string().as_bytes())
+                .unwrap();
+            child.wait_with_output().unwrap()
+        })
+        .await
+        .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            output.status.success() && stdout.contains("TLS INTEROP OK"),
+            "{self:?} {case} failed ({}):\n{stdout}\n{stderr}",
+            output.status
+        );
+    }
+}
+
+/// Both clients register and read back a schema over HTTPS, and over mutual TLS with a
+/// `write` certificate; over mutual TLS they are refused at the handshake without a
+/// certificate and with one of another CA, and a `read` certificate cannot register.
+async fn confluent_clients_over_tls(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = TestCa::new(dir.path(), "interop");
+    let server_key = ca.server();
+    let writer = ca.client("writer", "producer-svc", "");
+    let reader = ca.client("reader", "dashboard", "DNS:dashboard.acme.example");
+    let intruder = TestCa::new(dir.path(), "other").client("intruder", "producer-svc", "");
+
+    let https = ServeSettings::new()
+        .env("HERALD_TLS_CERT", server_key.cert.display())
+        .env("HERALD_TLS_KEY", server_key.key.display())
+        .start(backend)
+        .await;
+    let mutual = ServeSettings::new()
+        .env("HERALD_TLS_CERT", server_key.cert.display())
+        .env("HERALD_TLS_KEY", server_key.key.display())
+        .env("HERALD_TLS_CLIENT_CA", ca.cert.display())
+        .users("certificate producer-svc:write\ncertificate dashboard.acme.example:read\n")
+        .start(backend)
+        .await;
+    for client in [TlsClient::Python, TlsClient::Kafkajs] {
+        client.run(&https.base, &ca.cert, "write", None).await;
+        client.run(&mutual.base, &ca.cert, "refused", None).await;
+        client
+            .run(&mutual.base, &ca.cert, "refused", Some(&intruder))
+            .await;
+        client
+            .run(&mutual.base, &ca.cert, "write", Some(&writer))
+            .await;
+        client
+            .run(&mutual.base, &ca.cert, "read-only", Some(&reader))
+            .await;
+    }
+    mutual
+        .wait_for_logs(&[
+            "TLS handshake failed peer=127.0.0.1",
+            "peer sent no certificates",
+            "invalid peer certificate: UnknownIssuer",
+            "principal=\"dashboard.acme.example\" method=POST \
+             path=\"/subjects/tls-python-denied-value/versions\" status=403",
+            "principal=\"dashboard.acme.example\" method=POST \
+             path=\"/subjects/tls-js-denied-value/versions\" status=403",
+        ])
+        .await;
 }

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use herald_registry::server;
 use herald_registry::server::ServeOptions;
-use herald_registry::server::tls::{self, TlsListener};
+use herald_registry::server::tls::{TlsFiles, TlsListener};
 use herald_registry::storage::notifications::{ChangeListener, Notice};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
@@ -51,17 +51,26 @@ async fn serve(options: ServeOptions) -> Result<(), server::StartError> {
     }
     let listener = TcpListener::bind(options.listen).await?;
     let address = listener.local_addr()?;
-    match (&options.tls_cert, &options.tls_key) {
-        (Some(cert), Some(key)) => {
-            let listener = TlsListener::new(listener, tls::server_config(cert, key)?)?;
-            tracing::info!("listening on https://{address} (backend: {backend})");
+    let tls = TlsFiles::from_options(
+        options.tls_cert.as_deref(),
+        options.tls_key.as_deref(),
+        options.tls_client_ca.as_deref(),
+    )?;
+    match tls {
+        Some(files) => {
+            let mutual = if files.client_ca.is_some() {
+                ", client certificates required"
+            } else {
+                ""
+            };
+            let listener = TlsListener::new(listener, files)?;
+            tracing::info!("listening on https://{address} (backend: {backend}{mutual})");
             server::serve(listener, state, server::shutdown_signal()).await?;
         }
-        (None, None) => {
+        None => {
             tracing::info!("listening on http://{address} (backend: {backend})");
             server::serve(listener, state, server::shutdown_signal()).await?;
         }
-        _ => return Err(tls::TlsError::Incomplete.into()),
     }
     tracing::info!("stopped");
     Ok(())

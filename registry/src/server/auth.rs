@@ -1,16 +1,39 @@
-//! Optional HTTP basic authentication from a credentials file, with read-only and
-//! read-write roles.
+//! Optional authentication from a credentials file: HTTP basic auth, client certificates
+//! (mutual TLS, `--tls-client-ca`) or both, with read, write and admin roles.
 //!
-//! The file has one user per line, `name:password:role`, where the role is `read` (or
-//! `readonly`), `write` (or `readwrite`) or `admin`, and the password is either plain or
-//! `sha256:` followed by the hex digest of the password. Blank lines and `#` comments are
-//! ignored.
+//! The file has one entry per line; blank lines and `#` comments are ignored:
+//!
+//! ```text
+//! # a user of HTTP basic auth: name:password:role
+//! alice:s3cret:write
+//! bob:sha256:2bb80d537b1da3e38bd30361aa855686bde0eacd7162fef6a25fe97bf527a25b:read
+//! # a client certificate, by name, without a password: certificate NAME:role
+//! certificate orders-service:write
+//! certificate ops@acme.example:admin
+//! ```
+//!
+//! The role is `read` (or `readonly`), `write` (or `readwrite`) or `admin`; a password is
+//! plain or `sha256:` followed by the hex digest of the password. A certificate's names are
+//! its subject CN, then its DNS and email subject alternative names; the first one listed
+//! gives the role.
+//!
+//! How a request is authenticated, when there is a credentials file:
+//! - an `Authorization` header, when present, must be valid and names the caller, whatever
+//!   certificate the connection presented (a service may act as a user);
+//! - otherwise the connection's verified client certificate names the caller, and a
+//!   certificate none of whose names is listed is refused (401);
+//! - otherwise the request is refused (401).
+//!
+//! Without a credentials file every caller may do everything, and is named by its
+//! certificate when it presented one. A `read` caller's writes are refused (403). Every
+//! refusal is logged at info with the caller's name, the method and the path (never a
+//! password).
 
 use std::collections::HashMap;
 use std::path::Path;
 
-use axum::extract::{Request, State};
-use axum::http::{Method, header};
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
@@ -18,6 +41,7 @@ use sha2::{Digest, Sha256};
 
 use super::error::Error;
 use super::state::AppState;
+use super::tls::Peer;
 
 /// What a user may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,10 +55,11 @@ pub enum Role {
 }
 
 /// Who made a request, as the auth middleware established it; handlers find it in the
-/// request's extensions. Without credentials every caller is [`Principal::anonymous`].
+/// request's extensions. Without credentials every caller is [`Principal::anonymous`], or
+/// named by its client certificate (mutual TLS) with the admin role.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
-    /// The user name (basic auth).
+    /// The user name (basic auth) or the certificate's name (mutual TLS).
     pub name: String,
     /// What the caller may do.
     pub role: Role,
@@ -97,10 +122,30 @@ pub enum CredentialsError {
     },
 }
 
-/// Users allowed to call the API.
+/// Users and client certificates allowed to call the API.
 #[derive(Debug, Clone, Default)]
 pub struct Credentials {
     users: HashMap<String, User>,
+    certificates: HashMap<String, Role>,
+}
+
+/// Why a request was not let through: the 401 or 403 it gets, and the name it claimed, for
+/// the log.
+#[derive(Debug)]
+pub struct Refusal {
+    /// The user or certificate name the request came with, if any.
+    pub claimed: Option<String>,
+    /// The answer.
+    pub error: Error,
+}
+
+impl Refusal {
+    fn unauthorized(claimed: Option<&str>, message: &str) -> Self {
+        Refusal {
+            claimed: claimed.map(str::to_owned),
+            error: Error::Unauthorized(message.to_owned()),
+        }
+    }
 }
 
 fn digest(bytes: &[u8]) -> [u8; 32] {
@@ -130,7 +175,7 @@ impl Credentials {
 
     /// Parses the text of a credentials file.
     pub fn parse(text: &str) -> Result<Self, CredentialsError> {
-        let mut users = HashMap::new();
+        let mut credentials = Credentials::default();
         for (index, line) in text.lines().enumerate() {
             let line = line.trim();
             if line.is_empty() || line.starts_with('#') {
@@ -140,49 +185,90 @@ impl Credentials {
                 line: index + 1,
                 message: message.to_owned(),
             };
+            let role = |role: &str| match role.to_ascii_lowercase().as_str() {
+                "read" | "readonly" | "read-only" => Ok(Role::Read),
+                "write" | "readwrite" | "read-write" => Ok(Role::Write),
+                "admin" => Ok(Role::Admin),
+                _ => Err(error("role must be read, write or admin")),
+            };
+            if let Some(entry) = line.strip_prefix("certificate ") {
+                let (name, rest) = entry
+                    .trim()
+                    .rsplit_once(':')
+                    .ok_or_else(|| error("expected certificate NAME:role"))?;
+                if name.is_empty() {
+                    return Err(error("expected certificate NAME:role"));
+                }
+                credentials
+                    .certificates
+                    .insert(name.to_owned(), role(rest)?);
+                continue;
+            }
             let (name, rest) = line
                 .split_once(':')
                 .ok_or_else(|| error("expected name:password:role"))?;
-            let (password, role) = rest
+            let (password, rest) = rest
                 .rsplit_once(':')
                 .ok_or_else(|| error("expected name:password:role"))?;
-            let role = match role.to_ascii_lowercase().as_str() {
-                "read" | "readonly" | "read-only" => Role::Read,
-                "write" | "readwrite" | "read-write" => Role::Write,
-                "admin" => Role::Admin,
-                _ => return Err(error("role must be read, write or admin")),
-            };
             let sha256 = match password.strip_prefix("sha256:") {
                 Some(hex) => parse_hex(hex).ok_or_else(|| error("sha256: needs 64 hex digits"))?,
                 None => digest(password.as_bytes()),
             };
-            users.insert(name.to_owned(), User { sha256, role });
+            let role = role(rest)?;
+            credentials
+                .users
+                .insert(name.to_owned(), User { sha256, role });
         }
-        Ok(Credentials { users })
+        Ok(credentials)
+    }
+
+    /// Who makes a request with this `Authorization` header on a connection with this
+    /// client certificate (its names), by the rules of the module documentation.
+    pub fn authenticate(
+        &self,
+        authorization: Option<&str>,
+        certificate: Option<&[String]>,
+    ) -> Result<Principal, Refusal> {
+        match (authorization, certificate) {
+            (Some(value), _) => self.basic(value),
+            (None, Some(names)) => names
+                .iter()
+                .find_map(|name| {
+                    self.certificates.get(name).map(|role| Principal {
+                        name: name.clone(),
+                        role: *role,
+                    })
+                })
+                .ok_or_else(|| {
+                    Refusal::unauthorized(
+                        names.first().map(String::as_str),
+                        "this client certificate is not listed in the credentials file",
+                    )
+                }),
+            (None, None) => Err(Refusal::unauthorized(None, "credentials required")),
+        }
     }
 
     /// The user an `Authorization` header names, if the password matches.
-    pub fn authenticate(&self, authorization: Option<&str>) -> Result<Principal, Error> {
-        let Some(value) = authorization else {
-            return Err(Error::Unauthorized("credentials required".to_owned()));
-        };
-        let encoded = value.strip_prefix("Basic ").ok_or_else(|| {
-            Error::Unauthorized("only Basic authentication is supported".to_owned())
-        })?;
+    fn basic(&self, value: &str) -> Result<Principal, Refusal> {
+        let malformed = || Refusal::unauthorized(None, "malformed Basic credentials");
+        let encoded = value
+            .strip_prefix("Basic ")
+            .ok_or_else(|| Refusal::unauthorized(None, "only Basic authentication is supported"))?;
         let decoded = base64::engine::general_purpose::STANDARD
             .decode(encoded.trim())
-            .map_err(|_| Error::Unauthorized("malformed Basic credentials".to_owned()))?;
-        let decoded = String::from_utf8(decoded)
-            .map_err(|_| Error::Unauthorized("malformed Basic credentials".to_owned()))?;
-        let (name, password) = decoded
-            .split_once(':')
-            .ok_or_else(|| Error::Unauthorized("malformed Basic credentials".to_owned()))?;
+            .map_err(|_| malformed())?;
+        let decoded = String::from_utf8(decoded).map_err(|_| malformed())?;
+        let (name, password) = decoded.split_once(':').ok_or_else(malformed)?;
         match self.users.get(name) {
             Some(user) if user.sha256 == digest(password.as_bytes()) => Ok(Principal {
                 name: name.to_owned(),
                 role: user.role,
             }),
-            _ => Err(Error::Unauthorized("bad user name or password".to_owned())),
+            _ => Err(Refusal::unauthorized(
+                Some(name),
+                "bad user name or password",
+            )),
         }
     }
 }
@@ -198,28 +284,58 @@ fn is_write(method: &Method, path: &str) -> bool {
 
 /// Middleware that enforces the credentials, when there are any, and leaves the caller's
 /// [`Principal`] in the request's extensions. `/health` and `/ready` stay open for probes.
+/// Every 401 and 403, its own or a handler's (the UI's Origin guard), is logged at info.
 pub async fn require(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    let Some(credentials) = state.credentials() else {
-        req.extensions_mut().insert(Principal::anonymous());
-        return next.run(req).await;
-    };
+    let certificate = req
+        .extensions()
+        .get::<ConnectInfo<Peer>>()
+        .and_then(|ConnectInfo(peer)| peer.certificate.clone());
     let path = req.uri().path();
-    if path == "/health" || path == "/ready" {
-        return next.run(req).await;
-    }
-    let header = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
-    let principal = match credentials.authenticate(header) {
-        Ok(principal) => principal,
-        Err(err) => return err.into_response(),
+    let principal = match state.credentials() {
+        None => Ok(match certificate.as_deref().and_then(<[String]>::first) {
+            Some(name) => Principal {
+                name: name.clone(),
+                role: Role::Admin,
+            },
+            None => Principal::anonymous(),
+        }),
+        Some(_) if path == "/health" || path == "/ready" => return next.run(req).await,
+        Some(credentials) => {
+            let header = req
+                .headers()
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok());
+            match credentials.authenticate(header, certificate.as_deref()) {
+                Ok(principal) if principal.role == Role::Read && is_write(req.method(), path) => {
+                    Err(Refusal {
+                        claimed: Some(principal.name),
+                        error: Error::Forbidden("this user may only read".to_owned()),
+                    })
+                }
+                result => result,
+            }
+        }
     };
-    if principal.role == Role::Read && is_write(req.method(), path) {
-        return Error::Forbidden("this user may only read".to_owned()).into_response();
+    let (method, uri) = (req.method().clone(), req.uri().clone());
+    let (name, response) = match principal {
+        Ok(principal) => {
+            let name = principal.name.clone();
+            req.extensions_mut().insert(principal);
+            (Some(name), next.run(req).await)
+        }
+        Err(refusal) => (refusal.claimed, refusal.error.into_response()),
+    };
+    let status = response.status();
+    if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
+        tracing::info!(
+            principal = name.as_deref().unwrap_or("none"),
+            method = %method,
+            path = uri.path(),
+            status = status.as_u16(),
+            "request refused"
+        );
     }
-    req.extensions_mut().insert(principal);
-    next.run(req).await
+    response
 }
 
 #[cfg(test)]
@@ -246,20 +362,66 @@ mod tests {
         .unwrap();
         assert_eq!(
             creds
-                .authenticate(Some(&basic("reader", "pw")))
+                .authenticate(Some(&basic("reader", "pw")), None)
                 .unwrap()
                 .role,
             Role::Read
         );
         assert_eq!(
             creds
-                .authenticate(Some(&basic("writer", "s3cret")))
+                .authenticate(Some(&basic("writer", "s3cret")), None)
                 .unwrap()
                 .role,
             Role::Write
         );
-        assert!(creds.authenticate(Some(&basic("writer", "nope"))).is_err());
-        assert!(creds.authenticate(None).is_err());
+        let refused = creds
+            .authenticate(Some(&basic("writer", "nope")), None)
+            .unwrap_err();
+        assert_eq!(refused.claimed.as_deref(), Some("writer"));
+        assert!(creds.authenticate(None, None).is_err());
+    }
+
+    #[test]
+    fn certificates_by_any_name_and_the_header_first() {
+        let creds = Credentials::parse(
+            "reader:pw:read\ncertificate svc.acme.example:write\ncertificate Ops Team:admin\n",
+        )
+        .unwrap();
+        let names = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+        // The CN is not listed, a DNS name is.
+        let service = creds
+            .authenticate(None, Some(&names(&["orders", "svc.acme.example"])))
+            .unwrap();
+        assert_eq!(
+            (service.name.as_str(), service.role),
+            ("svc.acme.example", Role::Write)
+        );
+        let ops = creds
+            .authenticate(None, Some(&names(&["Ops Team"])))
+            .unwrap();
+        assert_eq!(ops.role, Role::Admin);
+        let unlisted = creds
+            .authenticate(None, Some(&names(&["stranger"])))
+            .unwrap_err();
+        assert_eq!(unlisted.claimed.as_deref(), Some("stranger"));
+        // A header names the caller, even on a connection with a listed certificate.
+        let reader = creds
+            .authenticate(Some(&basic("reader", "pw")), Some(&names(&["Ops Team"])))
+            .unwrap();
+        assert_eq!((reader.name.as_str(), reader.role), ("reader", Role::Read));
+        assert!(
+            creds
+                .authenticate(Some(&basic("reader", "bad")), Some(&names(&["Ops Team"])))
+                .is_err()
+        );
+        // A user named like a certificate does not log in with a certificate's entry.
+        assert!(
+            creds
+                .authenticate(Some(&basic("Ops Team", "admin")), None)
+                .is_err()
+        );
+        assert!(Credentials::parse("certificate :read\n").is_err());
+        assert!(Credentials::parse("certificate svc:owner\n").is_err());
     }
 
     #[test]

@@ -16,12 +16,14 @@ use std::future::Future;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::extract::connect_info::Connected;
 use axum::middleware::from_fn_with_state;
+use axum::serve::IncomingStream;
 
 use crate::schema::Limits;
 use crate::storage::{self, StorageError};
 
-pub use auth::{Credentials, CredentialsError, Principal, Role};
+pub use auth::{Credentials, CredentialsError, Principal, Refusal, Role};
 pub use error::{Error, ErrorBody};
 pub use metrics::Metrics;
 pub(crate) use negotiate::wants_html;
@@ -85,7 +87,8 @@ pub fn app(state: AppState) -> Router {
 }
 
 /// Serves the API on `listener` (a [`tokio::net::TcpListener`], or a [`tls::TlsListener`] for HTTPS)
-/// until `shutdown` completes, then finishes the requests in flight.
+/// until `shutdown` completes, then finishes the requests in flight. Each request carries its
+/// connection's [`tls::Peer`] (`ConnectInfo<Peer>`), which authentication reads.
 pub async fn serve<L>(
     listener: L,
     state: AppState,
@@ -93,10 +96,14 @@ pub async fn serve<L>(
 ) -> Result<(), StartError>
 where
     L: axum::serve::Listener<Addr = std::net::SocketAddr>,
+    for<'a> tls::Peer: Connected<IncomingStream<'a, L>>,
 {
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<tls::Peer>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await?;
     Ok(())
 }
 

@@ -27,17 +27,26 @@ pub struct ServeOptions {
     /// Database connections per process.
     #[arg(long, env = "HERALD_MAX_CONNECTIONS", default_value_t = 10)]
     pub max_connections: u32,
-    /// Turns on HTTP basic authentication with the users in this file
-    /// (`name:password:role` lines, role `read` or `write`).
+    /// Turns on authentication with the users in this file: `name:password:role` lines for
+    /// HTTP basic auth and `certificate NAME:role` lines for client certificates
+    /// (`--tls-client-ca`); role `read`, `write` or `admin`.
     #[arg(long, env = "HERALD_CREDENTIALS_FILE")]
     pub credentials_file: Option<PathBuf>,
     /// Serves HTTPS with the certificate chain in this PEM file (leaf first); needs
-    /// `--tls-key`.
+    /// `--tls-key`. The certificate, key and client CA files are read again on SIGHUP and
+    /// when they change, without dropping open connections.
     #[arg(long, env = "HERALD_TLS_CERT", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
     /// The private key (PEM) of `--tls-cert`.
     #[arg(long, env = "HERALD_TLS_KEY", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// Mutual TLS: asks every client for a certificate signed by a CA in this PEM bundle and
+    /// refuses the handshake without one. The certificate's subject CN (or a DNS or email
+    /// SAN) names the caller, whose role the `certificate NAME:role` lines of
+    /// `--credentials-file` give (without that file every verified client may do
+    /// everything). Needs `--tls-cert`.
+    #[arg(long, env = "HERALD_TLS_CLIENT_CA", requires = "tls_cert")]
+    pub tls_client_ca: Option<PathBuf>,
 }
 
 impl ServeOptions {
@@ -52,6 +61,7 @@ impl ServeOptions {
             credentials_file: None,
             tls_cert: None,
             tls_key: None,
+            tls_client_ca: None,
         }
     }
 }

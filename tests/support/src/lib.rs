@@ -3,7 +3,7 @@
 //! [`PgSchema`], [`sqlite_pool`]) and JetStream streams ([`JetStreamGuard`]), the `herald`
 //! binary built by cargo ([`herald_binary`]), `herald serve` on a random port
 //! ([`HeraldServe`]) with a JSON [`Client`], the Kafka test broker, the Python virtualenv
-//! with Confluent's client ([`interop_python`]), and kafkajs with Confluent's
+//! with Confluent's client ([`interop_python`]), test CAs and certificates ([`TestCa`]), and kafkajs with Confluent's
 //! schema-registry client for it ([`interop_node_modules`]).
 //!
 //! It depends on neither `herald` nor `herald-registry`: what needs their types stays in
@@ -11,6 +11,7 @@
 //!
 //! Everything here panics with a message saying what is missing, as a test should.
 
+mod certificates;
 mod database;
 mod herald_binary;
 mod kafka;
@@ -20,6 +21,7 @@ mod serve;
 mod services;
 mod venv;
 
+pub use certificates::{CertifiedKey, TestCa};
 pub use database::{Backend, PgSchema, TestDatabase, sqlite_pool};
 pub use herald_binary::herald_binary;
 pub use kafka::{

@@ -225,6 +225,27 @@ impl HeraldServe {
     pub fn logs(&self) -> Vec<String> {
         self.logs.lock().expect("the log lines").clone()
     }
+
+    /// The server's log, once it holds each of `expected` (they come through a pipe, a little
+    /// after the answers); panics with the log when one is still missing after 10 s.
+    pub async fn wait_for_logs(&self, expected: &[&str]) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let logs = self.logs().join("\n");
+            let missing: Vec<_> = expected
+                .iter()
+                .filter(|line| !logs.contains(*line))
+                .collect();
+            if missing.is_empty() {
+                return logs;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no {missing:?} in the log of herald serve:\n{logs}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
 }
 
 impl Drop for HeraldServe {

@@ -48,6 +48,14 @@ impl RegistryClient {
         })
     }
 
+    /// [`super::RegistryClient::with_client_certificate`].
+    pub fn with_client_certificate(self, cert: &[u8], key: &[u8]) -> Result<Self, RegistryError> {
+        Ok(RegistryClient {
+            client: self.client.with_client_certificate(cert, key)?,
+            runtime: self.runtime,
+        })
+    }
+
     /// The async client it runs.
     pub fn client(&self) -> &super::RegistryClient {
         &self.client

@@ -23,8 +23,10 @@
 //! # }
 //! ```
 //!
-//! The client speaks plain HTTP as built; for `https://` registries enable one of reqwest's
-//! TLS features in the application (`reqwest = { version = "0.12", features = ["rustls-tls"] }`).
+//! The client speaks HTTP and HTTPS (rustls, trusting Mozilla's CA list): a registry whose
+//! certificate a private CA signed is trusted with [`RegistryClient::with_ca_certificate`],
+//! and one that asks for a client certificate (mutual TLS) gets the one given to
+//! [`RegistryClient::with_client_certificate`].
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -53,6 +55,12 @@ pub enum RegistryError {
     /// A CA certificate given to trust is not a PEM certificate.
     #[error("not a PEM CA certificate: {}", chain(source))]
     InvalidCertificate {
+        /// What the TLS client said.
+        source: reqwest::Error,
+    },
+    /// A client certificate or its key is not PEM, or they do not go together.
+    #[error("not a PEM client certificate and private key: {}", chain(source))]
+    InvalidClientCertificate {
         /// What the TLS client said.
         source: reqwest::Error,
     },
@@ -301,21 +309,30 @@ pub struct RegistryClient {
 struct Inner {
     base: String,
     timeout: Duration,
+    tls: Tls,
     http: reqwest::Client,
     credentials: Option<(String, String)>,
     cache: Mutex<HashMap<u32, Slot>>,
 }
 
+/// What a client's TLS trusts and presents, besides Mozilla's CA list.
+#[derive(Debug, Clone, Default)]
+struct Tls {
+    /// CA certificates trusted for the registry's certificate.
+    roots: Vec<reqwest::Certificate>,
+    /// The client certificate and key presented to a registry that asks for one.
+    identity: Option<reqwest::Identity>,
+}
+
 /// The HTTP client of a registry client: `timeout` per request, TLS (rustls) trusting
-/// Mozilla's CA list (webpki-roots) and `roots`.
-fn http_client(
-    base: &str,
-    timeout: Duration,
-    roots: Option<Vec<reqwest::Certificate>>,
-) -> Result<reqwest::Client, RegistryError> {
+/// Mozilla's CA list (webpki-roots) and the roots of `tls`, presenting its identity.
+fn http_client(base: &str, timeout: Duration, tls: &Tls) -> Result<reqwest::Client, RegistryError> {
     let mut builder = reqwest::Client::builder().timeout(timeout);
-    for root in roots.into_iter().flatten() {
-        builder = builder.add_root_certificate(root);
+    for root in &tls.roots {
+        builder = builder.add_root_certificate(root.clone());
+    }
+    if let Some(identity) = &tls.identity {
+        builder = builder.identity(identity.clone());
     }
     builder
         .build()
@@ -341,11 +358,13 @@ impl RegistryClient {
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             return Err(RegistryError::InvalidUrl(base));
         }
-        let http = http_client(&base, timeout, None)?;
+        let tls = Tls::default();
+        let http = http_client(&base, timeout, &tls)?;
         Ok(RegistryClient {
             inner: Arc::new(Inner {
                 base,
                 timeout,
+                tls,
                 http,
                 credentials: None,
                 cache: Mutex::new(HashMap::new()),
@@ -359,11 +378,31 @@ impl RegistryClient {
     pub fn with_ca_certificate(self, pem: &[u8]) -> Result<Self, RegistryError> {
         let roots = reqwest::Certificate::from_pem_bundle(pem)
             .map_err(|source| RegistryError::InvalidCertificate { source })?;
-        let http = http_client(&self.inner.base, self.inner.timeout, Some(roots))?;
+        let mut tls = self.inner.tls.clone();
+        tls.roots.extend(roots);
+        self.with_tls(tls)
+    }
+
+    /// Presents the client certificate chain `cert` (PEM, leaf first) with its private key
+    /// `key` (PEM) to a registry that asks for one (mutual TLS). Call before the first
+    /// request: the client is rebuilt with an empty cache.
+    pub fn with_client_certificate(self, cert: &[u8], key: &[u8]) -> Result<Self, RegistryError> {
+        let pem = [cert, b"\n", key].concat();
+        let identity = reqwest::Identity::from_pem(&pem)
+            .map_err(|source| RegistryError::InvalidClientCertificate { source })?;
+        let mut tls = self.inner.tls.clone();
+        tls.identity = Some(identity);
+        self.with_tls(tls)
+    }
+
+    /// This client with another TLS setup.
+    fn with_tls(self, tls: Tls) -> Result<Self, RegistryError> {
+        let http = http_client(&self.inner.base, self.inner.timeout, &tls)?;
         Ok(RegistryClient {
             inner: Arc::new(Inner {
                 base: self.inner.base.clone(),
                 timeout: self.inner.timeout,
+                tls,
                 http,
                 credentials: self.inner.credentials.clone(),
                 cache: Mutex::new(HashMap::new()),
@@ -378,6 +417,7 @@ impl RegistryClient {
             inner: Arc::new(Inner {
                 base: self.inner.base.clone(),
                 timeout: self.inner.timeout,
+                tls: self.inner.tls.clone(),
                 http: self.inner.http.clone(),
                 credentials: Some((user.into(), password.into())),
                 cache: Mutex::new(HashMap::new()),
@@ -703,5 +743,15 @@ mod tests {
             RegistryClient::new("localhost:8081"),
             Err(RegistryError::InvalidUrl(_))
         ));
+    }
+
+    #[test]
+    fn a_client_certificate_must_be_pem_with_its_key() {
+        let client = RegistryClient::new("https://127.0.0.1:8081").unwrap();
+        let refused = client.with_client_certificate(b"not a certificate", b"not a key");
+        assert!(
+            matches!(refused, Err(RegistryError::InvalidClientCertificate { .. })),
+            "{refused:?}"
+        );
     }
 }
