@@ -51,7 +51,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
-use crate::envelope::{Cause, RecordedEvent};
+use crate::envelope::Cause;
 use crate::error::DecodeError;
 use crate::event::Event;
 use crate::store::StoreError;
@@ -313,12 +313,17 @@ pub fn command_id(saga: &str, instance: &str, step: u32, compensation: bool) -> 
 /// The UUID namespace of saga command ids.
 const NAMESPACE: Uuid = Uuid::from_u128(0x6865_7261_6c64_2d73_6167_612d_636d_6473);
 
-/// The instance an event belongs to under `correlation`, if it names one.
-pub(crate) fn instance_of(correlation: Correlation, event: &RecordedEvent) -> Option<String> {
+/// The instance an event (its JSON payload, its correlation id) belongs to under
+/// `correlation`, if it names one.
+pub(crate) fn instance_of(
+    correlation: Correlation,
+    payload: &[u8],
+    correlation_id: Option<Uuid>,
+) -> Option<String> {
     match correlation {
-        Correlation::CorrelationId => Some(event.correlation_id.to_string()),
+        Correlation::CorrelationId => correlation_id.map(|id| id.to_string()),
         Correlation::Field(field) => {
-            let payload: serde_json::Value = serde_json::from_slice(&event.payload).ok()?;
+            let payload: serde_json::Value = serde_json::from_slice(payload).ok()?;
             match payload.get(field)? {
                 serde_json::Value::String(text) => Some(text.clone()),
                 serde_json::Value::Number(number) => Some(number.to_string()),

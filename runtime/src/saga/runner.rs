@@ -51,6 +51,16 @@ pub struct SagaRunner<S, G, D> {
     saga: PhantomData<fn() -> G>,
 }
 
+/// An event as it reaches a saga, from the log or from a broker.
+struct Delivery<'a> {
+    event_id: String,
+    event_type: &'a str,
+    schema_version: u32,
+    payload: &'a [u8],
+    correlation_id: Option<uuid::Uuid>,
+    cause: Option<Cause>,
+}
+
 /// How many step results a runner records in one append at most.
 const RESULTS_PER_APPEND: usize = 16;
 
@@ -139,20 +149,85 @@ impl<S: SagaStore, G: Saga, D: Dispatch<G::Command>> SagaRunner<S, G, D> {
     /// delivery left undone). An event reaching an instance that is compensating is not
     /// recorded (the compensation goes on), one reaching a finished instance is ignored.
     pub async fn handle(&self, event: &RecordedEvent) -> Result<(), SagaError> {
-        if is_log_event(&event.event_type) || !G::Event::accepts(&event.event_type) {
+        self.deliver(Delivery {
+            event_id: event.event_id.to_string(),
+            event_type: &event.event_type,
+            schema_version: event.schema_version,
+            payload: &event.payload,
+            correlation_id: Some(event.correlation_id),
+            cause: Some(event.cause()),
+        })
+        .await
+    }
+
+    /// [`SagaRunner::handle`] for a message a [`Consumer`](crate::consumer::Consumer)
+    /// received from a broker: call it from the consumer's handler, whose inbox makes the
+    /// delivery exactly once (and the saga log drops a redelivered event id anyway). The
+    /// event is recorded in its current version; [`Correlation::CorrelationId`] reads the
+    /// `Herald-Correlation-Id` header, which Herald's relay sets. On SQLite, keep the
+    /// saga's store in another file than the consumer's inbox: the handler runs inside the
+    /// inbox's write transaction, and a SQLite file has one writer at a time.
+    ///
+    /// [`Correlation::CorrelationId`]: crate::saga::Correlation::CorrelationId
+    #[cfg(all(feature = "consumer", any(feature = "sqlite", feature = "postgres")))]
+    pub async fn handle_message(
+        &self,
+        message: &crate::consumer::Received<G::Event>,
+    ) -> Result<(), SagaError>
+    where
+        G::Event: crate::Event,
+    {
+        let encoded = crate::Event::encode(&message.event).map_err(|source| {
+            SagaError::Store(StoreError::Corrupt(format!(
+                "saga `{}`: a received event cannot be encoded again: {source}",
+                G::NAME
+            )))
+        })?;
+        let header_id = |name: &str| {
+            message
+                .headers
+                .get(name)
+                .and_then(|value| uuid::Uuid::parse_str(value).ok())
+        };
+        let correlation_id = header_id(crate::transport::CORRELATION_ID_HEADER);
+        let cause = match (
+            correlation_id,
+            uuid::Uuid::parse_str(&message.event_id).ok(),
+        ) {
+            (Some(correlation_id), Some(causation_id)) => Some(Cause {
+                correlation_id,
+                causation_id,
+            }),
+            _ => None,
+        };
+        self.deliver(Delivery {
+            event_id: message.event_id.clone(),
+            event_type: encoded.event_type,
+            schema_version: encoded.version,
+            payload: &encoded.payload,
+            correlation_id,
+            cause,
+        })
+        .await
+    }
+
+    /// Routes one delivered event to its instance: see [`SagaRunner::handle`].
+    async fn deliver(&self, event: Delivery<'_>) -> Result<(), SagaError> {
+        if is_log_event(event.event_type) || !G::Event::accepts(event.event_type) {
             return Ok(());
         }
-        let Some(instance_id) = instance_of(G::CORRELATION, event) else {
+        let Some(instance_id) = instance_of(G::CORRELATION, event.payload, event.correlation_id)
+        else {
             return Ok(());
         };
         if !self.partition.contains(&instance_id) {
             return Ok(());
         }
-        let event_id = event.event_id.to_string();
+        let event_id = event.event_id;
         let stream = log_stream(G::NAME, &instance_id);
         let mut instance = loop {
             let mut instance = self.load(&instance_id).await?;
-            if instance.version == 0 && !G::STARTS.contains(&event.event_type.as_str()) {
+            if instance.version == 0 && !G::STARTS.contains(&event.event_type) {
                 return Ok(());
             }
             if instance.state.is_final() {
@@ -169,7 +244,7 @@ impl<S: SagaStore, G: Saga, D: Dispatch<G::Command>> SagaRunner<S, G, D> {
                 break instance;
             }
             let input =
-                G::Event::from_stored(&event.event_type, event.schema_version, &event.payload)
+                G::Event::from_stored(event.event_type, event.schema_version, event.payload)
                     .map_err(|source| SagaError::Decode {
                         saga: G::NAME,
                         source,
@@ -183,9 +258,9 @@ impl<S: SagaStore, G: Saga, D: Dispatch<G::Command>> SagaRunner<S, G, D> {
             }
             log.push(SagaEvent::Received {
                 event_id: event_id.clone(),
-                event_type: event.event_type.clone(),
+                event_type: event.event_type.to_owned(),
                 schema_version: event.schema_version,
-                payload: Bytes(event.payload.clone()),
+                payload: Bytes(event.payload.to_vec()),
             });
             // Folded before deciding: the saga decides on the state that includes the event.
             for logged in &log {
@@ -201,7 +276,7 @@ impl<S: SagaStore, G: Saga, D: Dispatch<G::Command>> SagaRunner<S, G, D> {
                 .iter()
                 .any(|logged| matches!(logged, SagaEvent::DeadlineScheduled { .. }));
             match self
-                .append(&stream, &mut instance, log, folded, Some(event.cause()))
+                .append(&stream, &mut instance, log, folded, event.cause)
                 .await
             {
                 Ok(()) => {
