@@ -145,7 +145,7 @@ impl Handler<sqlx::Sqlite> for Trips {
         self.runner.handle_message(message).await?;
         let TripEvent::Requested { trip_id } = &message.event;
         let number: usize = trip_id.trim_start_matches('t').parse()?;
-        if number % 3 == 0 && self.failed.lock().unwrap().insert(trip_id.clone()) {
+        if number.is_multiple_of(3) && self.failed.lock().unwrap().insert(trip_id.clone()) {
             return Err(format!("{trip_id}: failing after the saga handled it").into());
         }
         Ok(())
