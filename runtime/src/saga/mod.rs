@@ -140,7 +140,9 @@ pub fn decode_as<E: Event>(
 #[derive(Debug, Clone, PartialEq)]
 pub enum Decision<C> {
     /// Send `command` as step `step`; `compensation` undoes it if the saga fails later.
-    Send {
+    /// (Named `Step`, not `Send`, so that compiler messages about the `Send` marker trait
+    /// keep its short name in crates using Herald.)
+    Step {
         /// The step's name (shown in the log and the status).
         step: String,
         /// The command.
@@ -180,18 +182,18 @@ pub enum Decision<C> {
 impl<C> Decision<C> {
     /// Sends `command` as step `step`, with no compensation.
     pub fn send(step: impl Into<String>, command: C) -> Self {
-        Decision::Send {
+        Decision::Step {
             step: step.into(),
             command,
             compensation: None,
         }
     }
 
-    /// Sets the compensation of a [`Decision::Send`] (other decisions are returned as they
+    /// Sets the compensation of a [`Decision::Step`] (other decisions are returned as they
     /// are).
     pub fn compensated_by(self, compensation: C) -> Self {
         match self {
-            Decision::Send { step, command, .. } => Decision::Send {
+            Decision::Step { step, command, .. } => Decision::Step {
                 step,
                 command,
                 compensation: Some(compensation),

@@ -360,7 +360,7 @@ impl<S: SagaStore, G: Saga, D: Dispatch<G::Command>> SagaRunner<S, G, D> {
         let mut log = Vec::with_capacity(decisions.len());
         for decision in decisions {
             log.push(match decision {
-                Decision::Send {
+                Decision::Step {
                     step: name,
                     command,
                     compensation,
