@@ -307,7 +307,7 @@ async fn every_ui_answer_is_hardened(backend: Backend) {
 /// readers and of forms from other sites.
 async fn register_delete_and_download(backend: Backend) {
     let server = ServeSettings::new()
-        .users("writer:w:write\nreader:r:read\n")
+        .users("writer:w:write\nreader:r:read\nadmin:a:admin\n")
         .start(backend)
         .await;
     let writer = Some(("writer", "w"));
@@ -574,6 +574,46 @@ async fn register_delete_and_download(backend: Backend) {
     .await
     .expect("GET");
     assert_eq!(gone.status(), 404);
+    // The audit log has the UI's writes beside the API's, by the writer, each with its time.
+    let audit: serde_json::Value = server
+        .http
+        .get(format!("{}/audit?limit=100", server.base))
+        .basic_auth("admin", Some("a"))
+        .send()
+        .await
+        .expect("GET /audit")
+        .json()
+        .await
+        .expect("JSON");
+    let written: Vec<_> = audit["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .filter(|entry| entry["subject"] == "orders")
+        .map(|entry| {
+            assert!(entry["ts"].as_i64().is_some_and(|ts| ts > 0), "{entry}");
+            (
+                entry["principal"].as_str().unwrap_or_default().to_owned(),
+                entry["action"].as_str().unwrap_or_default().to_owned(),
+                entry["version"].clone(),
+                entry["detail"].clone(),
+            )
+        })
+        .collect();
+    let entry = |action: &str, version: i64, detail: &str| {
+        ("writer".to_owned(), action.to_owned(), json!(version), json!(detail))
+    };
+    assert_eq!(
+        written,
+        [
+            entry("register", 1, "AVRO"),
+            entry("register", 2, "AVRO"),
+            entry("delete-version", 2, "soft"),
+            entry("delete-version", 2, "permanent"),
+            entry("delete-subject", 1, "soft"),
+            entry("delete-subject", 1, "permanent"),
+        ]
+    );
 
     // A Protobuf schema sent with the CRLF line breaks of a browser's form is stored in the
     // registry's printed form, as it is from the API.
