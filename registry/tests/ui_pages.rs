@@ -601,7 +601,12 @@ async fn register_delete_and_download(backend: Backend) {
         })
         .collect();
     let entry = |action: &str, version: i64, detail: &str| {
-        ("writer".to_owned(), action.to_owned(), json!(version), json!(detail))
+        (
+            "writer".to_owned(),
+            action.to_owned(),
+            json!(version),
+            json!(detail),
+        )
     };
     assert_eq!(
         written,
