@@ -27,121 +27,17 @@
 
 use std::time::{Duration, Instant};
 
-use herald::aggregate::{Aggregate, Repository};
+#[path = "../tests/common/trips.rs"]
+mod trips;
+
+use herald::NewEvent;
+use herald::aggregate::Repository;
 use herald::projection::{Runner, RunnerOptions};
-use herald::saga::{
-    Command, Correlation, Decision, Dispatch, DispatchError, Saga, SagaRunner, SagaState, SagaStore,
-};
+use herald::saga::{SagaRunner, SagaState, SagaStore};
 use herald::store::EventStore;
 use herald::store::postgres::PostgresStore;
-use herald::{Event, NewEvent};
 use herald_test_support::PgSchema;
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
-
-#[derive(Event, Serialize, Deserialize, JsonSchema, Debug, Clone, PartialEq)]
-#[event(name = "trip", version = 1)]
-enum TripEvent {
-    Requested { trip_id: String },
-}
-
-#[derive(Event, Serialize, Deserialize, JsonSchema, Debug, Clone, PartialEq)]
-#[event(name = "leg", version = 1)]
-enum LegEvent {
-    Booked { trip_id: String, leg: String },
-}
-
-/// A leg of a trip (flight, hotel, car): booked once.
-#[derive(Debug, Default, Serialize, Deserialize)]
-struct Leg {
-    booked: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct Book {
-    trip_id: String,
-    leg: String,
-}
-
-#[derive(Debug, thiserror::Error)]
-#[error("already booked")]
-struct AlreadyBooked;
-
-impl Aggregate for Leg {
-    const TYPE: &'static str = "leg";
-    type Event = LegEvent;
-    type Command = Book;
-    type Error = AlreadyBooked;
-
-    fn apply(&mut self, _: &LegEvent) {
-        self.booked = true;
-    }
-
-    fn handle(&self, book: Book) -> Result<Vec<LegEvent>, AlreadyBooked> {
-        if self.booked {
-            return Err(AlreadyBooked);
-        }
-        Ok(vec![LegEvent::Booked {
-            trip_id: book.trip_id,
-            leg: book.leg,
-        }])
-    }
-}
-
-const LEGS: [&str; 3] = ["flight", "hotel", "car"];
-
-/// The 3-step saga: book the flight, the hotel and the car, then complete.
-#[derive(Debug, Default)]
-struct Trip {
-    trip_id: String,
-}
-
-impl Saga for Trip {
-    const NAME: &'static str = "trip";
-    const STARTS: &'static [&'static str] = &["trip.requested"];
-    const CORRELATION: Correlation = Correlation::Field("trip_id");
-    type Event = TripEvent;
-    type Command = Book;
-
-    fn apply(&mut self, TripEvent::Requested { trip_id }: &TripEvent) {
-        self.trip_id = trip_id.clone();
-    }
-
-    fn on(&self, _: &TripEvent) -> Vec<Decision<Book>> {
-        let mut decisions: Vec<_> = LEGS
-            .iter()
-            .map(|leg| {
-                Decision::send(
-                    *leg,
-                    Book {
-                        trip_id: self.trip_id.clone(),
-                        leg: (*leg).to_owned(),
-                    },
-                )
-            })
-            .collect();
-        decisions.push(Decision::Complete);
-        decisions
-    }
-
-    fn on_deadline(&self, _: &str) -> Vec<Decision<Book>> {
-        Vec::new()
-    }
-}
-
-struct Booking<S: EventStore>(Repository<S, Leg>);
-
-impl<S: EventStore> Dispatch<Book> for Booking<S> {
-    async fn dispatch(&self, command: &Command<Book>) -> Result<(), DispatchError> {
-        let book = &command.command;
-        let id = format!("{}-{}", book.trip_id, book.leg);
-        self.0
-            .execute_once(&id, command.command_id, book.clone(), Some(command.cause))
-            .await
-            .map(|_| ())
-            .map_err(|error| DispatchError::Failed(Box::new(error)))
-    }
-}
+use trips::{Book, Booking, LEGS, Leg, Trip, TripEvent};
 
 async fn store() -> (PgSchema, PostgresStore) {
     let schema = PgSchema::create().await;

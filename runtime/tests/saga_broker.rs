@@ -10,127 +10,28 @@ use std::collections::HashSet;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use herald::aggregate::{Aggregate, Repository};
+#[path = "common/trips.rs"]
+mod trips;
+
+use herald::NewEvent;
+use herald::aggregate::Repository;
 use herald::consumer::{Consumer, ConsumerOptions, Handler, Received};
 use herald::projection::HandlerError;
 use herald::relay::Relay;
-use herald::saga::{
-    Command, Correlation, Decision, Dispatch, DispatchError, Saga, SagaRunner, SagaState,
-    SagaStore, log_stream,
-};
+use herald::saga::{SagaRunner, SagaState, SagaStore, log_stream};
 use herald::store::memory::MemoryStore;
 use herald::store::sqlite::SqliteStore;
 use herald::store::{Direction, EventStore, Expected};
 use herald::transport::nats::{NatsOptions, NatsPublisher, NatsSubscriber};
-use herald::{Event, NewEvent};
 use herald_test_support::{JetStreamGuard, sqlite_pool};
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
+use trips::{Booking, LEGS, Trip, TripEvent};
 
 const TRIPS: usize = 30;
-
-#[derive(Event, Serialize, Deserialize, JsonSchema, Debug, Clone, PartialEq)]
-#[event(name = "trip", version = 1)]
-enum TripEvent {
-    Requested { trip_id: String },
-}
-
-#[derive(Event, Serialize, Deserialize, JsonSchema, Debug, Clone, PartialEq)]
-#[event(name = "leg", version = 1)]
-enum LegEvent {
-    Booked { trip_id: String, leg: String },
-}
-
-#[derive(Debug, Default, Serialize, Deserialize)]
-struct Leg {
-    booked: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct Book {
-    trip_id: String,
-    leg: String,
-}
-
-#[derive(Debug, thiserror::Error)]
-#[error("already booked")]
-struct AlreadyBooked;
-
-impl Aggregate for Leg {
-    const TYPE: &'static str = "leg";
-    type Event = LegEvent;
-    type Command = Book;
-    type Error = AlreadyBooked;
-
-    fn apply(&mut self, _: &LegEvent) {
-        self.booked = true;
-    }
-
-    fn handle(&self, book: Book) -> Result<Vec<LegEvent>, AlreadyBooked> {
-        if self.booked {
-            return Err(AlreadyBooked);
-        }
-        Ok(vec![LegEvent::Booked {
-            trip_id: book.trip_id,
-            leg: book.leg,
-        }])
-    }
-}
-
-const LEGS: [&str; 3] = ["flight", "hotel", "car"];
-
-#[derive(Debug, Default)]
-struct Trip {
-    trip_id: String,
-}
-
-impl Saga for Trip {
-    const NAME: &'static str = "trip";
-    const STARTS: &'static [&'static str] = &["trip.requested"];
-    const CORRELATION: Correlation = Correlation::Field("trip_id");
-    type Event = TripEvent;
-    type Command = Book;
-
-    fn apply(&mut self, TripEvent::Requested { trip_id }: &TripEvent) {
-        self.trip_id = trip_id.clone();
-    }
-
-    fn on(&self, _: &TripEvent) -> Vec<Decision<Book>> {
-        let book = |leg: &str| Book {
-            trip_id: self.trip_id.clone(),
-            leg: leg.to_owned(),
-        };
-        let mut decisions: Vec<_> = LEGS
-            .iter()
-            .map(|leg| Decision::send(*leg, book(leg)))
-            .collect();
-        decisions.push(Decision::Complete);
-        decisions
-    }
-
-    fn on_deadline(&self, _: &str) -> Vec<Decision<Book>> {
-        Vec::new()
-    }
-}
-
-struct Booking(Repository<SqliteStore, Leg>);
-
-impl Dispatch<Book> for Booking {
-    async fn dispatch(&self, command: &Command<Book>) -> Result<(), DispatchError> {
-        let book = &command.command;
-        let id = format!("{}-{}", book.trip_id, book.leg);
-        self.0
-            .execute_once(&id, command.command_id, book.clone(), Some(command.cause))
-            .await
-            .map(|_| ())
-            .map_err(|error| DispatchError::Failed(Box::new(error)))
-    }
-}
 
 /// Hands each message to the saga, then fails the first delivery of every third trip, so
 /// the broker delivers it again.
 struct Trips {
-    runner: SagaRunner<SqliteStore, Trip, Booking>,
+    runner: SagaRunner<SqliteStore, Trip, Booking<SqliteStore>>,
     failed: Mutex<HashSet<String>>,
 }
 

@@ -54,3 +54,28 @@ pub trait CheckpointStore: Clone + Send + Sync + 'static {
         projection: &str,
     ) -> impl Future<Output = Result<Vec<DeadLetter>, StoreError>> + Send;
 }
+
+/// Where a runner that checkpoints in the store ([`ProjectionRunner`](super::ProjectionRunner),
+/// the saga runner) writes its checkpoint: straight to the store, or, while it runs leased,
+/// through its lease's fence.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct CheckpointWriter {
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
+    pub(crate) fence: Option<crate::lease::Fence>,
+}
+
+impl CheckpointWriter {
+    /// Saves checkpoint `name` at `position`, fenced while a fence is set.
+    pub(crate) async fn save<S: CheckpointStore>(
+        &self,
+        store: &S,
+        name: &str,
+        position: u64,
+    ) -> Result<(), super::ProjectionError> {
+        #[cfg(any(feature = "sqlite", feature = "postgres"))]
+        if let Some(fence) = &self.fence {
+            return Ok(fence.save_checkpoint(position).await?);
+        }
+        Ok(store.save_checkpoint(name, position).await?)
+    }
+}

@@ -30,6 +30,7 @@ use std::time::{Duration, SystemTime};
 
 use batch_loop::Batches;
 pub use batch_loop::Runner;
+pub(crate) use checkpoints::CheckpointWriter;
 pub use checkpoints::{CheckpointStore, DeadLetter};
 
 use crate::envelope::{Envelope, RecordedEvent};
@@ -306,8 +307,7 @@ pub struct ProjectionRunner<S, P> {
     projection: P,
     options: RunnerOptions,
     partition: Partition,
-    #[cfg(any(feature = "sqlite", feature = "postgres"))]
-    fence: Option<crate::lease::Fence>,
+    checkpoints: CheckpointWriter,
 }
 
 impl<S: EventStore + CheckpointStore, P: Projection> ProjectionRunner<S, P> {
@@ -318,8 +318,7 @@ impl<S: EventStore + CheckpointStore, P: Projection> ProjectionRunner<S, P> {
             projection,
             options: RunnerOptions::default(),
             partition: Partition::ALL,
-            #[cfg(any(feature = "sqlite", feature = "postgres"))]
-            fence: None,
+            checkpoints: CheckpointWriter::default(),
         }
     }
 
@@ -345,11 +344,7 @@ impl<S: EventStore + CheckpointStore, P: Projection> ProjectionRunner<S, P> {
 
     /// Saves the checkpoint, fenced by the lease while the runner runs leased.
     async fn save_checkpoint(&mut self, name: &str, position: u64) -> Result<(), ProjectionError> {
-        #[cfg(any(feature = "sqlite", feature = "postgres"))]
-        if let Some(fence) = &self.fence {
-            return Ok(fence.save_checkpoint(position).await?);
-        }
-        Ok(self.store.save_checkpoint(name, position).await?)
+        self.checkpoints.save(&self.store, name, position).await
     }
 
     /// The projection's lag.
@@ -425,7 +420,7 @@ impl<S: EventStore + CheckpointStore, P: Projection> Batches for ProjectionRunne
 
     #[cfg(any(feature = "sqlite", feature = "postgres"))]
     fn set_fence(&mut self, fence: Option<crate::lease::Fence>) {
-        self.fence = fence;
+        self.checkpoints.fence = fence;
     }
 
     async fn checkpoint_and_head(&mut self) -> Result<(u64, u64), ProjectionError> {

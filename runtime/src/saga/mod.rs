@@ -57,6 +57,7 @@ use crate::event::Event;
 use crate::store::StoreError;
 
 pub use log::{Instance, SagaEvent, SagaState};
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) use runner::now_micros;
 pub use runner::{SagaOptions, SagaRunner};
 pub(crate) use tables::counts_from;

@@ -6,7 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::Bytes;
 use crate::envelope::{Cause, NewEvent, RecordedEvent};
-use crate::projection::{Partition, ProjectionError, RunnerOptions};
+use crate::projection::{CheckpointWriter, Partition, ProjectionError, RunnerOptions};
 use crate::saga::log::{Effect, decode, is_log_event};
 use crate::saga::{
     Command, Decision, Dispatch, DispatchError, Input, Instance, Saga, SagaError, SagaEvent,
@@ -46,8 +46,7 @@ pub struct SagaRunner<S, G, D> {
     options: RunnerOptions,
     saga_options: SagaOptions,
     partition: Partition,
-    #[cfg(any(feature = "sqlite", feature = "postgres"))]
-    fence: Option<crate::lease::Fence>,
+    checkpoints: CheckpointWriter,
     saga: PhantomData<fn() -> G>,
 }
 
@@ -84,8 +83,7 @@ impl<S: SagaStore, G: Saga, D: Dispatch<G::Command>> SagaRunner<S, G, D> {
             options: RunnerOptions::default(),
             saga_options: SagaOptions::default(),
             partition: Partition::ALL,
-            #[cfg(any(feature = "sqlite", feature = "postgres"))]
-            fence: None,
+            checkpoints: CheckpointWriter::default(),
             saga: PhantomData,
         }
     }
@@ -575,11 +573,7 @@ impl<S: SagaStore, G: Saga, D: Dispatch<G::Command>> SagaRunner<S, G, D> {
     }
 
     async fn save_checkpoint(&self, name: &str, position: u64) -> Result<(), ProjectionError> {
-        #[cfg(any(feature = "sqlite", feature = "postgres"))]
-        if let Some(fence) = &self.fence {
-            return Ok(fence.save_checkpoint(position).await?);
-        }
-        Ok(self.store.save_checkpoint(name, position).await?)
+        self.checkpoints.save(&self.store, name, position).await
     }
 
     fn failed(&self, position: u64, error: SagaError) -> ProjectionError {
@@ -611,7 +605,7 @@ impl<S: SagaStore, G: Saga, D: Dispatch<G::Command>> crate::projection::batch_lo
 
     #[cfg(any(feature = "sqlite", feature = "postgres"))]
     fn set_fence(&mut self, fence: Option<crate::lease::Fence>) {
-        self.fence = fence;
+        self.checkpoints.fence = fence;
     }
 
     async fn checkpoint_and_head(&mut self) -> Result<(u64, u64), ProjectionError> {
