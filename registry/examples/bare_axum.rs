@@ -1,6 +1,6 @@
 //! The baseline of the load benchmark (`benches/load.sh`): a bare axum handler that answers
 //! `GET /schemas/ids/{id}` with fixed bytes and Confluent's content type, with none of the
-//! registry's work (no cache lookup, metrics, authentication or body limit).
+//! registry's work (no cache lookup, metrics, authentication or negotiation).
 //!
 //! Given a certificate and key it serves HTTPS with the configuration and listener of
 //! `herald serve --tls-cert --tls-key` (rustls with ring, handshakes on tasks of their own),

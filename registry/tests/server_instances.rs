@@ -2,7 +2,8 @@
 //! schema permanently deleted on one is no longer served by another within a second (its
 //! cache is told through LISTEN/NOTIFY), never again afterwards, even when the other's
 //! listening connection was killed (it drops its whole cache then); config and mode
-//! changes are seen at once.
+//! changes are seen at once, and so is a write that changes what a lookup answers (lookups
+//! are remembered by their exact request).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -124,6 +125,56 @@ async fn permanent_delete_reaches_the_other_instance() {
     // And the instance that deleted.
     let answer = a.get(&format!("/schemas/ids/{id}")).await;
     assert!(not_found(&answer, &[40403]), "{answer:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_reach_the_other_instances_lookups() {
+    let (_db, a, b) = two_instances().await;
+    let (a, b) = (a.client(), b.client());
+    register_and_read_everywhere(&a, &b, "lookup-value", "Lookup").await;
+    let schema = json!({"schema": avro_record("Lookup", &["a"])});
+    let version_of = |answer: &(u16, Value)| answer.0 == 200 && answer.1["version"] == 1;
+    // Asked twice, so the second answer comes from what B remembers.
+    for _ in 0..2 {
+        let answer = b.post("/subjects/lookup-value", schema.clone()).await;
+        assert!(version_of(&answer), "{answer:?}");
+    }
+    // A soft delete on A: B's lookup stops finding the version.
+    let (status, body) = a.delete("/subjects/lookup-value/versions/1").await;
+    assert_eq!(status, 200, "{body}");
+    let start = Instant::now();
+    loop {
+        let answer = b.post("/subjects/lookup-value", schema.clone()).await;
+        if not_found(&answer, &[40401, 40403]) {
+            break;
+        }
+        assert!(start.elapsed() < GIVE_UP, "B still answers {answer:?}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let took = start.elapsed();
+    assert!(
+        took < WITHIN,
+        "the delete took {took:?} to reach B's lookups"
+    );
+    // Registered again on A: a new version, which B's lookup finds.
+    let (status, body) = a
+        .post("/subjects/lookup-value/versions", schema.clone())
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let start = Instant::now();
+    loop {
+        let answer = b.post("/subjects/lookup-value", schema.clone()).await;
+        if answer.0 == 200 && answer.1["version"] == 2 {
+            break;
+        }
+        assert!(start.elapsed() < GIVE_UP, "B still answers {answer:?}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let took = start.elapsed();
+    assert!(
+        took < WITHIN,
+        "the registration took {took:?} to reach B's lookups"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

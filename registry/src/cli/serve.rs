@@ -65,7 +65,7 @@ async fn serve(options: ServeOptions) -> Result<(), server::StartError> {
             };
             let listener = TlsListener::new(listener, files)?;
             tracing::info!("listening on https://{address} (backend: {backend}{mutual})");
-            server::serve(listener, state, server::shutdown_signal()).await?;
+            server::serve_tls(listener, state, server::shutdown_signal()).await?;
         }
         None => {
             tracing::info!("listening on http://{address} (backend: {backend})");

@@ -1,13 +1,12 @@
 //! Request bodies and query parameters as Confluent clients send them, and JSON answers with
 //! Confluent's content type.
 
-use std::collections::HashMap;
-
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -18,7 +17,9 @@ pub use herald_protocol::CONTENT_TYPE;
 
 /// A JSON request body, accepted whatever its content type says (Confluent's
 /// `application/vnd.schemaregistry.v1+json`, plain `application/json`, or none), with
-/// bodies over the configured limit answered 413 as a JSON error.
+/// bodies over the configured limit (`--max-body-bytes`) answered 413 as a JSON error. The
+/// limit is applied here rather than by a layer, which would wrap every route, reads
+/// included.
 #[derive(Debug)]
 pub struct Body<T>(pub T);
 
@@ -26,34 +27,43 @@ impl<T: DeserializeOwned> FromRequest<AppState> for Body<T> {
     type Rejection = Error;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Error> {
-        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                Error::PayloadTooLarge(state.max_body_bytes())
-            } else {
-                Error::BadRequest(rejection.body_text())
-            }
-        })?;
+        let limit = state.max_body_bytes();
+        let bytes = Limited::new(req.into_body(), limit)
+            .collect()
+            .await
+            .map_err(|err| {
+                if err.is::<LengthLimitError>() {
+                    Error::PayloadTooLarge(limit)
+                } else {
+                    Error::BadRequest(format!("Cannot read the request body: {err}"))
+                }
+            })?
+            .to_bytes();
         serde_json::from_slice(&bytes)
             .map(Body)
             .map_err(|err| Error::BadRequest(format!("Invalid JSON body: {err}")))
     }
 }
 
-/// Query parameters, read leniently: unknown ones are ignored and flags are `true` in any case.
+/// Query parameters, read leniently: unknown ones are ignored, the last of a repeated one
+/// counts, and flags are `true` in any case. A request without a query allocates nothing.
 #[derive(Debug, Default)]
-pub struct Params(HashMap<String, String>);
+pub struct Params(Vec<(String, String)>);
 
 impl Params {
     /// Whether the flag is `true` (case-insensitive).
     pub fn flag(&self, name: &str) -> bool {
-        self.0
-            .get(name)
+        self.get(name)
             .is_some_and(|value| value.eq_ignore_ascii_case("true"))
     }
 
     /// The raw value of a parameter.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.get(name).map(String::as_str)
+        self.0
+            .iter()
+            .rev()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
     }
 }
 
@@ -108,10 +118,13 @@ impl<S: Send + Sync> FromRequestParts<S> for Params {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Error> {
-        let Query(map) = Query::<HashMap<String, String>>::from_request_parts(parts, state)
+        if parts.uri.query().is_none_or(str::is_empty) {
+            return Ok(Params::default());
+        }
+        let Query(pairs) = Query::<Vec<(String, String)>>::from_request_parts(parts, state)
             .await
             .map_err(|rejection| Error::BadRequest(rejection.body_text()))?;
-        Ok(Params(map))
+        Ok(Params(pairs))
     }
 }
 

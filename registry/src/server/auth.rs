@@ -32,10 +32,8 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{ConnectInfo, Request};
 use axum::http::{Method, StatusCode, header};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use sha2::{Digest, Sha256};
 
@@ -74,16 +72,35 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Principal {
         parts: &mut axum::http::request::Parts,
         _state: &S,
     ) -> Result<Self, Self::Rejection> {
-        Ok(parts
-            .extensions
-            .get::<Principal>()
-            .cloned()
-            .unwrap_or_else(|| Principal {
-                name: "unknown".to_owned(),
-                role: Role::Read,
-            }))
+        if let Some(principal) = parts.extensions.get::<Principal>() {
+            return Ok(principal.clone());
+        }
+        if parts.extensions.get::<Anonymous>().is_some() {
+            return Ok(Principal::anonymous());
+        }
+        Ok(Principal {
+            name: "unknown".to_owned(),
+            role: Role::Read,
+        })
     }
 }
+
+/// Who sends a request, as [`authenticate`] finds it.
+#[derive(Debug)]
+pub(super) enum Caller {
+    /// A probe of `/health` or `/ready`, open whatever the credentials.
+    Probe,
+    /// Anyone, on a server without credentials and without a client certificate: recorded
+    /// in the request as the [`Anonymous`] marker, which allocates nothing, and read by
+    /// handlers as [`Principal::anonymous`].
+    Anonymous,
+    /// A named caller.
+    Named(Principal),
+}
+
+/// The mark of a request [`Caller::Anonymous`] sent.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Anonymous;
 
 impl Principal {
     /// The caller of a server without credentials: may do everything.
@@ -282,60 +299,60 @@ fn is_write(method: &Method, path: &str) -> bool {
     }
 }
 
-/// Middleware that enforces the credentials, when there are any, and leaves the caller's
-/// [`Principal`] in the request's extensions. `/health` and `/ready` stay open for probes.
-/// Every 401 and 403, its own or a handler's (the UI's Origin guard), is logged at info.
-pub async fn require(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+/// Who sends `req`, by the credentials when there are any: probes of `/health` and
+/// `/ready` stay open; a [`Refusal`] (401, or 403 for a `read` caller's write) otherwise.
+/// Without credentials every caller is an admin, named by its client certificate or
+/// anonymous.
+pub(super) fn authenticate(state: &AppState, req: &Request) -> Result<Caller, Refusal> {
     let certificate = req
         .extensions()
         .get::<ConnectInfo<Peer>>()
-        .and_then(|ConnectInfo(peer)| peer.certificate.clone());
+        .and_then(|ConnectInfo(peer)| peer.certificate.as_deref());
     let path = req.uri().path();
-    let principal = match state.credentials() {
-        None => Ok(match certificate.as_deref().and_then(<[String]>::first) {
-            Some(name) => Principal {
+    match state.credentials() {
+        None => Ok(match certificate.and_then(<[String]>::first) {
+            Some(name) => Caller::Named(Principal {
                 name: name.clone(),
                 role: Role::Admin,
-            },
-            None => Principal::anonymous(),
+            }),
+            None => Caller::Anonymous,
         }),
-        Some(_) if path == "/health" || path == "/ready" => return next.run(req).await,
+        Some(_) if path == "/health" || path == "/ready" => Ok(Caller::Probe),
         Some(credentials) => {
             let header = req
                 .headers()
                 .get(header::AUTHORIZATION)
                 .and_then(|v| v.to_str().ok());
-            match credentials.authenticate(header, certificate.as_deref()) {
+            match credentials.authenticate(header, certificate) {
                 Ok(principal) if principal.role == Role::Read && is_write(req.method(), path) => {
                     Err(Refusal {
                         claimed: Some(principal.name),
                         error: Error::Forbidden("this user may only read".to_owned()),
                     })
                 }
-                result => result,
+                result => result.map(Caller::Named),
             }
         }
-    };
-    let (method, uri) = (req.method().clone(), req.uri().clone());
-    let (name, response) = match principal {
-        Ok(principal) => {
-            let name = principal.name.clone();
-            req.extensions_mut().insert(principal);
-            (Some(name), next.run(req).await)
-        }
-        Err(refusal) => (refusal.claimed, refusal.error.into_response()),
-    };
-    let status = response.status();
+    }
+}
+
+/// Logs a 401 or 403 answer, the authentication's own or a handler's (the UI's Origin
+/// guard), at info with the caller's name, the method and the path (never a password).
+pub(super) fn log_refusal(
+    principal: Option<&str>,
+    method: &Method,
+    path: &str,
+    status: StatusCode,
+) {
     if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
         tracing::info!(
-            principal = name.as_deref().unwrap_or("none"),
+            principal = principal.unwrap_or("none"),
             method = %method,
-            path = uri.path(),
+            path,
             status = status.as_u16(),
             "request refused"
         );
     }
-    response
 }
 
 #[cfg(test)]

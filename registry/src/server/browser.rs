@@ -4,9 +4,7 @@
 //! `X-Frame-Options: DENY` for browsers without `frame-ancestors`, `nosniff`, and a referrer
 //! policy that keeps the registry's paths (subject names) to this origin.
 
-use axum::extract::Request;
 use axum::http::{HeaderName, HeaderValue, header};
-use axum::middleware::Next;
 use axum::response::Response;
 
 /// The headers every UI answer carries.
@@ -21,16 +19,15 @@ const HEADERS: [(HeaderName, &str); 4] = [
     (header::REFERRER_POLICY, "same-origin"),
 ];
 
-/// Adds the [`HEADERS`] to the answers of UI routes; API answers are left as they are.
-pub async fn harden(request: Request, next: Next) -> Response {
-    let path = request.uri().path();
-    let ui = path == "/" || path == "/ui" || path.starts_with("/ui/");
-    let mut response = next.run(request).await;
-    if ui {
-        let headers = response.headers_mut();
-        for (name, value) in HEADERS {
-            headers.insert(name, HeaderValue::from_static(value));
-        }
+/// Whether `path` is the UI's (`/ui`, under it, or `/`, which sends a browser there).
+pub(super) fn is_ui(path: &str) -> bool {
+    path == "/" || path == "/ui" || path.starts_with("/ui/")
+}
+
+/// Adds the [`HEADERS`] to an answer of a UI route.
+pub(super) fn harden(response: &mut Response) {
+    let headers = response.headers_mut();
+    for (name, value) in HEADERS {
+        headers.insert(name, HeaderValue::from_static(value));
     }
-    response
 }

@@ -4,15 +4,9 @@
 use std::collections::HashMap;
 use std::fmt::Write;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
-
-use axum::extract::{MatchedPath, Request, State};
-use axum::middleware::Next;
-use axum::response::Response;
+use std::time::Duration;
 
 use crate::storage::Counts;
-
-use super::state::AppState;
 
 /// Upper bounds of the latency buckets, in seconds.
 const BUCKETS: [f64; 12] = [
@@ -130,20 +124,4 @@ impl Metrics {
         );
         out
     }
-}
-
-/// Middleware that records every routed request.
-pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let start = Instant::now();
-    let route = req.extensions().get::<MatchedPath>().cloned();
-    let method = req.method().clone();
-    let response = next.run(req).await;
-    let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
-    let elapsed = start.elapsed();
-    let status = response.status().as_u16();
-    tracing::debug!(%method, route, status, ?elapsed, "request");
-    state
-        .metrics()
-        .record(route, method.as_str(), status, elapsed);
-    response
 }

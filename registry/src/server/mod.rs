@@ -1,11 +1,12 @@
 //! The server: the router that mounts the JSON API ([`crate::http`]) and the web UI under one
-//! set of layers (metrics, authentication, the body limit, content negotiation), start-up and
+//! layer ([`gate`]: negotiation, authentication, hardening, metrics), start-up and
 //! signal handling, and what both kinds of route share: the state ([`AppState`]), the roles
 //! of authenticated users, the error type with Confluent's codes and request metrics.
 
 mod auth;
 mod browser;
 mod error;
+mod gate;
 mod metrics;
 mod negotiate;
 mod options;
@@ -16,9 +17,7 @@ use std::future::Future;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::extract::connect_info::Connected;
 use axum::middleware::from_fn_with_state;
-use axum::serve::IncomingStream;
 
 use crate::schema::Limits;
 use crate::storage::{self, StorageError};
@@ -74,36 +73,51 @@ pub async fn connect(options: &ServeOptions) -> Result<AppState, StartError> {
 
 /// The whole server over `state`: the API and the web UI.
 pub fn app(state: AppState) -> Router {
+    // The API's bodies are read with the limit by `http::Body`; the UI's forms by axum's
+    // extractors, which take it from this layer.
+    let ui = crate::ui::router().layer(DefaultBodyLimit::max(state.max_body_bytes()));
     crate::http::routes()
-        .merge(crate::ui::router())
-        .route_layer(from_fn_with_state(state.clone(), metrics::track))
+        .merge(ui)
         .fallback(|| async { Error::NotFound })
         .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })
-        .layer(from_fn_with_state(state.clone(), auth::require))
-        .layer(DefaultBodyLimit::max(state.max_body_bytes()))
-        .layer(axum::middleware::from_fn(negotiate::negotiate))
-        .layer(axum::middleware::from_fn(browser::harden))
+        .layer(from_fn_with_state(state.clone(), gate::gate))
         .with_state(state)
 }
 
-/// Serves the API on `listener` (a [`tokio::net::TcpListener`], or a [`tls::TlsListener`] for HTTPS)
-/// until `shutdown` completes, then finishes the requests in flight. Each request carries its
-/// connection's [`tls::Peer`] (`ConnectInfo<Peer>`), which authentication reads.
-pub async fn serve<L>(
-    listener: L,
+/// Serves the API over plain HTTP on `listener` until `shutdown` completes, then finishes
+/// the requests in flight.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> Result<(), StartError>
-where
-    L: axum::serve::Listener<Addr = std::net::SocketAddr>,
-    for<'a> tls::Peer: Connected<IncomingStream<'a, L>>,
-{
-    axum::serve(
-        listener,
-        app(state).into_make_service_with_connect_info::<tls::Peer>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await?;
+) -> Result<(), StartError> {
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    Ok(())
+}
+
+/// Serves the API over HTTPS on `listener` until `shutdown` completes, then finishes the
+/// requests in flight. Under mutual TLS each request carries its connection's [`tls::Peer`]
+/// (`ConnectInfo<Peer>`), whose certificate names authentication reads; without, requests
+/// carry nothing more than over HTTP.
+pub async fn serve_tls(
+    listener: tls::TlsListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), StartError> {
+    if listener.verifies_clients() {
+        axum::serve(
+            listener,
+            app(state).into_make_service_with_connect_info::<tls::Peer>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    } else {
+        axum::serve(listener, app(state))
+            .with_graceful_shutdown(shutdown)
+            .await?;
+    }
     Ok(())
 }
 

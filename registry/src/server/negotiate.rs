@@ -4,14 +4,13 @@
 //! none); request bodies are one of those or `application/octet-stream` (or have no
 //! `Content-Type`), in UTF-8 (415 otherwise).
 //!
-//! Handlers always render the default type; this layer only rewrites the header when the
+//! Handlers always render the default type; [`label`] only rewrites the header when the
 //! client asked for another one. The common cases (no `Accept`, `*/*`, or exactly one of the
 //! three types) cost a header lookup and a comparison, with no allocation.
 
 use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, Method, header};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 
 use super::error::Error;
 use herald_protocol::CONTENT_TYPE;
@@ -26,34 +25,37 @@ const PRODUCED: [&str; 3] = [
 /// What request bodies may be, besides the answer types.
 const OCTET_STREAM: &str = "application/octet-stream";
 
-/// Checks the request's `Content-Type` and `Accept`, runs the handler, and sets the answer's
-/// content type to the one negotiated.
-pub async fn negotiate(request: Request, next: Next) -> Response {
+/// Checks the request's `Content-Type` and `Accept`: `Ok(None)` for routes that do not
+/// answer Confluent JSON ([`exempt`]), else the index in [`PRODUCED`] of the type to answer
+/// with, for [`label`]; 415 or 406 when the request allows none.
+pub(super) fn check(request: &Request) -> Result<Option<usize>, Error> {
     if exempt(request.uri().path()) {
-        return next.run(request).await;
+        return Ok(None);
     }
-    if has_body(request.method())
-        && let Err(err) = check_content_type(request.headers())
+    if has_body(request.method()) {
+        check_content_type(request.headers())?;
+    }
+    choose(request.headers().get(header::ACCEPT))
+        .map(Some)
+        .ok_or(Error::NotAcceptable)
+}
+
+/// Sets the answer's content type to the one [`check`] chose, when the handler rendered the
+/// default one (handlers always do).
+pub(super) fn label(response: &mut Response, chosen: usize) {
+    if chosen == 0 {
+        return;
+    }
+    let headers = response.headers_mut();
+    if headers
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|value| value.as_bytes() == CONTENT_TYPE.as_bytes())
     {
-        return err.into_response();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(PRODUCED[chosen]),
+        );
     }
-    let Some(chosen) = choose(request.headers().get(header::ACCEPT)) else {
-        return Error::NotAcceptable.into_response();
-    };
-    let mut response = next.run(request).await;
-    if chosen != 0 {
-        let headers = response.headers_mut();
-        if headers
-            .get(header::CONTENT_TYPE)
-            .is_some_and(|value| value.as_bytes() == CONTENT_TYPE.as_bytes())
-        {
-            headers.insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static(PRODUCED[chosen]),
-            );
-        }
-    }
-    response
 }
 
 /// Routes that do not answer Confluent JSON: `/` (Confluent exempts it; a browser is sent to

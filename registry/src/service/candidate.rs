@@ -17,7 +17,7 @@ use super::references::{inline_avro, inline_json};
 use super::{CachedSchema, Registry, ServiceError};
 
 /// The body of register, lookup and compatibility requests.
-#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SchemaRequest {
     /// The schema text.

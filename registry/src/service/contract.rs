@@ -15,7 +15,7 @@ use super::ServiceError;
 const RULE_NAME_MAX_LENGTH: usize = 256;
 
 /// A schema's metadata: tags per path, free properties, names of sensitive properties.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Metadata {
     /// Tags by path in the schema.
@@ -30,7 +30,7 @@ pub struct Metadata {
 }
 
 /// One rule of a rule set.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Rule {
     /// The rule's name, unique within its rule set.
@@ -77,7 +77,7 @@ fn writeread() -> String {
 }
 
 /// The rules of a schema: migration, domain and encoding rules.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RuleSet {
     /// Rules run when reading across versions (UPGRADE, DOWNGRADE, UPDOWN).

@@ -30,11 +30,9 @@ impl Registry {
                 return Err(ServiceError::SubjectSoftDeleted(subject.to_owned()));
             }
         }
-        let deleted = self
-            .store()
-            .delete(subject, target, permanent, by)
-            .await
-            .map_err(|err| deleting(err, subject, target))?;
+        let deleted = self.store().delete(subject, target, permanent, by).await;
+        self.cache().forget_lookups();
+        let deleted = deleted.map_err(|err| deleting(err, subject, target))?;
         if permanent {
             let gone = before.iter().filter(|r| deleted.contains(&r.version));
             for row in gone {

@@ -22,7 +22,7 @@ use std::sync::Arc;
 use crate::schema::Limits;
 use crate::storage::{BoxFuture, SchemaRow, SchemaStore, StorageError, VersionRow};
 
-pub use cache::{CachedSchema, Generation, SchemaCache};
+pub use cache::{CachedSchema, Generation, Question, SchemaCache};
 pub use candidate::{Candidate, SchemaAnswer, SchemaRequest};
 pub use codegen::rust_code;
 pub use contract::{Metadata, Rule, RuleSet, merge_metadata, merge_rule_sets};

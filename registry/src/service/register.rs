@@ -13,7 +13,7 @@ use crate::schema::{CompatibilityLevel, Report, Schema, check};
 use crate::storage::{NewSchema, Registered, StorageError, VersionRow};
 
 use super::contract::{Metadata, merge_metadata, merge_rule_sets, to_stored};
-use super::{CachedSchema, Mode, Registry, SchemaRequest, ServiceError, check_subject};
+use super::{CachedSchema, Mode, Question, Registry, SchemaRequest, ServiceError, check_subject};
 
 /// How many times a registration reloads schemas registered meanwhile (by concurrent
 /// requests or other instances) before it gives up.
@@ -145,11 +145,9 @@ impl Registry {
         };
         for _ in 0..REGISTER_ATTEMPTS {
             let since = self.cache().generation();
-            let written = self
-                .store()
-                .register(subject, &new, &compat, by)
-                .await
-                .map_err(|err| ServiceError::registering(err, subject))?;
+            let written = self.store().register(subject, &new, &compat, by).await;
+            self.cache().forget_lookups();
+            let written = written.map_err(|err| ServiceError::registering(err, subject))?;
             if let Some(registered) = written {
                 let schema = if registered.created {
                     self.cache()
@@ -223,6 +221,16 @@ impl Registry {
         options: Options,
     ) -> Result<(VersionRow, Arc<CachedSchema>), ServiceError> {
         check_subject(subject)?;
+        let question = Question {
+            subject: subject.to_owned(),
+            normalize: options.normalize,
+            deleted: options.deleted,
+            request: request.clone(),
+        };
+        if let Some(answer) = self.cache().lookup(&question) {
+            return Ok(answer);
+        }
+        let since = self.cache().generation();
         let normalize =
             options.normalize || self.effective_config(subject).await?.normalize == Some(true);
         let candidate = self.candidate(request, normalize).await?;
@@ -233,7 +241,10 @@ impl Registry {
                 && (request.metadata.is_none() || schema.metadata == candidate.metadata)
                 && (request.rule_set.is_none() || schema.rule_set == candidate.rule_set);
             if same {
-                return Ok((row.clone(), schema));
+                let answer = (row.clone(), schema);
+                self.cache()
+                    .remember_lookup(question, answer.clone(), since);
+                return Ok(answer);
             }
         }
         Err(ServiceError::SchemaNotFound(format!(

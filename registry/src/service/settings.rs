@@ -248,7 +248,10 @@ impl Registry {
         }
         let values = update.stored();
         if !values.is_empty() {
-            self.store().put_settings(subject, &values, by).await?;
+            let written = self.store().put_settings(subject, &values, by).await;
+            // The config decides whether lookups normalize.
+            self.cache().forget_lookups();
+            written?;
         }
         Ok(())
     }
@@ -263,7 +266,9 @@ impl Registry {
         by: &str,
     ) -> Result<SubjectConfig, ServiceError> {
         let mut previous = SubjectConfig::default();
-        for (kind, text) in self.store().delete_settings(subject, kinds, by).await? {
+        let removed = self.store().delete_settings(subject, kinds, by).await;
+        self.cache().forget_lookups();
+        for (kind, text) in removed? {
             previous.load(kind, &text)?;
         }
         Ok(previous)

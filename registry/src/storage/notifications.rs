@@ -10,8 +10,9 @@
 //! is reported as [`Notice::Lost`] (stop trusting the cache) and the next successful
 //! `LISTEN` as [`Notice::Listening`] (drop everything cached, it may be stale).
 //!
-//! Only what is cached needs a notice: parsed schemas by id. Subject versions, configs and
-//! modes are read from the database on every request.
+//! Only what is cached needs a notice: parsed schemas by id, and the answers of lookups,
+//! which depend on subject versions and configs (`0005_write_notifications.sql` notifies
+//! every write of either). Everything else is read from the database on every request.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -33,6 +34,9 @@ pub enum Change {
     /// A version holding this schema id was permanently deleted: the id may no longer be
     /// served.
     SchemaDeleted(i64),
+    /// Subject versions or settings were written (`0005_write_notifications.sql`): lookup
+    /// answers may have changed.
+    Written,
 }
 
 /// What a [`ChangeListener`] reports.
@@ -56,6 +60,7 @@ pub fn parse_payload(payload: &str, namespace: &str) -> Option<Change> {
     }
     match kind {
         "schema" => id.parse().ok().map(Change::SchemaDeleted),
+        "write" => Some(Change::Written),
         _ => None,
     }
 }
@@ -171,5 +176,10 @@ mod tests {
         assert_eq!(parse_payload("schema:x:public", "public"), None);
         assert_eq!(parse_payload("config:42:public", "public"), None);
         assert_eq!(parse_payload("garbage", "public"), None);
+        assert_eq!(
+            parse_payload("write:0:public", "public"),
+            Some(Change::Written)
+        );
+        assert_eq!(parse_payload("write:0:other", "public"), None);
     }
 }

@@ -29,6 +29,7 @@ pub const RELOAD_POLL: Duration = Duration::from_secs(1);
 #[derive(Debug)]
 pub struct TlsListener {
     local: SocketAddr,
+    verifies_clients: bool,
     ready: mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
 }
 
@@ -38,6 +39,7 @@ impl TlsListener {
     /// Fails when the files do not load now.
     pub fn new(listener: TcpListener, files: TlsFiles) -> Result<Self, TlsError> {
         let local = listener.local_addr().map_err(TlsError::Listen)?;
+        let verifies_clients = files.client_ca.is_some();
         let (current, acceptor) = watch::channel(TlsAcceptor::from(files.server_config()?));
         tokio::spawn(reload(files, current));
         let (handed, ready) = mpsc::channel(64);
@@ -65,7 +67,17 @@ impl TlsListener {
                 });
             }
         });
-        Ok(TlsListener { local, ready })
+        Ok(TlsListener {
+            local,
+            verifies_clients,
+            ready,
+        })
+    }
+
+    /// Whether clients must present a certificate the client CA bundle verifies (mutual
+    /// TLS), so that requests carry their connection's [`Peer`](super::Peer).
+    pub fn verifies_clients(&self) -> bool {
+        self.verifies_clients
     }
 }
 

@@ -10,12 +10,11 @@ use std::sync::Arc;
 
 use axum::extract::connect_info::Connected;
 use axum::serve::IncomingStream;
-use tokio::net::TcpListener;
 
 use super::TlsListener;
 
 /// The connection a request came on, as the server recorded it when the connection was
-/// accepted (read it as `ConnectInfo<Peer>`).
+/// accepted, under mutual TLS (read it as `ConnectInfo<Peer>`).
 #[derive(Debug, Clone)]
 pub struct Peer {
     /// The client's address.
@@ -24,15 +23,6 @@ pub struct Peer {
     /// `None` when the client presented no certificate (plain HTTP, TLS without
     /// `--tls-client-ca`).
     pub certificate: Option<Arc<[String]>>,
-}
-
-impl Connected<IncomingStream<'_, TcpListener>> for Peer {
-    fn connect_info(stream: IncomingStream<'_, TcpListener>) -> Self {
-        Peer {
-            address: *stream.remote_addr(),
-            certificate: None,
-        }
-    }
 }
 
 impl Connected<IncomingStream<'_, TlsListener>> for Peer {
