@@ -93,19 +93,16 @@ fn local_kms(secret: &str) -> Aes128Gcm {
 fn unwrap_dek(secret: &str, encrypted: &str) -> Vec<u8> {
     let wrapped = STANDARD.decode(encrypted).unwrap();
     let (nonce, sealed) = wrapped.split_at(12);
+    let nonce: [u8; 12] = nonce.try_into().unwrap();
     local_kms(secret)
-        .decrypt(Nonce::from_slice(nonce), sealed)
+        .decrypt(&Nonce::from(nonce), sealed)
         .expect("the local KMS's secret unwraps the DEK")
 }
 
 fn wrap_dek(secret: &str, raw: &[u8]) -> String {
     let nonce = [9u8; 12];
     let mut wrapped = nonce.to_vec();
-    wrapped.extend(
-        local_kms(secret)
-            .encrypt(Nonce::from_slice(&nonce), raw)
-            .unwrap(),
-    );
+    wrapped.extend(local_kms(secret).encrypt(&Nonce::from(nonce), raw).unwrap());
     STANDARD.encode(wrapped)
 }
 
@@ -121,12 +118,19 @@ async fn kek_lifecycle(backend: Backend) {
     assert_eq!(created["shared"], false);
     assert_eq!(created["deleted"], false);
     assert!(created["ts"].as_i64().unwrap() > 0);
-    assert_error(&post(&srv, KEKS, kek("k1", "aws-kms", false)).await, 409, 40971);
+    assert_error(
+        &post(&srv, KEKS, kek("k1", "aws-kms", false)).await,
+        409,
+        40971,
+    );
     assert_eq!(ok(get(&srv, "/dek-registry/v1/keks/k1").await), created);
     assert_error(&get(&srv, "/dek-registry/v1/keks/nope").await, 404, 40470);
     ok(post(&srv, KEKS, kek("k2", "gcp", false)).await);
     assert_eq!(ok(get(&srv, KEKS).await), json!(["k1", "k2"]));
-    assert_eq!(ok(get(&srv, &format!("{KEKS}?offset=1&limit=1")).await), json!(["k2"]));
+    assert_eq!(
+        ok(get(&srv, &format!("{KEKS}?offset=1&limit=1")).await),
+        json!(["k2"])
+    );
     assert_eq!(
         ok(get(&srv, "/dek-registry/v1/keks/k2").await)["kmsType"],
         "gcp-kms",
@@ -136,7 +140,11 @@ async fn kek_lifecycle(backend: Backend) {
     let mut no_key_id = kek("k3", "aws-kms", false);
     no_key_id.as_object_mut().unwrap().remove("kmsKeyId");
     assert_error(&post(&srv, KEKS, no_key_id).await, 422, 42271);
-    assert_error(&post(&srv, KEKS, kek("", "aws-kms", false)).await, 422, 42271);
+    assert_error(
+        &post(&srv, KEKS, kek("", "aws-kms", false)).await,
+        422,
+        42271,
+    );
     // Update.
     let updated = ok(call(
         &srv,
@@ -150,25 +158,50 @@ async fn kek_lifecycle(backend: Backend) {
     assert_eq!(updated["kmsProps"], json!({"a": "b"}));
     assert_eq!(updated["shared"], false);
     assert_error(
-        &call(&srv, None, Method::PUT, "/dek-registry/v1/keks/nope", Some(json!({}))).await,
+        &call(
+            &srv,
+            None,
+            Method::PUT,
+            "/dek-registry/v1/keks/nope",
+            Some(json!({})),
+        )
+        .await,
         404,
         40470,
     );
     // Soft delete, listings, undelete, permanent delete.
-    assert_error(&delete(&srv, "/dek-registry/v1/keks/k2?permanent=true").await, 404, 40471);
+    assert_error(
+        &delete(&srv, "/dek-registry/v1/keks/k2?permanent=true").await,
+        404,
+        40471,
+    );
     no_content(delete(&srv, "/dek-registry/v1/keks/k2").await);
     assert_error(&get(&srv, "/dek-registry/v1/keks/k2").await, 404, 40470);
     let soft = ok(get(&srv, "/dek-registry/v1/keks/k2?deleted=true").await);
     assert_eq!(soft["deleted"], true);
     assert_eq!(ok(get(&srv, KEKS).await), json!(["k1"]));
-    assert_eq!(ok(get(&srv, &format!("{KEKS}?deleted=true")).await), json!(["k1", "k2"]));
+    assert_eq!(
+        ok(get(&srv, &format!("{KEKS}?deleted=true")).await),
+        json!(["k1", "k2"])
+    );
     no_content(post(&srv, "/dek-registry/v1/keks/k2/undelete", json!({})).await);
-    assert_eq!(ok(get(&srv, "/dek-registry/v1/keks/k2").await)["deleted"], false);
+    assert_eq!(
+        ok(get(&srv, "/dek-registry/v1/keks/k2").await)["deleted"],
+        false
+    );
     no_content(delete(&srv, "/dek-registry/v1/keks/k2").await);
     no_content(delete(&srv, "/dek-registry/v1/keks/k2?permanent=true").await);
-    assert_error(&get(&srv, "/dek-registry/v1/keks/k2?deleted=true").await, 404, 40470);
+    assert_error(
+        &get(&srv, "/dek-registry/v1/keks/k2?deleted=true").await,
+        404,
+        40470,
+    );
     assert_error(&delete(&srv, "/dek-registry/v1/keks/k2").await, 404, 40470);
-    assert_error(&post(&srv, "/dek-registry/v1/keks/k2/undelete", json!({})).await, 404, 40470);
+    assert_error(
+        &post(&srv, "/dek-registry/v1/keks/k2/undelete", json!({})).await,
+        404,
+        40470,
+    );
 }
 
 async fn dek_lifecycle(backend: Backend) {
@@ -193,8 +226,12 @@ async fn dek_lifecycle(backend: Backend) {
     // The same (KEK, subject, algorithm, version) again is 40971; other versions and
     // algorithms are other DEKs.
     assert_error(
-        &post(&srv, &format!("{deks}/orders-value"), json!({"encryptedKeyMaterial": material}))
-            .await,
+        &post(
+            &srv,
+            &format!("{deks}/orders-value"),
+            json!({"encryptedKeyMaterial": material}),
+        )
+        .await,
         409,
         40971,
     );
@@ -211,11 +248,25 @@ async fn dek_lifecycle(backend: Backend) {
     )
     .await);
     // The deprecated form, with the subject in the body.
-    ok(post(&srv, deks, json!({"subject": "users-value", "encryptedKeyMaterial": material})).await);
+    ok(post(
+        &srv,
+        deks,
+        json!({"subject": "users-value", "encryptedKeyMaterial": material}),
+    )
+    .await);
     // Without material for a KEK that is not shared, or with bad values: 42271; no KEK: 40470.
-    assert_error(&post(&srv, &format!("{deks}/x"), json!({})).await, 422, 42271);
     assert_error(
-        &post(&srv, &format!("{deks}/x"), json!({"encryptedKeyMaterial": "%%%"})).await,
+        &post(&srv, &format!("{deks}/x"), json!({})).await,
+        422,
+        42271,
+    );
+    assert_error(
+        &post(
+            &srv,
+            &format!("{deks}/x"),
+            json!({"encryptedKeyMaterial": "%%%"}),
+        )
+        .await,
         422,
         42271,
     );
@@ -240,11 +291,20 @@ async fn dek_lifecycle(backend: Backend) {
         40470,
     );
     // Reads.
-    assert_eq!(ok(get(&srv, deks).await), json!(["orders-value", "users-value"]));
+    assert_eq!(
+        ok(get(&srv, deks).await),
+        json!(["orders-value", "users-value"])
+    );
     let versions = format!("{deks}/orders-value/versions");
     assert_eq!(ok(get(&srv, &versions).await), json!([1, 2]));
-    assert_eq!(ok(get(&srv, &format!("{versions}?algorithm=AES256_SIV")).await), json!([1]));
-    assert_eq!(ok(get(&srv, &format!("{versions}/latest")).await)["version"], 2);
+    assert_eq!(
+        ok(get(&srv, &format!("{versions}?algorithm=AES256_SIV")).await),
+        json!([1])
+    );
+    assert_eq!(
+        ok(get(&srv, &format!("{versions}/latest")).await)["version"],
+        2
+    );
     assert_eq!(ok(get(&srv, &format!("{versions}/-1")).await)["version"], 2);
     assert_eq!(ok(get(&srv, &format!("{versions}/1")).await), first);
     assert_eq!(ok(get(&srv, &format!("{deks}/orders-value")).await), first);
@@ -255,33 +315,69 @@ async fn dek_lifecycle(backend: Backend) {
     assert_error(&get(&srv, &format!("{versions}/3")).await, 404, 40470);
     assert_error(&get(&srv, &format!("{versions}/0")).await, 422, 42202);
     assert_error(&get(&srv, &format!("{versions}/x")).await, 422, 42202);
-    assert_error(&get(&srv, &format!("{versions}?algorithm=nope")).await, 422, 42271);
-    assert_error(&get(&srv, &format!("{deks}/nobody/versions/1")).await, 404, 40470);
-    assert_error(&get(&srv, "/dek-registry/v1/keks/nope/deks").await, 404, 40470);
+    assert_error(
+        &get(&srv, &format!("{versions}?algorithm=nope")).await,
+        422,
+        42271,
+    );
+    assert_error(
+        &get(&srv, &format!("{deks}/nobody/versions/1")).await,
+        404,
+        40470,
+    );
+    assert_error(
+        &get(&srv, "/dek-registry/v1/keks/nope/deks").await,
+        404,
+        40470,
+    );
     // A KEK with live DEKs cannot be deleted (42272).
     assert_error(&delete(&srv, "/dek-registry/v1/keks/k").await, 422, 42272);
     // Soft delete of one version, listings with deleted=true, undelete.
-    assert_error(&delete(&srv, &format!("{versions}/2?permanent=true")).await, 404, 40471);
+    assert_error(
+        &delete(&srv, &format!("{versions}/2?permanent=true")).await,
+        404,
+        40471,
+    );
     no_content(delete(&srv, &format!("{versions}/2")).await);
     assert_eq!(ok(get(&srv, &versions).await), json!([1]));
-    assert_eq!(ok(get(&srv, &format!("{versions}?deleted=true")).await), json!([1, 2]));
+    assert_eq!(
+        ok(get(&srv, &format!("{versions}?deleted=true")).await),
+        json!([1, 2])
+    );
     assert_error(&get(&srv, &format!("{versions}/2")).await, 404, 40470);
     let soft = ok(get(&srv, &format!("{versions}/2?deleted=true")).await);
     assert_eq!(soft["deleted"], true);
-    assert_eq!(ok(get(&srv, &format!("{versions}/latest")).await)["version"], 1);
+    assert_eq!(
+        ok(get(&srv, &format!("{versions}/latest")).await)["version"],
+        1
+    );
     no_content(post(&srv, &format!("{versions}/2/undelete"), json!({})).await);
     assert_eq!(ok(get(&srv, &versions).await), json!([1, 2]));
     // Every version of a subject: soft, then permanent.
-    assert_error(&delete(&srv, &format!("{deks}/orders-value?permanent=true")).await, 404, 40471);
+    assert_error(
+        &delete(&srv, &format!("{deks}/orders-value?permanent=true")).await,
+        404,
+        40471,
+    );
     no_content(delete(&srv, &format!("{deks}/orders-value")).await);
     assert_eq!(ok(get(&srv, &versions).await), json!([]));
-    assert_eq!(ok(get(&srv, deks).await), json!(["orders-value", "users-value"]));
+    assert_eq!(
+        ok(get(&srv, deks).await),
+        json!(["orders-value", "users-value"])
+    );
     no_content(post(&srv, &format!("{deks}/orders-value/undelete"), json!({})).await);
     assert_eq!(ok(get(&srv, &versions).await), json!([1, 2]));
     no_content(delete(&srv, &format!("{deks}/orders-value")).await);
     no_content(delete(&srv, &format!("{deks}/orders-value?permanent=true")).await);
-    assert_eq!(ok(get(&srv, &format!("{versions}?deleted=true")).await), json!([]));
-    assert_error(&delete(&srv, &format!("{deks}/orders-value")).await, 404, 40470);
+    assert_eq!(
+        ok(get(&srv, &format!("{versions}?deleted=true")).await),
+        json!([])
+    );
+    assert_error(
+        &delete(&srv, &format!("{deks}/orders-value")).await,
+        404,
+        40470,
+    );
     // The SIV DEK and users-value still hold the KEK; once soft-deleted, the KEK may be
     // soft-deleted, and undeleting a DEK under it is 40472; permanently only once they are
     // gone.
@@ -293,13 +389,25 @@ async fn dek_lifecycle(backend: Backend) {
         404,
         40472,
     );
-    assert_error(&delete(&srv, "/dek-registry/v1/keks/k?permanent=true").await, 422, 42272);
+    assert_error(
+        &delete(&srv, "/dek-registry/v1/keks/k?permanent=true").await,
+        422,
+        42272,
+    );
     no_content(delete(&srv, &format!("{deks}/users-value?permanent=true")).await);
     no_content(
-        delete(&srv, &format!("{deks}/orders-value?algorithm=AES256_SIV&permanent=true")).await,
+        delete(
+            &srv,
+            &format!("{deks}/orders-value?algorithm=AES256_SIV&permanent=true"),
+        )
+        .await,
     );
     no_content(delete(&srv, "/dek-registry/v1/keks/k?permanent=true").await);
-    assert_error(&get(&srv, "/dek-registry/v1/keks/k?deleted=true").await, 404, 40470);
+    assert_error(
+        &get(&srv, "/dek-registry/v1/keks/k?deleted=true").await,
+        404,
+        40470,
+    );
     // Every write was audited, with the principal and without key material.
     let audit = ok(get(&srv, "/audit?limit=1000").await);
     let entries = audit["entries"].as_array().unwrap();
@@ -307,7 +415,13 @@ async fn dek_lifecycle(backend: Backend) {
         .iter()
         .map(|e| e["action"].as_str().unwrap())
         .collect();
-    for action in ["create-kek", "delete-kek", "create-dek", "delete-dek", "undelete-dek"] {
+    for action in [
+        "create-kek",
+        "delete-kek",
+        "create-dek",
+        "delete-dek",
+        "undelete-dek",
+    ] {
         assert!(actions.contains(&action), "no {action} in {actions:?}");
     }
     let create = entries
@@ -325,7 +439,12 @@ async fn shared_kek_deks(backend: Backend) {
         .env("HERALD_LOCAL_KMS_SECRET", SECRET)
         .start(backend)
         .await;
-    ok(post(&srv, &format!("{KEKS}?testSharing=true"), kek("shared", "local-kms", true)).await);
+    ok(post(
+        &srv,
+        &format!("{KEKS}?testSharing=true"),
+        kek("shared", "local-kms", true),
+    )
+    .await);
     // The registry generates each algorithm's key as Tink's key proto, wrapped by the KEK;
     // the local KMS's secret unwraps it into the key material answered.
     for (algorithm, tag, size) in [
@@ -339,7 +458,9 @@ async fn shared_kek_deks(backend: Backend) {
             json!({"algorithm": algorithm}),
         )
         .await);
-        let raw = STANDARD.decode(dek["keyMaterial"].as_str().unwrap()).unwrap();
+        let raw = STANDARD
+            .decode(dek["keyMaterial"].as_str().unwrap())
+            .unwrap();
         assert_eq!(raw.len(), size + 2, "{algorithm}");
         assert_eq!((raw[0], usize::from(raw[1])), (tag, size), "{algorithm}");
         let unwrapped = unwrap_dek(SECRET, dek["encryptedKeyMaterial"].as_str().unwrap());
@@ -364,7 +485,11 @@ async fn shared_kek_deks(backend: Backend) {
         json!({"encryptedKeyMaterial": wrap_dek(SECRET, &raw), "version": 3}),
     )
     .await);
-    let read = ok(get(&srv, "/dek-registry/v1/keks/shared/deks/users-value/versions/3").await);
+    let read = ok(get(
+        &srv,
+        "/dek-registry/v1/keks/shared/deks/users-value/versions/3",
+    )
+    .await);
     assert_eq!(read["keyMaterial"], STANDARD.encode(&raw));
     assert_eq!(read["version"], given["version"]);
     assert_error(
@@ -387,8 +512,14 @@ async fn shared_kek_deks(backend: Backend) {
     )
     .await);
     assert!(before.get("keyMaterial").is_none(), "{before}");
-    ok(call(&srv, None, Method::PUT, "/dek-registry/v1/keks/later", Some(json!({"shared": true})))
-        .await);
+    ok(call(
+        &srv,
+        None,
+        Method::PUT,
+        "/dek-registry/v1/keks/later",
+        Some(json!({"shared": true})),
+    )
+    .await);
     let after = ok(get(&srv, "/dek-registry/v1/keks/later/deks/s/versions/1").await);
     assert_eq!(after["keyMaterial"], STANDARD.encode(&raw));
     // A shared KEK of a KMS the registry cannot reach: DEKs must come wrapped, and are
@@ -406,13 +537,22 @@ async fn shared_kek_deks(backend: Backend) {
     )
     .await);
     assert!(cloud.get("keyMaterial").is_none(), "{cloud}");
-    assert_error(&post(&srv, "/dek-registry/v1/keks/cloud/test", json!({})).await, 422, 42271);
+    assert_error(
+        &post(&srv, "/dek-registry/v1/keks/cloud/test", json!({})).await,
+        422,
+        42271,
+    );
     assert_eq!(
         ok(post(&srv, "/dek-registry/v1/keks/shared/test", json!({})).await)["name"],
         "shared"
     );
     assert_error(
-        &post(&srv, &format!("{KEKS}?testSharing=true"), kek("cloud2", "aws-kms", true)).await,
+        &post(
+            &srv,
+            &format!("{KEKS}?testSharing=true"),
+            kek("cloud2", "aws-kms", true),
+        )
+        .await,
         422,
         42271,
     );
@@ -441,22 +581,55 @@ async fn roles(backend: Backend) {
     let writer = Some(("writer", "wpw"));
     let reader = Some(("reader", "rpw"));
     let material = STANDARD.encode(b"wrapped");
-    let (status, _) = call(&srv, reader, Method::POST, KEKS, Some(kek("k", "aws-kms", false))).await;
+    let (status, _) = call(
+        &srv,
+        reader,
+        Method::POST,
+        KEKS,
+        Some(kek("k", "aws-kms", false)),
+    )
+    .await;
     assert_eq!(status, 403, "a reader cannot create a KEK");
-    ok(call(&srv, writer, Method::POST, KEKS, Some(kek("k", "aws-kms", false))).await);
+    ok(call(
+        &srv,
+        writer,
+        Method::POST,
+        KEKS,
+        Some(kek("k", "aws-kms", false)),
+    )
+    .await);
     let dek = Some(json!({"encryptedKeyMaterial": material}));
     let path = "/dek-registry/v1/keks/k/deks/s";
-    assert_eq!(call(&srv, reader, Method::POST, path, dek.clone()).await.0, 403);
+    assert_eq!(
+        call(&srv, reader, Method::POST, path, dek.clone()).await.0,
+        403
+    );
     ok(call(&srv, writer, Method::POST, path, dek).await);
-    assert_eq!(ok(call(&srv, reader, Method::GET, KEKS, None).await), json!(["k"]));
-    ok(call(&srv, reader, Method::GET, &format!("{path}/versions/1"), None).await);
+    assert_eq!(
+        ok(call(&srv, reader, Method::GET, KEKS, None).await),
+        json!(["k"])
+    );
+    ok(call(
+        &srv,
+        reader,
+        Method::GET,
+        &format!("{path}/versions/1"),
+        None,
+    )
+    .await);
     let change = Some(json!({"doc": "x"}));
     let kek_path = "/dek-registry/v1/keks/k";
-    assert_eq!(call(&srv, reader, Method::PUT, kek_path, change).await.0, 403);
+    assert_eq!(
+        call(&srv, reader, Method::PUT, kek_path, change).await.0,
+        403
+    );
     assert_eq!(call(&srv, reader, Method::DELETE, path, None).await.0, 403);
     no_content(call(&srv, writer, Method::DELETE, path, None).await);
     let undelete = format!("{path}/undelete");
-    assert_eq!(call(&srv, reader, Method::POST, &undelete, None).await.0, 403);
+    assert_eq!(
+        call(&srv, reader, Method::POST, &undelete, None).await.0,
+        403
+    );
     assert_eq!(call(&srv, None, Method::GET, KEKS, None).await.0, 401);
     // A writer is no admin: the audit log stays closed to it.
     let (status, audit) = call(&srv, Some(("writer", "wpw")), Method::GET, "/audit", None).await;
@@ -479,13 +652,19 @@ async fn key_material_stays_out_of_logs(backend: Backend) {
             json!({}),
         )
         .await);
-        let raw = STANDARD.decode(dek["keyMaterial"].as_str().unwrap()).unwrap();
+        let raw = STANDARD
+            .decode(dek["keyMaterial"].as_str().unwrap())
+            .unwrap();
         secrets.push(dek["keyMaterial"].as_str().unwrap().to_owned());
         secrets.push(dek["encryptedKeyMaterial"].as_str().unwrap().to_owned());
         // The key itself, without its proto header, in base64 and hex.
         secrets.push(STANDARD.encode(&raw[2..]));
         secrets.push(raw[2..].iter().map(|b| format!("{b:02x}")).collect());
-        ok(get(&srv, &format!("/dek-registry/v1/keks/shared/deks/{subject}/versions/latest")).await);
+        ok(get(
+            &srv,
+            &format!("/dek-registry/v1/keks/shared/deks/{subject}/versions/latest"),
+        )
+        .await);
     }
     let given = STANDARD.encode(b"the client's own wrapped key material");
     secrets.push(given.clone());
@@ -497,8 +676,12 @@ async fn key_material_stays_out_of_logs(backend: Backend) {
     .await);
     // Errors on the way: a duplicate, material the KEK cannot unwrap.
     assert_error(
-        &post(&srv, "/dek-registry/v1/keks/own/deks/c", json!({"encryptedKeyMaterial": given}))
-            .await,
+        &post(
+            &srv,
+            "/dek-registry/v1/keks/own/deks/c",
+            json!({"encryptedKeyMaterial": given}),
+        )
+        .await,
         409,
         40971,
     );
@@ -518,9 +701,15 @@ async fn key_material_stays_out_of_logs(backend: Backend) {
     let logs = srv
         .wait_for_logs(&["/dek-registry/v1/keks/shared/deks/d"])
         .await;
-    assert!(logs.contains("TRACE") || logs.contains("trace"), "not at trace level");
+    assert!(
+        logs.contains("TRACE") || logs.contains("trace"),
+        "not at trace level"
+    );
     for secret in &secrets {
-        assert!(!logs.contains(secret.as_str()), "key material {secret} in the log");
+        assert!(
+            !logs.contains(secret.as_str()),
+            "key material {secret} in the log"
+        );
     }
 }
 
@@ -540,7 +729,10 @@ async fn openapi_documents_the_dek_registry(backend: Backend) {
         "/dek-registry/v1/keks/{name}/deks/{subject}/versions/{version}",
         "/dek-registry/v1/keks/{name}/deks/{subject}/versions/{version}/undelete",
     ] {
-        assert!(paths.contains_key(path), "no {path} in the OpenAPI document");
+        assert!(
+            paths.contains_key(path),
+            "no {path} in the OpenAPI document"
+        );
     }
     let schemas = &document["components"]["schemas"];
     assert!(schemas["Dek"]["properties"]["keyMaterial"].is_object());

@@ -13,8 +13,8 @@ use crate::service::keys::{self, DekVersion, KeyError, NewDek};
 
 use super::wire::{CreateDekRequest, Dek};
 use super::{
-    CreateErrors, DekError, DekErrors, DekPath, DekVersionPath, DeleteErrors, KekPath,
-    MAX_LISTING, algorithm, no_content,
+    CreateErrors, DekError, DekErrors, DekPath, DekVersionPath, DeleteErrors, KekPath, MAX_LISTING,
+    algorithm, no_content,
 };
 
 /// The DEK routes.
@@ -99,10 +99,7 @@ async fn create_dek_in_body(
     Segments(KekPath { name }): Segments<KekPath>,
     Body(mut request): Body<CreateDekRequest>,
 ) -> Result<Response, DekError> {
-    let subject = request
-        .subject
-        .take()
-        .ok_or(KeyError::Invalid("subject"))?;
+    let subject = request.subject.take().ok_or(KeyError::Invalid("subject"))?;
     create(&state, &principal, name, subject, request).await
 }
 
@@ -180,7 +177,16 @@ async fn delete_deks(
     let algorithm = algorithm(&params)?;
     let permanent = params.flag("permanent");
     let store = state.store();
-    keys::delete_deks(store, &name, &subject, algorithm, None, permanent, &principal.name).await?;
+    keys::delete_deks(
+        store,
+        &name,
+        &subject,
+        algorithm,
+        None,
+        permanent,
+        &principal.name,
+    )
+    .await?;
     Ok(no_content())
 }
 
@@ -237,7 +243,15 @@ async fn get_version(
     let algorithm = algorithm(&params)?;
     let deleted = params.flag("deleted");
     let store = state.store();
-    let answer = keys::dek(store, &path.name, &path.subject, version, algorithm, deleted).await?;
+    let answer = keys::dek(
+        store,
+        &path.name,
+        &path.subject,
+        version,
+        algorithm,
+        deleted,
+    )
+    .await?;
     Ok(reply(&Dek::from(answer))?)
 }
 

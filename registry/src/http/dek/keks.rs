@@ -38,8 +38,12 @@ pub fn router() -> OpenApiRouter<AppState> {
 )]
 async fn list_keks(State(state): State<AppState>, params: Params) -> Result<Response, DekError> {
     let page = params.page(MAX_LISTING)?;
-    let names =
-        keys::kek_names(state.store(), params.get("subjectPrefix"), params.flag("deleted")).await?;
+    let names = keys::kek_names(
+        state.store(),
+        params.get("subjectPrefix"),
+        params.flag("deleted"),
+    )
+    .await?;
     Ok(reply(&page.of(names))?)
 }
 

@@ -69,7 +69,7 @@ impl LocalKms {
         random(&mut nonce)?;
         let sealed = self
             .cipher
-            .encrypt(Nonce::from_slice(&nonce), material.bytes())
+            .encrypt(&Nonce::from(nonce), material.bytes())
             .map_err(|_| KeyError::Generation("the local KMS could not encrypt".to_owned()))?;
         let mut wrapped = Vec::with_capacity(NONCE_BYTES + sealed.len());
         wrapped.extend_from_slice(&nonce);
@@ -84,12 +84,10 @@ impl LocalKms {
                 "the local KMS could not decrypt the key material (another secret?)".to_owned(),
             )
         };
-        if wrapped.len() < NONCE_BYTES {
-            return Err(failed());
-        }
-        let (nonce, sealed) = wrapped.split_at(NONCE_BYTES);
+        let (nonce, sealed) = wrapped.split_at_checked(NONCE_BYTES).ok_or_else(failed)?;
+        let nonce: [u8; NONCE_BYTES] = nonce.try_into().map_err(|_| failed())?;
         self.cipher
-            .decrypt(Nonce::from_slice(nonce), sealed)
+            .decrypt(&Nonce::from(nonce), sealed)
             .map(KeyMaterial::new)
             .map_err(|_| failed())
     }
@@ -123,7 +121,7 @@ mod tests {
             .unwrap();
         let explicit = Aes128Gcm::new(&key.into());
         let sealed = explicit
-            .encrypt(Nonce::from_slice(&[7u8; 12]), b"dek".as_slice())
+            .encrypt(&Nonce::from([7u8; 12]), b"dek".as_slice())
             .unwrap();
         let mut wrapped = vec![7u8; 12];
         wrapped.extend_from_slice(&sealed);

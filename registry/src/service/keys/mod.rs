@@ -138,6 +138,23 @@ pub fn check_name(name: &str) -> Result<(), KeyError> {
     Ok(())
 }
 
+/// Refuses text no database can keep (a NUL character).
+fn check_text(field: &'static str, text: &str) -> Result<(), KeyError> {
+    if text.contains('\0') {
+        return Err(KeyError::Invalid(field));
+    }
+    Ok(())
+}
+
+/// Refuses KMS properties no database can keep.
+fn check_props(props: &std::collections::BTreeMap<String, String>) -> Result<(), KeyError> {
+    for (name, value) in props {
+        check_text("kmsProps", name)?;
+        check_text("kmsProps", value)?;
+    }
+    Ok(())
+}
+
 /// The KMS type as stored: Confluent's names for the cloud KMSs (`aws…` is `aws-kms`, …),
 /// any other as given.
 pub fn normalize_kms_type(kms_type: &str) -> String {
@@ -207,6 +224,10 @@ pub async fn create_kek(
     if spec.kms_type.is_empty() {
         return Err(KeyError::Invalid("kmsType"));
     }
+    check_text("kmsType", &spec.kms_type)?;
+    check_text("kmsKeyId", &spec.kms_key_id)?;
+    check_text("doc", spec.doc.as_deref().unwrap_or(""))?;
+    check_props(&spec.kms_props)?;
     spec.kms_type = normalize_kms_type(&spec.kms_type);
     if spec.shared && test_sharing {
         generate(&spec, DekAlgorithm::Aes256Gcm)?;
@@ -258,6 +279,10 @@ pub async fn update_kek(
     by: &str,
 ) -> Result<KekRow, KeyError> {
     let old = kek(store, name, false).await?;
+    check_text("doc", update.doc.as_deref().unwrap_or(""))?;
+    if let Some(props) = &update.kms_props {
+        check_props(props)?;
+    }
     if test_sharing && update.shared.unwrap_or(old.spec.shared) {
         generate(&old.spec, DekAlgorithm::Aes256Gcm)?;
     }

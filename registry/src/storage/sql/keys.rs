@@ -207,7 +207,15 @@ where
             "kek={}, kmsType={}, shared={}",
             spec.name, spec.kms_type, spec.shared
         );
-        Self::audit_in(&mut tx, by, AuditAction::CreateKek, None, None, Some(&detail)).await?;
+        Self::audit_in(
+            &mut tx,
+            by,
+            AuditAction::CreateKek,
+            None,
+            None,
+            Some(&detail),
+        )
+        .await?;
         tx.commit().await?;
         Ok(KekRow {
             spec: spec.clone(),
@@ -241,7 +249,15 @@ where
             .execute(&mut *tx)
             .await?;
         let detail = format!("kek={name}, shared={}", spec.shared);
-        Self::audit_in(&mut tx, by, AuditAction::UpdateKek, None, None, Some(&detail)).await?;
+        Self::audit_in(
+            &mut tx,
+            by,
+            AuditAction::UpdateKek,
+            None,
+            None,
+            Some(&detail),
+        )
+        .await?;
         tx.commit().await?;
         Ok(KekRow {
             spec,
@@ -287,7 +303,15 @@ where
         }
         let how = if permanent { "permanent" } else { "soft" };
         let detail = format!("kek={name}, {how}");
-        Self::audit_in(&mut tx, by, AuditAction::DeleteKek, None, None, Some(&detail)).await?;
+        Self::audit_in(
+            &mut tx,
+            by,
+            AuditAction::DeleteKek,
+            None,
+            None,
+            Some(&detail),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -306,12 +330,24 @@ where
             .execute(&mut *tx)
             .await?;
         let detail = format!("kek={name}");
-        Self::audit_in(&mut tx, by, AuditAction::UndeleteKek, None, None, Some(&detail)).await?;
+        Self::audit_in(
+            &mut tx,
+            by,
+            AuditAction::UndeleteKek,
+            None,
+            None,
+            Some(&detail),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
 
-    pub(super) async fn create_dek_tx(&self, dek: &DekRow, by: &str) -> Result<DekRow, KeyStoreError> {
+    pub(super) async fn create_dek_tx(
+        &self,
+        dek: &DekRow,
+        by: &str,
+    ) -> Result<DekRow, KeyStoreError> {
         let mut tx = self.begin_write(&lock_name(&dek.kek_name)).await?;
         match Self::kek_in(&mut tx, &dek.kek_name).await? {
             Some(kek) if !kek.deleted => {}
