@@ -34,6 +34,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     ),
     responses(
         (status = 200, description = "KEK names, sorted", body = Vec<String>),
+        (status = 404, description = "offset or limit not a 32-bit integer", body = ErrorBody),
     ),
 )]
 async fn list_keks(State(state): State<AppState>, params: Params) -> Result<Response, DekError> {
@@ -179,8 +180,8 @@ async fn undelete_kek(
     responses(
         (status = 200, description = "The KEK, which the registry can use", body = Kek),
         (status = 404, description = "No such KEK (40470)", body = ErrorBody),
-        (status = 422, description = "Invalid name, or a KEK that is not shared (42271)", body = ErrorBody),
-        (status = 500, description = "The registry cannot use the KEK's KMS (50070)", body = ErrorBody),
+        (status = 422, description = "Invalid name, a KEK that is not shared, or one of a KMS the registry cannot reach (42271)", body = ErrorBody),
+        (status = 500, description = "The registry has no local KMS secret (50070)", body = ErrorBody),
     ),
 )]
 async fn test_kek(

@@ -169,7 +169,10 @@ enum DeleteErrors {
 #[derive(IntoResponses)]
 #[allow(dead_code, reason = "described only: the handlers answer `DekError`")]
 enum DekErrors {
-    #[response(status = 404, description = "No such KEK or DEK (40470)")]
+    #[response(
+        status = 404,
+        description = "No such KEK or DEK (40470), or offset or limit not a 32-bit integer"
+    )]
     NotFound(ErrorBody),
     #[response(
         status = 422,
