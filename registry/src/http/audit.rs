@@ -37,10 +37,11 @@ pub struct AuditAnswer {
     pub ts: i64,
     /// Who: the principal's name (`anonymous` on a server without credentials).
     pub principal: String,
-    /// What: register, delete-version, delete-subject, set-config, delete-config, set-mode or
-    /// delete-mode.
+    /// What: register, delete-version, delete-subject, set-config, delete-config, set-mode,
+    /// delete-mode, or for the DEK registry create-kek, update-kek, delete-kek, undelete-kek,
+    /// create-dek, delete-dek or undelete-dek.
     pub action: String,
-    /// The subject; null for a global setting.
+    /// The subject; null for a global setting or a KEK.
     pub subject: Option<String>,
     /// The version registered or deleted.
     pub version: Option<i32>,

@@ -11,6 +11,7 @@ mod body;
 mod codegen;
 mod compatibility;
 mod config;
+mod dek;
 mod errors;
 mod health;
 mod mode;
@@ -41,6 +42,7 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(mode::router())
         .merge(validate::router())
         .merge(audit::router())
+        .merge(dek::router())
         .merge(health::router())
         .merge(openapi::router())
 }

@@ -294,7 +294,10 @@ impl Credentials {
 fn is_write(method: &Method, path: &str) -> bool {
     match *method {
         Method::GET | Method::HEAD | Method::OPTIONS => false,
-        Method::POST => path.starts_with("/subjects/") && path.ends_with("/versions"),
+        Method::POST => {
+            path.starts_with("/dek-registry/")
+                || (path.starts_with("/subjects/") && path.ends_with("/versions"))
+        }
         _ => true,
     }
 }

@@ -10,6 +10,7 @@ mod contract;
 mod delete;
 mod error;
 mod history;
+pub mod keys;
 mod payload;
 mod references;
 mod register;

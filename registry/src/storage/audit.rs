@@ -25,11 +25,26 @@ pub enum AuditAction {
     SetMode,
     /// A mode was removed (`detail`: the mode it was).
     DeleteMode,
+    /// A KEK was created (`detail`: its name, KMS type and whether it is shared).
+    CreateKek,
+    /// A KEK was changed (`detail`: its name and whether it is shared).
+    UpdateKek,
+    /// A KEK was deleted (`detail`: its name, soft or permanent).
+    DeleteKek,
+    /// A soft-deleted KEK was restored (`detail`: its name).
+    UndeleteKek,
+    /// A DEK was created (`subject`; `detail`: its KEK, algorithm and version).
+    CreateDek,
+    /// DEKs were deleted (`subject`; `detail`: their KEK, algorithm, version, soft or
+    /// permanent).
+    DeleteDek,
+    /// Soft-deleted DEKs were restored (`subject`; `detail`: their KEK, algorithm, version).
+    UndeleteDek,
 }
 
 impl AuditAction {
     /// Every action, in the order above.
-    pub const ALL: [AuditAction; 7] = [
+    pub const ALL: [AuditAction; 14] = [
         AuditAction::Register,
         AuditAction::DeleteVersion,
         AuditAction::DeleteSubject,
@@ -37,6 +52,13 @@ impl AuditAction {
         AuditAction::DeleteConfig,
         AuditAction::SetMode,
         AuditAction::DeleteMode,
+        AuditAction::CreateKek,
+        AuditAction::UpdateKek,
+        AuditAction::DeleteKek,
+        AuditAction::UndeleteKek,
+        AuditAction::CreateDek,
+        AuditAction::DeleteDek,
+        AuditAction::UndeleteDek,
     ];
 
     /// The name stored and answered.
@@ -49,6 +71,13 @@ impl AuditAction {
             AuditAction::DeleteConfig => "delete-config",
             AuditAction::SetMode => "set-mode",
             AuditAction::DeleteMode => "delete-mode",
+            AuditAction::CreateKek => "create-kek",
+            AuditAction::UpdateKek => "update-kek",
+            AuditAction::DeleteKek => "delete-kek",
+            AuditAction::UndeleteKek => "undelete-kek",
+            AuditAction::CreateDek => "create-dek",
+            AuditAction::DeleteDek => "delete-dek",
+            AuditAction::UndeleteDek => "undelete-dek",
         }
     }
 

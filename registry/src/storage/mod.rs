@@ -9,6 +9,7 @@
 //! takes the principal making it and appends an [`AuditEntry`] in its own transaction.
 
 mod audit;
+mod keys;
 mod natural;
 pub mod notifications;
 mod postgres;
@@ -24,6 +25,10 @@ use serde::{Deserialize, Serialize};
 use crate::schema::SchemaType;
 
 pub use audit::{AuditAction, AuditEntry, Registration};
+pub use keys::{
+    DekAlgorithm, DekFilter, DekRow, DekTarget, KekRow, KekSpec, KekUpdate, KeyStoreError,
+    UnknownAlgorithm,
+};
 pub use postgres::PostgresStorage;
 pub use sql::{Dialect, SqlStorage};
 pub use sqlite::SqliteStorage;
@@ -387,6 +392,79 @@ pub trait SchemaStore: Send + Sync + 'static {
 
     /// Counts for metrics.
     fn counts(&self) -> BoxFuture<'_, Result<Counts, StorageError>>;
+
+    /// Every KEK, by name; soft-deleted ones too when `deleted`.
+    fn keks(&self, deleted: bool) -> BoxFuture<'_, Result<Vec<KekRow>, StorageError>>;
+
+    /// The KEK named `name`, soft-deleted or not.
+    fn kek<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Option<KekRow>, StorageError>>;
+
+    /// Creates a KEK for the principal `by`, audited; a soft-deleted KEK equal to `spec` is
+    /// revived, any other KEK of that name is [`KeyStoreError::Exists`].
+    fn create_kek<'a>(
+        &'a self,
+        spec: &'a KekSpec,
+        by: &'a str,
+    ) -> BoxFuture<'a, Result<KekRow, KeyStoreError>>;
+
+    /// Applies `update` to the live KEK `name` for the principal `by` (audited when it
+    /// changes something); returns the KEK as it is now.
+    fn update_kek<'a>(
+        &'a self,
+        name: &'a str,
+        update: &'a KekUpdate,
+        by: &'a str,
+    ) -> BoxFuture<'a, Result<KekRow, KeyStoreError>>;
+
+    /// Soft-deletes the KEK `name`, or removes a soft-deleted one (`permanent`), for the
+    /// principal `by`; refused while DEKs use it (live ones for a soft delete, any for a
+    /// permanent one).
+    fn delete_kek<'a>(
+        &'a self,
+        name: &'a str,
+        permanent: bool,
+        by: &'a str,
+    ) -> BoxFuture<'a, Result<(), KeyStoreError>>;
+
+    /// Restores the soft-deleted KEK `name` for the principal `by`.
+    fn undelete_kek<'a>(
+        &'a self,
+        name: &'a str,
+        by: &'a str,
+    ) -> BoxFuture<'a, Result<(), KeyStoreError>>;
+
+    /// The DEKs under the KEK `kek_name` that `filter` keeps, by subject, algorithm and
+    /// version.
+    fn deks<'a>(
+        &'a self,
+        kek_name: &'a str,
+        filter: DekFilter<'a>,
+    ) -> BoxFuture<'a, Result<Vec<DekRow>, StorageError>>;
+
+    /// Stores a new DEK under its live KEK for the principal `by`, audited; one with the same
+    /// KEK, subject, algorithm and version is [`KeyStoreError::Exists`].
+    fn create_dek<'a>(
+        &'a self,
+        dek: &'a DekRow,
+        by: &'a str,
+    ) -> BoxFuture<'a, Result<DekRow, KeyStoreError>>;
+
+    /// Soft-deletes the target's DEKs, or removes soft-deleted ones (`permanent`), for the
+    /// principal `by`.
+    fn delete_deks<'a>(
+        &'a self,
+        target: DekTarget<'a>,
+        permanent: bool,
+        by: &'a str,
+    ) -> BoxFuture<'a, Result<(), KeyStoreError>>;
+
+    /// Restores the target's soft-deleted DEKs for the principal `by`; refused under a
+    /// soft-deleted KEK.
+    fn undelete_deks<'a>(
+        &'a self,
+        target: DekTarget<'a>,
+        by: &'a str,
+    ) -> BoxFuture<'a, Result<(), KeyStoreError>>;
 }
 
 /// Opens the store named by `url` (`sqlite://file.db`, `sqlite::memory:`, `postgres://...`)

@@ -47,7 +47,7 @@ herald="$target/debug/herald"
 
 port=$("$venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 work=$(mktemp -d)
-"$herald" serve --listen "127.0.0.1:$port" --database-url "sqlite::memory:" >"$work/server.log" 2>&1 &
+HERALD_LOCAL_KMS_SECRET=fuzz-secret "$herald" serve --listen "127.0.0.1:$port" --database-url "sqlite::memory:" >"$work/server.log" 2>&1 &
 server=$!
 cleanup() {
   kill "$server" 2>/dev/null || true
@@ -61,9 +61,10 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 
-# Data for the documented examples (subject `orders-value`, version 1, schema id 1) so that
-# operations reach real versions, not only 404s: an Avro schema, and a JSON Schema that
-# references nothing.
+# Data for the documented examples (subject `orders-value`, version 1, schema id 1, KEK
+# `orders-kek`) so that operations reach real versions and keys, not only 404s: an Avro
+# schema, a JSON Schema that references nothing, a shared local-KMS KEK (the server has a
+# local KMS secret) and a DEK the registry generates under it.
 "$venv/bin/python" - "$port" <<'PY'
 import json, sys, urllib.request
 base = f"http://127.0.0.1:{sys.argv[1]}"
@@ -77,6 +78,9 @@ order = {"type": "record", "name": "Order", "namespace": "fuzz",
 post("/subjects/orders-value/versions", {"schema": json.dumps(order)})
 shipment = {"type": "object", "properties": {"id": {"type": "string"}}, "required": ["id"]}
 post("/subjects/shipments-value/versions", {"schema": json.dumps(shipment), "schemaType": "JSON"})
+post("/dek-registry/v1/keks", {"name": "orders-kek", "kmsType": "local-kms",
+                               "kmsKeyId": "local-kms://orders", "shared": True})
+post("/dek-registry/v1/keks/orders-kek/deks/orders-value", {"algorithm": "AES256_GCM"})
 PY
 
 # Run from the scratch directory, where Schemathesis keeps its cache of past failures.

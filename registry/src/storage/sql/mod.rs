@@ -8,9 +8,11 @@ use sqlx::{
     query, query_as, query_scalar,
 };
 
+mod keys;
 mod write;
 
 use super::audit::{AuditAction, settings_detail};
+use super::keys::{DekFilter, DekRow, DekTarget, KekRow, KekSpec, KekUpdate, KeyStoreError};
 use super::{
     AuditEntry, BoxFuture, CompatCheck, Counts, DeleteTarget, NewSchema, Registered, SchemaRow,
     SchemaStore, SettingKind, StorageError, SubjectPage, SubjectSummary, Usage, VersionRow,
@@ -451,6 +453,81 @@ where
             .await?;
             Ok(Counts { schemas, subjects })
         })
+    }
+
+    fn keks(&self, deleted: bool) -> BoxFuture<'_, Result<Vec<KekRow>, StorageError>> {
+        Box::pin(self.keks_read(deleted))
+    }
+
+    fn kek<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Option<KekRow>, StorageError>> {
+        Box::pin(self.kek_read(name))
+    }
+
+    fn create_kek<'a>(
+        &'a self,
+        spec: &'a KekSpec,
+        by: &'a str,
+    ) -> BoxFuture<'a, Result<KekRow, KeyStoreError>> {
+        Box::pin(self.create_kek_tx(spec, by))
+    }
+
+    fn update_kek<'a>(
+        &'a self,
+        name: &'a str,
+        update: &'a KekUpdate,
+        by: &'a str,
+    ) -> BoxFuture<'a, Result<KekRow, KeyStoreError>> {
+        Box::pin(self.update_kek_tx(name, update, by))
+    }
+
+    fn delete_kek<'a>(
+        &'a self,
+        name: &'a str,
+        permanent: bool,
+        by: &'a str,
+    ) -> BoxFuture<'a, Result<(), KeyStoreError>> {
+        Box::pin(self.delete_kek_tx(name, permanent, by))
+    }
+
+    fn undelete_kek<'a>(
+        &'a self,
+        name: &'a str,
+        by: &'a str,
+    ) -> BoxFuture<'a, Result<(), KeyStoreError>> {
+        Box::pin(self.undelete_kek_tx(name, by))
+    }
+
+    fn deks<'a>(
+        &'a self,
+        kek_name: &'a str,
+        filter: DekFilter<'a>,
+    ) -> BoxFuture<'a, Result<Vec<DekRow>, StorageError>> {
+        Box::pin(self.deks_read(kek_name, filter))
+    }
+
+    fn create_dek<'a>(
+        &'a self,
+        dek: &'a DekRow,
+        by: &'a str,
+    ) -> BoxFuture<'a, Result<DekRow, KeyStoreError>> {
+        Box::pin(self.create_dek_tx(dek, by))
+    }
+
+    fn delete_deks<'a>(
+        &'a self,
+        target: DekTarget<'a>,
+        permanent: bool,
+        by: &'a str,
+    ) -> BoxFuture<'a, Result<(), KeyStoreError>> {
+        Box::pin(async move { self.delete_deks_tx(&target, permanent, by).await })
+    }
+
+    fn undelete_deks<'a>(
+        &'a self,
+        target: DekTarget<'a>,
+        by: &'a str,
+    ) -> BoxFuture<'a, Result<(), KeyStoreError>> {
+        Box::pin(async move { self.undelete_deks_tx(&target, by).await })
     }
 }
 
