@@ -151,6 +151,25 @@ impl<'de> de::Deserializer<'de> for Decoder<'_, '_, '_> {
         }
     }
 
+    fn deserialize_struct<V: Visitor<'de>>(
+        mut self,
+        _name: &'static str,
+        fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, AvroError> {
+        match self.through_unions()? {
+            Step::Record(record) if record.reads_in_order(fields) => self.nested(|this| {
+                visitor.visit_seq(InOrder {
+                    plan: this.plan,
+                    input: &mut *this.input,
+                    record,
+                    next: 0,
+                })
+            }),
+            _ => self.deserialize_any(visitor),
+        }
+    }
+
     fn deserialize_newtype_struct<V: Visitor<'de>>(
         self,
         _name: &'static str,
@@ -167,7 +186,7 @@ impl<'de> de::Deserializer<'de> for Decoder<'_, '_, '_> {
     forward_to_deserialize_any! {
         bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
         bytes byte_buf unit unit_struct seq tuple
-        tuple_struct map struct identifier ignored_any
+        tuple_struct map identifier ignored_any
     }
 }
 
@@ -182,6 +201,41 @@ fn symbol(symbols: &[Option<String>], index: i64) -> Result<&str, AvroError> {
                 "the writer's enum symbol {index} is not in the reader's enum, which has no default"
             ))
         })
+}
+
+/// A record's fields read as a sequence, when the struct's fields are the writer's in order.
+struct InOrder<'p, 'i, 'a> {
+    plan: Plan<'p>,
+    input: &'i mut Input<'a>,
+    record: &'p RecordStep,
+    next: usize,
+}
+
+impl<'de> de::SeqAccess<'de> for InOrder<'_, '_, '_> {
+    type Error = AvroError;
+
+    fn next_element_seed<T: DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, AvroError> {
+        match self.record.fields.get(self.next) {
+            Some(&FieldStep::Read { step, .. }) => {
+                self.next += 1;
+                seed.deserialize(Decoder {
+                    plan: self.plan,
+                    input: &mut *self.input,
+                    step,
+                })
+                .map(Some)
+            }
+            // `reads_in_order` admits no skipped field.
+            Some(FieldStep::Skip(..)) | None => Ok(None),
+        }
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.record.fields.len() - self.next)
+    }
 }
 
 /// An array's items or a map's entries, block by block.

@@ -5,6 +5,7 @@
 //! when a datum reaches it (a union branch never written costs nothing).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::graph::{Graph, Node, NodeId};
 
@@ -53,6 +54,30 @@ pub(crate) enum Step {
 pub(crate) struct RecordStep {
     pub(crate) fields: Vec<FieldStep>,
     pub(crate) defaults: Vec<DefaultField>,
+    /// The address of the last list of struct field names (serde's `fields`) found to be
+    /// this record's fields read in order, nothing skipped or defaulted: a struct with that
+    /// list reads its fields as a sequence, with no name to match.
+    pub(crate) in_order: AtomicUsize,
+}
+
+impl RecordStep {
+    /// Whether a struct whose fields are `names` can read this record's fields as a
+    /// sequence, in order. Checked once per list of names (serde's are `'static`).
+    pub(crate) fn reads_in_order(&self, names: &'static [&'static str]) -> bool {
+        let address = names.as_ptr() as usize;
+        if self.in_order.load(Ordering::Relaxed) == address {
+            return true;
+        }
+        let same = self.defaults.is_empty()
+            && self.fields.len() == names.len()
+            && self.fields.iter().zip(names).all(
+                |(field, name)| matches!(field, FieldStep::Read { name: read, .. } if read == name),
+            );
+        if same {
+            self.in_order.store(address, Ordering::Relaxed);
+        }
+        same
+    }
 }
 
 /// One of the writer's fields.
@@ -244,7 +269,11 @@ impl<'g> Resolver<'g> {
                 step: self.step(Side::Reader, rf.node, rf.node),
             });
         }
-        self.steps[id] = Step::Record(RecordStep { fields, defaults });
+        self.steps[id] = Step::Record(RecordStep {
+            fields,
+            defaults,
+            in_order: AtomicUsize::new(0),
+        });
         id
     }
 }

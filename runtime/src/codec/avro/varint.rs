@@ -36,6 +36,13 @@ impl<'a> Input<'a> {
     }
 
     pub(crate) fn long(&mut self) -> Result<i64, AvroError> {
+        // Most integers (lengths, counts, branch indexes) fit in one byte.
+        if let Some((&byte, tail)) = self.bytes.split_first()
+            && byte < 0x80
+        {
+            self.bytes = tail;
+            return Ok(i64::from(byte >> 1) ^ -i64::from(byte & 1));
+        }
         let mut n: u64 = 0;
         for (i, &byte) in self.bytes.iter().enumerate().take(10) {
             n |= u64::from(byte & 0x7f) << (7 * i);
