@@ -3,7 +3,8 @@
 //! kept as `AvroViaValue`), apache-avro's serde path (`to_value` + datum writer, datum reader
 //! + `from_value`), apache-avro's schema-aware serializer and deserializer (`write_ser`,
 //! `read_deser`), serde_avro_fast, Herald's JSON codec, and serde_json as the floor. Every Avro
-//! writer's bytes are checked equal first. Compare the medians of one run.
+//! writer's bytes are checked equal first. The cases run interleaved, round after round, so
+//! that the ratios of one run hold on a busy machine; it prints medians and ratios.
 //!
 //! `cargo bench -p herald --bench codec`
 
@@ -11,11 +12,10 @@
 #![allow(missing_docs)] // Bench types.
 
 use std::hint::black_box;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use apache_avro::reader::datum::GenericDatumReader;
 use apache_avro::writer::datum::GenericDatumWriter;
-use criterion::{Criterion, criterion_group, criterion_main};
 use herald::{Avro, AvroViaValue, Codec, Event, Json};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -65,7 +65,10 @@ fn order() -> OrderPlaced {
     }
 }
 
-fn codecs(c: &mut Criterion) {
+fn main() {
+    if std::env::args().any(|arg| arg == "--list") {
+        return;
+    }
     let event = order();
     let event_type = event.event_type();
     let schema_json = OrderPlaced::export_avro_schema().unwrap();
@@ -94,76 +97,151 @@ fn codecs(c: &mut Criterion) {
     let plain_json = serde_json::to_vec(&event).unwrap();
     assert_eq!(json, plain_json);
 
-    let mut encode = c.benchmark_group("encode");
-    encode.bench_function("herald_avro", |b| {
-        b.iter(|| Avro::encode(black_box(&event)).unwrap())
-    });
-    encode.bench_function("herald_avro_before", |b| {
-        b.iter(|| AvroViaValue::encode(black_box(&event)).unwrap())
-    });
-    encode.bench_function("apache_avro_serde", |b| {
-        b.iter(|| {
-            let value = apache_avro::to_value(black_box(&event)).unwrap();
-            writer.write_value_to_vec(value).unwrap()
-        })
-    });
-    encode.bench_function("apache_avro_write_ser", |b| {
-        b.iter(|| writer.write_ser_to_vec(black_box(&event)).unwrap())
-    });
-    encode.bench_function("serde_avro_fast", |b| {
-        b.iter(|| serde_avro_fast::to_datum_vec(black_box(&event), &mut fast_config).unwrap())
-    });
-    encode.bench_function("herald_json", |b| {
-        b.iter(|| Json::encode(black_box(&event)).unwrap())
-    });
-    encode.bench_function("serde_json", |b| {
-        b.iter(|| serde_json::to_vec(black_box(&event)).unwrap())
-    });
-    encode.finish();
-
-    let mut decode = c.benchmark_group("decode");
-    decode.bench_function("herald_avro", |b| {
-        b.iter(|| OrderPlaced::decode_with::<Avro>(event_type, 1, black_box(&direct)).unwrap())
-    });
-    decode.bench_function("herald_avro_before", |b| {
-        b.iter(|| {
-            OrderPlaced::decode_with::<AvroViaValue>(event_type, 1, black_box(&direct)).unwrap()
-        })
-    });
-    decode.bench_function("apache_avro_serde", |b| {
-        b.iter(|| {
-            let value = reader.read_value(&mut black_box(&direct[..])).unwrap();
-            apache_avro::from_value::<OrderPlaced>(&value).unwrap()
-        })
-    });
-    decode.bench_function("apache_avro_read_deser", |b| {
-        b.iter(|| {
-            reader
-                .read_deser::<OrderPlaced>(&mut black_box(&direct[..]))
-                .unwrap()
-        })
-    });
-    decode.bench_function("serde_avro_fast", |b| {
-        b.iter(|| {
-            serde_avro_fast::from_datum_slice::<OrderPlaced>(black_box(&direct), &fast_schema)
-                .unwrap()
-        })
-    });
-    decode.bench_function("herald_json", |b| {
-        b.iter(|| OrderPlaced::decode_with::<Json>(event_type, 1, black_box(&json)).unwrap())
-    });
-    decode.bench_function("serde_json", |b| {
-        b.iter(|| serde_json::from_slice::<OrderPlaced>(black_box(&json)).unwrap())
-    });
-    decode.finish();
+    let encoders: Vec<(&str, Case<'_>)> = vec![
+        ("herald_avro", Box::new(|| drop(Avro::encode(black_box(&event)).unwrap()))),
+        (
+            "herald_avro_before",
+            Box::new(|| drop(AvroViaValue::encode(black_box(&event)).unwrap())),
+        ),
+        (
+            "apache_avro_serde",
+            Box::new(|| {
+                let value = apache_avro::to_value(black_box(&event)).unwrap();
+                drop(writer.write_value_to_vec(value).unwrap())
+            }),
+        ),
+        (
+            "apache_avro_write_ser",
+            Box::new(|| drop(writer.write_ser_to_vec(black_box(&event)).unwrap())),
+        ),
+        (
+            "serde_avro_fast",
+            Box::new(|| {
+                drop(serde_avro_fast::to_datum_vec(black_box(&event), &mut fast_config).unwrap())
+            }),
+        ),
+        ("herald_json", Box::new(|| drop(Json::encode(black_box(&event)).unwrap()))),
+        ("serde_json", Box::new(|| drop(serde_json::to_vec(black_box(&event)).unwrap()))),
+    ];
+    let decoders: Vec<(&str, Case<'_>)> = vec![
+        (
+            "herald_avro",
+            Box::new(|| {
+                drop(OrderPlaced::decode_with::<Avro>(event_type, 1, black_box(&direct)).unwrap())
+            }),
+        ),
+        (
+            "herald_avro_before",
+            Box::new(|| {
+                drop(
+                    OrderPlaced::decode_with::<AvroViaValue>(event_type, 1, black_box(&direct))
+                        .unwrap(),
+                )
+            }),
+        ),
+        (
+            "apache_avro_serde",
+            Box::new(|| {
+                let value = reader.read_value(&mut black_box(&direct[..])).unwrap();
+                drop(apache_avro::from_value::<OrderPlaced>(&value).unwrap())
+            }),
+        ),
+        (
+            "apache_avro_read_deser",
+            Box::new(|| {
+                drop(
+                    reader
+                        .read_deser::<OrderPlaced>(&mut black_box(&direct[..]))
+                        .unwrap(),
+                )
+            }),
+        ),
+        (
+            "serde_avro_fast",
+            Box::new(|| {
+                drop(
+                    serde_avro_fast::from_datum_slice::<OrderPlaced>(
+                        black_box(&direct),
+                        &fast_schema,
+                    )
+                    .unwrap(),
+                )
+            }),
+        ),
+        (
+            "herald_json",
+            Box::new(|| {
+                drop(OrderPlaced::decode_with::<Json>(event_type, 1, black_box(&json)).unwrap())
+            }),
+        ),
+        (
+            "serde_json",
+            Box::new(|| drop(serde_json::from_slice::<OrderPlaced>(black_box(&json)).unwrap())),
+        ),
+    ];
+    let encode = report("encode", encoders);
+    let decode = report("decode", decoders);
+    println!("ratios (time / time):");
+    for (name, times) in [("encode", &encode), ("decode", &decode)] {
+        let ns = |case: &str| times.iter().find(|(c, _)| *c == case).map_or(f64::NAN, |t| t.1);
+        println!(
+            "  {name}: apache_avro_serde / herald_avro = {:.2}x, herald_avro / serde_avro_fast = {:.2}, herald_avro_before / herald_avro = {:.2}x, herald_json / serde_json = {:.2}",
+            ns("apache_avro_serde") / ns("herald_avro"),
+            ns("herald_avro") / ns("serde_avro_fast"),
+            ns("herald_avro_before") / ns("herald_avro"),
+            ns("herald_json") / ns("serde_json"),
+        );
+    }
 }
 
-criterion_group! {
-    name = benches;
-    config = Criterion::default()
-        .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_secs(2))
-        .sample_size(40);
-    targets = codecs
+/// One measured operation.
+type Case<'a> = Box<dyn FnMut() + 'a>;
+
+/// Rounds of the measurement: each round runs every case for a batch, in turn, so that a
+/// change of load on the machine hits all cases alike; the figure is the median of the
+/// rounds' times per operation.
+const ROUNDS: usize = 41;
+/// How long one case's batch runs, roughly.
+const BATCH: Duration = Duration::from_millis(20);
+
+fn report<'a>(group: &str, mut cases: Vec<(&'a str, Case<'a>)>) -> Vec<(&'a str, f64)> {
+    // Calibrate each case's batch size, which also warms it up.
+    let sizes: Vec<u32> = cases
+        .iter_mut()
+        .map(|(_, run)| {
+            let mut n = 1u32;
+            loop {
+                let start = Instant::now();
+                for _ in 0..n {
+                    run();
+                }
+                if start.elapsed() >= BATCH / 4 || n >= 1 << 24 {
+                    let per = start.elapsed().as_secs_f64() / f64::from(n);
+                    return ((BATCH.as_secs_f64() / per) as u32).max(1);
+                }
+                n *= 2;
+            }
+        })
+        .collect();
+    let mut samples = vec![Vec::with_capacity(ROUNDS); cases.len()];
+    for _ in 0..ROUNDS {
+        for ((case, size), times) in cases.iter_mut().zip(&sizes).zip(&mut samples) {
+            let start = Instant::now();
+            for _ in 0..*size {
+                (case.1)();
+            }
+            times.push(start.elapsed().as_secs_f64() * 1e9 / f64::from(*size));
+        }
+    }
+    println!("{group} (ns per event, median of {ROUNDS} interleaved rounds):");
+    cases
+        .iter()
+        .zip(&mut samples)
+        .map(|((name, _), times)| {
+            times.sort_by(f64::total_cmp);
+            let median = times[times.len() / 2];
+            println!("  {name:<24} {median:>9.0}");
+            (*name, median)
+        })
+        .collect()
 }
-criterion_main!(benches);
