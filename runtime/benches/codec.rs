@@ -98,7 +98,10 @@ fn main() {
     assert_eq!(json, plain_json);
 
     let encoders: Vec<(&str, Case<'_>)> = vec![
-        ("herald_avro", Box::new(|| drop(Avro::encode(black_box(&event)).unwrap()))),
+        (
+            "herald_avro",
+            Box::new(|| drop(Avro::encode(black_box(&event)).unwrap())),
+        ),
         (
             "herald_avro_before",
             Box::new(|| drop(AvroViaValue::encode(black_box(&event)).unwrap())),
@@ -120,8 +123,14 @@ fn main() {
                 drop(serde_avro_fast::to_datum_vec(black_box(&event), &mut fast_config).unwrap())
             }),
         ),
-        ("herald_json", Box::new(|| drop(Json::encode(black_box(&event)).unwrap()))),
-        ("serde_json", Box::new(|| drop(serde_json::to_vec(black_box(&event)).unwrap()))),
+        (
+            "herald_json",
+            Box::new(|| drop(Json::encode(black_box(&event)).unwrap())),
+        ),
+        (
+            "serde_json",
+            Box::new(|| drop(serde_json::to_vec(black_box(&event)).unwrap())),
+        ),
     ];
     let decoders: Vec<(&str, Case<'_>)> = vec![
         (
@@ -183,7 +192,12 @@ fn main() {
     let decode = report("decode", decoders);
     println!("ratios (time / time):");
     for (name, times) in [("encode", &encode), ("decode", &decode)] {
-        let ns = |case: &str| times.iter().find(|(c, _)| *c == case).map_or(f64::NAN, |t| t.1);
+        let ns = |case: &str| {
+            times
+                .iter()
+                .find(|(c, _)| *c == case)
+                .map_or(f64::NAN, |t| t.1)
+        };
         println!(
             "  {name}: apache_avro_serde / herald_avro = {:.2}x, herald_avro / serde_avro_fast = {:.2}, herald_avro_before / herald_avro = {:.2}x, herald_json / serde_json = {:.2}",
             ns("apache_avro_serde") / ns("herald_avro"),

@@ -92,29 +92,10 @@ fn kind_name(kind: Kind) -> &'static str {
     }
 }
 
-fn node_name(node: &Node) -> &'static str {
-    match node {
-        Node::Null => "null",
-        Node::Boolean => "boolean",
-        Node::Int => "int",
-        Node::Long => "long",
-        Node::Float => "float",
-        Node::Double => "double",
-        Node::Bytes => "bytes",
-        Node::String => "string",
-        Node::Fixed { .. } => "fixed",
-        Node::Enum(_) => "enum",
-        Node::Array(_) => "array",
-        Node::Map(_) => "map",
-        Node::Union(_) => "union",
-        Node::Record(_) => "record",
-    }
-}
-
 fn mismatch(kind: Kind, node: &Node) -> AvroError {
     AvroError::Mismatch {
         value: kind_name(kind),
-        schema: node_name(node),
+        schema: node.type_name(),
     }
 }
 

@@ -41,6 +41,28 @@ pub(crate) enum Node {
     Record(RecordNode),
 }
 
+impl Node {
+    /// The Avro type's name, for errors.
+    pub(crate) fn type_name(&self) -> &'static str {
+        match self {
+            Node::Null => "null",
+            Node::Boolean => "boolean",
+            Node::Int => "int",
+            Node::Long => "long",
+            Node::Float => "float",
+            Node::Double => "double",
+            Node::Bytes => "bytes",
+            Node::String => "string",
+            Node::Fixed { .. } => "fixed",
+            Node::Enum(_) => "enum",
+            Node::Array(_) => "array",
+            Node::Map(_) => "map",
+            Node::Union(_) => "union",
+            Node::Record(_) => "record",
+        }
+    }
+}
+
 /// An enum's symbols and default.
 #[derive(Debug)]
 pub(crate) struct EnumNode {

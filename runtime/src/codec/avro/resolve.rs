@@ -179,7 +179,7 @@ impl<'g> Resolver<'g> {
                 }
                 None => self.push(Step::Fail(format!(
                     "no branch of the reader's union reads the writer's {}",
-                    name(wnode)
+                    wnode.type_name()
                 ))),
             };
         }
@@ -218,8 +218,8 @@ impl<'g> Resolver<'g> {
                 Some(step) => step,
                 None => Step::Fail(format!(
                     "the writer's {} cannot be read as the reader's {}",
-                    name(w),
-                    name(r)
+                    w.type_name(),
+                    r.type_name()
                 )),
             },
         };
@@ -308,23 +308,4 @@ fn promotion(w: &Node, r: &Node) -> Option<Step> {
         (Node::String, Node::Bytes) => Step::StringAsBytes,
         _ => return None,
     })
-}
-
-fn name(node: &Node) -> &'static str {
-    match node {
-        Node::Null => "null",
-        Node::Boolean => "boolean",
-        Node::Int => "int",
-        Node::Long => "long",
-        Node::Float => "float",
-        Node::Double => "double",
-        Node::Bytes => "bytes",
-        Node::String => "string",
-        Node::Fixed { .. } => "fixed",
-        Node::Enum(_) => "enum",
-        Node::Array(_) => "array",
-        Node::Map(_) => "map",
-        Node::Union(_) => "union",
-        Node::Record(_) => "record",
-    }
 }
