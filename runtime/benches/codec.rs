@@ -1,10 +1,11 @@
 //! Encoding and decoding one order-like event (8 fields, 4 nested lines), side by side:
 //! Herald's direct Avro codec, Herald's previous Avro codec (through apache-avro's `Value`,
-//! kept as `AvroViaValue`), apache-avro's serde path (`to_value` + datum writer, datum reader
-//! + `from_value`), apache-avro's schema-aware serializer and deserializer (`write_ser`,
-//! `read_deser`), serde_avro_fast, Herald's JSON codec, and serde_json as the floor. Every Avro
-//! writer's bytes are checked equal first. The cases run interleaved, round after round, so
-//! that the ratios of one run hold on a busy machine; it prints medians and ratios.
+//! kept as `AvroViaValue`), apache-avro's serde path (`to_value` and the datum writer; the
+//! datum reader and `from_value`), apache-avro's schema-aware serializer and deserializer
+//! (`write_ser`, `read_deser`), serde_avro_fast, Herald's JSON codec, and serde_json as the
+//! floor. Every Avro writer's bytes are checked equal first. The cases run interleaved, round
+//! after round, so that the ratios of one run hold on a busy machine; it prints medians and
+//! ratios.
 //!
 //! `cargo bench -p herald --bench codec`
 

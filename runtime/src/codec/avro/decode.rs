@@ -282,6 +282,10 @@ impl<'de> de::SeqAccess<'de> for Blocks<'_, '_, '_> {
         }
         self.value(seed).map(Some)
     }
+
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.left)
+    }
 }
 
 impl<'de> de::MapAccess<'de> for Blocks<'_, '_, '_> {

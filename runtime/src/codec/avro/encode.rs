@@ -515,8 +515,7 @@ impl ser::SerializeStruct for Fields<'_, '_> {
     fn end(self) -> Result<(), AvroError> {
         let fields = &self.record.fields;
         let mut pending = self.pending.unwrap_or_default();
-        for position in self.next..fields.len() {
-            let field = &fields[position];
+        for (position, field) in fields.iter().enumerate().skip(self.next) {
             let bytes = pending
                 .get_mut(position)
                 .and_then(Option::take)

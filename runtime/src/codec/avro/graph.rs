@@ -89,6 +89,54 @@ pub(crate) enum Kind {
 
 const KINDS: usize = Kind::Record as usize + 1;
 
+impl Kind {
+    const ALL: [Kind; KINDS] = [
+        Kind::Null,
+        Kind::Boolean,
+        Kind::Int,
+        Kind::Long,
+        Kind::Float,
+        Kind::Double,
+        Kind::Bytes,
+        Kind::String,
+        Kind::Seq,
+        Kind::Map,
+        Kind::Record,
+    ];
+}
+
+/// How well a union branch takes a value of `kind`: 0 is the kind itself, higher ranks the
+/// conversions apache-avro's resolution makes, `None` not at all. A value goes to the first
+/// branch of the lowest rank.
+fn rank(kind: Kind, node: &Node) -> Option<u8> {
+    Some(match (kind, node) {
+        (Kind::Null, Node::Null)
+        | (Kind::Boolean, Node::Boolean)
+        | (Kind::Int, Node::Int)
+        | (Kind::Long, Node::Long)
+        | (Kind::Float, Node::Float)
+        | (Kind::Double, Node::Double)
+        | (Kind::Bytes, Node::Bytes)
+        | (Kind::String, Node::String)
+        | (Kind::Seq, Node::Array(_))
+        | (Kind::Map, Node::Map(_))
+        | (Kind::Record, Node::Record(_)) => 0,
+        (Kind::Int, Node::Long)
+        | (Kind::Long, Node::Int)
+        | (Kind::Float, Node::Double)
+        | (Kind::Double, Node::Float)
+        | (Kind::Bytes, Node::Fixed { .. })
+        | (Kind::String, Node::Enum(_))
+        | (Kind::Map, Node::Record(_))
+        | (Kind::Record, Node::Map(_)) => 1,
+        (Kind::Int | Kind::Long, Node::Float)
+        | (Kind::Bytes, Node::String)
+        | (Kind::String, Node::Bytes) => 2,
+        (Kind::Int | Kind::Long, Node::Double) => 3,
+        _ => return None,
+    })
+}
+
 /// A union's branches and, per [`Kind`], the branch a serialized value of that kind goes to.
 #[derive(Debug)]
 pub(crate) struct UnionNode {
@@ -242,77 +290,15 @@ impl<'s> Compiler<'s> {
             branches.push(self.node(branch, namespace)?);
         }
         let mut by_kind = [None; KINDS];
-        let mut records = Vec::new();
-        // Exact kinds first, then the promotions apache-avro's resolution accepts, each
-        // taking the first branch that fits.
-        let accepts: [(Kind, &[fn(&Node) -> bool]); KINDS] = [
-            (Kind::Null, &[|n| matches!(n, Node::Null)]),
-            (Kind::Boolean, &[|n| matches!(n, Node::Boolean)]),
-            (
-                Kind::Int,
-                &[
-                    |n| matches!(n, Node::Int),
-                    |n| matches!(n, Node::Long),
-                    |n| matches!(n, Node::Float),
-                    |n| matches!(n, Node::Double),
-                ],
-            ),
-            (
-                Kind::Long,
-                &[
-                    |n| matches!(n, Node::Long),
-                    |n| matches!(n, Node::Int),
-                    |n| matches!(n, Node::Float),
-                    |n| matches!(n, Node::Double),
-                ],
-            ),
-            (
-                Kind::Float,
-                &[|n| matches!(n, Node::Float), |n| matches!(n, Node::Double)],
-            ),
-            (
-                Kind::Double,
-                &[|n| matches!(n, Node::Double), |n| matches!(n, Node::Float)],
-            ),
-            (
-                Kind::Bytes,
-                &[
-                    |n| matches!(n, Node::Bytes),
-                    |n| matches!(n, Node::Fixed { .. }),
-                    |n| matches!(n, Node::String),
-                ],
-            ),
-            (
-                Kind::String,
-                &[
-                    |n| matches!(n, Node::String),
-                    |n| matches!(n, Node::Enum(_)),
-                    |n| matches!(n, Node::Bytes),
-                ],
-            ),
-            (Kind::Seq, &[|n| matches!(n, Node::Array(_))]),
-            (
-                Kind::Map,
-                &[
-                    |n| matches!(n, Node::Map(_)),
-                    |n| matches!(n, Node::Record(_)),
-                ],
-            ),
-            (
-                Kind::Record,
-                &[
-                    |n| matches!(n, Node::Record(_)),
-                    |n| matches!(n, Node::Map(_)),
-                ],
-            ),
-        ];
-        for (kind, tests) in accepts {
-            by_kind[kind as usize] = tests.iter().find_map(|test| {
-                branches
-                    .iter()
-                    .position(|&id| test(self.nodes.get(id).unwrap_or(&Node::Null)))
-            });
+        for kind in Kind::ALL {
+            by_kind[kind as usize] = branches
+                .iter()
+                .enumerate()
+                .filter_map(|(index, &id)| Some((rank(kind, self.nodes.get(id)?)?, index)))
+                .min()
+                .map(|(_, index)| index);
         }
+        let mut records = Vec::new();
         for (index, branch) in union.variants().iter().enumerate() {
             let name = match branch {
                 Schema::Record(record) => Some(record.name.name().to_owned()),

@@ -239,9 +239,10 @@ impl<'g> Resolver<'g> {
         let mut matched = vec![false; rrec.fields.len()];
         let mut fields = Vec::with_capacity(wrec.fields.len());
         for wf in &wrec.fields {
-            let found = rrec.fields.iter().position(|rf| {
-                rf.name == wf.name || rf.aliases.iter().any(|alias| *alias == wf.name)
-            });
+            let found = rrec
+                .fields
+                .iter()
+                .position(|rf| rf.name == wf.name || rf.aliases.contains(&wf.name));
             fields.push(match found {
                 Some(position) => {
                     matched[position] = true;
