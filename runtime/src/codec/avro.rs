@@ -15,6 +15,8 @@ mod legacy;
 mod resolve;
 mod varint;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use apache_avro::Schema;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -94,6 +96,8 @@ pub struct DatumPlan {
     /// The writer's graph when it is not `graph`.
     writer: Option<Graph>,
     steps: Steps,
+    /// The length of the last datum written, to size the next one's buffer.
+    last_len: AtomicUsize,
 }
 
 impl DatumPlan {
@@ -105,6 +109,7 @@ impl DatumPlan {
             graph,
             writer: None,
             steps,
+            last_len: AtomicUsize::new(64),
         })
     }
 
@@ -118,13 +123,15 @@ impl DatumPlan {
             graph,
             writer: Some(writer),
             steps,
+            last_len: AtomicUsize::new(64),
         })
     }
 
     /// Writes `value` as a datum of the schema.
     pub fn encode<T: Serialize + ?Sized>(&self, value: &T) -> Result<Vec<u8>, AvroError> {
-        let mut out = Vec::with_capacity(64);
+        let mut out = Vec::with_capacity(self.last_len.load(Ordering::Relaxed));
         encode::write(&self.graph, value, &mut out)?;
+        self.last_len.store(out.len(), Ordering::Relaxed);
         Ok(out)
     }
 

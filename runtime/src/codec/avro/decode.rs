@@ -35,12 +35,15 @@ impl<'p, 'i, 'a> Decoder<'p, 'i, 'a> {
         Decoder { plan, input, step }
     }
 
+    #[inline]
+
     fn step(&self) -> &'p Step {
         // Step ids come from the resolver, which only hands out ids of pushed steps.
         &self.plan.steps.steps[self.step]
     }
 
     /// Follows unions to the step of the branch the datum holds.
+    #[inline]
     fn through_unions(&mut self) -> Result<&'p Step, AvroError> {
         loop {
             match self.step() {
@@ -55,6 +58,8 @@ impl<'p, 'i, 'a> Decoder<'p, 'i, 'a> {
             }
         }
     }
+
+    #[inline]
 
     fn nested<T>(
         &mut self,
@@ -190,6 +195,8 @@ impl<'de> de::Deserializer<'de> for Decoder<'_, '_, '_> {
     }
 }
 
+#[inline]
+
 fn symbol(symbols: &[Option<String>], index: i64) -> Result<&str, AvroError> {
     usize::try_from(index)
         .ok()
@@ -249,6 +256,7 @@ struct Blocks<'p, 'i, 'a> {
 
 impl Blocks<'_, '_, '_> {
     /// Whether another item follows (reading the next block's count when one ends).
+    #[inline]
     fn more(&mut self) -> Result<bool, AvroError> {
         if self.left == 0 && !self.done {
             self.left = self.input.block()?;
@@ -384,6 +392,8 @@ impl<'de> de::MapAccess<'de> for Fields<'_, '_, '_> {
         Some(self.record.fields.len() + self.record.defaults.len())
     }
 }
+
+#[inline]
 
 fn key(name: &str) -> StrDeserializer<'_, AvroError> {
     name.into_deserializer()

@@ -31,6 +31,7 @@ pub(crate) struct Encoder<'g, 'o> {
 impl<'g, 'o> Encoder<'g, 'o> {
     /// The node a value of `kind` is written as: a union writes the branch index and gives
     /// the branch, anything else is itself.
+    #[inline]
     fn branch(&mut self, kind: Kind) -> Result<&'g Node, AvroError> {
         let graph = self.graph;
         match graph.node(self.node) {
@@ -46,6 +47,8 @@ impl<'g, 'o> Encoder<'g, 'o> {
         }
     }
 
+    #[inline]
+
     fn long(mut self, kind: Kind, v: i64) -> Result<(), AvroError> {
         match self.branch(kind)? {
             Node::Int => {
@@ -59,6 +62,8 @@ impl<'g, 'o> Encoder<'g, 'o> {
         }
         Ok(())
     }
+
+    #[inline]
 
     fn double(mut self, kind: Kind, v: f64) -> Result<(), AvroError> {
         match self.branch(kind)? {

@@ -185,6 +185,8 @@ impl Graph {
         })
     }
 
+    #[inline]
+
     pub(crate) fn node(&self, id: NodeId) -> &Node {
         // Ids come from the compiler, which only hands out ids of pushed nodes.
         &self.nodes[id]

@@ -63,6 +63,7 @@ pub(crate) struct RecordStep {
 impl RecordStep {
     /// Whether a struct whose fields are `names` can read this record's fields as a
     /// sequence, in order. Checked once per list of names (serde's are `'static`).
+    #[inline]
     pub(crate) fn reads_in_order(&self, names: &'static [&'static str]) -> bool {
         let address = names.as_ptr() as usize;
         if self.in_order.load(Ordering::Relaxed) == address {

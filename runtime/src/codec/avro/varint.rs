@@ -3,6 +3,7 @@
 use super::error::AvroError;
 
 /// Appends `v` as a zig-zag varint (an Avro `int` or `long`: both encode alike).
+#[inline]
 pub(crate) fn write_long(out: &mut Vec<u8>, v: i64) {
     let mut n = ((v << 1) ^ (v >> 63)) as u64;
     while n >= 0x80 {
@@ -13,6 +14,7 @@ pub(crate) fn write_long(out: &mut Vec<u8>, v: i64) {
 }
 
 /// Appends `bytes` with their length first (Avro `bytes` and `string`).
+#[inline]
 pub(crate) fn write_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
     write_long(out, bytes.len() as i64);
     out.extend_from_slice(bytes);
@@ -26,14 +28,18 @@ pub(crate) struct Input<'a> {
 }
 
 impl<'a> Input<'a> {
+    #[inline]
     pub(crate) fn new(bytes: &'a [u8]) -> Self {
         Input { bytes, depth: 0 }
     }
 
     /// The bytes not read yet.
+    #[inline]
     pub(crate) fn rest(&self) -> usize {
         self.bytes.len()
     }
+
+    #[inline]
 
     pub(crate) fn long(&mut self) -> Result<i64, AvroError> {
         // Most integers (lengths, counts, branch indexes) fit in one byte.
@@ -58,15 +64,20 @@ impl<'a> Input<'a> {
         })
     }
 
+    #[inline]
+
     pub(crate) fn int(&mut self) -> Result<i32, AvroError> {
         let v = self.long()?;
         i32::try_from(v).map_err(|_| AvroError::OutOfRange(v))
     }
 
     /// A non-negative length.
+    #[inline]
     pub(crate) fn len(&mut self) -> Result<usize, AvroError> {
         usize::try_from(self.long()?).map_err(|_| AvroError::Varint)
     }
+
+    #[inline]
 
     pub(crate) fn take(&mut self, n: usize) -> Result<&'a [u8], AvroError> {
         if n > self.bytes.len() {
@@ -77,14 +88,20 @@ impl<'a> Input<'a> {
         Ok(head)
     }
 
+    #[inline]
+
     pub(crate) fn bytes(&mut self) -> Result<&'a [u8], AvroError> {
         let n = self.len()?;
         self.take(n)
     }
 
+    #[inline]
+
     pub(crate) fn str(&mut self) -> Result<&'a str, AvroError> {
         std::str::from_utf8(self.bytes()?).map_err(|_| AvroError::Utf8)
     }
+
+    #[inline]
 
     pub(crate) fn boolean(&mut self) -> Result<bool, AvroError> {
         match self.take(1)?[0] {
@@ -94,11 +111,15 @@ impl<'a> Input<'a> {
         }
     }
 
+    #[inline]
+
     pub(crate) fn float(&mut self) -> Result<f32, AvroError> {
         let mut raw = [0; 4];
         raw.copy_from_slice(self.take(4)?);
         Ok(f32::from_le_bytes(raw))
     }
+
+    #[inline]
 
     pub(crate) fn double(&mut self) -> Result<f64, AvroError> {
         let mut raw = [0; 8];
@@ -108,6 +129,7 @@ impl<'a> Input<'a> {
 
     /// The count of the next block of an array or map (0 at the end); a negative count is
     /// followed by the block's size in bytes, which is read and dropped.
+    #[inline]
     pub(crate) fn block(&mut self) -> Result<usize, AvroError> {
         let count = self.long()?;
         if count < 0 {
