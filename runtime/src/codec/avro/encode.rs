@@ -443,7 +443,12 @@ impl ser::SerializeMap for Blocks<'_, '_> {
             }
             None => &mut *self.out,
         };
-        key.serialize(MapKey(out))
+        // Avro map keys are strings.
+        key.serialize(Encoder {
+            graph: self.graph,
+            out,
+            node: self.graph.string,
+        })
     }
 
     fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), AvroError> {
@@ -534,141 +539,5 @@ impl ser::SerializeStruct for Fields<'_, '_> {
             self.out.extend_from_slice(&bytes);
         }
         Ok(())
-    }
-}
-
-macro_rules! not_a_key_methods {
-    ($($method:ident($($arg:ty),*);)*) => {
-        $(fn $method(self, $(_: $arg),*) -> Result<(), AvroError> {
-            Err(not_a_key())
-        })*
-    };
-}
-
-/// A map key: a string, written as Avro writes map keys.
-struct MapKey<'o>(&'o mut Vec<u8>);
-
-impl ser::Serializer for MapKey<'_> {
-    type Ok = ();
-    type Error = AvroError;
-    type SerializeSeq = Impossible<(), AvroError>;
-    type SerializeTuple = Impossible<(), AvroError>;
-    type SerializeTupleStruct = Impossible<(), AvroError>;
-    type SerializeTupleVariant = Impossible<(), AvroError>;
-    type SerializeMap = Impossible<(), AvroError>;
-    type SerializeStruct = Impossible<(), AvroError>;
-    type SerializeStructVariant = Impossible<(), AvroError>;
-
-    fn serialize_str(self, v: &str) -> Result<(), AvroError> {
-        write_bytes(self.0, v.as_bytes());
-        Ok(())
-    }
-
-    fn serialize_char(self, v: char) -> Result<(), AvroError> {
-        self.serialize_str(v.encode_utf8(&mut [0; 4]))
-    }
-
-    fn serialize_unit_variant(
-        self,
-        _name: &'static str,
-        _index: u32,
-        variant: &'static str,
-    ) -> Result<(), AvroError> {
-        self.serialize_str(variant)
-    }
-
-    fn serialize_newtype_struct<T: Serialize + ?Sized>(
-        self,
-        _name: &'static str,
-        value: &T,
-    ) -> Result<(), AvroError> {
-        value.serialize(self)
-    }
-
-    not_a_key_methods! {
-        serialize_bool(bool);
-        serialize_i8(i8);
-        serialize_i16(i16);
-        serialize_i32(i32);
-        serialize_i64(i64);
-        serialize_u8(u8);
-        serialize_u16(u16);
-        serialize_u32(u32);
-        serialize_u64(u64);
-        serialize_f32(f32);
-        serialize_f64(f64);
-        serialize_bytes(&[u8]);
-        serialize_none();
-        serialize_unit();
-        serialize_unit_struct(&'static str);
-    }
-
-    fn serialize_some<T: Serialize + ?Sized>(self, _: &T) -> Result<(), AvroError> {
-        Err(not_a_key())
-    }
-
-    fn serialize_newtype_variant<T: Serialize + ?Sized>(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: &T,
-    ) -> Result<(), AvroError> {
-        Err(not_a_key())
-    }
-
-    fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, AvroError> {
-        Err(not_a_key())
-    }
-
-    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, AvroError> {
-        Err(not_a_key())
-    }
-
-    fn serialize_tuple_struct(
-        self,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleStruct, AvroError> {
-        Err(not_a_key())
-    }
-
-    fn serialize_tuple_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleVariant, AvroError> {
-        Err(not_a_key())
-    }
-
-    fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, AvroError> {
-        Err(not_a_key())
-    }
-
-    fn serialize_struct(
-        self,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeStruct, AvroError> {
-        Err(not_a_key())
-    }
-
-    fn serialize_struct_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeStructVariant, AvroError> {
-        Err(not_a_key())
-    }
-}
-
-fn not_a_key() -> AvroError {
-    AvroError::Mismatch {
-        value: "non-string map key",
-        schema: "map (whose keys are strings)",
     }
 }

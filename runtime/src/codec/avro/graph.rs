@@ -168,6 +168,8 @@ pub(crate) struct FieldNode {
 pub(crate) struct Graph {
     pub(crate) nodes: Vec<Node>,
     pub(crate) root: NodeId,
+    /// A `string` node, which map keys are written as.
+    pub(crate) string: NodeId,
 }
 
 impl Graph {
@@ -179,9 +181,11 @@ impl Graph {
             names: HashMap::new(),
         };
         let root = compiler.node(schema, None)?;
+        let string = compiler.push(Node::String);
         Ok(Graph {
             nodes: compiler.nodes,
             root,
+            string,
         })
     }
 
