@@ -3,9 +3,10 @@
 //! kept as `AvroViaValue`), apache-avro's serde path (`to_value` and the datum writer; the
 //! datum reader and `from_value`), apache-avro's schema-aware serializer and deserializer
 //! (`write_ser`, `read_deser`), serde_avro_fast, Herald's JSON codec, and serde_json as the
-//! floor. Every Avro writer's bytes are checked equal first. The cases run interleaved, round
-//! after round, so that the ratios of one run hold on a busy machine; it prints the times and
-//! their ratios.
+//! floor; and a version 1 order read through the typed upcasts to version 3 in JSON against
+//! the same payload read as version 1. Every Avro writer's bytes are checked equal first. The
+//! cases run interleaved, round after round, so that the ratios of one run hold on a busy
+//! machine; it prints the times and their ratios.
 //!
 //! `cargo bench -p herald --bench codec`
 
@@ -18,6 +19,8 @@ use std::time::{Duration, Instant};
 use apache_avro::reader::datum::GenericDatumReader;
 use apache_avro::writer::datum::GenericDatumWriter;
 use herald::{Avro, AvroViaValue, Codec, Event, Json};
+use herald_example_orders::OrderEvent;
+use herald_example_orders::v1::{ItemV1, OrderEventV1};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -94,6 +97,18 @@ fn main() {
     ] {
         assert_eq!(&direct, bytes, "{name} writes other bytes");
     }
+    // An order of version 1, read as version 3 through two typed upcasts (`From`, `TryFrom`),
+    // against the same payload read as version 1.
+    let v1 = OrderEventV1::Placed {
+        order_id: "order-00012345".to_owned(),
+        items: (0..4)
+            .map(|n| ItemV1 {
+                sku: format!("sku-{n}-tea-earl-grey"),
+                quantity: n + 1,
+            })
+            .collect(),
+    };
+    let v1_json = Json::encode(&v1).unwrap();
     let json = Json::encode(&event).unwrap();
     let plain_json = serde_json::to_vec(&event).unwrap();
     assert_eq!(json, plain_json);
@@ -188,6 +203,24 @@ fn main() {
             "serde_json",
             Box::new(|| drop(serde_json::from_slice::<OrderPlaced>(black_box(&json)).unwrap())),
         ),
+        (
+            "herald_json_v1_as_v1",
+            Box::new(|| {
+                drop(
+                    OrderEventV1::decode_with::<Json>("order.placed", 1, black_box(&v1_json))
+                        .unwrap(),
+                )
+            }),
+        ),
+        (
+            "herald_json_v1_as_v3",
+            Box::new(|| {
+                drop(
+                    OrderEvent::decode_with::<Json>("order.placed", 1, black_box(&v1_json))
+                        .unwrap(),
+                )
+            }),
+        ),
     ];
     let encode = report("encode", encoders);
     let decode = report("decode", decoders);
@@ -207,6 +240,16 @@ fn main() {
             ns("herald_json") / ns("serde_json"),
         );
     }
+    let ns = |case: &str| {
+        decode
+            .iter()
+            .find(|(c, _)| *c == case)
+            .map_or(f64::NAN, |t| t.1)
+    };
+    println!(
+        "  json upcast: herald_json_v1_as_v3 / herald_json_v1_as_v1 = {:.2}",
+        ns("herald_json_v1_as_v3") / ns("herald_json_v1_as_v1")
+    );
 }
 
 /// One measured operation.
