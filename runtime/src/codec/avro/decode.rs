@@ -36,7 +36,6 @@ impl<'p, 'i, 'a> Decoder<'p, 'i, 'a> {
     }
 
     #[inline]
-
     fn step(&self) -> &'p Step {
         // Step ids come from the resolver, which only hands out ids of pushed steps.
         &self.plan.steps.steps[self.step]
@@ -60,7 +59,6 @@ impl<'p, 'i, 'a> Decoder<'p, 'i, 'a> {
     }
 
     #[inline]
-
     fn nested<T>(
         &mut self,
         read: impl FnOnce(&mut Self) -> Result<T, AvroError>,
@@ -196,7 +194,6 @@ impl<'de> de::Deserializer<'de> for Decoder<'_, '_, '_> {
 }
 
 #[inline]
-
 fn symbol(symbols: &[Option<String>], index: i64) -> Result<&str, AvroError> {
     usize::try_from(index)
         .ok()
@@ -394,7 +391,6 @@ impl<'de> de::MapAccess<'de> for Fields<'_, '_, '_> {
 }
 
 #[inline]
-
 fn key(name: &str) -> StrDeserializer<'_, AvroError> {
     name.into_deserializer()
 }

@@ -48,7 +48,6 @@ impl<'g, 'o> Encoder<'g, 'o> {
     }
 
     #[inline]
-
     fn long(mut self, kind: Kind, v: i64) -> Result<(), AvroError> {
         match self.branch(kind)? {
             Node::Int => {
@@ -64,7 +63,6 @@ impl<'g, 'o> Encoder<'g, 'o> {
     }
 
     #[inline]
-
     fn double(mut self, kind: Kind, v: f64) -> Result<(), AvroError> {
         match self.branch(kind)? {
             Node::Float => self.out.extend_from_slice(&(v as f32).to_le_bytes()),

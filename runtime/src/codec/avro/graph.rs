@@ -190,7 +190,6 @@ impl Graph {
     }
 
     #[inline]
-
     pub(crate) fn node(&self, id: NodeId) -> &Node {
         // Ids come from the compiler, which only hands out ids of pushed nodes.
         &self.nodes[id]

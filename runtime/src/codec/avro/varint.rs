@@ -40,7 +40,6 @@ impl<'a> Input<'a> {
     }
 
     #[inline]
-
     pub(crate) fn long(&mut self) -> Result<i64, AvroError> {
         // Most integers (lengths, counts, branch indexes) fit in one byte.
         if let Some((&byte, tail)) = self.bytes.split_first()
@@ -65,7 +64,6 @@ impl<'a> Input<'a> {
     }
 
     #[inline]
-
     pub(crate) fn int(&mut self) -> Result<i32, AvroError> {
         let v = self.long()?;
         i32::try_from(v).map_err(|_| AvroError::OutOfRange(v))
@@ -78,7 +76,6 @@ impl<'a> Input<'a> {
     }
 
     #[inline]
-
     pub(crate) fn take(&mut self, n: usize) -> Result<&'a [u8], AvroError> {
         if n > self.bytes.len() {
             return Err(AvroError::Eof);
@@ -89,20 +86,17 @@ impl<'a> Input<'a> {
     }
 
     #[inline]
-
     pub(crate) fn bytes(&mut self) -> Result<&'a [u8], AvroError> {
         let n = self.len()?;
         self.take(n)
     }
 
     #[inline]
-
     pub(crate) fn str(&mut self) -> Result<&'a str, AvroError> {
         std::str::from_utf8(self.bytes()?).map_err(|_| AvroError::Utf8)
     }
 
     #[inline]
-
     pub(crate) fn boolean(&mut self) -> Result<bool, AvroError> {
         match self.take(1)?[0] {
             0 => Ok(false),
@@ -112,7 +106,6 @@ impl<'a> Input<'a> {
     }
 
     #[inline]
-
     pub(crate) fn float(&mut self) -> Result<f32, AvroError> {
         let mut raw = [0; 4];
         raw.copy_from_slice(self.take(4)?);
@@ -120,7 +113,6 @@ impl<'a> Input<'a> {
     }
 
     #[inline]
-
     pub(crate) fn double(&mut self) -> Result<f64, AvroError> {
         let mut raw = [0; 8];
         raw.copy_from_slice(self.take(8)?);
