@@ -11,14 +11,6 @@ pub enum AvroError {
     /// The schema references a name it does not define.
     #[error("the schema references `{0}`, which it does not define")]
     UnknownName(String),
-    /// A field's default does not fit its schema.
-    #[error("the default of field `{field}` does not fit its schema: {message}")]
-    Default {
-        /// The field.
-        field: String,
-        /// apache-avro's error.
-        message: String,
-    },
     /// The value does not fit the schema.
     #[error("a {value} cannot be written as Avro {schema}")]
     Mismatch {

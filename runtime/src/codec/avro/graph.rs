@@ -335,15 +335,12 @@ impl<'s> Compiler<'s> {
         let mut fields = Vec::with_capacity(record.fields.len());
         for field in &record.fields {
             let node = self.node(&field.schema, inner)?;
-            let default = match &field.default {
-                Some(json) => Some(self.default_bytes(&field.schema, json).map_err(|source| {
-                    AvroError::Default {
-                        field: field.name.clone(),
-                        message: source.to_string(),
-                    }
-                })?),
-                None => None,
-            };
+            // A default apache-avro cannot write either counts as none: the field is then
+            // required, as it is for apache-avro's writer.
+            let default = field
+                .default
+                .as_ref()
+                .and_then(|json| self.default_bytes(&field.schema, json).ok());
             fields.push(FieldNode {
                 name: field.name.clone(),
                 aliases: field.aliases.clone(),
