@@ -151,7 +151,9 @@ pub mod wire;
 
 pub use backoff::Backoff;
 pub use byte_fields::{Bytes, Decimal, Fixed};
-pub use codec::{Avro, Codec, Json};
+#[doc(hidden)]
+pub use codec::AvroViaValue;
+pub use codec::{Avro, AvroError, Codec, DatumPlan, Json};
 pub use envelope::{Cause, Envelope, NewEvent, RecordedEvent};
 pub use error::{DecodeError, EncodeError, SchemaError, UpcastError};
 pub use event::{Encoded, Event, EventVersion, JsonEvent, JsonUpcaster, Upcast};

@@ -7,7 +7,9 @@ mod avro;
 mod json;
 pub(crate) mod variant;
 
-pub use avro::Avro;
+#[doc(hidden)]
+pub use avro::AvroViaValue;
+pub use avro::{Avro, AvroError, DatumPlan};
 pub use json::Json;
 
 use crate::error::{DecodeError, EncodeError};

@@ -102,10 +102,11 @@
 //! ```
 //!
 //! An untagged enum reads back faithfully only when serde can tell its branches apart from
-//! their JSON (Herald's Avro codec reads through `serde_json::Value`): no two integer, two
-//! floating-point, two string-like (string, enum), two array-like (array, bytes, fixed) or two
-//! object branches that one could read the other's value; `herald codegen` refuses a union
-//! that breaks this. Two branches of the same Avro type are an error.
+//! their values alone (serde tries each variant on the value read, in Avro as in JSON; the
+//! datum's branch index does not reach it): no two integer, two floating-point, two
+//! string-like (string, enum), two array-like (array, bytes, fixed) or two object branches
+//! that one could read the other's value; `herald codegen` refuses a union that breaks this.
+//! Two branches of the same Avro type are an error.
 //!
 //! Record fields keep their declaration order, as apache-avro's own derive writes them: the
 //! order of the fields in a record is the order of their values in Avro's binary encoding.

@@ -13,6 +13,7 @@ mod union;
 use herald_protocol::annotations::EVENT_TYPE_ATTRIBUTE;
 use serde_json::{Map, Value};
 
+use crate::codec::DatumPlan;
 use crate::error::SchemaError;
 use crate::event::Event;
 use field_order::FieldOrder;
@@ -26,6 +27,8 @@ pub struct AvroSchemas {
     /// The exported schema (a union of records, or one record for a struct event).
     pub document: Value,
     records: Vec<apache_avro::Schema>,
+    /// Each record compiled for the direct Avro codec, beside it.
+    plans: Vec<DatumPlan>,
 }
 
 impl AvroSchemas {
@@ -87,7 +90,21 @@ impl AvroSchemas {
             document.pop().unwrap_or(Value::Null)
         };
         parse::<E>(&document)?;
-        Ok(AvroSchemas { document, records })
+        let plans = records
+            .iter()
+            .map(|record| {
+                DatumPlan::new(record).map_err(|err| SchemaError::InvalidAvro {
+                    name: E::NAME,
+                    version: E::VERSION,
+                    message: err.to_string(),
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(AvroSchemas {
+            document,
+            records,
+            plans,
+        })
     }
 
     /// The record schema of the variant at `variant`.
@@ -96,6 +113,19 @@ impl AvroSchemas {
         variant: usize,
     ) -> Result<&apache_avro::Schema, SchemaError> {
         self.records
+            .get(variant)
+            .ok_or_else(|| SchemaError::UnexpectedShape {
+                name: E::NAME,
+                version: E::VERSION,
+                message: format!("no Avro record for variant {variant}"),
+            })
+    }
+}
+
+impl AvroSchemas {
+    /// The compiled record of the variant at `variant`, for the direct Avro codec.
+    pub(crate) fn plan<E: Event>(&self, variant: usize) -> Result<&DatumPlan, SchemaError> {
+        self.plans
             .get(variant)
             .ok_or_else(|| SchemaError::UnexpectedShape {
                 name: E::NAME,
