@@ -664,6 +664,18 @@ const ROUNDS: usize = 5;
 async fn commands(url: &str, prefix: &str) -> Result<(), Error> {
     println!("commands (load + append 1 event), {ROUNDS} alternating rounds");
     let (mut ratios, mut cached_ratios) = (Vec::new(), Vec::new());
+    // `HERALD_BENCH_SIDE=herald` runs Herald's like-for-like commands alone (for profiling).
+    if std::env::var("HERALD_BENCH_SIDE").is_ok_and(|side| side == "herald") {
+        for round in 0..ROUNDS {
+            let schema = Schema::create(url, &format!("{prefix}_herald_cmd{round}")).await?;
+            let store = schema.herald().await?;
+            let busy = busy_cpu();
+            let (rate, _) = herald_commands(store, false).await?;
+            println!("  round {round}: herald {rate:>7.0}/s ({:.0} us)", per_command(busy));
+            schema.drop().await?;
+        }
+        return Ok(());
+    }
     for round in 0..ROUNDS {
         let peer_schema = Schema::create(url, &format!("{prefix}_peer_cmd{round}")).await?;
         let pool = peer_schema.peer().await?;
