@@ -15,7 +15,7 @@ use std::sync::OnceLock;
 use aes_gcm::aead::{Aead, KeyInit};
 use aes_gcm::{Aes128Gcm, Nonce};
 use hkdf::Hkdf;
-use sha2::Sha256;
+use sha2_11::Sha256;
 
 use super::KeyError;
 use super::material::{KeyMaterial, random, wipe};
