@@ -16,7 +16,7 @@ use common::assert_error;
 use herald_test_support::{Backend, HeraldServe, ServeSettings, backend_tests};
 use reqwest::Method;
 use serde_json::{Value, json};
-use sha2::Sha256;
+use sha2_11::Sha256;
 
 const SECRET: &str = "dek-test-secret-7f3a";
 const KEKS: &str = "/dek-registry/v1/keks";
