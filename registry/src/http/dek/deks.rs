@@ -13,8 +13,8 @@ use crate::service::keys::{self, DekVersion, KeyError, NewDek};
 
 use super::wire::{CreateDekRequest, Dek};
 use super::{
-    CreateErrors, DekError, DekErrors, DekPath, DekVersionPath, DeleteErrors, KekPath, MAX_LISTING,
-    algorithm, no_content,
+    AlgorithmQuery, CreateErrors, DekError, DekErrors, DekPath, DekVersionPath, DeleteErrors,
+    KekPath, MAX_LISTING, algorithm, no_content,
 };
 
 /// The DEK routes.
@@ -132,7 +132,7 @@ async fn create_dek(
     tag = "dek-registry",
     params(
         DekPath,
-        ("algorithm" = Option<String>, Query, description = "AES128_GCM, AES256_GCM (the default) or AES256_SIV"),
+        AlgorithmQuery,
         ("deleted" = Option<bool>, Query, description = "Answer a soft-deleted DEK too"),
     ),
     responses(
@@ -159,7 +159,7 @@ async fn get_dek(
     tag = "dek-registry",
     params(
         DekPath,
-        ("algorithm" = Option<String>, Query, description = "AES128_GCM, AES256_GCM (the default) or AES256_SIV"),
+        AlgorithmQuery,
         ("permanent" = Option<bool>, Query, description = "Remove soft-deleted versions for good"),
     ),
     responses(
@@ -196,7 +196,7 @@ async fn delete_deks(
     tag = "dek-registry",
     params(
         DekPath,
-        ("algorithm" = Option<String>, Query, description = "AES128_GCM, AES256_GCM (the default) or AES256_SIV"),
+        AlgorithmQuery,
         ("deleted" = Option<bool>, Query, description = "Include soft-deleted versions"),
         ("offset" = Option<i32>, Query, description = "How many to skip"),
         ("limit" = Option<i32>, Query, description = "How many at most"),
@@ -225,7 +225,7 @@ async fn list_versions(
     tag = "dek-registry",
     params(
         DekVersionPath,
-        ("algorithm" = Option<String>, Query, description = "AES128_GCM, AES256_GCM (the default) or AES256_SIV"),
+        AlgorithmQuery,
         ("deleted" = Option<bool>, Query, description = "Answer a soft-deleted DEK too"),
     ),
     responses(
@@ -261,7 +261,7 @@ async fn get_version(
     tag = "dek-registry",
     params(
         DekVersionPath,
-        ("algorithm" = Option<String>, Query, description = "AES128_GCM, AES256_GCM (the default) or AES256_SIV"),
+        AlgorithmQuery,
         ("permanent" = Option<bool>, Query, description = "Remove a soft-deleted version for good"),
     ),
     responses(
@@ -298,7 +298,7 @@ async fn delete_version(
     tag = "dek-registry",
     params(
         DekVersionPath,
-        ("algorithm" = Option<String>, Query, description = "AES128_GCM, AES256_GCM (the default) or AES256_SIV"),
+        AlgorithmQuery,
     ),
     responses(
         (status = 204, description = "Restored"),
@@ -332,7 +332,7 @@ async fn undelete_version(
     tag = "dek-registry",
     params(
         DekPath,
-        ("algorithm" = Option<String>, Query, description = "AES128_GCM, AES256_GCM (the default) or AES256_SIV"),
+        AlgorithmQuery,
     ),
     responses(
         (status = 204, description = "Every version restored"),

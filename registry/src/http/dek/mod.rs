@@ -126,6 +126,18 @@ struct DekVersionPath {
     version: String,
 }
 
+/// `algorithm`, described once for the OpenAPI document (read with [`algorithm`]).
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(
+    dead_code,
+    reason = "described only: handlers read it with `algorithm`"
+)]
+struct AlgorithmQuery {
+    /// AES128_GCM, AES256_GCM (the default) or AES256_SIV
+    algorithm: Option<String>,
+}
+
 /// The `algorithm` query parameter: AES256_GCM when absent.
 fn algorithm(params: &Params) -> Result<DekAlgorithm, KeyError> {
     match params.get("algorithm") {
