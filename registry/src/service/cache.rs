@@ -73,8 +73,11 @@ struct Entries {
     lookup_bytes: usize,
     /// Hashes the questions of lookups.
     hasher: RandomState,
-    /// Bumped by every invalidation.
-    generation: u64,
+    /// Bumped when an id may have been deleted: loads of schemas that began before do not
+    /// cache.
+    schemas: u64,
+    /// Bumped by every write: lookups that began before do not cache.
+    writes: u64,
     /// Whether invalidations may be missed (the change listener is down): nothing is cached.
     deaf: bool,
 }
@@ -114,9 +117,12 @@ impl Question {
     }
 }
 
-/// When a load began, for [`SchemaCache::insert`].
+/// When a load began, for [`SchemaCache::insert`] and [`SchemaCache::remember_lookup`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Generation(u64);
+pub struct Generation {
+    schemas: u64,
+    writes: u64,
+}
 
 impl SchemaCache {
     /// The cached schema with this id.
@@ -126,14 +132,19 @@ impl SchemaCache {
 
     /// Taken before reading a schema from the database, to cache it afterwards.
     pub fn generation(&self) -> Generation {
-        Generation(self.read().generation)
+        let entries = self.read();
+        Generation {
+            schemas: entries.schemas,
+            writes: entries.writes,
+        }
     }
 
     /// Caches `entry`, read from the database since `since`, unless its id is cached already
-    /// or something was invalidated since; returns the cached entry (or `entry` uncached).
+    /// or an id may have been deleted since; returns the cached entry (or `entry` uncached).
+    /// Other writes do not matter: an id's schema never changes.
     pub fn insert(&self, entry: CachedSchema, since: Generation) -> Arc<CachedSchema> {
         let mut entries = self.write();
-        if entries.deaf || entries.generation != since.0 {
+        if entries.deaf || entries.schemas != since.schemas {
             return Arc::new(entry);
         }
         entries
@@ -148,6 +159,7 @@ impl SchemaCache {
     pub fn remove(&self, id: i64) {
         let mut entries = self.write();
         entries.forget_lookups();
+        entries.schemas += 1;
         entries.by_id.remove(&id);
     }
 
@@ -172,7 +184,7 @@ impl SchemaCache {
         since: Generation,
     ) {
         let mut entries = self.write();
-        if entries.deaf || entries.generation != since.0 {
+        if entries.deaf || entries.writes != since.writes {
             return;
         }
         let size = question.size();
@@ -203,6 +215,7 @@ impl SchemaCache {
             Notice::Listening | Notice::Lost => {
                 let mut entries = self.write();
                 entries.forget_lookups();
+                entries.schemas += 1;
                 entries.by_id.clear();
                 entries.deaf = notice == Notice::Lost;
             }
@@ -235,7 +248,7 @@ impl SchemaCache {
 impl Entries {
     /// Forgets the lookup answers, and makes loads that began before not cache.
     fn forget_lookups(&mut self) {
-        self.generation += 1;
+        self.writes += 1;
         self.lookups.clear();
         self.lookup_bytes = 0;
     }
@@ -270,6 +283,16 @@ mod tests {
         assert!(cache.get(7).is_some());
         cache.apply(Notice::Changed(Change::SchemaDeleted(7)));
         assert!(cache.get(7).is_none());
+    }
+
+    #[tokio::test]
+    async fn writes_do_not_stop_schemas_from_being_cached() {
+        let cache = SchemaCache::default();
+        let since = cache.generation();
+        cache.forget_lookups();
+        cache.apply(Notice::Changed(Change::Written));
+        cache.insert(entry(3).await, since);
+        assert!(cache.get(3).is_some(), "an id's schema never changes");
     }
 
     #[tokio::test]

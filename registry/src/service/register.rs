@@ -7,6 +7,7 @@
 //! the cache; when a version's schema was registered elsewhere and is not cached yet, the
 //! transaction is abandoned, the schemas are loaded, and the registration starts again.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use crate::schema::{CompatibilityLevel, Report, Schema, check};
@@ -129,21 +130,24 @@ impl Registry {
             id: request.id,
             version,
         };
-        let declined = Mutex::new(None);
-        let compat = |live: &[VersionRow]| -> bool {
-            let grouped = Grouped {
-                key: group.as_deref(),
-                metadata: candidate.metadata.as_ref(),
-            };
-            match self.check_live(level, &candidate.schema, grouped, live) {
-                Ok(()) => true,
-                Err(reason) => {
-                    *declined.lock().unwrap_or_else(|p| p.into_inner()) = Some(reason);
-                    false
-                }
-            }
-        };
+        // Schemas loaded for the check when the cache did not hold them: the check uses these
+        // too, so a cache that cannot keep them (a listener that is down) still lets it pass.
+        let mut loaded = HashMap::new();
         for _ in 0..REGISTER_ATTEMPTS {
+            let declined = Mutex::new(None);
+            let compat = |live: &[VersionRow]| -> bool {
+                let grouped = Grouped {
+                    key: group.as_deref(),
+                    metadata: candidate.metadata.as_ref(),
+                };
+                match self.check_live(level, &candidate.schema, grouped, live, &loaded) {
+                    Ok(()) => true,
+                    Err(reason) => {
+                        *declined.lock().unwrap_or_else(|p| p.into_inner()) = Some(reason);
+                        false
+                    }
+                }
+            };
             let since = self.cache().generation();
             let written = self.store().register(subject, &new, &compat, by).await;
             self.cache().forget_lookups();
@@ -157,11 +161,11 @@ impl Registry {
                 };
                 return Ok((registered, schema));
             }
-            let reason = declined.lock().unwrap_or_else(|p| p.into_inner()).take();
+            let reason = declined.into_inner().unwrap_or_else(|p| p.into_inner());
             match reason {
                 Some(Declined::NotCached(ids)) => {
                     for id in ids {
-                        self.schema_by_id(id).await?;
+                        loaded.insert(id, self.schema_by_id(id).await?);
                     }
                 }
                 Some(Declined::Incompatible(messages)) => {
@@ -187,6 +191,7 @@ impl Registry {
         schema: &Schema,
         grouped: Grouped<'_>,
         live: &[VersionRow],
+        loaded: &HashMap<i64, Arc<CachedSchema>>,
     ) -> Result<(), Declined> {
         if level == CompatibilityLevel::None {
             return Ok(());
@@ -194,7 +199,11 @@ impl Registry {
         let mut previous = Vec::with_capacity(live.len());
         let mut missing = Vec::new();
         for row in live {
-            match self.cache().get(row.schema_id) {
+            let cached = self
+                .cache()
+                .get(row.schema_id)
+                .or_else(|| loaded.get(&row.schema_id).cloned());
+            match cached {
                 Some(cached) => previous.push((row.version, cached)),
                 None => missing.push(row.schema_id),
             }
