@@ -4,10 +4,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-/// Confluent's client with its Avro, JSON Schema and Protobuf serializers, and grpcio-tools,
-/// whose `protoc` compiles the interop `.proto` files into Python classes.
+/// Confluent's client with its Avro, JSON Schema and Protobuf serializers and its rule
+/// executors (field encryption, CEL), and grpcio-tools, whose `protoc` compiles the interop
+/// `.proto` files into Python classes.
 const INTEROP_PACKAGES: &[&str] = &[
-    "confluent-kafka[avro,json,protobuf,schemaregistry]==2.16.1",
+    "confluent-kafka[avro,json,protobuf,schemaregistry,rules]==2.16.1",
     "grpcio-tools==1.85.1",
     "protobuf==7.36.2",
 ];
@@ -15,7 +16,8 @@ const INTEROP_PACKAGES: &[&str] = &[
 /// What the interop scripts import.
 const INTEROP_IMPORTS: &str = "import confluent_kafka.schema_registry.avro, \
     confluent_kafka.schema_registry.json_schema, confluent_kafka.schema_registry.protobuf, \
-    grpc_tools.protoc";
+    confluent_kafka.schema_registry.rules.encryption.encrypt_executor, \
+    confluent_kafka.schema_registry.rules.cel.cel_executor, grpc_tools.protoc";
 
 /// Why a virtualenv could not be made ready.
 #[derive(Debug, thiserror::Error)]
@@ -101,7 +103,7 @@ pub fn python_venv(dir: &Path, packages: &[&str], imports: &str) -> Result<PathB
 }
 
 /// The python of the interop virtualenv, `$HERALD_VENV` or by default
-/// `$HOME/.cache/herald-venv`, with Confluent's client (Avro, JSON Schema, Protobuf) and
+/// `$HOME/.cache/herald-venv`, with Confluent's client (Avro, JSON Schema, Protobuf, rules) and
 /// grpcio-tools at pinned versions; made ready once per test process (two tests may ask at
 /// the same moment, and two `python3 -m venv` runs on one folder fail). Panics saying why
 /// when it cannot be.
