@@ -129,6 +129,7 @@ pub mod aggregate;
 mod backoff;
 mod byte_fields;
 mod codec;
+pub mod contract;
 #[cfg(all(feature = "consumer", any(feature = "sqlite", feature = "postgres")))]
 pub mod consumer;
 mod envelope;
