@@ -150,13 +150,20 @@ fn cases() -> Vec<Case> {
         ),
         avro_condition("has(message.attributes.vip)", &[3]),
         avro_condition("message.lines.exists(l, l == 'gift')", &[3]),
-        avro_condition("message.lines.all(l, size(l) >= 4) && size(message.lines) == 2", &[3]),
+        avro_condition(
+            "message.lines.all(l, size(l) >= 4) && size(message.lines) == 2",
+            &[3],
+        ),
         avro_condition("message.note == null ; message.status == 'NEW'", &[]),
         avro_condition("message.missing == 1", &[0, 1, 2, 3]),
         avro_fields(json!([condition_none]), Value::Null, &[]),
         // Field transforms: by type name, by the schema's tag, by the metadata's tag.
         avro_fields(
-            json!([rule("TRANSFORM", "CEL_FIELD", "typeName == 'STRING' ; value + '|' + fullName")]),
+            json!([rule(
+                "TRANSFORM",
+                "CEL_FIELD",
+                "typeName == 'STRING' ; value + '|' + fullName"
+            )]),
             Value::Null,
             &[],
         ),
@@ -175,18 +182,30 @@ fn cases() -> Vec<Case> {
             &[],
         ),
         avro_fields(
-            json!([rule("CONDITION", "CEL_FIELD", "name == 'zip' ; value.matches('^[0-9]{5}$')")]),
+            json!([rule(
+                "CONDITION",
+                "CEL_FIELD",
+                "name == 'zip' ; value.matches('^[0-9]{5}$')"
+            )]),
             Value::Null,
             &[2],
         ),
         // JSON Schema: conditions and field rules along `$` paths, through a $ref.
         json_case(
-            json!([rule("CONDITION", "CEL", "message.age >= 18 && message.email.contains('@')")]),
+            json!([rule(
+                "CONDITION",
+                "CEL",
+                "message.age >= 18 && message.email.contains('@')"
+            )]),
             Value::Null,
             &[1],
         ),
         json_case(
-            json!([rule("TRANSFORM", "CEL_FIELD", "typeName == 'STRING' ; value + '|' + fullName")]),
+            json!([rule(
+                "TRANSFORM",
+                "CEL_FIELD",
+                "typeName == 'STRING' ; value + '|' + fullName"
+            )]),
             Value::Null,
             &[],
         ),
@@ -229,7 +248,10 @@ fn herald(case: &Case, record: &Value) -> Result<Value, String> {
 
 fn run_python(request: &Value) -> Value {
     let mut child = Command::new(interop_python())
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/cel_rules.py"))
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/interop/cel_rules.py"
+        ))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -274,8 +296,17 @@ async fn cel_rules_give_the_verdicts_and_outputs_of_confluents_python_client() {
     })
     .await
     .unwrap();
-    for (i, (case, results)) in cases.iter().zip(answer["cases"].as_array().unwrap()).enumerate() {
-        for (j, (record, python)) in case.records.iter().zip(results.as_array().unwrap()).enumerate() {
+    for (i, (case, results)) in cases
+        .iter()
+        .zip(answer["cases"].as_array().unwrap())
+        .enumerate()
+    {
+        for (j, (record, python)) in case
+            .records
+            .iter()
+            .zip(results.as_array().unwrap())
+            .enumerate()
+        {
             let ours = herald(case, record);
             let context = format!("case {i} ({}), record {j}", case.rules);
             assert_eq!(
@@ -294,7 +325,11 @@ async fn cel_rules_give_the_verdicts_and_outputs_of_confluents_python_client() {
                 Err(message) => {
                     let theirs = python["error"].as_str().unwrap();
                     if theirs.starts_with("RuleConditionError") {
-                        assert_eq!(theirs, format!("RuleConditionError: {message}"), "{context}");
+                        assert_eq!(
+                            theirs,
+                            format!("RuleConditionError: {message}"),
+                            "{context}"
+                        );
                     }
                 }
             }

@@ -338,7 +338,12 @@ impl CelRules {
         let env = env();
         let mut compiled: Vec<Compiled> = Vec::new();
         for rule in rules {
-            let field = match rule.rule_type.as_deref().map(str::to_ascii_uppercase).as_deref() {
+            let field = match rule
+                .rule_type
+                .as_deref()
+                .map(str::to_ascii_uppercase)
+                .as_deref()
+            {
                 Some("CEL") => false,
                 Some("CEL_FIELD") => true,
                 _ => continue,
@@ -429,7 +434,10 @@ impl CelRules {
                 continue;
             }
             let (action, cause) = match self.evaluate(rule, &mut message) {
-                Ok(()) => (rule.on_success.get(mode).unwrap_or(Action::None), Cause::Succeeded),
+                Ok(()) => (
+                    rule.on_success.get(mode).unwrap_or(Action::None),
+                    Cause::Succeeded,
+                ),
                 Err(cause) => (rule.on_failure.get(mode).unwrap_or(Action::Error), cause),
             };
             let refusal = || Refusal {
@@ -498,13 +506,15 @@ impl CelRules {
             };
             let bind = |context: &mut Context<'_, '_>| {
                 context.add_variable_from_value("value", bound.clone());
-                context.add_variable_from_value("name", cel::Value::String(leaf.field.name.clone()));
+                context
+                    .add_variable_from_value("name", cel::Value::String(leaf.field.name.clone()));
                 context.add_variable_from_value(
                     "fullName",
                     cel::Value::String(leaf.field.full_name.clone()),
                 );
                 context.add_variable_from_value("typeName", leaf.kind.name());
-                let tags: Vec<cel::Value> = leaf.field.tags.iter().map(|t| t.as_str().into()).collect();
+                let tags: Vec<cel::Value> =
+                    leaf.field.tags.iter().map(|t| t.as_str().into()).collect();
                 context.add_variable_from_value("tags", tags);
                 if let Some(record) = leaf.message {
                     context.add_variable_from_value("message", record.clone());

@@ -55,7 +55,11 @@ fn accepted(decision: Decision) -> Value {
 
 #[test]
 fn a_condition_accepts_or_refuses_with_confluents_message() {
-    let set = rules(json!([cel("CONDITION", "WRITE", "message.amount > 10.0 && has(message.address.city)")]));
+    let set = rules(json!([cel(
+        "CONDITION",
+        "WRITE",
+        "message.amount > 10.0 && has(message.address.city)"
+    )]));
     assert_eq!(accepted(set.run(Mode::Write, order())), order());
     let mut cheap = order();
     cheap["amount"] = json!(2.0);
@@ -102,8 +106,14 @@ fn modes_choose_the_rules_that_run() {
     ]));
     assert!(matches!(set.run(Mode::Write, order()), Decision::Accept(_)));
     assert!(matches!(set.run(Mode::Read, order()), Decision::Refuse(_)));
-    assert!(matches!(set.run(Mode::Upgrade, order()), Decision::Refuse(_)));
-    assert!(matches!(set.run(Mode::Downgrade, order()), Decision::Accept(_)));
+    assert!(matches!(
+        set.run(Mode::Upgrade, order()),
+        Decision::Refuse(_)
+    ));
+    assert!(matches!(
+        set.run(Mode::Downgrade, order()),
+        Decision::Accept(_)
+    ));
     let both = rules(json!([cel("CONDITION", "WRITEREAD", "false")]));
     assert!(both.runs_in(Mode::Write) && both.runs_in(Mode::Read));
     assert!(!both.runs_in(Mode::Upgrade));
@@ -117,15 +127,24 @@ fn read_runs_rules_last_to_first() {
         cel("TRANSFORM", "WRITEREAD", "{'step': message.step + 'a'}"),
         cel("TRANSFORM", "WRITEREAD", "{'step': message.step + 'b'}"),
     ]));
-    assert_eq!(accepted(set.run(Mode::Write, json!({"step": ""}))), json!({"step": "ab"}));
-    assert_eq!(accepted(set.run(Mode::Read, json!({"step": ""}))), json!({"step": "ba"}));
+    assert_eq!(
+        accepted(set.run(Mode::Write, json!({"step": ""}))),
+        json!({"step": "ab"})
+    );
+    assert_eq!(
+        accepted(set.run(Mode::Read, json!({"step": ""}))),
+        json!({"step": "ba"})
+    );
 }
 
 #[test]
 fn actions_decide_what_follows() {
     let mut none = cel("CONDITION", "WRITE", "false");
     none["onFailure"] = json!("NONE");
-    assert_eq!(accepted(rules(json!([none])).run(Mode::Write, order())), order());
+    assert_eq!(
+        accepted(rules(json!([none])).run(Mode::Write, order())),
+        order()
+    );
 
     let mut dlq = cel("CONDITION", "WRITEREAD", "message.amount < 5.0");
     dlq["onFailure"] = json!("ERROR,DLQ");
@@ -164,14 +183,25 @@ fn disabled_rules_and_other_types_do_not_run() {
 fn a_failed_transform_leaves_the_message_as_it_was() {
     let mut transform = cel("TRANSFORM", "WRITE", "message.missing");
     transform["onFailure"] = json!("NONE");
-    assert_eq!(accepted(rules(json!([transform])).run(Mode::Write, order())), order());
+    assert_eq!(
+        accepted(rules(json!([transform])).run(Mode::Write, order())),
+        order()
+    );
 }
 
 #[test]
 fn a_guard_skips_the_body() {
-    let set = rules(json!([cel("CONDITION", "WRITE", "message.amount > 100.0 ; false")]));
+    let set = rules(json!([cel(
+        "CONDITION",
+        "WRITE",
+        "message.amount > 100.0 ; false"
+    )]));
     assert!(matches!(set.run(Mode::Write, order()), Decision::Accept(_)));
-    let set = rules(json!([cel("TRANSFORM", "WRITE", "message.amount > 100.0 ; {'x': 1}")]));
+    let set = rules(json!([cel(
+        "TRANSFORM",
+        "WRITE",
+        "message.amount > 100.0 ; {'x': 1}"
+    )]));
     assert_eq!(accepted(set.run(Mode::Write, order())), order());
 }
 
@@ -183,9 +213,21 @@ fn field_transforms_see_names_types_and_tags() {
     )]));
     let out = accepted(set.run(Mode::Write, order()));
     assert_eq!(out["id"], json!("o-1|id|com.example.Order.id|-"));
-    assert_eq!(out["ssn"], json!("123-45-6789|ssn|com.example.Order.ssn|PII"));
-    assert_eq!(out["address"]["city"], json!("Paris|city|com.example.Address.city|-"));
-    assert_eq!(out["lines"], json!(["a|lines|com.example.Order.lines|-", "b|lines|com.example.Order.lines|-"]));
+    assert_eq!(
+        out["ssn"],
+        json!("123-45-6789|ssn|com.example.Order.ssn|PII")
+    );
+    assert_eq!(
+        out["address"]["city"],
+        json!("Paris|city|com.example.Address.city|-")
+    );
+    assert_eq!(
+        out["lines"],
+        json!([
+            "a|lines|com.example.Order.lines|-",
+            "b|lines|com.example.Order.lines|-"
+        ])
+    );
     assert_eq!(out["status"], json!("NEW"), "enums are not visited");
     assert_eq!(out["note"], json!(null));
     assert_eq!(out["amount"], json!(12.5));
@@ -230,7 +272,10 @@ fn null_and_numbers_reach_field_rules_with_their_types() {
 
 #[test]
 fn field_conditions_fail_on_the_first_false_field() {
-    let set = rules(json!([field("CONDITION", "typeName == 'STRING' ; size(value) < 10")]));
+    let set = rules(json!([field(
+        "CONDITION",
+        "typeName == 'STRING' ; size(value) < 10"
+    )]));
     let Decision::Refuse(refusal) = set.run(Mode::Write, order()) else {
         panic!("the 11-character ssn passed");
     };
@@ -245,7 +290,10 @@ fn field_conditions_fail_on_the_first_false_field() {
 
 #[test]
 fn field_rules_may_read_the_record_holding_the_field() {
-    let set = rules(json!([field("TRANSFORM", "name == 'zip' ; value + '-' + message.city")]));
+    let set = rules(json!([field(
+        "TRANSFORM",
+        "name == 'zip' ; value + '-' + message.city"
+    )]));
     let out = accepted(set.run(Mode::Write, order()));
     assert_eq!(out["address"]["zip"], json!("75001-Paris"));
 }
@@ -282,9 +330,13 @@ fn json_schema_fields_are_walked_from_dollar() {
 
 #[test]
 fn invalid_expressions_are_refused_when_compiling() {
-    let list: Vec<Rule> = serde_json::from_value(json!([cel("CONDITION", "WRITE", "message.(")])).unwrap();
+    let list: Vec<Rule> =
+        serde_json::from_value(json!([cel("CONDITION", "WRITE", "message.(")])).unwrap();
     let error = CelRules::compile(&list, Schema::Avro(&order_schema()), &BTreeMap::new());
-    assert!(matches!(error, Err(CelError::Expression { .. })), "{error:?}");
+    assert!(
+        matches!(error, Err(CelError::Expression { .. })),
+        "{error:?}"
+    );
 }
 
 #[test]

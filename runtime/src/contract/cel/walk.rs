@@ -140,7 +140,8 @@ impl Shape {
                 ("string", Value::String(_)) | ("array", Value::Array(_)) => true,
                 ("object", Value::Object(_)) | ("number", Value::Number(_)) => true,
                 ("integer", Value::Number(n)) => {
-                    n.as_i64().is_some_and(|i| !self.int32 || i32::try_from(i).is_ok())
+                    n.as_i64()
+                        .is_some_and(|i| !self.int32 || i32::try_from(i).is_ok())
                         || (!self.int32 && n.is_u64())
                 }
                 _ => false,
@@ -396,7 +397,11 @@ impl AvroCompiler<'_> {
                     return Ok(self.push(Node::Leaf(kind)));
                 }
                 let full = full_name(name, namespace);
-                match self.named.get(&full).or_else(|| self.named.get(name.as_str())) {
+                match self
+                    .named
+                    .get(&full)
+                    .or_else(|| self.named.get(name.as_str()))
+                {
                     Some(node) => Ok(*node),
                     None => Err(CelError::Schema(format!("unknown Avro type `{name}`"))),
                 }
@@ -451,12 +456,18 @@ impl AvroCompiler<'_> {
         let node = self.push(Node::Record(Vec::new()));
         self.named.insert(name.clone(), node);
         let mut fields = Vec::new();
-        for field in object.get("fields").and_then(Value::as_array).into_iter().flatten() {
+        for field in object
+            .get("fields")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             let Some(field_name) = field.get("name").and_then(Value::as_str) else {
                 return Err(CelError::Schema(format!("a field of `{name}` has no name")));
             };
             let full = format!("{name}.{field_name}");
-            let field_node = self.node(field.get("type").unwrap_or(&Value::Null), &own_namespace)?;
+            let field_node =
+                self.node(field.get("type").unwrap_or(&Value::Null), &own_namespace)?;
             fields.push(Field {
                 name: Arc::new(field_name.to_owned()),
                 tags: field_tags(field.get("confluent:tags"), &full, self.tags),
@@ -657,7 +668,11 @@ impl<'a> JsonCompiler<'a> {
         node
     }
 
-    fn fields(&mut self, object: &'a Map<String, Value>, path: &str) -> Result<Vec<Field>, CelError> {
+    fn fields(
+        &mut self,
+        object: &'a Map<String, Value>,
+        path: &str,
+    ) -> Result<Vec<Field>, CelError> {
         let mut fields = Vec::new();
         let Some(Value::Object(properties)) = object.get("properties") else {
             return Ok(fields);
@@ -688,7 +703,9 @@ impl<'a> JsonCompiler<'a> {
 
     fn lookup(&self, reference: &str) -> Result<&'a Value, CelError> {
         let pointer = reference.strip_prefix('#').ok_or_else(|| {
-            CelError::Schema(format!("only local `$ref`s are followed, not `{reference}`"))
+            CelError::Schema(format!(
+                "only local `$ref`s are followed, not `{reference}`"
+            ))
         })?;
         self.root
             .pointer(pointer)
@@ -726,7 +743,11 @@ fn json_type(object: &Map<String, Value>) -> FieldType {
 fn json_shape(schema: &Value) -> Shape {
     let kinds = match schema.get("type") {
         Some(Value::String(kind)) => json_kind(kind).into_iter().collect(),
-        Some(Value::Array(kinds)) => kinds.iter().filter_map(Value::as_str).filter_map(json_kind).collect(),
+        Some(Value::Array(kinds)) => kinds
+            .iter()
+            .filter_map(Value::as_str)
+            .filter_map(json_kind)
+            .collect(),
         _ => Vec::new(),
     };
     let values = match (schema.get("const"), schema.get("enum")) {
@@ -751,7 +772,9 @@ fn json_shape(schema: &Value) -> Shape {
 }
 
 fn json_kind(kind: &str) -> Option<&'static str> {
-    ["null", "boolean", "integer", "number", "string", "array", "object"]
-        .into_iter()
-        .find(|k| *k == kind)
+    [
+        "null", "boolean", "integer", "number", "string", "array", "object",
+    ]
+    .into_iter()
+    .find(|k| *k == kind)
 }
