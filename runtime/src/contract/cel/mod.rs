@@ -45,7 +45,8 @@ use cel::{Context, Env, Program};
 use serde::Deserialize;
 use serde_json::Value;
 
-use value::{to_cel, to_cel_double, to_json, truthy};
+use cel::common::types::{CelList, CelString};
+use value::{to_json, to_val, to_val_double, truthy};
 use walk::{FieldType, Leaf, Tree, Verdict};
 
 /// One rule of a `ruleSet`, in Confluent's JSON (unknown keys such as `params` are ignored).
@@ -463,16 +464,12 @@ impl CelRules {
         match (&self.tree, rule.field) {
             (Some(tree), true) => self.evaluate_fields(tree, rule, body, message),
             _ => {
-                let bound = to_cel(message);
-                let bind = |context: &mut Context<'_, '_>| {
-                    context.add_variable_from_value("message", bound.clone());
-                };
-                if let Some(guard) = &rule.guard
-                    && !truthy(&self.execute(guard, bind)?)
-                {
+                let mut context = Context::with_env(env());
+                context.add_variable_as_val("message", to_val(message));
+                let Some(result) = run(rule, body, &context)? else {
                     return Ok(());
-                }
-                let result = self.execute(body, bind)?;
+                };
+                drop(context);
                 match rule.kind {
                     Kind::Condition => condition(rule, &result),
                     Kind::Transform => match to_json(&result) {
@@ -500,35 +497,35 @@ impl CelRules {
             if !rule.tags.is_empty() && rule.tags.is_disjoint(&leaf.field.tags) {
                 return Ok(None);
             }
+            let mut context = Context::with_env(env());
             let bound = match leaf.kind {
-                FieldType::Float | FieldType::Double => to_cel_double(value),
-                _ => to_cel(value),
+                FieldType::Float | FieldType::Double => to_val_double(value),
+                _ => to_val(value),
             };
-            let bind = |context: &mut Context<'_, '_>| {
-                context.add_variable_from_value("value", bound.clone());
-                context
-                    .add_variable_from_value("name", cel::Value::String(leaf.field.name.clone()));
-                context.add_variable_from_value(
-                    "fullName",
-                    cel::Value::String(leaf.field.full_name.clone()),
-                );
-                context.add_variable_from_value("typeName", leaf.kind.name());
-                let tags: Vec<cel::Value> =
-                    leaf.field.tags.iter().map(|t| t.as_str().into()).collect();
-                context.add_variable_from_value("tags", tags);
-                if let Some(record) = leaf.message {
-                    context.add_variable_from_value("message", record.clone());
-                }
-            };
-            if let Some(guard) = &rule.guard
-                && !truthy(&self.execute(guard, bind)?)
-            {
+            context.add_variable_as_val("value", bound);
+            let field = leaf.field;
+            context.add_variable_as_val("name", Box::new(CelString::from(field.name.as_str())));
+            context.add_variable_as_val(
+                "fullName",
+                Box::new(CelString::from(field.full_name.as_str())),
+            );
+            context.add_variable_as_val("typeName", Box::new(CelString::from(leaf.kind.name())));
+            let tags: Vec<Box<dyn cel::common::value::Val + '_>> = field
+                .tags
+                .iter()
+                .map(|tag| Box::new(CelString::from(tag.as_str())) as Box<_>)
+                .collect();
+            context.add_variable_as_val("tags", Box::new(CelList::from(tags)));
+            if let Some(record) = leaf.message {
+                context.add_variable_as_val("message", to_val(record));
+            }
+            let Some(result) = run(rule, body, &context)? else {
                 return Ok(match rule.kind {
                     Kind::Condition => Some(true),
                     Kind::Transform => None,
                 });
-            }
-            let result = self.execute(body, bind)?;
+            };
+            drop(context);
             match rule.kind {
                 Kind::Condition => match result {
                     cel::Value::Bool(verdict) => Ok(Some(verdict)),
@@ -553,18 +550,26 @@ impl CelRules {
             }
         }
     }
+}
 
-    fn execute(
-        &self,
-        program: &Program,
-        bind: impl FnOnce(&mut Context<'_, '_>),
-    ) -> Result<cel::Value, Cause> {
-        let mut context = Context::with_env(env());
-        bind(&mut context);
+/// Runs a rule's guard, then its body, with the variables of `context`: `None` when the
+/// guard stops the body.
+fn run(
+    rule: &Compiled,
+    body: &Program,
+    context: &Context<'_, '_>,
+) -> Result<Option<cel::Value>, Cause> {
+    let execute = |program: &Program| {
         program
-            .execute(&context)
+            .execute(context)
             .map_err(|error| Cause::Evaluation(error.to_string()))
+    };
+    if let Some(guard) = &rule.guard
+        && !truthy(&execute(guard)?)
+    {
+        return Ok(None);
     }
+    execute(body).map(Some)
 }
 
 /// A CONDITION's result: `true` passes, `false` fails with Confluent's message.

@@ -3,46 +3,50 @@
 //! `i64::MAX`), other numbers as `double`.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use cel::Value as Cel;
-use cel::objects::{Key, Map};
+use cel::common::types::{
+    CelBool, CelDouble, CelInt, CelList, CelMap, CelMapKey, CelNull, CelString, CelUInt,
+};
+use cel::common::value::Val;
+use cel::objects::Key;
 use serde_json::{Number, Value};
 
-/// A JSON value as CEL binds it.
-pub(super) fn to_cel(value: &Value) -> Cel {
+/// A JSON value as CEL binds it, borrowing its strings.
+pub(super) fn to_val(value: &Value) -> Box<dyn Val + '_> {
     match value {
-        Value::Null => Cel::Null,
-        Value::Bool(b) => Cel::Bool(*b),
+        Value::Null => Box::new(CelNull),
+        Value::Bool(b) => Box::new(CelBool::from(*b)),
         Value::Number(n) => number(n),
-        Value::String(s) => Cel::String(Arc::new(s.clone())),
-        Value::Array(items) => Cel::List(Arc::new(items.iter().map(to_cel).collect())),
-        Value::Object(fields) => {
-            let map: HashMap<Key, Cel> = fields
-                .iter()
-                .map(|(k, v)| (Key::String(Arc::new(k.clone())), to_cel(v)))
-                .collect();
-            Cel::Map(Map { map: Arc::new(map) })
+        Value::String(s) => Box::new(CelString::from(s.as_str())),
+        Value::Array(items) => {
+            Box::new(CelList::from(items.iter().map(to_val).collect::<Vec<_>>()))
         }
+        Value::Object(fields) => Box::new(CelMap::from(
+            fields
+                .iter()
+                .map(|(k, v)| (CelMapKey::String(CelString::from(k.as_str())), to_val(v)))
+                .collect::<HashMap<_, _>>(),
+        )),
     }
 }
 
-fn number(n: &Number) -> Cel {
+fn number(n: &Number) -> Box<dyn Val + 'static> {
     if let Some(i) = n.as_i64() {
-        Cel::Int(i)
+        Box::new(CelInt::from(i))
     } else if let Some(u) = n.as_u64() {
-        Cel::UInt(u)
+        Box::new(CelUInt::from(u))
     } else {
-        Cel::Float(n.as_f64().unwrap_or(f64::NAN))
+        Box::new(CelDouble::from(n.as_f64().unwrap_or(f64::NAN)))
     }
 }
 
 /// A JSON number as a CEL `double`, for a field the schema declares floating-point (JSON
 /// text may write `2` for the double `2.0`).
-pub(super) fn to_cel_double(value: &Value) -> Cel {
+pub(super) fn to_val_double(value: &Value) -> Box<dyn Val + '_> {
     match value {
-        Value::Number(n) => Cel::Float(n.as_f64().unwrap_or(f64::NAN)),
-        other => to_cel(other),
+        Value::Number(n) => Box::new(CelDouble::from(n.as_f64().unwrap_or(f64::NAN))),
+        other => to_val(other),
     }
 }
 
@@ -98,11 +102,18 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn through_cel(value: &Value, bind: fn(&Value) -> Box<dyn Val + '_>) -> Cel {
+        let env = std::sync::Arc::new(cel::Env::stdlib());
+        let mut context = cel::Context::with_env(env.clone());
+        context.add_variable_as_val("x", bind(value));
+        env.compile("x").unwrap().execute(&context).unwrap()
+    }
+
     #[test]
     fn json_goes_to_cel_and_back() {
         let value = json!({"a": [1, 2.5, "x", null, true], "b": {"c": 18446744073709551615u64}});
-        assert_eq!(to_json(&to_cel(&value)), Some(value));
-        assert_eq!(to_cel_double(&json!(2)), Cel::Float(2.0));
+        assert_eq!(to_json(&through_cel(&value, to_val)), Some(value));
+        assert_eq!(through_cel(&json!(2), to_val_double), Cel::Float(2.0));
         assert_eq!(to_json(&Cel::Float(f64::NAN)), None);
     }
 
@@ -111,7 +122,7 @@ mod tests {
         assert!(truthy(&Cel::Bool(true)));
         assert!(!truthy(&Cel::Null));
         assert!(!truthy(&Cel::Int(0)));
-        assert!(truthy(&to_cel(&json!("x"))));
-        assert!(!truthy(&to_cel(&json!([]))));
+        assert!(truthy(&through_cel(&json!("x"), to_val)));
+        assert!(!truthy(&through_cel(&json!([]), to_val)));
     }
 }

@@ -16,7 +16,6 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use super::CelError;
-use super::value::to_cel;
 use super::wildcard;
 
 /// The type of a visited field, as the rules see it in `typeName`.
@@ -181,7 +180,7 @@ pub(super) struct Leaf<'a> {
     pub(super) field: &'a Field,
     pub(super) kind: FieldType,
     /// The record holding the field, when the rule asked for `message`.
-    pub(super) message: Option<&'a cel::Value>,
+    pub(super) message: Option<&'a Value>,
 }
 
 /// What a leaf's visit answered: a CONDITION's verdict, or nothing.
@@ -258,7 +257,7 @@ impl<E> Walk<'_, '_, E> {
         &mut self,
         node: usize,
         field: Option<&Field>,
-        message: Option<&cel::Value>,
+        message: Option<&Value>,
         value: &mut Value,
     ) -> Result<Verdict, E> {
         let Some(current) = self.tree.nodes.get(node) else {
@@ -341,8 +340,9 @@ impl<E> Walk<'_, '_, E> {
 
     fn fields(&mut self, fields: &[Field], record: &mut Value) -> Result<(), E> {
         for field in fields {
+            // A copy: the field is changed while the rule reads the record.
             let message = match (self.with_message, &*record) {
-                (true, Value::Object(_)) => Some(to_cel(record)),
+                (true, Value::Object(_)) => Some(record.clone()),
                 _ => None,
             };
             let Some(value) = record.as_object_mut().and_then(|r| r.get_mut(&*field.name)) else {
