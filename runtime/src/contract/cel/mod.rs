@@ -33,6 +33,7 @@
 //! `double` (and a field the schema declares `float` or `double` is a `double` even when its
 //! JSON has no fraction).
 
+mod functions;
 mod value;
 mod walk;
 mod wildcard;
@@ -314,15 +315,17 @@ pub struct CelRules {
 
 /// The environment every rule is compiled and run in: CEL's standard library (with `has`,
 /// `all`, `exists`, `exists_one`, `map`, `filter`, `size`, `contains`, `startsWith`,
-/// `endsWith`, `matches`) and the strings extension (`lowerAscii`, `upperAscii`, `trim`,
-/// `replace`, `split`, `substring`, `indexOf`, ...).
+/// `endsWith`, `matches`), the strings extension (`lowerAscii`, `upperAscii`, `trim`,
+/// `replace`, `split`, `substring`, `indexOf`, ...) and the checks Confluent's executors add
+/// (`isEmail`, `isHostname`, `isIpv4`, `isIpv6`, `isUri`, `isUriRef`, `isUuid`).
 fn env() -> Arc<Env> {
     static ENV: OnceLock<Arc<Env>> = OnceLock::new();
     ENV.get_or_init(|| {
         let mut env = Env::stdlib();
-        // Declaring the extension on a fresh environment cannot conflict; were it to, the
-        // rules would only miss its functions.
+        // Declaring these on a fresh environment cannot conflict; were it to, the rules
+        // would only miss the functions.
         let _ = env.add_extension(cel::extensions::strings);
+        let _ = functions::declare(&mut env);
         Arc::new(env)
     })
     .clone()

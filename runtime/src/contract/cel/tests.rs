@@ -92,6 +92,8 @@ fn macros_and_string_functions_work() {
         "message.id.startsWith('o-') && message.ssn.matches('^[0-9]{3}-[0-9]{2}-[0-9]{4}$')",
         "message.address.city.lowerAscii() == 'paris' && message.address.zip.endsWith('01')",
         "!has(message.missing) && message.note == null",
+        "isEmail('ada@example.com') && !'ada'.isEmail() && message.id.isHostname()",
+        "'123e4567-e89b-12d3-a456-426614174000'.isUuid() && isIpv4('10.0.0.1') && !isIpv6('10.0.0.1')",
     ] {
         let set = rules(json!([cel("CONDITION", "WRITE", expr)]));
         assert_eq!(accepted(set.run(Mode::Write, order())), order(), "{expr}");
