@@ -107,10 +107,11 @@
 //! [`projection`], [`saga`], [`relay`] and [`transport`] (the broker seam, with `transport::nats`
 //! behind feature `nats` and `transport::kafka` behind feature `kafka`), `registry_client`
 //! and `push` (feature `registry-client`, from `herald-protocol`: the client and the push
-//! `herald push` uses), `consumer` (feature `consumer`), [`schema`], [`history`] and [`wire`] (the Confluent wire
-//! format), and for running several replicas of a service, `lease` (one runner per projection
-//! and relay, fenced checkpoints) and `status` (leases, checkpoints and lag, as Prometheus
-//! text).
+//! `herald push` uses), `consumer` (feature `consumer`), [`contract`] (data contracts at run
+//! time: `contract::cel`, CEL rules, behind feature `rules`), [`schema`], [`history`] and
+//! [`wire`] (the Confluent wire format), and for running several replicas of a service,
+//! `lease` (one runner per projection and relay, fenced checkpoints) and `status` (leases,
+//! checkpoints and lag, as Prometheus text).
 
 // Input-handling library code reports errors; it never unwraps or panics on them.
 #![cfg_attr(
@@ -131,6 +132,7 @@ mod byte_fields;
 mod codec;
 #[cfg(all(feature = "consumer", any(feature = "sqlite", feature = "postgres")))]
 pub mod consumer;
+pub mod contract;
 mod envelope;
 mod error;
 mod event;
