@@ -46,17 +46,28 @@ fn run(binary: &str, args: &[&str]) -> String {
 }
 
 /// Reads the child's stdout until `count` lines starting with `applied` were seen, then
-/// kills it with SIGKILL; returns the lines.
+/// kills it with SIGKILL; returns the lines. A child that stops printing for
+/// [`QUIET_LIMIT`] (the other members took the rest of the log, or hold its partitions
+/// until their sessions expire) is killed all the same, rather than waited for forever.
 fn kill_after_applied(mut child: Child, count: usize) -> Vec<String> {
     let stdout = child.stdout.take().unwrap();
+    let (sender, received) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if sender.send(line).is_err() {
+                break;
+            }
+        }
+    });
     let mut lines = Vec::new();
     let mut applied = 0;
-    for line in BufReader::new(stdout).lines() {
-        let line = line.unwrap();
-        applied += usize::from(line.starts_with("applied "));
-        lines.push(line);
-        if applied == count {
-            break;
+    while applied < count {
+        match received.recv_timeout(QUIET_LIMIT) {
+            Ok(line) => {
+                applied += usize::from(line.starts_with("applied "));
+                lines.push(line);
+            }
+            Err(_) => break,
         }
     }
     child.kill().unwrap();
@@ -65,8 +76,12 @@ fn kill_after_applied(mut child: Child, count: usize) -> Vec<String> {
         !status.success(),
         "the consumer finished before it was killed: {lines:?}"
     );
+    lines.extend(received.try_iter());
     lines
 }
+
+/// How long [`kill_after_applied`] waits for the next line.
+const QUIET_LIMIT: Duration = Duration::from_secs(20);
 
 /// The board one application of each event of the log gives, and the counts per type.
 async fn expected_board(store: &SqliteStore) -> (Vec<BoardRow>, Vec<(String, i64)>) {
