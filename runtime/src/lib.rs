@@ -83,6 +83,13 @@
 //! On a variant, `#[event(rename = "shipped")]` sets the part of the event type after the
 //! name (default: the variant's name in snake case), giving `order.shipped`.
 //!
+//! On a named field, `#[event(tags("PII", "GDPR"))]` gives the field data-contract tags
+//! (letters, digits, `_` and `-`, starting with a letter): the exported Avro field and JSON
+//! Schema property carry them as `"confluent:tags"`, where Confluent's clients read them
+//! (their `ENCRYPT` rules, for example, select fields by tag), and [`Event::FIELD_TAGS`] lists
+//! them. The field's payload name is its `#[serde(rename)]` or its Rust name. Tags are part of
+//! the snapshot: adding or removing one on a published version is an edit like any other.
+//!
 //! The chain is checked when compiling: the previous type must itself be an [`Event`] with
 //! the same name and a version exactly one lower, and the `From`/`TryFrom` impl must exist.
 //! Supported shapes: enums whose variants have named fields, one unnamed field or none, and
@@ -156,7 +163,7 @@ pub use codec::AvroViaValue;
 pub use codec::{Avro, AvroError, Codec, DatumPlan, Json};
 pub use envelope::{Cause, Envelope, NewEvent, RecordedEvent};
 pub use error::{DecodeError, EncodeError, SchemaError, UpcastError};
-pub use event::{Encoded, Event, EventVersion, JsonEvent, JsonUpcaster, Upcast};
+pub use event::{Encoded, Event, EventVersion, FieldTags, JsonEvent, JsonUpcaster, Upcast};
 pub use herald_macros::Event;
 #[cfg(feature = "registry-client")]
 pub use herald_protocol::push;
