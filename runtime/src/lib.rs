@@ -114,7 +114,8 @@
 //! [`projection`], [`saga`], [`relay`] and [`transport`] (the broker seam, with `transport::nats`
 //! behind feature `nats` and `transport::kafka` behind feature `kafka`), `registry_client`
 //! and `push` (feature `registry-client`, from `herald-protocol`: the client and the push
-//! `herald push` uses), `consumer` (feature `consumer`), [`schema`], [`history`] and [`wire`] (the Confluent wire
+//! `herald push` uses), `consumer` (feature `consumer`), `contract` (feature `contract`: data-contract
+//! rules, field encryption), [`schema`], [`history`] and [`wire`] (the Confluent wire
 //! format), and for running several replicas of a service, `lease` (one runner per projection
 //! and relay, fenced checkpoints) and `status` (leases, checkpoints and lag, as Prometheus
 //! text).
@@ -138,6 +139,8 @@ mod byte_fields;
 mod codec;
 #[cfg(all(feature = "consumer", any(feature = "sqlite", feature = "postgres")))]
 pub mod consumer;
+#[cfg(feature = "contract")]
+pub mod contract;
 mod envelope;
 mod error;
 mod event;
