@@ -150,6 +150,15 @@ pub struct RuleSet {
     pub migration_rules: Vec<Rule>,
 }
 
+impl RuleSet {
+    /// Whether any domain rule runs in `mode`.
+    pub fn runs_on(&self, mode: Mode) -> bool {
+        self.domain_rules
+            .iter()
+            .any(|rule| !rule.disabled && rule.mode.runs_on(mode))
+    }
+}
+
 /// A writer's schema with what its rules need: the parsed Avro schema, the `ruleSet` and the
 /// `metadata.properties` that rule parameters fall back to.
 #[derive(Debug)]
@@ -195,10 +204,7 @@ impl ContractSchema {
 
     /// Whether any domain rule runs in `mode`.
     pub fn has_rules(&self, mode: Mode) -> bool {
-        self.rules
-            .domain_rules
-            .iter()
-            .any(|rule| !rule.disabled && rule.mode.runs_on(mode))
+        self.rules.runs_on(mode)
     }
 }
 
