@@ -64,6 +64,19 @@ fn registry() -> HeraldServe {
 /// Registers the event's Avro schema under `subject` with an ENCRYPT rule on `PII` fields
 /// (KEK `kek`, local KMS); returns its id.
 async fn register(registry: &HeraldServe, subject: &str, kek: &str) -> u32 {
+    register_with(registry, subject, kek, json!({})).await
+}
+
+/// [`register`] with more rule parameters.
+async fn register_with(registry: &HeraldServe, subject: &str, kek: &str, more: Value) -> u32 {
+    let mut params = json!({
+        "encrypt.kek.name": kek,
+        "encrypt.kms.type": "local-kms",
+        "encrypt.kms.key.id": "herald-test",
+    });
+    for (key, value) in more.as_object().unwrap() {
+        params[key] = value.clone();
+    }
     let body = json!({
         "schemaType": "AVRO",
         "schema": CustomerRegistered::export_avro_schema().unwrap().to_string(),
@@ -73,11 +86,7 @@ async fn register(registry: &HeraldServe, subject: &str, kek: &str) -> u32 {
             "mode": "WRITEREAD",
             "type": "ENCRYPT",
             "tags": ["PII"],
-            "params": {
-                "encrypt.kek.name": kek,
-                "encrypt.kms.type": "local-kms",
-                "encrypt.kms.key.id": "herald-test",
-            },
+            "params": params,
         }]},
     });
     let (status, answer) = registry
@@ -321,4 +330,63 @@ async fn confluents_python_deserializer_decrypts_what_herald_relays() {
     // And Herald's consumer reads them back.
     let (events, dead) = consume(&jetstream, &registry, Some(contract(&registry)), 2).await;
     assert_eq!((events, dead), (customers(), 0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn deleting_a_data_subjects_key_shreds_their_fields_and_only_theirs() {
+    use herald::Codec;
+    use herald::contract::Mode;
+
+    let registry = registry();
+    let subject = "customers-value";
+    let id = register_with(
+        &registry,
+        subject,
+        "shred-kek",
+        json!({"herald.encrypt.subject.field": "customer_id"}),
+    )
+    .await;
+    // Messages as published: each customer's fields under a DEK of their own.
+    let writer = contract(&registry);
+    let mut published = Vec::new();
+    for customer in customers() {
+        let datum = Avro::encode(&customer).unwrap();
+        let sealed = writer.run(Mode::Write, subject, id, datum).await.unwrap();
+        assert_encrypted(&sealed, &customer);
+        published.push(sealed);
+    }
+    for customer_id in ["c-1", "c-2"] {
+        let (status, dek) = registry
+            .get(&format!(
+                "/dek-registry/v1/keks/shred-kek/deks/{subject}:{customer_id}/versions/1"
+            ))
+            .await;
+        assert_eq!(status, 200, "{dek}");
+    }
+    // A soft delete keeps the key readable; a permanent one shreds c-1.
+    let deks = format!("/dek-registry/v1/keks/shred-kek/deks/{subject}:c-1");
+    assert_eq!(registry.delete(&deks).await.0, 204);
+    let read = |contract: Arc<Contract>, published: Vec<Vec<u8>>| async move {
+        let mut events = Vec::new();
+        for sealed in published {
+            let datum = contract.run(Mode::Read, subject, id, sealed).await.unwrap();
+            events.push(CustomerRegistered::decode_with::<Avro>("customer", 1, &datum).unwrap());
+        }
+        events
+    };
+    assert_eq!(
+        read(contract(&registry), published.clone()).await,
+        customers()
+    );
+    assert_eq!(
+        registry.delete(&format!("{deks}?permanent=true")).await.0,
+        204
+    );
+    // A reader without the key in its cache: c-1's tagged fields are gone, the rest of the
+    // event decodes, and c-2 is untouched.
+    let shredded = read(contract(&registry), published).await;
+    let mut expected = customers();
+    expected[0].email = String::new();
+    expected[0].phone = None;
+    assert_eq!(shredded, expected);
 }

@@ -27,6 +27,12 @@ const DEK_ALGORITHM: &str = "encrypt.dek.algorithm";
 /// After how many days a DEK is replaced by a new version (0, the default: never).
 const DEK_EXPIRY_DAYS: &str = "encrypt.dek.expiry.days";
 
+/// Herald's crypto-shredding: the field whose string value scopes the DEK (one DEK per data
+/// subject, under the DEK subject `<subject>:<value>`).
+const DATA_SUBJECT_FIELD: &str = "herald.encrypt.subject.field";
+/// What a shredded string field that is not nullable reads as (empty by default).
+const SHREDDED_VALUE: &str = "herald.encrypt.shredded.value";
+
 const MILLIS_PER_DAY: i64 = 24 * 60 * 60 * 1000;
 
 /// Confluent's field-level encryption (rule type `ENCRYPT`): on write, every string or
@@ -46,6 +52,18 @@ const MILLIS_PER_DAY: i64 = 24 * 60 * 60 * 1000;
 /// ciphertext, 16-byte tag) without associated data; with an expiry, it is preceded by a
 /// zero byte and the DEK version as a big-endian `u32`. A string field holds the ciphertext
 /// in standard base64, a bytes field the ciphertext itself. DEKs are cached per process.
+///
+/// **Crypto-shredding** (Herald's, not Confluent's): with the parameter
+/// `herald.encrypt.subject.field` naming a string field (the customer id, say; it must not be
+/// one the rule encrypts), each data subject gets DEKs of its own, under the DEK subject
+/// `<subject>:<value of that field>`. Deleting that DEK for good (`DELETE
+/// /dek-registry/v1/keks/{kek}/deks/{subject}:{value}`, then again with `?permanent=true`)
+/// makes that subject's encrypted fields unreadable wherever the messages went, while the rest
+/// of each message still decodes: a shredded field reads as null when its type is nullable
+/// (an `Option` in Rust), else as the parameter `herald.encrypt.shredded.value` (a string
+/// field; empty by default) or as empty bytes. A process that already holds the DEK in its
+/// cache keeps reading until it restarts. Confluent's clients do not know this scoping: they
+/// cannot read fields encrypted this way.
 pub struct FieldEncryption {
     registry: RegistryClient,
     kms: HashMap<String, Arc<dyn Kms>>,
@@ -75,6 +93,8 @@ struct Latest {
 /// The rule's parameters.
 struct Params<'a> {
     kek_name: &'a str,
+    data_subject: Option<&'a str>,
+    shredded: &'a str,
     kms_type: Option<&'a str>,
     kms_key_id: Option<&'a str>,
     algorithm: DekAlgorithm,
@@ -134,6 +154,10 @@ impl FieldEncryption {
         };
         Ok(Params {
             kek_name,
+            data_subject: context
+                .parameter(DATA_SUBJECT_FIELD)
+                .filter(|f| !f.is_empty()),
+            shredded: context.parameter(SHREDDED_VALUE).unwrap_or_default(),
             kms_type: context.parameter(KMS_TYPE).filter(|t| !t.is_empty()),
             kms_key_id: context.parameter(KMS_KEY_ID).filter(|t| !t.is_empty()),
             algorithm,
@@ -323,25 +347,26 @@ impl FieldEncryption {
         Ok((dek.version, cipher))
     }
 
-    /// The cipher of DEK version `version`, for reading.
+    /// The cipher of DEK version `version`, for reading; `None` when the registry has no
+    /// such DEK and `shredding` allows that.
     async fn read_key(
         &self,
         kek: &Kek,
         scope: &KeyScope,
         version: u32,
-    ) -> Result<Arc<Cipher>, RuleError> {
+        shredding: bool,
+    ) -> Result<Option<Arc<Cipher>>, RuleError> {
         if let Some(cipher) = lock(&self.keys).get(&(scope.clone(), version)) {
-            return Ok(Arc::clone(cipher));
+            return Ok(Some(Arc::clone(cipher)));
         }
-        self.fetch(kek, scope, Some(version), Mode::Read)
-            .await?
-            .map(|(_, cipher)| cipher)
-            .ok_or_else(|| {
-                RuleError::Key(format!(
-                    "no DEK version {version} of KEK `{}` and subject `{}`",
-                    scope.kek, scope.subject
-                ))
-            })
+        match self.fetch(kek, scope, Some(version), Mode::Read).await? {
+            Some((_, cipher)) => Ok(Some(cipher)),
+            None if shredding => Ok(None),
+            None => Err(RuleError::Key(format!(
+                "no DEK version {version} of KEK `{}` and subject `{}`",
+                scope.kek, scope.subject
+            ))),
+        }
     }
 
     async fn encrypt(
@@ -358,44 +383,54 @@ impl FieldEncryption {
         }
         let params = Self::params(&context)?;
         let kek = self.kek(context.mode, &params).await?;
+        let data_subject = match params.data_subject {
+            Some(field) => fields::string_field(avro, &datum, field)?,
+            None => None,
+        };
         let scope = KeyScope {
             kek: kek.name.clone(),
-            subject: context.subject.to_owned(),
+            subject: match &data_subject {
+                Some(value) => format!("{}:{value}", context.subject),
+                None => context.subject.to_owned(),
+            },
             algorithm: params.algorithm,
         };
+        let shredding = data_subject.is_some();
         let rotated = params.expiry_days > 0;
         match context.mode {
             Mode::Write => {
                 let (version, cipher) = self.write_key(&kek, &scope, params.expiry_days).await?;
                 let prefix = rotated.then_some(version);
-                fields::rewrite(avro, &datum, tags, true, &mut |kind, plaintext| {
+                fields::rewrite(avro, &datum, tags, true, &mut |field, plaintext| {
                     let mut sealed = Vec::with_capacity(plaintext.len() + 33);
                     if let Some(version) = prefix {
                         sealed.push(0);
                         sealed.extend_from_slice(&version.to_be_bytes());
                     }
                     sealed.extend_from_slice(&cipher.encrypt(plaintext)?);
-                    Ok(match kind {
+                    Ok(Some(match field.kind {
                         FieldKind::String => STANDARD.encode(sealed).into_bytes(),
                         FieldKind::Bytes => sealed,
-                    })
+                    }))
                 })
             }
             Mode::Read => {
                 let mut ciphers = HashMap::new();
                 if rotated {
                     let mut versions = BTreeSet::new();
-                    fields::rewrite(avro, &datum, tags, false, &mut |kind, value| {
-                        versions.insert(split_version(&ciphertext(kind, value)?)?.0);
-                        Ok(Vec::new())
+                    fields::rewrite(avro, &datum, tags, false, &mut |field, value| {
+                        versions.insert(split_version(&ciphertext(field.kind, value)?)?.0);
+                        Ok(Some(Vec::new()))
                     })?;
                     for version in versions {
-                        ciphers.insert(version, self.read_key(&kek, &scope, version).await?);
+                        let cipher = self.read_key(&kek, &scope, version, shredding).await?;
+                        ciphers.insert(version, cipher);
                     }
                 } else {
-                    ciphers.insert(0, self.read_key(&kek, &scope, 1).await?);
+                    ciphers.insert(0, self.read_key(&kek, &scope, 1, shredding).await?);
                 }
-                fields::rewrite(avro, &datum, tags, false, &mut |kind, value| {
+                fields::rewrite(avro, &datum, tags, false, &mut |field, value| {
+                    let kind = field.kind;
                     let sealed = ciphertext(kind, value)?;
                     let (version, body) = if rotated {
                         split_version(&sealed)?
@@ -405,13 +440,21 @@ impl FieldEncryption {
                     let cipher = ciphers
                         .get(&version)
                         .ok_or_else(|| RuleError::Key(format!("no DEK version {version}")))?;
+                    let Some(cipher) = cipher else {
+                        // Shredded: the data subject's DEK is gone.
+                        return Ok(match kind {
+                            _ if field.nullable => None,
+                            FieldKind::String => Some(params.shredded.as_bytes().to_vec()),
+                            FieldKind::Bytes => Some(Vec::new()),
+                        });
+                    };
                     let plaintext = cipher.decrypt(body)?;
                     if kind == FieldKind::String && std::str::from_utf8(&plaintext).is_err() {
                         return Err(RuleError::Key(
                             "a decrypted string field is not UTF-8".to_owned(),
                         ));
                     }
-                    Ok(plaintext)
+                    Ok(Some(plaintext))
                 })
             }
         }
@@ -472,8 +515,8 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 /// A DEK ready to use. Its `Debug` shows only the algorithm.
 enum Cipher {
-    Aes128Gcm(Aes128Gcm),
-    Aes256Gcm(Aes256Gcm),
+    Aes128Gcm(Box<Aes128Gcm>),
+    Aes256Gcm(Box<Aes256Gcm>),
 }
 
 impl fmt::Debug for Cipher {
@@ -497,10 +540,10 @@ impl Cipher {
         };
         match algorithm {
             DekAlgorithm::Aes128Gcm => Aes128Gcm::new_from_slice(key)
-                .map(Cipher::Aes128Gcm)
+                .map(|cipher| Cipher::Aes128Gcm(Box::new(cipher)))
                 .map_err(|_| wrong()),
             DekAlgorithm::Aes256Gcm => Aes256Gcm::new_from_slice(key)
-                .map(Cipher::Aes256Gcm)
+                .map(|cipher| Cipher::Aes256Gcm(Box::new(cipher)))
                 .map_err(|_| wrong()),
             DekAlgorithm::Aes256Siv => Err(RuleError::Key(
                 "AES256_SIV DEKs are not supported yet".to_owned(),
@@ -529,16 +572,16 @@ impl Cipher {
 
     fn encrypt(&self, plaintext: &[u8]) -> Result<Vec<u8>, RuleError> {
         match self {
-            Cipher::Aes128Gcm(cipher) => kms::gcm_encrypt(cipher, plaintext),
-            Cipher::Aes256Gcm(cipher) => kms::gcm_encrypt(cipher, plaintext),
+            Cipher::Aes128Gcm(cipher) => kms::gcm_encrypt(cipher.as_ref(), plaintext),
+            Cipher::Aes256Gcm(cipher) => kms::gcm_encrypt(cipher.as_ref(), plaintext),
         }
         .map_err(|message| RuleError::Key(message.to_owned()))
     }
 
     fn decrypt(&self, sealed: &[u8]) -> Result<Vec<u8>, RuleError> {
         match self {
-            Cipher::Aes128Gcm(cipher) => kms::gcm_decrypt(cipher, sealed),
-            Cipher::Aes256Gcm(cipher) => kms::gcm_decrypt(cipher, sealed),
+            Cipher::Aes128Gcm(cipher) => kms::gcm_decrypt(cipher.as_ref(), sealed),
+            Cipher::Aes256Gcm(cipher) => kms::gcm_decrypt(cipher.as_ref(), sealed),
         }
         .map_err(|message| RuleError::Key(message.to_owned()))
     }

@@ -84,6 +84,62 @@ fn selected(rule_tags: &[String], field: &RecordField) -> bool {
     rule_tags.is_empty() || field_tags(field).any(|tag| rule_tags.iter().any(|t| t == tag))
 }
 
+/// Which fields a walk hands to its transformation.
+#[derive(Clone, Copy)]
+enum Select<'a> {
+    /// The fields a rule with these tags applies to.
+    Tags(&'a [String]),
+    /// The fields of this name.
+    Named(&'a str),
+}
+
+impl Select<'_> {
+    fn picks(self, field: &RecordField) -> bool {
+        match self {
+            Select::Tags(tags) => selected(tags, field),
+            Select::Named(name) => field.name == name,
+        }
+    }
+
+    /// Whether a picked field of a type it cannot transform is an error.
+    fn insists(self) -> bool {
+        matches!(self, Select::Tags(tags) if !tags.is_empty())
+    }
+}
+
+/// A field value handed to the transformation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct FieldValue {
+    /// String or bytes.
+    pub(crate) kind: FieldKind,
+    /// Whether the field's type is a union with `null`, so that the transformation may
+    /// answer `None` (null).
+    pub(crate) nullable: bool,
+}
+
+/// The string value of the first field named `name` (at any depth) that holds a string;
+/// `None` when no such field holds one.
+pub(crate) fn string_field(
+    schema: &AvroSchema,
+    datum: &[u8],
+    name: &str,
+) -> Result<Option<String>, RuleError> {
+    let mut found = None;
+    walk(
+        schema,
+        datum,
+        Select::Named(name),
+        false,
+        &mut |field, value| {
+            if found.is_none() && field.kind == FieldKind::String {
+                found = Some(String::from_utf8_lossy(value).into_owned());
+            }
+            Ok(Some(value.to_vec()))
+        },
+    )?;
+    Ok(found)
+}
+
 /// Whether any field of `schema` (at any depth) is selected by `rule_tags`.
 pub(crate) fn has_selected(schema: &AvroSchema, rule_tags: &[String]) -> bool {
     schema.names.values().any(|named| match named {
@@ -91,6 +147,11 @@ pub(crate) fn has_selected(schema: &AvroSchema, rule_tags: &[String]) -> bool {
         _ => false,
     })
 }
+
+/// What [`rewrite`] does to a selected field's value: the new value, or `None` for null
+/// (only for a nullable field).
+pub(crate) type Transform<'a> =
+    dyn FnMut(FieldValue, &[u8]) -> Result<Option<Vec<u8>>, RuleError> + 'a;
 
 /// Copies `datum` of `schema`, replacing the value of each string or bytes field that
 /// `rule_tags` selects with `transform(kind, value)`. A tagged field of another type is
@@ -101,14 +162,24 @@ pub(crate) fn rewrite(
     datum: &[u8],
     rule_tags: &[String],
     strict: bool,
-    transform: &mut dyn FnMut(FieldKind, &[u8]) -> Result<Vec<u8>, RuleError>,
+    transform: &mut Transform<'_>,
+) -> Result<Vec<u8>, RuleError> {
+    walk(schema, datum, Select::Tags(rule_tags), strict, transform)
+}
+
+fn walk(
+    schema: &AvroSchema,
+    datum: &[u8],
+    select: Select<'_>,
+    strict: bool,
+    transform: &mut Transform<'_>,
 ) -> Result<Vec<u8>, RuleError> {
     let mut walk = Walk {
         names: &schema.names,
         input: datum,
         position: 0,
         out: Vec::with_capacity(datum.len() + 64),
-        rule_tags,
+        select,
         strict,
         transform,
     };
@@ -127,9 +198,9 @@ struct Walk<'a, 't> {
     input: &'a [u8],
     position: usize,
     out: Vec<u8>,
-    rule_tags: &'a [String],
+    select: Select<'a>,
     strict: bool,
-    transform: &'t mut dyn FnMut(FieldKind, &[u8]) -> Result<Vec<u8>, RuleError>,
+    transform: &'t mut Transform<'t>,
 }
 
 impl<'a> Walk<'a, '_> {
@@ -156,9 +227,9 @@ impl<'a> Walk<'a, '_> {
             Schema::Float => self.copy(4),
             Schema::Double => self.copy(8),
             Schema::String | Schema::Uuid(UuidSchema::String) if tagged => {
-                self.transformed(FieldKind::String)
+                self.transformed(FieldKind::String, None)
             }
-            Schema::Bytes if tagged => self.transformed(FieldKind::Bytes),
+            Schema::Bytes if tagged => self.transformed(FieldKind::Bytes, None),
             Schema::String
             | Schema::Bytes
             | Schema::BigDecimal
@@ -178,20 +249,35 @@ impl<'a> Walk<'a, '_> {
             Schema::Union(union) => {
                 let start = self.position;
                 let branch = self.read_long()?;
-                self.out
-                    .extend_from_slice(&self.input[start..self.position]);
                 let variant = usize::try_from(branch)
                     .ok()
                     .and_then(|i| union.variants().get(i))
                     .ok_or_else(|| RuleError::Datum(format!("union branch {branch}")))?;
-                self.value(variant, tagged)
+                let kind = match variant {
+                    Schema::String | Schema::Uuid(UuidSchema::String) => Some(FieldKind::String),
+                    Schema::Bytes => Some(FieldKind::Bytes),
+                    _ => None,
+                };
+                let null = union
+                    .variants()
+                    .iter()
+                    .position(|v| matches!(v, Schema::Null));
+                let index = &self.input[start..self.position];
+                match kind.filter(|_| tagged) {
+                    // The branch is written after the value, which may turn null.
+                    Some(kind) => self.transformed(kind, Some((index, null))),
+                    None => {
+                        self.out.extend_from_slice(index);
+                        self.value(variant, tagged)
+                    }
+                }
             }
             Schema::Record(record) => {
                 for field in &record.fields {
-                    let tagged = selected(self.rule_tags, field);
+                    let tagged = self.select.picks(field);
                     if tagged && !transformable(&field.schema, self.names) {
                         // A rule without tags passes over the fields it cannot transform.
-                        if self.strict && !self.rule_tags.is_empty() {
+                        if self.strict && self.select.insists() {
                             return Err(RuleError::UnsupportedField(field.name.clone()));
                         }
                         self.value(&field.schema, false)?;
@@ -211,12 +297,37 @@ impl<'a> Walk<'a, '_> {
         }
     }
 
-    fn transformed(&mut self, kind: FieldKind) -> Result<(), RuleError> {
+    /// Reads a string or bytes value and writes what the transformation makes of it; in a
+    /// union, `branch` is the branch's encoded index and the null branch's position.
+    fn transformed(
+        &mut self,
+        kind: FieldKind,
+        branch: Option<(&'a [u8], Option<usize>)>,
+    ) -> Result<(), RuleError> {
         let length = self.read_length()?;
         let value = self.take(length)?;
-        let replaced = (self.transform)(kind, value)?;
-        write_long(&mut self.out, replaced.len() as i64);
-        self.out.extend_from_slice(&replaced);
+        let null = branch.and_then(|(_, null)| null);
+        let field = FieldValue {
+            kind,
+            nullable: null.is_some(),
+        };
+        match ((self.transform)(field, value)?, branch) {
+            (Some(replaced), branch) => {
+                if let Some((index, _)) = branch {
+                    self.out.extend_from_slice(index);
+                }
+                write_long(&mut self.out, replaced.len() as i64);
+                self.out.extend_from_slice(&replaced);
+            }
+            (None, _) => match null {
+                Some(null) => write_long(&mut self.out, null as i64),
+                None => {
+                    return Err(RuleError::Datum(
+                        "a field that is not nullable cannot become null".to_owned(),
+                    ));
+                }
+            },
+        }
         Ok(())
     }
 
@@ -353,7 +464,11 @@ mod tests {
             ),
         );
         record.put("age", 42);
-        apache_avro::to_avro_datum(&schema, record).unwrap()
+        apache_avro::writer::datum::GenericDatumWriter::builder(&schema)
+            .build()
+            .unwrap()
+            .write_value_to_vec(record)
+            .unwrap()
     }
 
     #[test]
@@ -366,21 +481,24 @@ mod tests {
             &datum,
             &["PII".to_owned()],
             true,
-            &mut |kind, value| {
-                seen.push((kind, value.to_vec()));
-                Ok([b"<", value, b">"].concat())
+            &mut |field, value| {
+                seen.push((field.kind, field.nullable, value.to_vec()));
+                Ok(Some([b"<", value, b">"].concat()))
             },
         )
         .unwrap();
         assert_eq!(
             seen,
             [
-                (FieldKind::String, b"ada@example.com".to_vec()),
-                (FieldKind::Bytes, vec![7])
+                (FieldKind::String, false, b"ada@example.com".to_vec()),
+                (FieldKind::Bytes, true, vec![7])
             ]
         );
-        let back =
-            apache_avro::from_avro_datum(schema.schema(), &mut &rewritten[..], None).unwrap();
+        let back = apache_avro::reader::datum::GenericDatumReader::builder(schema.schema())
+            .build()
+            .unwrap()
+            .read_value(&mut &rewritten[..])
+            .unwrap();
         let apache_avro::types::Value::Record(fields) = back else {
             panic!("{back:?}")
         };
@@ -407,7 +525,45 @@ mod tests {
     fn a_truncated_datum_is_an_error() {
         let schema = AvroSchema::parse(SCHEMA).unwrap();
         let datum = datum();
-        let cut = rewrite(&schema, &datum[..5], &[], false, &mut |_, v| Ok(v.to_vec()));
+        let cut = rewrite(&schema, &datum[..5], &[], false, &mut |_, v| {
+            Ok(Some(v.to_vec()))
+        });
         assert!(matches!(cut, Err(RuleError::Datum(_))), "{cut:?}");
+    }
+
+    #[test]
+    fn a_nullable_field_can_become_null_and_a_named_field_is_read() {
+        let schema = AvroSchema::parse(SCHEMA).unwrap();
+        let datum = datum();
+        assert_eq!(
+            string_field(&schema, &datum, "id").unwrap().as_deref(),
+            Some("c-1")
+        );
+        assert_eq!(string_field(&schema, &datum, "nope").unwrap(), None);
+        let nulled = rewrite(
+            &schema,
+            &datum,
+            &["PII".to_owned()],
+            false,
+            &mut |field, value| Ok((!field.nullable).then(|| value.to_vec())),
+        )
+        .unwrap();
+        let back = apache_avro::reader::datum::GenericDatumReader::builder(schema.schema())
+            .build()
+            .unwrap()
+            .read_value(&mut &nulled[..])
+            .unwrap();
+        let apache_avro::types::Value::Record(fields) = back else {
+            panic!("{back:?}")
+        };
+        assert_eq!(
+            fields[3].1,
+            apache_avro::types::Value::Union(0, Box::new(apache_avro::types::Value::Null))
+        );
+        assert_eq!(fields[4].1, apache_avro::types::Value::Int(42));
+        let refused = rewrite(&schema, &datum, &["PII".to_owned()], false, &mut |_, _| {
+            Ok(None)
+        });
+        assert!(matches!(refused, Err(RuleError::Datum(_))), "{refused:?}");
     }
 }

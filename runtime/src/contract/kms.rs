@@ -135,9 +135,9 @@ impl Kms for LocalKms {
 
 /// Tink's raw AES-GCM: a random 12-byte nonce, then the ciphertext and its 16-byte tag; no
 /// associated data.
-pub(crate) fn gcm_encrypt<C: Aead>(cipher: &C, plaintext: &[u8]) -> Result<Vec<u8>, &'static str>
+pub(crate) fn gcm_encrypt<C>(cipher: &C, plaintext: &[u8]) -> Result<Vec<u8>, &'static str>
 where
-    C: aes_gcm::aead::AeadCore<NonceSize = aes_gcm::aead::consts::U12>,
+    C: Aead + aes_gcm::aead::AeadCore<NonceSize = aes_gcm::aead::consts::U12>,
 {
     let mut nonce = [0u8; 12];
     getrandom::fill(&mut nonce).map_err(|_| "the operating system gave no random bytes")?;
@@ -157,9 +157,9 @@ where
 }
 
 /// Opens [`gcm_encrypt`]'s output.
-pub(crate) fn gcm_decrypt<C: Aead>(cipher: &C, sealed: &[u8]) -> Result<Vec<u8>, &'static str>
+pub(crate) fn gcm_decrypt<C>(cipher: &C, sealed: &[u8]) -> Result<Vec<u8>, &'static str>
 where
-    C: aes_gcm::aead::AeadCore<NonceSize = aes_gcm::aead::consts::U12>,
+    C: Aead + aes_gcm::aead::AeadCore<NonceSize = aes_gcm::aead::consts::U12>,
 {
     if sealed.len() < 12 + 16 {
         return Err("the ciphertext is too short");
