@@ -67,21 +67,83 @@ const MILLIS_PER_DAY: i64 = 24 * 60 * 60 * 1000;
 pub struct FieldEncryption {
     registry: RegistryClient,
     kms: HashMap<String, Arc<dyn Kms>>,
-    keks: Mutex<HashMap<String, Kek>>,
-    keys: Mutex<HashMap<KeyId, Arc<Cipher>>>,
-    latest: Mutex<HashMap<KeyScope, Latest>>,
+    keks: Mutex<HashMap<String, Arc<Kek>>>,
+    /// DEKs by subject (looked up without allocating), then KEK, algorithm and version.
+    keys: Mutex<HashMap<String, Vec<CachedKey>>>,
+    /// Under rotation, the version new messages use, by subject, then KEK and algorithm.
+    latest: Mutex<HashMap<String, Vec<LatestOf>>>,
+}
+
+/// The version new messages use for one KEK and algorithm.
+struct LatestOf {
+    kek: String,
+    algorithm: DekAlgorithm,
+    latest: Latest,
+}
+
+/// A cached DEK.
+struct CachedKey {
+    kek: String,
+    algorithm: DekAlgorithm,
+    version: u32,
+    cipher: Arc<Cipher>,
 }
 
 /// The DEKs of one KEK, subject and algorithm.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct KeyScope {
-    kek: String,
-    subject: String,
+#[derive(Debug, Clone, Copy)]
+struct KeyScope<'a> {
+    kek: &'a str,
+    subject: &'a str,
     algorithm: DekAlgorithm,
 }
 
-/// One DEK version.
-type KeyId = (KeyScope, u32);
+impl FieldEncryption {
+    fn cached(&self, scope: KeyScope<'_>, version: u32) -> Option<Arc<Cipher>> {
+        lock(&self.keys).get(scope.subject).and_then(|keys| {
+            keys.iter()
+                .find(|key| {
+                    key.version == version
+                        && key.algorithm == scope.algorithm
+                        && key.kek == scope.kek
+                })
+                .map(|key| Arc::clone(&key.cipher))
+        })
+    }
+
+    fn remember(&self, scope: KeyScope<'_>, version: u32, cipher: &Arc<Cipher>) {
+        let mut keys = lock(&self.keys);
+        let keys = keys.entry(scope.subject.to_owned()).or_default();
+        keys.retain(|key| {
+            !(key.version == version && key.algorithm == scope.algorithm && key.kek == scope.kek)
+        });
+        keys.push(CachedKey {
+            kek: scope.kek.to_owned(),
+            algorithm: scope.algorithm,
+            version,
+            cipher: Arc::clone(cipher),
+        });
+    }
+
+    fn latest_of(&self, scope: KeyScope<'_>) -> Option<Latest> {
+        lock(&self.latest).get(scope.subject).and_then(|entries| {
+            entries
+                .iter()
+                .find(|entry| entry.kek == scope.kek && entry.algorithm == scope.algorithm)
+                .map(|entry| entry.latest)
+        })
+    }
+
+    fn set_latest(&self, scope: KeyScope<'_>, latest: Latest) {
+        let mut all = lock(&self.latest);
+        let entries = all.entry(scope.subject.to_owned()).or_default();
+        entries.retain(|entry| !(entry.kek == scope.kek && entry.algorithm == scope.algorithm));
+        entries.push(LatestOf {
+            kek: scope.kek.to_owned(),
+            algorithm: scope.algorithm,
+            latest,
+        });
+    }
+}
 
 /// The version new messages are encrypted with, under rotation.
 #[derive(Debug, Clone, Copy)]
@@ -166,7 +228,7 @@ impl FieldEncryption {
     }
 
     /// The KEK, created on write when the registry has none.
-    async fn kek(&self, mode: Mode, params: &Params<'_>) -> Result<Kek, RuleError> {
+    async fn kek(&self, mode: Mode, params: &Params<'_>) -> Result<Arc<Kek>, RuleError> {
         let cached = lock(&self.keks).get(params.kek_name).cloned();
         let kek = match cached {
             Some(kek) => kek,
@@ -191,7 +253,8 @@ impl FieldEncryption {
                 }
                 let kek =
                     kek.ok_or_else(|| RuleError::Key(format!("no KEK `{}`", params.kek_name)))?;
-                lock(&self.keks).insert(kek.name.clone(), kek.clone());
+                let kek = Arc::new(kek);
+                lock(&self.keks).insert(kek.name.clone(), Arc::clone(&kek));
                 kek
             }
         };
@@ -238,15 +301,15 @@ impl FieldEncryption {
     async fn fetch(
         &self,
         kek: &Kek,
-        scope: &KeyScope,
+        scope: KeyScope<'_>,
         version: Option<u32>,
         mode: Mode,
     ) -> Result<Option<(Dek, Arc<Cipher>)>, RuleError> {
         let dek = self
             .registry
             .dek(
-                &scope.kek,
-                &scope.subject,
+                scope.kek,
+                scope.subject,
                 version,
                 scope.algorithm,
                 mode == Mode::Read,
@@ -256,7 +319,7 @@ impl FieldEncryption {
             return Ok(None);
         };
         let cipher = Arc::new(self.cipher_of(kek, &dek).await?);
-        lock(&self.keys).insert((scope.clone(), dek.version), Arc::clone(&cipher));
+        self.remember(scope, dek.version, &cipher);
         Ok(Some((dek, cipher)))
     }
 
@@ -265,7 +328,7 @@ impl FieldEncryption {
     async fn create(
         &self,
         kek: &Kek,
-        scope: &KeyScope,
+        scope: KeyScope<'_>,
         version: u32,
     ) -> Result<(Dek, Arc<Cipher>), RuleError> {
         let wrapped = if kek.shared {
@@ -278,8 +341,8 @@ impl FieldEncryption {
         let created = self
             .registry
             .create_dek(
-                &scope.kek,
-                &scope.subject,
+                scope.kek,
+                scope.subject,
                 version,
                 scope.algorithm,
                 wrapped.as_deref(),
@@ -295,7 +358,7 @@ impl FieldEncryption {
             }
         };
         let cipher = Arc::new(self.cipher_of(kek, &dek).await?);
-        lock(&self.keys).insert((scope.clone(), dek.version), Arc::clone(&cipher));
+        self.remember(scope, dek.version, &cipher);
         Ok((dek, cipher))
     }
 
@@ -303,12 +366,12 @@ impl FieldEncryption {
     async fn write_key(
         &self,
         kek: &Kek,
-        scope: &KeyScope,
+        scope: KeyScope<'_>,
         expiry_days: u32,
     ) -> Result<(u32, Arc<Cipher>), RuleError> {
         if expiry_days == 0 {
-            if let Some(cipher) = lock(&self.keys).get(&(scope.clone(), 1)) {
-                return Ok((1, Arc::clone(cipher)));
+            if let Some(cipher) = self.cached(scope, 1) {
+                return Ok((1, cipher));
             }
             let found = match self.fetch(kek, scope, Some(1), Mode::Write).await? {
                 Some(found) => found,
@@ -319,11 +382,10 @@ impl FieldEncryption {
         let expired = |latest: &Latest| {
             now_ms() - latest.created_ms > i64::from(expiry_days) * MILLIS_PER_DAY
         };
-        let cached = lock(&self.latest).get(scope).copied();
-        if let Some(latest) = cached.filter(|latest| !expired(latest))
-            && let Some(cipher) = lock(&self.keys).get(&(scope.clone(), latest.version))
+        if let Some(latest) = self.latest_of(scope).filter(|latest| !expired(latest))
+            && let Some(cipher) = self.cached(scope, latest.version)
         {
-            return Ok((latest.version, Arc::clone(cipher)));
+            return Ok((latest.version, cipher));
         }
         let (dek, cipher) = match self.fetch(kek, scope, None, Mode::Write).await? {
             None => self.create(kek, scope, 1).await?,
@@ -343,7 +405,7 @@ impl FieldEncryption {
             version: dek.version,
             created_ms: dek.ts.unwrap_or_else(now_ms),
         };
-        lock(&self.latest).insert(scope.clone(), latest);
+        self.set_latest(scope, latest);
         Ok((dek.version, cipher))
     }
 
@@ -352,12 +414,12 @@ impl FieldEncryption {
     async fn read_key(
         &self,
         kek: &Kek,
-        scope: &KeyScope,
+        scope: KeyScope<'_>,
         version: u32,
         shredding: bool,
     ) -> Result<Option<Arc<Cipher>>, RuleError> {
-        if let Some(cipher) = lock(&self.keys).get(&(scope.clone(), version)) {
-            return Ok(Some(Arc::clone(cipher)));
+        if let Some(cipher) = self.cached(scope, version) {
+            return Ok(Some(cipher));
         }
         match self.fetch(kek, scope, Some(version), Mode::Read).await? {
             Some((_, cipher)) => Ok(Some(cipher)),
@@ -387,19 +449,20 @@ impl FieldEncryption {
             Some(field) => fields::string_field(avro, &datum, field)?,
             None => None,
         };
+        let subject = match &data_subject {
+            Some(value) => std::borrow::Cow::Owned(format!("{}:{value}", context.subject)),
+            None => std::borrow::Cow::Borrowed(context.subject),
+        };
         let scope = KeyScope {
-            kek: kek.name.clone(),
-            subject: match &data_subject {
-                Some(value) => format!("{}:{value}", context.subject),
-                None => context.subject.to_owned(),
-            },
+            kek: &kek.name,
+            subject: &subject,
             algorithm: params.algorithm,
         };
         let shredding = data_subject.is_some();
         let rotated = params.expiry_days > 0;
         match context.mode {
             Mode::Write => {
-                let (version, cipher) = self.write_key(&kek, &scope, params.expiry_days).await?;
+                let (version, cipher) = self.write_key(&kek, scope, params.expiry_days).await?;
                 let prefix = rotated.then_some(version);
                 fields::rewrite(avro, &datum, tags, true, &mut |field, plaintext| {
                     let mut sealed = Vec::with_capacity(plaintext.len() + 33);
@@ -407,7 +470,7 @@ impl FieldEncryption {
                         sealed.push(0);
                         sealed.extend_from_slice(&version.to_be_bytes());
                     }
-                    sealed.extend_from_slice(&cipher.encrypt(plaintext)?);
+                    cipher.seal(plaintext, &mut sealed)?;
                     Ok(Some(match field.kind {
                         FieldKind::String => STANDARD.encode(sealed).into_bytes(),
                         FieldKind::Bytes => sealed,
@@ -423,11 +486,11 @@ impl FieldEncryption {
                         Ok(Some(Vec::new()))
                     })?;
                     for version in versions {
-                        let cipher = self.read_key(&kek, &scope, version, shredding).await?;
+                        let cipher = self.read_key(&kek, scope, version, shredding).await?;
                         ciphers.insert(version, cipher);
                     }
                 } else {
-                    ciphers.insert(0, self.read_key(&kek, &scope, 1, shredding).await?);
+                    ciphers.insert(0, self.read_key(&kek, scope, 1, shredding).await?);
                 }
                 fields::rewrite(avro, &datum, tags, false, &mut |field, value| {
                     let kind = field.kind;
@@ -570,10 +633,11 @@ impl Cipher {
         Ok(KeyBytes::new(proto))
     }
 
-    fn encrypt(&self, plaintext: &[u8]) -> Result<Vec<u8>, RuleError> {
+    /// Appends the ciphertext of `plaintext` to `out`.
+    fn seal(&self, plaintext: &[u8], out: &mut Vec<u8>) -> Result<(), RuleError> {
         match self {
-            Cipher::Aes128Gcm(cipher) => kms::gcm_encrypt(cipher.as_ref(), plaintext),
-            Cipher::Aes256Gcm(cipher) => kms::gcm_encrypt(cipher.as_ref(), plaintext),
+            Cipher::Aes128Gcm(cipher) => kms::gcm_seal(cipher.as_ref(), plaintext, out),
+            Cipher::Aes256Gcm(cipher) => kms::gcm_seal(cipher.as_ref(), plaintext, out),
         }
         .map_err(|message| RuleError::Key(message.to_owned()))
     }
@@ -634,7 +698,8 @@ mod tests {
             assert_eq!(key.bytes().len(), 2 + size);
             assert_eq!(tink_key_value(key.bytes(), 3).unwrap().len(), size);
             let cipher = Cipher::new(algorithm, &key).unwrap();
-            let sealed = cipher.encrypt(b"ada@example.com").unwrap();
+            let mut sealed = Vec::new();
+            cipher.seal(b"ada@example.com", &mut sealed).unwrap();
             assert_eq!(sealed.len(), 12 + 15 + 16);
             assert_eq!(cipher.decrypt(&sealed).unwrap(), b"ada@example.com");
             assert!(!format!("{cipher:?}").contains(&format!("{:?}", &key.bytes()[2..])));

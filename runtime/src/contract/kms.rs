@@ -4,7 +4,7 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 
-use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::aead::{Aead, AeadInPlace, KeyInit, Payload};
 use aes_gcm::{Aes128Gcm, Nonce};
 use zeroize::Zeroizing;
 
@@ -137,23 +137,58 @@ impl Kms for LocalKms {
 /// associated data.
 pub(crate) fn gcm_encrypt<C>(cipher: &C, plaintext: &[u8]) -> Result<Vec<u8>, &'static str>
 where
-    C: Aead + aes_gcm::aead::AeadCore<NonceSize = aes_gcm::aead::consts::U12>,
+    C: AeadInPlace + aes_gcm::aead::AeadCore<NonceSize = aes_gcm::aead::consts::U12>,
 {
-    let mut nonce = [0u8; 12];
-    getrandom::fill(&mut nonce).map_err(|_| "the operating system gave no random bytes")?;
-    let sealed = cipher
-        .encrypt(
-            &Nonce::from(nonce),
-            Payload {
-                msg: plaintext,
-                aad: &[],
-            },
-        )
-        .map_err(|_| "encryption failed")?;
-    let mut out = Vec::with_capacity(12 + sealed.len());
-    out.extend_from_slice(&nonce);
-    out.extend_from_slice(&sealed);
+    let mut out = Vec::with_capacity(12 + plaintext.len() + 16);
+    gcm_seal(cipher, plaintext, &mut out)?;
     Ok(out)
+}
+
+/// [`gcm_encrypt`] appending to `out`.
+pub(crate) fn gcm_seal<C>(
+    cipher: &C,
+    plaintext: &[u8],
+    out: &mut Vec<u8>,
+) -> Result<(), &'static str>
+where
+    C: AeadInPlace + aes_gcm::aead::AeadCore<NonceSize = aes_gcm::aead::consts::U12>,
+{
+    let nonce = random_nonce()?;
+    out.extend_from_slice(&nonce);
+    let start = out.len();
+    out.extend_from_slice(plaintext);
+    let tag = cipher
+        .encrypt_in_place_detached(&Nonce::from(nonce), &[], &mut out[start..])
+        .map_err(|_| "encryption failed")?;
+    out.extend_from_slice(&tag);
+    Ok(())
+}
+
+/// How many nonces one request to the operating system's random source fills.
+const NONCES_PER_FILL: usize = 64;
+
+thread_local! {
+    /// Random bytes from the operating system not handed out yet, and where they start.
+    static NONCES: std::cell::RefCell<([u8; 12 * NONCES_PER_FILL], usize)> =
+        const { std::cell::RefCell::new(([0; 12 * NONCES_PER_FILL], 12 * NONCES_PER_FILL)) };
+}
+
+/// A random 96-bit nonce from the operating system's random source, fetched in batches so
+/// that one encryption does not cost a system call; each batch's bytes are handed out once.
+fn random_nonce() -> Result<[u8; 12], &'static str> {
+    NONCES.with(|cell| {
+        let mut state = cell.borrow_mut();
+        let (bytes, next) = &mut *state;
+        if *next + 12 > bytes.len() {
+            getrandom::fill(bytes).map_err(|_| "the operating system gave no random bytes")?;
+            *next = 0;
+        }
+        let mut nonce = [0u8; 12];
+        nonce.copy_from_slice(&bytes[*next..*next + 12]);
+        bytes[*next..*next + 12].fill(0);
+        *next += 12;
+        Ok(nonce)
+    })
 }
 
 /// Opens [`gcm_encrypt`]'s output.
@@ -198,5 +233,13 @@ mod tests {
         let refused = other.unwrap("any", &wrapped).await.unwrap_err();
         assert!(!refused.to_string().contains("s3cret"));
         assert_eq!(format!("{key:?}"), "KeyBytes(34 bytes, redacted)");
+    }
+
+    #[test]
+    fn nonces_do_not_repeat_across_refills() {
+        let nonces: std::collections::HashSet<[u8; 12]> = (0..3 * NONCES_PER_FILL)
+            .map(|_| random_nonce().unwrap())
+            .collect();
+        assert_eq!(nonces.len(), 3 * NONCES_PER_FILL);
     }
 }

@@ -384,7 +384,11 @@ impl Contract {
             };
             // The datum as it was, to go on with when a failure is ignored.
             let kept = rule.ignores_failure(mode).then(|| datum.clone());
-            let result = match self.executors.get(&rule.rule_type.to_ascii_uppercase()) {
+            let executor = self
+                .executors
+                .get(rule.rule_type.as_str())
+                .or_else(|| self.executors.get(&rule.rule_type.to_ascii_uppercase()));
+            let result = match executor {
                 Some(executor) => executor.execute(context, std::mem::take(&mut datum)).await,
                 None => Err(RuleError::NoExecutor {
                     rule: rule.name.clone(),
