@@ -234,14 +234,86 @@ pub(crate) fn variant(errors: &mut Errors, attrs: &[Attribute]) -> VariantAttrs 
     out
 }
 
-/// Rejects `#[event]` on fields: Herald has no field attributes.
-pub(crate) fn field(errors: &mut Errors, attrs: &[Attribute]) {
-    for attr in attrs.iter().filter(|attr| is_event(attr)) {
-        errors.spanned(
-            attr,
-            "Herald has no field attributes; rename or default fields with `#[serde(...)]`",
-        );
+/// `tags("PII", ...)` on a field: its Confluent data-contract tags.
+pub(crate) struct FieldAttrs {
+    /// The tags, in the order written, without duplicates.
+    pub(crate) tags: Vec<String>,
+    /// The `tags` key, for errors about where it stands.
+    pub(crate) key: Option<Ident>,
+    /// The field's `#[serde(rename = "...")]`, its name in the payload.
+    pub(crate) serde_rename: Option<String>,
+}
+
+/// Parses a field's attributes: `#[event(tags("PII", ...))]` and `#[serde(rename)]`.
+pub(crate) fn field(errors: &mut Errors, attrs: &[Attribute]) -> FieldAttrs {
+    let mut out = FieldAttrs {
+        tags: Vec::new(),
+        key: None,
+        serde_rename: None,
+    };
+    for attr in attrs {
+        if is_serde(attr) {
+            let _ = attr.parse_nested_meta(|meta| {
+                if meta.path.is_ident("rename") && meta.input.peek(Token![=]) {
+                    let lit: LitStr = meta.value()?.parse()?;
+                    out.serde_rename = Some(lit.value());
+                } else {
+                    skip_value(&meta);
+                }
+                Ok(())
+            });
+            continue;
+        }
+        if !is_event(attr) {
+            continue;
+        }
+        let parsed = attr.parse_nested_meta(|meta| {
+            let key = key_of(&meta)?;
+            if key != "tags" {
+                skip_value(&meta);
+                errors.spanned(
+                    &key,
+                    format!(
+                        "unknown `event` attribute `{key}` on a field: a field takes only `tags(\"PII\")`; rename or default fields with `#[serde(...)]`"
+                    ),
+                );
+                return Ok(());
+            }
+            if out.key.is_some() {
+                errors.spanned(&key, "duplicate `tags`: list every tag in one `tags(...)`");
+            }
+            let content;
+            syn::parenthesized!(content in meta.input);
+            let lits = content.parse_terminated(<LitStr as syn::parse::Parse>::parse, Token![,])?;
+            if lits.is_empty() {
+                errors.spanned(&key, "`tags()` is empty: name at least one tag, `tags(\"PII\")`");
+            }
+            for lit in lits {
+                let tag = lit.value();
+                if !is_tag(&tag) {
+                    errors.spanned(
+                        &lit,
+                        "a tag is a letter followed by letters, digits, `_` or `-`, such as `PII`",
+                    );
+                } else if !out.tags.contains(&tag) {
+                    out.tags.push(tag);
+                }
+            }
+            out.key = Some(key);
+            Ok(())
+        });
+        if let Err(err) = parsed {
+            errors.push(parse_error(err, attr, "#[event(tags(\"PII\"))]"));
+        }
     }
+    out
+}
+
+/// `[A-Za-z][A-Za-z0-9_-]*`.
+fn is_tag(tag: &str) -> bool {
+    let mut chars = tag.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
 fn key_of(meta: &ParseNestedMeta<'_>) -> syn::Result<Ident> {

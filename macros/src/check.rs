@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use syn::{Ident, LitStr};
 
-use crate::ast::{Container, Data, Shape};
+use crate::ast::{Container, Data, Shape, TaggedField};
 use crate::attr::{ContainerAttrs, Upcast, attribute_span};
 use crate::case::snake_case;
 use crate::ctxt::Errors;
@@ -22,6 +22,8 @@ pub(crate) struct Event<'a> {
     /// (or default) one with `upcast_json`; `None` with `upcast_from`/`try_upcast_from`.
     pub(crate) major: Option<u32>,
     pub(crate) kind: Kind<'a>,
+    /// The fields with data-contract tags.
+    pub(crate) tagged: &'a [TaggedField],
 }
 
 /// Enum (one event type per variant) or struct (one event type).
@@ -178,6 +180,7 @@ pub(crate) fn check<'a>(errors: &mut Errors, container: &'a Container<'a>) -> Op
         breaking: breaking?,
         major: major?,
         kind: kind?,
+        tagged: &container.tagged,
     })
 }
 

@@ -47,6 +47,11 @@ pub(crate) fn expand(event: &Event<'_>) -> TokenStream {
         None => quote!(::core::option::Option::None),
     };
 
+    let tagged = event.tagged.iter().map(|field| {
+        let (record, name, tags) = (&field.record, &field.name, &field.tags);
+        quote!(::herald::FieldTags { record: #record, field: #name, tags: &[#(#tags),*] })
+    });
+
     quote! {
         #[automatically_derived]
         impl ::herald::Event for #ident {
@@ -59,6 +64,7 @@ pub(crate) fn expand(event: &Event<'_>) -> TokenStream {
             const __RECORDS: &'static [&'static str] = #records;
             #[doc(hidden)]
             const __IS_ENUM: bool = #is_enum;
+            const FIELD_TAGS: &'static [::herald::FieldTags] = &[#(#tagged),*];
 
             fn event_type(&self) -> &'static str {
                 #event_type_body

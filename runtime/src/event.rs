@@ -7,6 +7,17 @@ use crate::codec::{Codec, Json, variant};
 use crate::error::{DecodeError, EncodeError, SchemaError, UpcastError};
 use crate::schema::{self, AvroSchemas};
 
+/// The data-contract tags of one field of an event ([`Event::FIELD_TAGS`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FieldTags {
+    /// The Rust name of the field's variant (or of the struct event): its Avro record.
+    pub record: &'static str,
+    /// The field's name in the payload.
+    pub field: &'static str,
+    /// Its tags (`PII`).
+    pub tags: &'static [&'static str],
+}
+
 /// A versioned event: one version of a named event, with its event types, schemas, codecs and
 /// the upcast chain that reads every older version.
 ///
@@ -69,6 +80,30 @@ pub trait Event: Serialize + DeserializeOwned + schemars::JsonSchema + Sized {
     /// The event types of this version, one per variant in declaration order
     /// (`order.placed`, ...). A struct event has one, equal to [`Event::NAME`].
     const EVENT_TYPES: &'static [&'static str];
+    /// The fields with data-contract tags (`#[event(tags("PII"))]` on a field), in
+    /// declaration order; the exported schemas carry them as `"confluent:tags"`.
+    ///
+    /// ```
+    /// use herald::Event;
+    /// # use schemars::JsonSchema;
+    /// # use serde::{Deserialize, Serialize};
+    ///
+    /// #[derive(Event, Serialize, Deserialize, JsonSchema)]
+    /// #[event(name = "customer", version = 1)]
+    /// pub struct CustomerRegistered {
+    ///     pub customer_id: String,
+    ///     #[event(tags("PII"))]
+    ///     pub email: String,
+    /// }
+    ///
+    /// assert_eq!(CustomerRegistered::FIELD_TAGS[0].field, "email");
+    /// let avro = CustomerRegistered::export_avro_schema()?;
+    /// assert_eq!(avro["fields"][1]["confluent:tags"], serde_json::json!(["PII"]));
+    /// let json = CustomerRegistered::export_json_schema()?;
+    /// assert_eq!(json["properties"]["email"]["confluent:tags"], serde_json::json!(["PII"]));
+    /// # Ok::<(), herald::SchemaError>(())
+    /// ```
+    const FIELD_TAGS: &'static [FieldTags] = &[];
     /// Rust names of the variants (or of the struct), used as Avro record names.
     #[doc(hidden)]
     const __RECORDS: &'static [&'static str];

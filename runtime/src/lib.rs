@@ -83,6 +83,13 @@
 //! On a variant, `#[event(rename = "shipped")]` sets the part of the event type after the
 //! name (default: the variant's name in snake case), giving `order.shipped`.
 //!
+//! On a named field, `#[event(tags("PII", "GDPR"))]` gives the field data-contract tags
+//! (letters, digits, `_` and `-`, starting with a letter): the exported Avro field and JSON
+//! Schema property carry them as `"confluent:tags"`, where Confluent's clients read them
+//! (their `ENCRYPT` rules, for example, select fields by tag), and [`Event::FIELD_TAGS`] lists
+//! them. The field's payload name is its `#[serde(rename)]` or its Rust name. Tags are part of
+//! the snapshot: adding or removing one on a published version is an edit like any other.
+//!
 //! The chain is checked when compiling: the previous type must itself be an [`Event`] with
 //! the same name and a version exactly one lower, and the `From`/`TryFrom` impl must exist.
 //! Supported shapes: enums whose variants have named fields, one unnamed field or none, and
@@ -107,11 +114,11 @@
 //! [`projection`], [`saga`], [`relay`] and [`transport`] (the broker seam, with `transport::nats`
 //! behind feature `nats` and `transport::kafka` behind feature `kafka`), `registry_client`
 //! and `push` (feature `registry-client`, from `herald-protocol`: the client and the push
-//! `herald push` uses), `consumer` (feature `consumer`), [`contract`] (data contracts at run
-//! time: `contract::cel`, CEL rules, behind feature `rules`), [`schema`], [`history`] and
-//! [`wire`] (the Confluent wire format), and for running several replicas of a service,
-//! `lease` (one runner per projection and relay, fenced checkpoints) and `status` (leases,
-//! checkpoints and lag, as Prometheus text).
+//! `herald push` uses), `consumer` (feature `consumer`), `contract` (feature `contract`:
+//! data-contract rules, field encryption; `contract::cel`, CEL rules, behind feature
+//! `rules`), [`schema`], [`history`] and [`wire`] (the Confluent wire format), and for
+//! running several replicas of a service, `lease` (one runner per projection and relay,
+//! fenced checkpoints) and `status` (leases, checkpoints and lag, as Prometheus text).
 
 // Input-handling library code reports errors; it never unwraps or panics on them.
 #![cfg_attr(
@@ -132,6 +139,7 @@ mod byte_fields;
 mod codec;
 #[cfg(all(feature = "consumer", any(feature = "sqlite", feature = "postgres")))]
 pub mod consumer;
+#[cfg(feature = "contract")]
 pub mod contract;
 mod envelope;
 mod error;
@@ -158,7 +166,7 @@ pub use codec::AvroViaValue;
 pub use codec::{Avro, AvroError, Codec, DatumPlan, Json};
 pub use envelope::{Cause, Envelope, NewEvent, RecordedEvent};
 pub use error::{DecodeError, EncodeError, SchemaError, UpcastError};
-pub use event::{Encoded, Event, EventVersion, JsonEvent, JsonUpcaster, Upcast};
+pub use event::{Encoded, Event, EventVersion, FieldTags, JsonEvent, JsonUpcaster, Upcast};
 pub use herald_macros::Event;
 #[cfg(feature = "registry-client")]
 pub use herald_protocol::push;

@@ -12,20 +12,30 @@
 //! serializers and Herald's relay both write it; the branch names the event type, whatever
 //! the headers say. A struct's Avro schema is its record, and the payload is that record.
 //!
+//! A framed payload whose writer's schema has data-contract rules (`ruleSet.domainRules`,
+//! such as Confluent's `ENCRYPT`) runs them in read mode with the consumer's
+//! [`Contract`](crate::contract::Contract) before it is decoded; the subject the rules see
+//! (the DEK's subject for `ENCRYPT`) is `<topic>-value`, Confluent's default subject name.
+//! Without a contract, such a message is refused ([`MessageError::NoContract`]) rather than
+//! decoded with its fields still encrypted.
+//!
 //! A payload without the framing is read as Herald's relay publishes it by default: JSON,
 //! its event type and schema version in the `Herald-Event-Type` and `Herald-Schema-Version`
 //! headers.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::marker::PhantomData;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::codec::{Avro, Json};
+use crate::contract::{Contract, Mode, RuleError, RuleSet};
 use crate::error::{DecodeError, SchemaError};
 use crate::event::Event;
 use crate::registry_client::{RegisteredSchema, RegistryClient, RegistryError, SchemaType};
 use crate::relay::ConfluentFraming;
 use crate::transport::{EVENT_TYPE_HEADER, Headers, SCHEMA_VERSION_HEADER};
+use serde::Deserialize;
 
 /// Why a message could not be read as the consumer's event.
 #[derive(Debug, thiserror::Error)]
@@ -85,6 +95,13 @@ pub enum MessageError {
         /// The registry id.
         id: u32,
     },
+    /// The writer's schema has rules that run on read, and the consumer has no contract to
+    /// run them ([`Consumer::with_contract`](crate::consumer::Consumer::with_contract)).
+    #[error("schema id {0} has data-contract rules, and the consumer has no contract to run them")]
+    NoContract(u32),
+    /// A data-contract rule failed (a field that does not decrypt, a missing key, ...).
+    #[error(transparent)]
+    Rule(#[from] RuleError),
     /// The consumer's own schemas could not be built.
     #[error(transparent)]
     Schema(#[from] SchemaError),
@@ -124,22 +141,26 @@ enum Layout {
 #[derive(Debug)]
 pub(crate) struct Decoder<E> {
     registry: Option<RegistryClient>,
-    layouts: Mutex<HashMap<u32, Layout>>,
+    contract: Option<Arc<Contract>>,
+    /// Each schema id's layout, and whether it has rules that run on read.
+    layouts: Mutex<HashMap<u32, (Layout, bool)>>,
     event: PhantomData<fn() -> E>,
 }
 
 impl<E: Event> Decoder<E> {
-    pub(crate) fn new(registry: Option<RegistryClient>) -> Self {
+    pub(crate) fn new(registry: Option<RegistryClient>, contract: Option<Arc<Contract>>) -> Self {
         Decoder {
             registry,
+            contract,
             layouts: Mutex::new(HashMap::new()),
             event: PhantomData,
         }
     }
 
-    /// Decodes one message's payload.
+    /// Decodes one message's payload, received from `topic`.
     pub(crate) async fn decode(
         &self,
+        topic: &str,
         headers: &Headers,
         payload: &[u8],
     ) -> Result<Decoded<E>, MessageError> {
@@ -153,7 +174,20 @@ impl<E: Event> Decoder<E> {
                 event,
             });
         };
-        let layout = self.layout(id).await?;
+        let (layout, rules) = self.layout(id).await?;
+        let body = match (&self.contract, rules) {
+            (_, false) => Cow::Borrowed(body),
+            (None, true) => return Err(MessageError::NoContract(id)),
+            (Some(contract), true) => {
+                let subject = format!("{topic}-value");
+                Cow::Owned(
+                    contract
+                        .run(Mode::Read, &subject, id, body.to_vec())
+                        .await?,
+                )
+            }
+        };
+        let body = body.as_ref();
         let named = headers.get(EVENT_TYPE_HEADER).map(String::as_str);
         let (event_type, version, event) = match layout {
             Layout::Avro {
@@ -211,22 +245,32 @@ impl<E: Event> Decoder<E> {
         })
     }
 
-    /// The layout of schema `id`, worked out once per id.
-    async fn layout(&self, id: u32) -> Result<Layout, MessageError> {
+    /// The layout of schema `id` and whether it has rules that run on read, worked out once
+    /// per id.
+    async fn layout(&self, id: u32) -> Result<(Layout, bool), MessageError> {
         if let Some(layout) = self.cached(id) {
             return Ok(layout);
         }
         let registry = self.registry.as_ref().ok_or(MessageError::NoRegistry(id))?;
         let schema = registry.schema(id).await?;
         let layout = layout_of::<E>(&schema)?;
+        let rules = match &schema.rule_set {
+            None => false,
+            Some(rules) => RuleSet::deserialize(rules)
+                .map_err(|error| MessageError::InvalidSchema {
+                    id,
+                    message: format!("ruleSet: {error}"),
+                })?
+                .runs_on(Mode::Read),
+        };
         self.layouts
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .insert(id, layout);
-        Ok(layout)
+            .insert(id, (layout, rules));
+        Ok((layout, rules))
     }
 
-    fn cached(&self, id: u32) -> Option<Layout> {
+    fn cached(&self, id: u32) -> Option<(Layout, bool)> {
         self.layouts
             .lock()
             .unwrap_or_else(PoisonError::into_inner)

@@ -73,10 +73,12 @@ mod decode;
 mod inbox;
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use sqlx::{Database, Pool};
 
+use crate::contract::Contract;
 use crate::event::Event;
 use crate::projection::HandlerError;
 use crate::registry_client::RegistryClient;
@@ -269,7 +271,7 @@ where
             name: name.to_owned(),
             pool,
             handler,
-            decoder: Decoder::new(None),
+            decoder: Decoder::new(None, None),
             subscriber,
             options,
         })
@@ -278,7 +280,16 @@ where
     /// Resolves the schema ids of Confluent-framed messages through `registry`. Without a
     /// registry only unframed messages (Herald's relay without framing) can be read.
     pub fn with_registry(mut self, registry: RegistryClient) -> Self {
-        self.decoder = Decoder::new(Some(registry));
+        self.decoder = Decoder::new(Some(registry), None);
+        self
+    }
+
+    /// Runs the data-contract rules of framed messages' schemas (decrypting the fields
+    /// Confluent's `ENCRYPT` rules encrypted) with `contract`, whose registry also resolves
+    /// the schema ids (it replaces [`Consumer::with_registry`]). The rules see the subject
+    /// `<topic>-value`.
+    pub fn with_contract(mut self, contract: Arc<Contract>) -> Self {
+        self.decoder = Decoder::new(Some(contract.registry().clone()), Some(contract));
         self
     }
 
@@ -479,7 +490,7 @@ where
     ) -> Result<Received<H::Event>, MessageError> {
         let decoded = self
             .decoder
-            .decode(&message.headers, &message.payload)
+            .decode(&message.topic, &message.headers, &message.payload)
             .await?;
         Ok(Received {
             event_id: event_id.to_owned(),

@@ -77,6 +77,11 @@ pub enum RelayError {
         /// The schema version.
         schema_version: u32,
     },
+    /// A data-contract rule of the event's registered schema failed (encryption, a missing
+    /// key, ...).
+    #[cfg(feature = "contract")]
+    #[error(transparent)]
+    Rule(#[from] crate::contract::RuleError),
     /// The lease failed, or was lost by a relay that wanted to publish or commit.
     #[cfg(any(feature = "sqlite", feature = "postgres"))]
     #[error(transparent)]
@@ -170,6 +175,8 @@ pub struct Relay<S, P> {
     batch_size: usize,
     pipeline: usize,
     framing: Option<ConfluentFraming>,
+    #[cfg(feature = "contract")]
+    contract: Option<Arc<crate::contract::Contract>>,
     backoff: Backoff,
 }
 
@@ -197,6 +204,8 @@ impl<S: EventStore + CheckpointStore, P: Publisher> Relay<S, P> {
             batch_size: 500,
             pipeline: 4,
             framing: None,
+            #[cfg(feature = "contract")]
+            contract: None,
             backoff: Backoff {
                 initial: Duration::from_millis(200),
                 max: Duration::from_secs(5),
@@ -230,6 +239,44 @@ impl<S: EventStore + CheckpointStore, P: Publisher> Relay<S, P> {
     pub fn with_confluent_framing(mut self, framing: ConfluentFraming) -> Self {
         self.framing = Some(framing);
         self
+    }
+
+    /// Runs the data-contract rules of the registered schemas the framing names (encrypting
+    /// the fields Confluent's `ENCRYPT` rules select) on each framed payload, in write mode,
+    /// with `contract`. The rules see the subject `<topic>-value`, Confluent's default subject
+    /// name, so that Confluent's deserializers of the topic find the same DEKs. Needs
+    /// [`Relay::with_confluent_framing`]; an unframed payload is published as it is.
+    #[cfg(feature = "contract")]
+    pub fn with_contract(mut self, contract: Arc<crate::contract::Contract>) -> Self {
+        self.contract = Some(contract);
+        self
+    }
+
+    /// The payload of `message` after the contract's write rules, when there is a contract
+    /// and the payload is framed.
+    #[cfg(feature = "contract")]
+    async fn apply_contract(&self, message: &mut Outgoing) -> Result<(), RelayError> {
+        let Some(contract) = &self.contract else {
+            return Ok(());
+        };
+        let Ok((id, body)) = crate::wire::unframe(&message.payload) else {
+            return Ok(());
+        };
+        let schema = contract.schema(id).await?;
+        if !schema.has_rules(crate::contract::Mode::Write) {
+            return Ok(());
+        }
+        let subject = format!("{}-value", message.topic);
+        let body = contract
+            .run_with(
+                crate::contract::Mode::Write,
+                &subject,
+                &schema,
+                body.to_vec(),
+            )
+            .await?;
+        message.payload = crate::wire::frame(id, &body);
+        Ok(())
     }
 
     /// How long the relay waits after a broker error before it tries again (at least the
@@ -332,7 +379,10 @@ impl<S: EventStore + CheckpointStore, P: Publisher> Relay<S, P> {
         };
         let mut batch = Vec::with_capacity(events.len());
         for event in &events {
-            let message = self.outgoing(event)?;
+            #[cfg_attr(not(feature = "contract"), allow(unused_mut))]
+            let mut message = self.outgoing(event)?;
+            #[cfg(feature = "contract")]
+            self.apply_contract(&mut message).await?;
             if self.publisher.holds(&message).await? == Some(true) {
                 stats.skipped += 1;
             } else {

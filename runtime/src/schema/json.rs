@@ -4,7 +4,7 @@ use serde_json::{Map, Value, json};
 
 use crate::codec::variant::serde_variant_names;
 use crate::error::SchemaError;
-use crate::event::Event;
+use crate::event::{Event, FieldTags};
 
 /// Builds the JSON Schema of `E`'s version (see [`Event::export_json_schema`]).
 pub(crate) fn version_schema<E: Event>() -> Result<Value, SchemaError> {
@@ -13,7 +13,11 @@ pub(crate) fn version_schema<E: Event>() -> Result<Value, SchemaError> {
         return Err(shape::<E>("the root schema is not an object"));
     };
     if !E::__IS_ENUM {
-        return Ok(Value::Object(root));
+        let mut root = Value::Object(root);
+        for tagged in E::FIELD_TAGS {
+            tag_property::<E>(&mut root, tagged)?;
+        }
+        return Ok(root);
     }
     let names = serde_variant_names::<E>()
         .ok_or_else(|| shape::<E>("the type does not deserialize as an enum"))?;
@@ -36,6 +40,10 @@ pub(crate) fn version_schema<E: Event>() -> Result<Value, SchemaError> {
         if let Value::Object(payload) = &mut payload {
             payload.insert("title".to_owned(), Value::String((*event_type).to_owned()));
         }
+        let record = E::__RECORDS.get(any_of.len()).copied().unwrap_or_default();
+        for tagged in E::FIELD_TAGS.iter().filter(|t| t.record == record) {
+            tag_property::<E>(&mut payload, tagged)?;
+        }
         any_of.push(payload);
     }
     let mut out = Map::new();
@@ -52,6 +60,30 @@ pub(crate) fn version_schema<E: Event>() -> Result<Value, SchemaError> {
     }
     Ok(Value::Object(out))
 }
+
+/// Puts a field's tags on its property's schema as `"confluent:tags"`, where Confluent's
+/// clients read a JSON Schema field's tags.
+fn tag_property<E: Event>(payload: &mut Value, tagged: &FieldTags) -> Result<(), SchemaError> {
+    let property = payload
+        .get_mut("properties")
+        .and_then(|properties| properties.get_mut(tagged.field))
+        .and_then(Value::as_object_mut)
+        .ok_or_else(|| {
+            shape::<E>(&format!(
+                "the tagged field `{}` of `{}` is not in the schema's properties (a container `#[serde(rename_all)]` needs a `#[serde(rename)]` on the tagged field)",
+                tagged.field, tagged.record
+            ))
+        })?;
+    let tags = tagged
+        .tags
+        .iter()
+        .map(|tag| Value::String((*tag).to_owned()));
+    property.insert(TAGS_KEYWORD.to_owned(), Value::Array(tags.collect()));
+    Ok(())
+}
+
+/// The keyword of a field's data-contract tags in Avro and JSON Schema.
+pub(crate) const TAGS_KEYWORD: &str = "confluent:tags";
 
 /// The schema of variant `name`'s content, found in schemars' externally tagged `oneOf`.
 fn variant_payload(branches: &[Value], name: &str) -> Option<Value> {

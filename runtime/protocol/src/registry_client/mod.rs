@@ -42,6 +42,9 @@ use crate::CONTENT_TYPE;
 pub use crate::SchemaType;
 
 pub mod blocking;
+mod keys;
+
+pub use keys::{Dek, DekAlgorithm, Kek};
 
 /// Confluent's error code for a subject that does not exist.
 const SUBJECT_NOT_FOUND: i64 = 40401;
@@ -145,6 +148,11 @@ pub struct RegisteredSchema {
     pub schema: String,
     /// The schemas it references.
     pub references: Vec<SchemaReference>,
+    /// Its data-contract `metadata` (`properties`, `tags`), as the registry returns it.
+    pub metadata: Option<Value>,
+    /// Its data-contract `ruleSet` (`domainRules`, `migrationRules`, ...), as the registry
+    /// returns it.
+    pub rule_set: Option<Value>,
 }
 
 /// Where a subject holds a schema: its id and the subject's version number.
@@ -210,6 +218,10 @@ struct SchemaAnswer {
     schema_type: Option<String>,
     #[serde(default)]
     references: Vec<SchemaReference>,
+    #[serde(default)]
+    metadata: Option<Value>,
+    #[serde(default)]
+    rule_set: Option<Value>,
 }
 
 /// A lookup's or registration's answer.
@@ -665,6 +677,8 @@ fn registered(url: &str, id: u32, answer: SchemaAnswer) -> Result<RegisteredSche
         schema_type,
         schema: answer.schema,
         references: answer.references,
+        metadata: answer.metadata,
+        rule_set: answer.rule_set,
     })
 }
 

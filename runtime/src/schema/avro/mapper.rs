@@ -6,6 +6,8 @@ use serde_json::{Map, Value, json};
 
 use super::field_order::{FieldOrder, sort_keys};
 use super::names::{is_avro_name, pascal};
+use crate::schema::json::TAGS_KEYWORD;
+
 use super::union::{avro_default, branch_key, is_nullable, null_first};
 use crate::byte_fields::AVRO_KEYWORD;
 use crate::error::SchemaError;
@@ -160,6 +162,9 @@ impl<'a> Mapper<'a> {
             }
             if let Some(doc) = property.get("description") {
                 field.insert("doc".to_owned(), doc.clone());
+            }
+            if let Some(tags) = property.get(TAGS_KEYWORD) {
+                field.insert(TAGS_KEYWORD.to_owned(), tags.clone());
             }
             field.insert("type".to_owned(), avro);
             fields.push(Value::Object(field));
