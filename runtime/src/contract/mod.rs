@@ -29,7 +29,7 @@ mod fields;
 mod kms;
 mod rules;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -56,6 +56,10 @@ pub struct ContractSchema {
     pub rules: RuleSet,
     /// `metadata.properties`.
     pub properties: BTreeMap<String, String>,
+    /// `metadata.tags`: field tags by path pattern (`com.example.Order.ssn`, `**.ssn`).
+    pub tags: BTreeMap<String, BTreeSet<String>>,
+    /// The schema's text, as registered.
+    pub text: String,
 }
 
 impl ContractSchema {
@@ -66,11 +70,12 @@ impl ContractSchema {
                 .map_err(|error| RuleError::Schema(format!("ruleSet: {error}")))?,
             None => RuleSet::default(),
         };
-        let properties = schema
-            .metadata
-            .as_ref()
-            .and_then(|metadata| metadata.get("properties"))
+        let metadata = |key: &str| schema.metadata.as_ref().and_then(|m| m.get(key));
+        let properties = metadata("properties")
             .and_then(|properties| BTreeMap::deserialize(properties).ok())
+            .unwrap_or_default();
+        let tags = metadata("tags")
+            .and_then(|tags| BTreeMap::deserialize(tags).ok())
             .unwrap_or_default();
         let avro = match schema.schema_type {
             SchemaType::Avro => Some(AvroSchema::parse(&schema.schema)?),
@@ -82,6 +87,8 @@ impl ContractSchema {
             avro,
             rules,
             properties,
+            tags,
+            text: schema.schema.clone(),
         })
     }
 
@@ -161,9 +168,23 @@ pub enum RuleError {
         /// What is wrong.
         message: String,
     },
-    /// A condition refused the message.
-    #[error("rule `{0}`: the condition does not hold")]
-    Condition(String),
+    /// A condition refused the message, with Confluent's message (the rule's `doc`, or
+    /// `Rule expr failed:` and the expression).
+    #[error("rule `{rule}`: {message}")]
+    Condition {
+        /// The rule.
+        rule: String,
+        /// Why.
+        message: String,
+    },
+    /// A rule's expression did not compile or could not be evaluated.
+    #[error("rule `{rule}`: {message}")]
+    Expression {
+        /// The rule.
+        rule: String,
+        /// What failed.
+        message: String,
+    },
     /// The registry (schemas, KEKs, DEKs) failed.
     #[error(transparent)]
     Registry(#[from] RegistryError),
@@ -185,13 +206,19 @@ pub struct Contract {
 }
 
 impl Contract {
-    /// No executors yet; schemas come from `registry`.
+    /// Schemas come from `registry`; with feature `rules`, CEL rules (types `CEL` and
+    /// `CEL_FIELD`) run with [`cel::CelExecutor`], other types need [`with_executor`](Self::with_executor).
     pub fn new(registry: RegistryClient) -> Self {
-        Contract {
+        let contract = Contract {
             registry,
             executors: HashMap::new(),
             schemas: Mutex::new(HashMap::new()),
-        }
+        };
+        #[cfg(feature = "rules")]
+        let contract = contract
+            .with_executor(cel::CelExecutor::cel())
+            .with_executor(cel::CelExecutor::cel_field());
+        contract
     }
 
     /// Runs rules of `executor`'s type with it.

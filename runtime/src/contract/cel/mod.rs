@@ -33,6 +33,7 @@
 //! `double` (and a field the schema declares `float` or `double` is a `double` even when its
 //! JSON has no fraction).
 
+mod executor;
 mod functions;
 mod value;
 mod walk;
@@ -50,6 +51,8 @@ use cel::common::types::{CelList, CelString};
 use super::{Action, Mode, Rule, RuleKind, UnknownAction};
 use value::{to_json, to_val, to_val_double, truthy};
 use walk::{FieldType, Leaf, Tree, Verdict};
+
+pub use executor::CelExecutor;
 
 /// The schema a rule set's fields are typed by: the writer's schema when producing, the
 /// reader's when consuming.
