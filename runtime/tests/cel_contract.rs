@@ -78,7 +78,14 @@ async fn cel_rules_refuse_and_transform_on_write_and_read() {
 
     // Write: the condition refuses a negative amount with Confluent's message.
     let bad = encode(&avro, "o-1", "123-45-6789", -1.0, None);
-    match contract.run(Mode::Write, subject, id, bad).await {
+    let refused = contract.run(Mode::Write, subject, id, bad).await;
+    if let Err(error) = &refused {
+        assert_eq!(
+            error.to_string(),
+            "rule `positive`: Rule expr failed: message.amount > 0.0"
+        );
+    }
+    match refused {
         Err(RuleError::Condition { rule, message }) => {
             assert_eq!(rule, "positive");
             assert_eq!(message, "Rule expr failed: message.amount > 0.0");
