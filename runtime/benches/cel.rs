@@ -16,7 +16,8 @@ use std::hint::black_box;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use herald::contract::cel::{CelRules, Decision, Mode, Rule, Schema};
+use herald::contract::cel::{CelRules, Decision, Schema};
+use herald::contract::{Mode, Rule};
 use serde_json::{Value, json};
 
 const ITERATIONS: usize = 20_000;

@@ -9,7 +9,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::{Command, Stdio};
 
-use herald::contract::cel::{Cause, CelRules, Decision, Mode, Rule, Schema};
+use herald::contract::cel::{Cause, CelRules, Decision, Schema};
+use herald::contract::{Mode, Rule};
 use herald_test_support::{ServeSettings, TestDatabase, interop_python};
 use serde_json::{Value, json};
 

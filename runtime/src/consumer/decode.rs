@@ -261,7 +261,7 @@ impl<E: Event> Decoder<E> {
                     id,
                     message: format!("ruleSet: {error}"),
                 })?
-                .runs_on(Mode::Read),
+                .runs_in(Mode::Read),
         };
         self.layouts
             .lock()

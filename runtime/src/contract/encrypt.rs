@@ -520,6 +520,8 @@ impl FieldEncryption {
                     Ok(Some(plaintext))
                 })
             }
+            // Migrations leave encrypted fields as they are, as in Confluent's clients.
+            Mode::Upgrade | Mode::Downgrade => Ok(datum),
         }
     }
 }

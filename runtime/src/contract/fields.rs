@@ -2,7 +2,7 @@
 //! binary encoding with its schema that copies every value, and hands the string and bytes
 //! fields a rule selects to a transformation.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use apache_avro::Schema;
 use apache_avro::schema::{InnerDecimalSchema, Name, RecordField, UuidSchema};
@@ -80,15 +80,15 @@ fn field_tags(field: &RecordField) -> impl Iterator<Item = &str> {
 
 /// Whether a rule with `rule_tags` applies to `field`: a rule without tags applies to every
 /// field, as in Confluent's clients.
-fn selected(rule_tags: &[String], field: &RecordField) -> bool {
-    rule_tags.is_empty() || field_tags(field).any(|tag| rule_tags.iter().any(|t| t == tag))
+fn selected(rule_tags: &BTreeSet<String>, field: &RecordField) -> bool {
+    rule_tags.is_empty() || field_tags(field).any(|tag| rule_tags.contains(tag))
 }
 
 /// Which fields a walk hands to its transformation.
 #[derive(Clone, Copy)]
 enum Select<'a> {
     /// The fields a rule with these tags applies to.
-    Tags(&'a [String]),
+    Tags(&'a BTreeSet<String>),
     /// The fields of this name.
     Named(&'a str),
 }
@@ -141,7 +141,7 @@ pub(crate) fn string_field(
 }
 
 /// Whether any field of `schema` (at any depth) is selected by `rule_tags`.
-pub(crate) fn has_selected(schema: &AvroSchema, rule_tags: &[String]) -> bool {
+pub(crate) fn has_selected(schema: &AvroSchema, rule_tags: &BTreeSet<String>) -> bool {
     schema.names.values().any(|named| match named {
         Schema::Record(record) => record.fields.iter().any(|f| selected(rule_tags, f)),
         _ => false,
@@ -160,7 +160,7 @@ pub(crate) type Transform<'a> =
 pub(crate) fn rewrite(
     schema: &AvroSchema,
     datum: &[u8],
-    rule_tags: &[String],
+    rule_tags: &BTreeSet<String>,
     strict: bool,
     transform: &mut Transform<'_>,
 ) -> Result<Vec<u8>, RuleError> {
@@ -439,6 +439,10 @@ fn write_long(out: &mut Vec<u8>, value: i64) {
 mod tests {
     use super::*;
 
+    fn tags(names: &[&str]) -> BTreeSet<String> {
+        names.iter().map(|name| (*name).to_owned()).collect()
+    }
+
     const SCHEMA: &str = r#"{"type": "record", "name": "Customer", "fields": [
         {"name": "id", "type": "string"},
         {"name": "email", "type": "string", "confluent:tags": ["PII"]},
@@ -479,7 +483,7 @@ mod tests {
         let rewritten = rewrite(
             &schema,
             &datum,
-            &["PII".to_owned()],
+            &tags(&["PII"]),
             true,
             &mut |field, value| {
                 seen.push((field.kind, field.nullable, value.to_vec()));
@@ -511,21 +515,21 @@ mod tests {
         let copy = rewrite(
             &schema,
             &datum,
-            &["OTHER".to_owned()],
+            &tags(&["OTHER"]),
             true,
             &mut |_, _| unreachable!(),
         )
         .unwrap();
         assert_eq!(copy, datum);
-        assert!(has_selected(&schema, &["PII".to_owned()]));
-        assert!(!has_selected(&schema, &["OTHER".to_owned()]));
+        assert!(has_selected(&schema, &tags(&["PII"])));
+        assert!(!has_selected(&schema, &tags(&["OTHER"])));
     }
 
     #[test]
     fn a_truncated_datum_is_an_error() {
         let schema = AvroSchema::parse(SCHEMA).unwrap();
         let datum = datum();
-        let cut = rewrite(&schema, &datum[..5], &[], false, &mut |_, v| {
+        let cut = rewrite(&schema, &datum[..5], &tags(&[]), false, &mut |_, v| {
             Ok(Some(v.to_vec()))
         });
         assert!(matches!(cut, Err(RuleError::Datum(_))), "{cut:?}");
@@ -543,7 +547,7 @@ mod tests {
         let nulled = rewrite(
             &schema,
             &datum,
-            &["PII".to_owned()],
+            &tags(&["PII"]),
             false,
             &mut |field, value| Ok((!field.nullable).then(|| value.to_vec())),
         )
@@ -561,7 +565,7 @@ mod tests {
             apache_avro::types::Value::Union(0, Box::new(apache_avro::types::Value::Null))
         );
         assert_eq!(fields[4].1, apache_avro::types::Value::Int(42));
-        let refused = rewrite(&schema, &datum, &["PII".to_owned()], false, &mut |_, _| {
+        let refused = rewrite(&schema, &datum, &tags(&["PII"]), false, &mut |_, _| {
             Ok(None)
         });
         assert!(matches!(refused, Err(RuleError::Datum(_))), "{refused:?}");

@@ -27,8 +27,9 @@ pub mod cel;
 mod encrypt;
 mod fields;
 mod kms;
+mod rules;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -37,129 +38,9 @@ use serde::Deserialize;
 pub use encrypt::FieldEncryption;
 pub use fields::{AvroSchema, FieldKind};
 pub use kms::{BoxFuture, KeyBytes, Kms, KmsError, LOCAL_KMS, LocalKms};
+pub use rules::{Action, Mode, Rule, RuleKind, RuleMode, RuleSet, UnknownAction};
 
 use crate::registry_client::{RegisteredSchema, RegistryClient, RegistryError, SchemaType};
-
-/// Whether a message is being written (serialized) or read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    /// Writing: rules run in order.
-    Write,
-    /// Reading: rules run in reverse order.
-    Read,
-}
-
-/// A rule's kind.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum RuleKind {
-    /// Changes the message.
-    #[default]
-    Transform,
-    /// Accepts or refuses the message.
-    Condition,
-}
-
-/// When a rule runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum RuleMode {
-    /// On write.
-    Write,
-    /// On read.
-    Read,
-    /// On write and on read.
-    #[default]
-    Writeread,
-    /// Migration rules: on upgrade.
-    Upgrade,
-    /// Migration rules: on downgrade.
-    Downgrade,
-    /// Migration rules: both ways.
-    Updown,
-}
-
-impl RuleMode {
-    fn runs_on(self, mode: Mode) -> bool {
-        matches!(
-            (self, mode),
-            (RuleMode::Writeread, _)
-                | (RuleMode::Write, Mode::Write)
-                | (RuleMode::Read, Mode::Read)
-        )
-    }
-}
-
-/// One rule of a `ruleSet`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Rule {
-    /// Its name.
-    pub name: String,
-    /// Its kind.
-    #[serde(default)]
-    pub kind: RuleKind,
-    /// When it runs.
-    #[serde(default)]
-    pub mode: RuleMode,
-    /// Its type, the executor that runs it (`ENCRYPT`).
-    #[serde(rename = "type")]
-    pub rule_type: String,
-    /// The field tags it applies to (every field when empty).
-    #[serde(default)]
-    pub tags: Vec<String>,
-    /// Its parameters.
-    #[serde(default)]
-    pub params: BTreeMap<String, String>,
-    /// Its expression (for CEL and JSONata rules).
-    #[serde(default)]
-    pub expr: Option<String>,
-    /// The action on success.
-    #[serde(default)]
-    pub on_success: Option<String>,
-    /// The action on failure: `ERROR` (the default), `NONE`, or `WRITE_ACTION,READ_ACTION`.
-    #[serde(default)]
-    pub on_failure: Option<String>,
-    /// Whether it is switched off.
-    #[serde(default)]
-    pub disabled: bool,
-}
-
-impl Rule {
-    /// Whether a failure in `mode` is ignored (`onFailure` is `NONE` for that mode).
-    fn ignores_failure(&self, mode: Mode) -> bool {
-        let Some(action) = &self.on_failure else {
-            return false;
-        };
-        let action = match (action.split_once(','), mode) {
-            (Some((write, _)), Mode::Write) => write,
-            (Some((_, read)), Mode::Read) => read,
-            (None, _) => action.as_str(),
-        };
-        action.trim() == "NONE"
-    }
-}
-
-/// A schema's `ruleSet`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RuleSet {
-    /// Rules on messages of the schema.
-    #[serde(default)]
-    pub domain_rules: Vec<Rule>,
-    /// Rules between versions (not run by Herald yet).
-    #[serde(default)]
-    pub migration_rules: Vec<Rule>,
-}
-
-impl RuleSet {
-    /// Whether any domain rule runs in `mode`.
-    pub fn runs_on(&self, mode: Mode) -> bool {
-        self.domain_rules
-            .iter()
-            .any(|rule| !rule.disabled && rule.mode.runs_on(mode))
-    }
-}
 
 /// A writer's schema with what its rules need: the parsed Avro schema, the `ruleSet` and the
 /// `metadata.properties` that rule parameters fall back to.
@@ -175,6 +56,10 @@ pub struct ContractSchema {
     pub rules: RuleSet,
     /// `metadata.properties`.
     pub properties: BTreeMap<String, String>,
+    /// `metadata.tags`: field tags by path pattern (`com.example.Order.ssn`, `**.ssn`).
+    pub tags: BTreeMap<String, BTreeSet<String>>,
+    /// The schema's text, as registered.
+    pub text: String,
 }
 
 impl ContractSchema {
@@ -185,11 +70,12 @@ impl ContractSchema {
                 .map_err(|error| RuleError::Schema(format!("ruleSet: {error}")))?,
             None => RuleSet::default(),
         };
-        let properties = schema
-            .metadata
-            .as_ref()
-            .and_then(|metadata| metadata.get("properties"))
+        let metadata = |key: &str| schema.metadata.as_ref().and_then(|m| m.get(key));
+        let properties = metadata("properties")
             .and_then(|properties| BTreeMap::deserialize(properties).ok())
+            .unwrap_or_default();
+        let tags = metadata("tags")
+            .and_then(|tags| BTreeMap::deserialize(tags).ok())
             .unwrap_or_default();
         let avro = match schema.schema_type {
             SchemaType::Avro => Some(AvroSchema::parse(&schema.schema)?),
@@ -201,12 +87,14 @@ impl ContractSchema {
             avro,
             rules,
             properties,
+            tags,
+            text: schema.schema.clone(),
         })
     }
 
     /// Whether any domain rule runs in `mode`.
     pub fn has_rules(&self, mode: Mode) -> bool {
-        self.rules.runs_on(mode)
+        self.rules.runs_in(mode)
     }
 }
 
@@ -280,9 +168,23 @@ pub enum RuleError {
         /// What is wrong.
         message: String,
     },
-    /// A condition refused the message.
-    #[error("rule `{0}`: the condition does not hold")]
-    Condition(String),
+    /// A condition refused the message, with Confluent's message (the rule's `doc`, or
+    /// `Rule expr failed:` and the expression).
+    #[error("rule `{rule}`: {message}")]
+    Condition {
+        /// The rule.
+        rule: String,
+        /// Why.
+        message: String,
+    },
+    /// A rule's expression did not compile or could not be evaluated.
+    #[error("rule `{rule}`: {message}")]
+    Expression {
+        /// The rule.
+        rule: String,
+        /// What failed.
+        message: String,
+    },
     /// The registry (schemas, KEKs, DEKs) failed.
     #[error(transparent)]
     Registry(#[from] RegistryError),
@@ -304,13 +206,19 @@ pub struct Contract {
 }
 
 impl Contract {
-    /// No executors yet; schemas come from `registry`.
+    /// Schemas come from `registry`; with feature `rules`, CEL rules (types `CEL` and
+    /// `CEL_FIELD`) run with [`cel::CelExecutor`], other types need [`with_executor`](Self::with_executor).
     pub fn new(registry: RegistryClient) -> Self {
-        Contract {
+        let contract = Contract {
             registry,
             executors: HashMap::new(),
             schemas: Mutex::new(HashMap::new()),
-        }
+        };
+        #[cfg(feature = "rules")]
+        let contract = contract
+            .with_executor(cel::CelExecutor::cel())
+            .with_executor(cel::CelExecutor::cel_field());
+        contract
     }
 
     /// Runs rules of `executor`'s type with it.
@@ -372,9 +280,9 @@ impl Contract {
             .rules
             .domain_rules
             .iter()
-            .filter(|rule| !rule.disabled && rule.mode.runs_on(mode))
+            .filter(|rule| rule.runs_in(mode))
             .collect();
-        if mode == Mode::Read {
+        if mode.reversed() {
             rules.reverse();
         }
         for rule in rules {
@@ -385,7 +293,7 @@ impl Contract {
                 schema,
             };
             // The datum as it was, to go on with when a failure is ignored.
-            let kept = rule.ignores_failure(mode).then(|| datum.clone());
+            let kept = (rule.failure_action(mode) == Ok(Action::None)).then(|| datum.clone());
             let executor = self
                 .executors
                 .get(rule.rule_type.as_str())

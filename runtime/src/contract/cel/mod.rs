@@ -33,6 +33,7 @@
 //! `double` (and a field the schema declares `float` or `double` is a `double` even when its
 //! JSON has no fraction).
 
+mod executor;
 mod functions;
 mod value;
 mod walk;
@@ -43,114 +44,15 @@ use std::fmt;
 use std::sync::{Arc, OnceLock};
 
 use cel::{Context, Env, Program};
-use serde::Deserialize;
 use serde_json::Value;
 
 use cel::common::types::{CelList, CelString};
+
+use super::{Action, Mode, Rule, RuleKind, UnknownAction};
 use value::{to_json, to_val, to_val_double, truthy};
 use walk::{FieldType, Leaf, Tree, Verdict};
 
-/// One rule of a `ruleSet`, in Confluent's JSON (unknown keys such as `params` are ignored).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Rule {
-    /// The rule's name.
-    #[serde(default)]
-    pub name: String,
-    /// Documentation, which is also the message of a failed CONDITION.
-    #[serde(default)]
-    pub doc: Option<String>,
-    /// CONDITION or TRANSFORM (the default).
-    #[serde(default)]
-    pub kind: Kind,
-    /// When the rule runs (WRITEREAD by default).
-    #[serde(default)]
-    pub mode: Mode,
-    /// The executor: `CEL` and `CEL_FIELD` are compiled here.
-    #[serde(rename = "type", default)]
-    pub rule_type: Option<String>,
-    /// Tags of the fields a `CEL_FIELD` rule visits (none: every field).
-    #[serde(default)]
-    pub tags: BTreeSet<String>,
-    /// The CEL expression, `body` or `guard ; body`.
-    #[serde(default)]
-    pub expr: Option<String>,
-    /// The action when the rule succeeds: `NONE` (default), `ERROR` or `DLQ`; two,
-    /// comma-separated, for WRITEREAD and UPDOWN rules (write or upgrade, then read or
-    /// downgrade).
-    #[serde(default)]
-    pub on_success: Option<String>,
-    /// The action when the rule fails: `ERROR` (default), `NONE` or `DLQ`; two as above.
-    #[serde(default)]
-    pub on_failure: Option<String>,
-    /// Whether the rule is off.
-    #[serde(default)]
-    pub disabled: bool,
-}
-
-/// What a rule does.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum Kind {
-    /// Checks the message: a `false` result fails the rule.
-    Condition,
-    /// Changes the message (or a field's value).
-    #[default]
-    Transform,
-}
-
-/// When a rule runs, and the mode a message is processed in.
-///
-/// A producer runs domain rules in `Write` mode, first to last; a consumer in `Read` mode,
-/// last to first. A consumer reading a message written with another version of the subject
-/// (another compatibility group) runs migration rules: `Upgrade` with the rules of each newer
-/// version up to its own, first to last, `Downgrade` with the rules of each newer version down
-/// to its own, last to first. A rule runs in its own mode; `WriteRead` rules in `Write` and
-/// `Read`, `UpDown` rules in `Upgrade` and `Downgrade`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum Mode {
-    /// Migration to a newer version.
-    Upgrade,
-    /// Migration to an older version.
-    Downgrade,
-    /// Both migrations.
-    #[serde(rename = "UPDOWN")]
-    UpDown,
-    /// Producing.
-    Write,
-    /// Consuming.
-    Read,
-    /// Both producing and consuming.
-    #[default]
-    #[serde(rename = "WRITEREAD")]
-    WriteRead,
-}
-
-impl Mode {
-    /// Whether a rule of this mode runs when a message is processed in `mode`.
-    pub fn runs_in(self, mode: Mode) -> bool {
-        self == mode
-            || (self == Mode::WriteRead && matches!(mode, Mode::Write | Mode::Read))
-            || (self == Mode::UpDown && matches!(mode, Mode::Upgrade | Mode::Downgrade))
-    }
-
-    /// Whether rules run last to first in this mode.
-    fn reversed(self) -> bool {
-        matches!(self, Mode::Read | Mode::Downgrade)
-    }
-}
-
-/// What follows a rule's success or failure.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
-    /// The message is refused: the write or the read fails.
-    Error,
-    /// Nothing: the next rule runs (after a failure, on the message as it was before).
-    None,
-    /// The message goes to the dead-letter table, and is not processed further.
-    Dlq,
-}
+pub use executor::CelExecutor;
 
 /// The schema a rule set's fields are typed by: the writer's schema when producing, the
 /// reader's when consuming.
@@ -174,13 +76,8 @@ pub enum CelError {
         message: String,
     },
     /// A rule names an action that is not ERROR, NONE or DLQ.
-    #[error("rule `{rule}`: unknown action `{action}` (ERROR, NONE or DLQ)")]
-    Action {
-        /// The rule.
-        rule: String,
-        /// The action as written.
-        action: String,
-    },
+    #[error(transparent)]
+    Action(#[from] UnknownAction),
     /// The schema cannot be walked.
     #[error("schema: {0}")]
     Schema(String),
@@ -231,75 +128,18 @@ impl fmt::Display for Cause {
     }
 }
 
-/// The actions of one outcome: in write or upgrade mode, in read or downgrade mode; `None`
-/// for the default.
-#[derive(Debug, Clone, Copy)]
-struct Actions {
-    forward: Option<Action>,
-    backward: Option<Action>,
-}
-
-impl Actions {
-    fn parse(rule: &Rule, text: Option<&str>) -> Result<Actions, CelError> {
-        let parse = |name: &str| match name {
-            "ERROR" => Ok(Action::Error),
-            "NONE" => Ok(Action::None),
-            "DLQ" => Ok(Action::Dlq),
-            other => Err(CelError::Action {
-                rule: rule.name.clone(),
-                action: other.to_owned(),
-            }),
-        };
-        let text = text.unwrap_or_default();
-        if text.is_empty() {
-            return Ok(Actions {
-                forward: None,
-                backward: None,
-            });
-        }
-        let two = matches!(rule.mode, Mode::WriteRead | Mode::UpDown);
-        match text.split_once(',') {
-            Some((forward, rest)) if two => Ok(Actions {
-                forward: Some(parse(forward)?),
-                backward: Some(parse(rest.split(',').next().unwrap_or_default())?),
-            }),
-            _ => {
-                let action = parse(text)?;
-                Ok(Actions {
-                    forward: Some(action),
-                    backward: Some(action),
-                })
-            }
-        }
-    }
-
-    fn get(self, mode: Mode) -> Option<Action> {
-        if mode.reversed() {
-            self.backward
-        } else {
-            self.forward
-        }
-    }
-}
-
 /// One compiled rule.
 #[derive(Debug)]
 struct Compiled {
-    name: String,
-    kind: Kind,
-    mode: Mode,
+    rule: Rule,
     /// `CEL_FIELD` rather than `CEL`.
     field: bool,
-    tags: BTreeSet<String>,
     guard: Option<Program>,
     /// `None`: the rule has no expression and passes, as in Confluent's clients.
     body: Option<Program>,
     /// The expression binds `message` (a field rule converts the record only then).
     uses_message: bool,
     condition_message: String,
-    on_success: Actions,
-    on_failure: Actions,
-    disabled: bool,
     /// A field TRANSFORM after another one with the same mode and tags: it never runs.
     shadowed: bool,
 }
@@ -342,16 +182,15 @@ impl CelRules {
         let env = env();
         let mut compiled: Vec<Compiled> = Vec::new();
         for rule in rules {
-            let field = match rule
-                .rule_type
-                .as_deref()
-                .map(str::to_ascii_uppercase)
-                .as_deref()
-            {
-                Some("CEL") => false,
-                Some("CEL_FIELD") => true,
+            let field = match rule.rule_type.to_ascii_uppercase().as_str() {
+                "CEL" => false,
+                "CEL_FIELD" => true,
                 _ => continue,
             };
+            for mode in [Mode::Write, Mode::Read, Mode::Upgrade, Mode::Downgrade] {
+                rule.success_action(mode)?;
+                rule.failure_action(mode)?;
+            }
             let program = |source: &str| {
                 env.compile(source).map_err(|error| CelError::Expression {
                     rule: rule.name.clone(),
@@ -372,33 +211,22 @@ impl CelRules {
                 .into_iter()
                 .flatten()
                 .any(|p| p.references().has_variable("message"));
-            let condition_message = match (&rule.doc, &rule.expr) {
-                (Some(doc), _) if !doc.is_empty() => doc.clone(),
-                (_, Some(expr)) if !expr.is_empty() => format!("Rule expr failed: {expr}"),
-                _ => format!("Rule failed: {}", rule.name),
-            };
             let shadowed = field
-                && rule.kind == Kind::Transform
+                && rule.kind == RuleKind::Transform
                 && !rule.tags.is_empty()
                 && compiled.iter().any(|earlier| {
                     earlier.field
-                        && earlier.kind == Kind::Transform
-                        && earlier.mode == rule.mode
-                        && earlier.tags == rule.tags
+                        && earlier.rule.kind == RuleKind::Transform
+                        && earlier.rule.mode == rule.mode
+                        && earlier.rule.tags == rule.tags
                 });
             compiled.push(Compiled {
-                name: rule.name.clone(),
-                kind: rule.kind,
-                mode: rule.mode,
+                rule: rule.clone(),
                 field,
-                tags: rule.tags.clone(),
                 guard,
                 body,
                 uses_message,
-                condition_message,
-                on_success: Actions::parse(rule, rule.on_success.as_deref())?,
-                on_failure: Actions::parse(rule, rule.on_failure.as_deref())?,
-                disabled: rule.disabled,
+                condition_message: rule.condition_message(),
                 shadowed,
             });
         }
@@ -421,7 +249,7 @@ impl CelRules {
     pub fn runs_in(&self, mode: Mode) -> bool {
         self.rules
             .iter()
-            .any(|rule| !rule.disabled && rule.mode.runs_in(mode))
+            .any(|compiled| compiled.rule.runs_in(mode))
     }
 
     /// Runs the rules of `mode` on `message`, in order (last to first when reading or
@@ -434,18 +262,22 @@ impl CelRules {
             Box::new(self.rules.iter())
         };
         for rule in order {
-            if rule.disabled || rule.shadowed || !rule.mode.runs_in(mode) {
+            if rule.shadowed || !rule.rule.runs_in(mode) {
                 continue;
             }
+            // The actions parsed when the rule was compiled.
             let (action, cause) = match self.evaluate(rule, &mut message) {
                 Ok(()) => (
-                    rule.on_success.get(mode).unwrap_or(Action::None),
+                    rule.rule.success_action(mode).unwrap_or(Action::None),
                     Cause::Succeeded,
                 ),
-                Err(cause) => (rule.on_failure.get(mode).unwrap_or(Action::Error), cause),
+                Err(cause) => (
+                    rule.rule.failure_action(mode).unwrap_or(Action::Error),
+                    cause,
+                ),
             };
             let refusal = || Refusal {
-                rule: rule.name.clone(),
+                rule: rule.rule.name.clone(),
                 mode,
                 cause: cause.clone(),
             };
@@ -473,9 +305,9 @@ impl CelRules {
                     return Ok(());
                 };
                 drop(context);
-                match rule.kind {
-                    Kind::Condition => condition(rule, &result),
-                    Kind::Transform => match to_json(&result) {
+                match rule.rule.kind {
+                    RuleKind::Condition => condition(rule, &result),
+                    RuleKind::Transform => match to_json(&result) {
                         Some(Value::Null) | None => Err(Cause::Evaluation(format!(
                             "the transform gave {result:?}, not a message"
                         ))),
@@ -497,7 +329,7 @@ impl CelRules {
         message: &mut Value,
     ) -> Result<(), Cause> {
         let mut visit = |leaf: Leaf<'_>, value: &mut Value| -> Result<Verdict, Cause> {
-            if !rule.tags.is_empty() && rule.tags.is_disjoint(&leaf.field.tags) {
+            if !rule.rule.tags.is_empty() && rule.rule.tags.is_disjoint(&leaf.field.tags) {
                 return Ok(None);
             }
             let mut context = Context::with_env(env());
@@ -523,18 +355,18 @@ impl CelRules {
                 context.add_variable_as_val("message", to_val(record));
             }
             let Some(result) = run(rule, body, &context)? else {
-                return Ok(match rule.kind {
-                    Kind::Condition => Some(true),
-                    Kind::Transform => None,
+                return Ok(match rule.rule.kind {
+                    RuleKind::Condition => Some(true),
+                    RuleKind::Transform => None,
                 });
             };
             drop(context);
-            match rule.kind {
-                Kind::Condition => match result {
+            match rule.rule.kind {
+                RuleKind::Condition => match result {
                     cel::Value::Bool(verdict) => Ok(Some(verdict)),
                     other => Err(not_bool(&other)),
                 },
-                Kind::Transform => {
+                RuleKind::Transform => {
                     *value = to_json(&result).ok_or_else(|| {
                         Cause::Evaluation(format!("the transform gave {result:?}, not JSON"))
                     })?;
@@ -543,9 +375,9 @@ impl CelRules {
             }
         };
         let refused = || Cause::Condition(rule.condition_message.clone());
-        match rule.kind {
-            Kind::Condition => tree.walk(message, rule.uses_message, &mut visit, &refused),
-            Kind::Transform => {
+        match rule.rule.kind {
+            RuleKind::Condition => tree.walk(message, rule.uses_message, &mut visit, &refused),
+            RuleKind::Transform => {
                 let mut changed = message.clone();
                 tree.walk(&mut changed, rule.uses_message, &mut visit, &refused)?;
                 *message = changed;
