@@ -13,6 +13,8 @@
 #![allow(clippy::unwrap_used, clippy::panic)] // Benches may unwrap and panic.
 #![allow(missing_docs)] // Bench types.
 
+#[path = "support/order.rs"]
+mod order;
 #[path = "support/report.rs"]
 mod report;
 
@@ -23,54 +25,8 @@ use apache_avro::writer::datum::GenericDatumWriter;
 use herald::{Avro, AvroViaValue, Codec, Event, Json};
 use herald_example_orders::OrderEvent;
 use herald_example_orders::v1::{ItemV1, OrderEventV1};
+use order::{OrderPlaced, order};
 use report::{Case, report};
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
-
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub enum Currency {
-    EUR,
-    USD,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct Line {
-    pub sku: String,
-    pub quantity: u32,
-    pub unit_price_cents: i64,
-}
-
-#[derive(Debug, Clone, PartialEq, Event, Serialize, Deserialize, JsonSchema)]
-#[event(name = "bench_order", version = 1)]
-pub struct OrderPlaced {
-    pub order_id: String,
-    pub customer_id: String,
-    pub currency: Currency,
-    pub placed_at: i64,
-    pub total_cents: i64,
-    pub express: bool,
-    pub note: Option<String>,
-    pub lines: Vec<Line>,
-}
-
-fn order() -> OrderPlaced {
-    OrderPlaced {
-        order_id: "order-00012345".to_owned(),
-        customer_id: "customer-0042".to_owned(),
-        currency: Currency::EUR,
-        placed_at: 1_765_000_000_000_000,
-        total_cents: 12_996,
-        express: true,
-        note: Some("leave at the door".to_owned()),
-        lines: (0..4)
-            .map(|n| Line {
-                sku: format!("sku-{n}-tea-earl-grey"),
-                quantity: n + 1,
-                unit_price_cents: 1999 + i64::from(n),
-            })
-            .collect(),
-    }
-}
 
 fn main() {
     if std::env::args().any(|arg| arg == "--list") {

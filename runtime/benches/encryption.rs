@@ -9,6 +9,8 @@
 #![allow(clippy::unwrap_used, clippy::panic)] // Benches may unwrap and panic.
 #![allow(missing_docs)] // Bench types.
 
+#[path = "support/order.rs"]
+mod order;
 #[path = "support/report.rs"]
 mod report;
 
@@ -21,59 +23,12 @@ use herald::contract::{Contract, FieldEncryption, LocalKms, Mode};
 use herald::registry_client::RegistryClient;
 use herald::{Avro, Codec, Event};
 use herald_test_support::{ServeSettings, TestDatabase};
+use order::{OrderPlaced, order};
 use report::{Case, report};
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 const SECRET: &str = "bench-secret";
 const SUBJECT: &str = "orders-value";
-
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub enum Currency {
-    EUR,
-    USD,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct Line {
-    pub sku: String,
-    pub quantity: u32,
-    pub unit_price_cents: i64,
-}
-
-#[derive(Debug, Clone, PartialEq, Event, Serialize, Deserialize, JsonSchema)]
-#[event(name = "bench_order", version = 1)]
-pub struct OrderPlaced {
-    pub order_id: String,
-    #[event(tags("PII"))]
-    pub customer_id: String,
-    pub currency: Currency,
-    pub placed_at: i64,
-    pub total_cents: i64,
-    pub express: bool,
-    pub note: Option<String>,
-    pub lines: Vec<Line>,
-}
-
-fn order() -> OrderPlaced {
-    OrderPlaced {
-        order_id: "order-00012345".to_owned(),
-        customer_id: "customer-0042".to_owned(),
-        currency: Currency::EUR,
-        placed_at: 1_765_000_000_000_000,
-        total_cents: 12_996,
-        express: true,
-        note: Some("leave at the door".to_owned()),
-        lines: (0..4)
-            .map(|n| Line {
-                sku: format!("sku-{n}-tea-earl-grey"),
-                quantity: n + 1,
-                unit_price_cents: 1999 + i64::from(n),
-            })
-            .collect(),
-    }
-}
 
 /// Polls a future that does not wait (the keys are cached) to its end.
 fn ready<T>(future: impl Future<Output = T>) -> T {
